@@ -1,0 +1,91 @@
+"""C++ spellings of model pieces: literals, operands, checks and messages, for the C++ templates.
+
+The templates decide what to emit; these helpers only spell one expression each, so no template writes an
+operator, an escape or a case conversion of its own.
+"""
+
+from __future__ import annotations
+
+from schema_model import Check, Condition, Operand, Rule
+
+
+def string_literal(text: str) -> str:
+    """A C++ string literal for `text` (UTF-8), escaping quotes, backslashes and control characters."""
+    out = ['"']
+    for byte in text.encode("utf-8"):
+        ch = chr(byte)
+        if ch == '"':
+            out.append('\\"')
+        elif ch == "\\":
+            out.append("\\\\")
+        elif byte < 0x20 or byte >= 0x7F:
+            out.append(f'\\{byte:03o}')
+        elif ch == "?":
+            out.append("\\?")  # no trigraphs
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+def operand(op: Operand, obj: str = "s") -> str:
+    if op.kind == "field":
+        return f"{obj}.{op.field.name.snake}"
+    if op.kind == "param":
+        return op.param.name.snake
+    if op.kind == "const":
+        return op.const.name.constant
+    if op.kind == "literal":
+        return f"std::uint64_t{{{op.value}}}"
+    if op.kind == "attr":
+        return f"{op.attr.name.snake}({obj}.{op.field.name.snake})"
+    if op.kind == "derived":
+        return f"detail::{op.derived.name.snake}({obj})"
+    raise AssertionError(op.kind)
+
+
+def enum_value(enum_name: str, value_name: str) -> str:
+    return f"{enum_name}::{value_name}"
+
+
+def _one_of(subject: str, enum, values) -> str:
+    terms = [f"{subject} == {enum_value(enum.name.pascal, v.name.snake)}" for v in values]
+    return terms[0] if len(terms) == 1 else "(" + " || ".join(terms) + ")"
+
+
+def check(c: Check, obj: str = "s") -> str:
+    """An expression that is true when the check holds."""
+    ops = [operand(o, obj) for o in c.operands]
+    if c.op == "eq":
+        return f"{ops[0]} == {ops[1]}"
+    if c.op == "nonzero":
+        return f"{ops[0]} != 0"
+    if c.op == "divisible":
+        return f"{ops[1]} != 0 && {ops[0]} % {ops[1]} == 0"
+    if c.op == "in":
+        return _one_of(ops[0], c.operands[0].type.enum, c.values)
+    if c.op == "known":
+        return f"is_known({ops[0]})"
+    if c.op == "fits_u64":
+        return f"{ops[0]}.has_value()"
+    raise AssertionError(c.op)
+
+
+def condition(conds: list[Condition], obj: str = "s") -> str:
+    """An expression that is true when the rule applies ("true" for unconditional rules)."""
+    if not conds:
+        return "true"
+    return " && ".join(_one_of(f"{obj}.{c.field.name.snake}", c.field.type.enum, c.values) for c in conds)
+
+
+def message_args(rule: Rule, obj: str = "s") -> str:
+    """Arguments of detail::format_message() that build the rule's message."""
+    args = []
+    for part in rule.message:
+        if part.operand is None:
+            args.append(f"std::string_view{{{string_literal(part.text)}}}")
+        elif part.operand.type.is_enum:
+            args.append(f"to_string({operand(part.operand, obj)})")
+        else:
+            args.append(operand(part.operand, obj))
+    return ", ".join(args)

@@ -1,0 +1,30 @@
+// fib_quant_kv: overflow-checked counting. Every size the library derives goes through here.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <limits>
+#include <optional>
+
+namespace fib_quant_kv {
+
+/// a * b, or nothing when the product does not fit in 64 bits.
+[[nodiscard]] constexpr std::optional<std::uint64_t> checked_mul(std::uint64_t a, std::uint64_t b) noexcept {
+    if (a != 0 && b > std::numeric_limits<std::uint64_t>::max() / a) return std::nullopt;
+    return a * b;
+}
+
+/// The product of `factors`, multiplied left to right; nothing at the first step that overflows (as the Rust
+/// original's try_fold: [2^32, 2^32, 0] overflows even though the true product is 0).
+[[nodiscard]] constexpr std::optional<std::uint64_t> checked_product(
+    std::initializer_list<std::uint64_t> factors) noexcept {
+    std::uint64_t acc = 1;
+    for (std::uint64_t f : factors) {
+        const auto next = checked_mul(acc, f);
+        if (!next) return std::nullopt;
+        acc = *next;
+    }
+    return acc;
+}
+
+}  // namespace fib_quant_kv

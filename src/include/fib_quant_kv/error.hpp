@@ -1,0 +1,120 @@
+// fib_quant_kv: the one error model every format and every check shares.
+//
+// An Error says what kind of failure it is (ErrorKind, numbered and stable, declared in the schema), which
+// rule failed (the schema's rule id, or a wire-format rule such as "json.missing_field"), which fields it
+// concerns, and a message. validate() keeps the seed's exact message texts; parse errors carry the byte offset
+// in the input where they were found.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+
+#include "fib_quant_kv/errors.hpp"
+
+namespace fib_quant_kv {
+
+/// Rule ids of the wire formats' own rules (the schema's rules carry the ids written in the schema).
+namespace wire_rules {
+inline constexpr std::string_view json_syntax = "json.syntax";              ///< not JSON, or not UTF-8
+inline constexpr std::string_view json_invalid_type = "json.invalid_type";  ///< a value of the wrong JSON type
+inline constexpr std::string_view json_invalid_value = "json.invalid_value";  ///< right type, out of range
+inline constexpr std::string_view json_unknown_variant = "json.unknown_variant";  ///< not an enum wire name
+inline constexpr std::string_view json_missing_field = "json.missing_field";
+inline constexpr std::string_view json_duplicate_field = "json.duplicate_field";
+inline constexpr std::string_view json_invalid_length = "json.invalid_length";  ///< array form, wrong length
+}  // namespace wire_rules
+
+/// One failure: a parse error or one violated rule (protovalidate's Violation).
+struct Error {
+    static constexpr std::size_t no_offset = static_cast<std::size_t>(-1);
+
+    ErrorKind kind = ErrorKind::parse;
+    std::string_view rule;                     ///< stable rule id; static storage
+    std::span<const std::string_view> fields;  ///< the fields the rule concerns; static storage
+    std::string message;                       ///< human-readable; for validation rules, the seed's text
+    ErrorDetails details;                      ///< kind-specific numbers (dimension_not_divisible)
+    std::size_t offset = no_offset;            ///< parse errors: byte offset in the input, where known
+
+    [[nodiscard]] bool is_parse_error() const noexcept { return kind == ErrorKind::parse; }
+
+    /// "corrupt_payload [mha.heads_equal]: MHA requires query_heads == kv_heads"
+    [[nodiscard]] std::string describe() const;
+
+    friend bool operator==(const Error&, const Error&) = default;
+};
+
+/// Thrown only by Result::value()/error() used against their precondition (a programming error).
+class BadResultAccess : public std::logic_error {
+  public:
+    using std::logic_error::logic_error;
+};
+
+/// A value or an Error, never both (std::expected-style, without exceptions on the normal paths).
+template <class T>
+class [[nodiscard]] Result {
+  public:
+    Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit by design
+    Result(Error error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT: implicit by design
+
+    [[nodiscard]] bool ok() const noexcept { return v_.index() == 0; }
+    explicit operator bool() const noexcept { return ok(); }
+
+    [[nodiscard]] T& value() & { return ok() ? *std::get_if<0>(&v_) : fail<T&>("value() on an error Result"); }
+    [[nodiscard]] const T& value() const& {
+        return ok() ? *std::get_if<0>(&v_) : fail<const T&>("value() on an error Result");
+    }
+    [[nodiscard]] T&& value() && {
+        return ok() ? std::move(*std::get_if<0>(&v_)) : fail<T&&>("value() on an error Result");
+    }
+    [[nodiscard]] const Error& error() const& {
+        return !ok() ? *std::get_if<1>(&v_) : fail<const Error&>("error() on an ok Result");
+    }
+    [[nodiscard]] Error&& error() && {
+        return !ok() ? std::move(*std::get_if<1>(&v_)) : fail<Error&&>("error() on an ok Result");
+    }
+    [[nodiscard]] T value_or(T fallback) const& { return ok() ? *std::get_if<0>(&v_) : std::move(fallback); }
+
+    T* operator->() { return &value(); }
+    const T* operator->() const { return &value(); }
+    T& operator*() & { return value(); }
+    const T& operator*() const& { return value(); }
+
+  private:
+    template <class R>
+    [[noreturn]] static R fail(const char* what) {
+        throw BadResultAccess(what);
+    }
+    std::variant<T, Error> v_;
+};
+
+/// Success or an Error.
+template <>
+class [[nodiscard]] Result<void> {
+  public:
+    Result() = default;
+    Result(Error error) : error_(std::move(error)) {}  // NOLINT: implicit by design
+
+    [[nodiscard]] bool ok() const noexcept { return !error_.has_value(); }
+    explicit operator bool() const noexcept { return ok(); }
+    [[nodiscard]] const Error& error() const& {
+        if (!error_) throw BadResultAccess("error() on an ok Status");
+        return *error_;
+    }
+    [[nodiscard]] Error&& error() && {
+        if (!error_) throw BadResultAccess("error() on an ok Status");
+        return std::move(*error_);
+    }
+
+  private:
+    std::optional<Error> error_;
+};
+
+using Status = Result<void>;
+
+}  // namespace fib_quant_kv

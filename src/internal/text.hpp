@@ -1,0 +1,48 @@
+// fib_quant_kv internal: text building shared by the generated writers, the validators and the CLI.
+#pragma once
+
+#include <charconv>
+#include <concepts>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace fib_quant_kv::detail {
+
+/// Appends `value` in decimal.
+template <std::unsigned_integral T>
+void append_decimal(std::string& out, T value) {
+    char buf[24];
+    const auto r = std::to_chars(buf, buf + sizeof buf, value);
+    out.append(buf, r.ptr);
+}
+
+/// Appends `text` as a JSON string literal, escaped exactly as serde_json escapes: `"` `\\` and the control
+/// characters (\b \f \n \r \t short, the rest as \u00xx in lower-case hex); everything else, including
+/// non-ASCII UTF-8 and DEL, verbatim.
+void append_json_string(std::string& out, std::string_view text);
+
+/// Builds a rule message from literal pieces and values (strings, enum names, unsigned numbers).
+inline void append_piece(std::string& out, std::string_view piece) { out.append(piece); }
+template <std::unsigned_integral T>
+void append_piece(std::string& out, T value) {
+    append_decimal(out, value);
+}
+template <class... Pieces>
+[[nodiscard]] std::string format_message(const Pieces&... pieces) {
+    std::string out;
+    (append_piece(out, pieces), ...);
+    return out;
+}
+
+/// True when `text` (UTF-8 produced by a JSON decoder) holds an encoded UTF-16 surrogate (U+D800..U+DFFF),
+/// i.e. a lone surrogate escape such as "\udc00" that a strict decoder must reject.
+[[nodiscard]] constexpr bool has_encoded_surrogate(std::string_view text) noexcept {
+    for (std::size_t i = 0; i + 1 < text.size(); ++i) {
+        if (static_cast<unsigned char>(text[i]) == 0xED && (static_cast<unsigned char>(text[i + 1]) & 0xE0) == 0xA0)
+            return true;
+    }
+    return false;
+}
+
+}  // namespace fib_quant_kv::detail

@@ -1,0 +1,48 @@
+// fib_quant_kv: JSON string escaping (serde_json's exact form) and Error::describe.
+#include "internal/text.hpp"
+
+#include "fib_quant_kv/error.hpp"
+
+namespace fib_quant_kv::detail {
+
+void append_json_string(std::string& out, std::string_view text) {
+    static constexpr char hex[] = "0123456789abcdef";
+    out.push_back('"');
+    std::size_t run = 0;  // start of the pending verbatim run
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        out.append(text.data() + run, i - run);
+        run = i + 1;
+        switch (c) {
+            case '"': out.append("\\\""); break;
+            case '\\': out.append("\\\\"); break;
+            case '\b': out.append("\\b"); break;
+            case '\f': out.append("\\f"); break;
+            case '\n': out.append("\\n"); break;
+            case '\r': out.append("\\r"); break;
+            case '\t': out.append("\\t"); break;
+            default: {
+                const char esc[] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xF]};
+                out.append(esc, sizeof esc);
+            }
+        }
+    }
+    out.append(text.data() + run, text.size() - run);
+    out.push_back('"');
+}
+
+}  // namespace fib_quant_kv::detail
+
+namespace fib_quant_kv {
+
+std::string Error::describe() const {
+    std::string out(to_string(kind));
+    if (!rule.empty()) {
+        out.append(" [").append(rule).push_back(']');
+    }
+    out.append(": ").append(message);
+    return out;
+}
+
+}  // namespace fib_quant_kv
