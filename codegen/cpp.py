@@ -28,9 +28,14 @@ def string_literal(text: str) -> str:
     return "".join(out)
 
 
+def field(f, obj: str = "s") -> str:
+    """A field read through detail::Fields<S> (alias F), which serves the native struct and every view alike."""
+    return f"F::{f.name.snake}({obj})"
+
+
 def operand(op: Operand, obj: str = "s") -> str:
     if op.kind == "field":
-        return f"{obj}.{op.field.name.snake}"
+        return field(op.field, obj)
     if op.kind == "param":
         return op.param.name.snake
     if op.kind == "const":
@@ -38,7 +43,7 @@ def operand(op: Operand, obj: str = "s") -> str:
     if op.kind == "literal":
         return f"std::uint64_t{{{op.value}}}"
     if op.kind == "attr":
-        return f"{op.attr.name.snake}({obj}.{op.field.name.snake})"
+        return f"{op.attr.name.snake}({field(op.field, obj)})"
     if op.kind == "derived":
         return f"detail::{op.derived.name.snake}({obj})"
     raise AssertionError(op.kind)
@@ -75,7 +80,7 @@ def condition(conds: list[Condition], obj: str = "s") -> str:
     """An expression that is true when the rule applies ("true" for unconditional rules)."""
     if not conds:
         return "true"
-    return " && ".join(_one_of(f"{obj}.{c.field.name.snake}", c.field.type.enum, c.values) for c in conds)
+    return " && ".join(_one_of(field(c.field, obj), c.field.type.enum, c.values) for c in conds)
 
 
 def message_args(rule: Rule, obj: str = "s") -> str:

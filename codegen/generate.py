@@ -32,9 +32,12 @@ from schema_model import Schema, SchemaError, load  # noqa: E402
 OUTPUTS = [
     ("errors.hpp.j2", "include/{ns}/errors.hpp"),
     ("types.hpp.j2", "include/{ns}/{stem}.hpp"),
-    ("validate.cpp.j2", "src/{stem}_validate.cpp"),
+    ("flatbuffers.hpp.j2", "include/{ns}/{stem}_flatbuffers.hpp"),
+    ("rules.hpp.j2", "src/{stem}_rules.hpp"),
+    ("native.cpp.j2", "src/{stem}_native.cpp"),
     ("json.cpp.j2", "src/{stem}_json.cpp"),
-    ("canonical.cpp.j2", "src/{stem}_canonical.cpp"),
+    ("flatbuffers.cpp.j2", "src/{stem}_flatbuffers.cpp"),
+    ("schema.fbs.j2", "fbs/{stem}.fbs"),
 ]
 COMMENT = {".hpp": "//", ".cpp": "//", ".fbs": "//", ".py": "#", ".md": "<!--"}
 

@@ -93,6 +93,13 @@ class TypeRef:
         return self.enum is not None
 
     @property
+    def fbs(self) -> str:
+        """The FlatBuffers schema type."""
+        if self.is_enum:
+            return self.enum.name.pascal
+        return {"string": "string", "u8": "ubyte", "u16": "ushort", "u32": "uint", "u64": "ulong"}[self.name]
+
+    @property
     def bits(self) -> int:
         return UINT_TYPES[self.name][1]
 
@@ -160,6 +167,10 @@ class Enum:
             if top <= UINT_TYPES[t][2]:
                 return UINT_TYPES[t][0]
         raise AssertionError("codes are checked to fit u32")
+
+    @property
+    def fbs_underlying(self) -> str:
+        return {"std::uint8_t": "ubyte", "std::uint16_t": "ushort", "std::uint32_t": "uint"}[self.underlying]
 
     def value(self, name: str) -> EnumValue | None:
         return next((v for v in self.values if v.name.text == name), None)
@@ -283,12 +294,24 @@ class Struct:
 
 
 @dataclass
+class FlatBuffersOptions:
+    namespace: str  # dotted, e.g. fib_quant_kv.fb
+    file_identifier: str  # exactly 4 ASCII characters
+    file_extension: str
+
+    @property
+    def cpp_namespace(self) -> str:
+        return "::".join(self.namespace.split("."))
+
+
+@dataclass
 class Schema:
     source: str  # repo-relative path of the schema document
     stem: str
     id: str
     namespace: str
     doc: str
+    flatbuffers: FlatBuffersOptions
     constants: list[Constant]
     errors: list[ErrorKind]
     enums: list[Enum]
@@ -399,7 +422,7 @@ def load(path: Path, display: str | None = None) -> Schema:
     if doc is None:
         raise SchemaError(f"{display}: the document is empty")
 
-    root = ctx.mapping("", doc, {"schema", "enums", "structs", "errors"}, {"constants"})
+    root = ctx.mapping("", doc, {"schema", "enums", "structs", "errors", "flatbuffers"}, {"constants"})
     fingerprint = hashlib.sha256(
         json.dumps(_plain(doc), sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
     ).hexdigest()[:16]
@@ -408,6 +431,20 @@ def load(path: Path, display: str | None = None) -> Schema:
     schema_id = ctx.text("schema.id", head["id"], head, "id")
     namespace = ctx.snake("schema.namespace", head["namespace"], head, "namespace").text
     schema_doc = ctx.text("schema.doc", head["doc"], head, "doc")
+
+    fbn = ctx.mapping("flatbuffers", root["flatbuffers"], {"namespace", "file_identifier", "file_extension"})
+    fb_ns = fbn["namespace"]
+    if not isinstance(fb_ns, str) or not all(Name.is_snake(part) for part in fb_ns.split(".")):
+        ctx.fail("flatbuffers.namespace", fbn, f"{fb_ns!r} is not a dotted snake_case namespace", "namespace")
+    fb_id = fbn["file_identifier"]
+    if not isinstance(fb_id, str) or len(fb_id) != 4 or not all(0x20 < ord(c) < 0x7F and c not in '"\\' for c in fb_id):
+        ctx.fail("flatbuffers.file_identifier", fbn, f"{fb_id!r} is not 4 printable ASCII characters",
+                 "file_identifier")
+    fb_ext = fbn["file_extension"]
+    if not isinstance(fb_ext, str) or not re.fullmatch(r"[a-z0-9]+", fb_ext):
+        ctx.fail("flatbuffers.file_extension", fbn, f"{fb_ext!r} is not a lower-case alphanumeric extension",
+                 "file_extension")
+    flatbuffers = FlatBuffersOptions(fb_ns, fb_id, fb_ext)
 
     # constants
     constants: list[Constant] = []
@@ -750,5 +787,5 @@ def load(path: Path, display: str | None = None) -> Schema:
         structs.append(struct)
     _unique(ctx, "structs", snode, structs, "struct name", lambda x: x.name.text)
 
-    return Schema(display, Path(display).stem, schema_id, namespace, schema_doc, constants, errors, enums,
-                  structs, fingerprint)
+    return Schema(display, Path(display).stem, schema_id, namespace, schema_doc, flatbuffers, constants, errors,
+                  enums, structs, fingerprint)

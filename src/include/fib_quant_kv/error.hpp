@@ -28,6 +28,13 @@ inline constexpr std::string_view json_unknown_variant = "json.unknown_variant";
 inline constexpr std::string_view json_missing_field = "json.missing_field";
 inline constexpr std::string_view json_duplicate_field = "json.duplicate_field";
 inline constexpr std::string_view json_invalid_length = "json.invalid_length";  ///< array form, wrong length
+inline constexpr std::string_view flatbuffers_size = "flatbuffers.size";  ///< under 8 bytes or over 2 GiB
+inline constexpr std::string_view flatbuffers_alignment = "flatbuffers.alignment";  ///< start not 4-byte aligned
+inline constexpr std::string_view flatbuffers_identifier = "flatbuffers.identifier";  ///< wrong file identifier
+inline constexpr std::string_view flatbuffers_verify = "flatbuffers.verify";  ///< the FlatBuffers Verifier said no
+inline constexpr std::string_view flatbuffers_missing_field = "flatbuffers.missing_field";
+inline constexpr std::string_view flatbuffers_unknown_enum_code = "flatbuffers.unknown_enum_code";
+inline constexpr std::string_view flatbuffers_invalid_utf8 = "flatbuffers.invalid_utf8";
 }  // namespace wire_rules
 
 /// One failure: a parse error or one violated rule (protovalidate's Violation).

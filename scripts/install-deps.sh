@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Installs what fib_quant_kv needs to build, test and regenerate, from Debian's packages.
+set -euo pipefail
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends \
+  g++ cmake ninja-build pkg-config \
+  rapidjson-dev libxxhash-dev libcli11-dev libboost-test-dev \
+  libflatbuffers-dev flatbuffers-compiler \
+  python3 python3-jinja2 python3-yaml >/dev/null

@@ -1,0 +1,119 @@
+// fib_quant_kv: frame checks and parse errors for FlatBuffers input.
+#include "internal/flatbuffers_support.hpp"
+
+#include <flatbuffers/base.h>
+
+#include <string>
+
+#include "internal/text.hpp"
+
+namespace fib_quant_kv::detail::flatbuffers_support {
+namespace {
+
+Error parse_error(std::string_view rule, std::span<const std::string_view> field, std::string message) {
+    Error e;
+    e.kind = ErrorKind::parse;
+    e.rule = rule;
+    e.fields = field;
+    e.message = std::move(message);
+    return e;
+}
+
+std::string field_prefix(std::span<const std::string_view> field) {
+    return field.empty() ? std::string() : std::string("field `").append(field.front()).append("`: ");
+}
+
+}  // namespace
+
+std::optional<Error> check_frame(std::span<const std::uint8_t> buffer, std::string_view identifier,
+                                 std::string_view type_name) {
+    constexpr std::size_t frame = sizeof(flatbuffers::uoffset_t) + flatbuffers::kFileIdentifierLength;
+    if (buffer.size() < frame) {
+        std::string m = "buffer of ";
+        append_decimal(m, buffer.size());
+        m.append(" bytes is too short for a ").append(type_name).append(" FlatBuffer (8 bytes at least)");
+        return parse_error(wire_rules::flatbuffers_size, {}, std::move(m));
+    }
+    if (buffer.size() >= FLATBUFFERS_MAX_BUFFER_SIZE) {
+        return parse_error(wire_rules::flatbuffers_size, {}, "buffer is larger than FlatBuffers' 2 GiB limit");
+    }
+    if (reinterpret_cast<std::uintptr_t>(buffer.data()) % alignof(flatbuffers::uoffset_t) != 0) {
+        return parse_error(wire_rules::flatbuffers_alignment, {},
+                           "buffer does not start on a 4-byte boundary; copy it to aligned memory first");
+    }
+    const std::string_view found(reinterpret_cast<const char*>(buffer.data()) + sizeof(flatbuffers::uoffset_t),
+                                 flatbuffers::kFileIdentifierLength);
+    if (found != identifier) {
+        std::string m = "file identifier ";
+        append_json_string(m, found);
+        m.append(", expected ");
+        append_json_string(m, identifier);
+        m.append(" (not a ").append(type_name).append(" FlatBuffer)");
+        return parse_error(wire_rules::flatbuffers_identifier, {}, std::move(m));
+    }
+    return std::nullopt;
+}
+
+Error verify_failed(std::string_view type_name) {
+    return parse_error(wire_rules::flatbuffers_verify, {},
+                       std::string("the FlatBuffers verifier rejected the buffer: not a well-formed ")
+                           .append(type_name)
+                           .append(" (truncated, an offset out of bounds, misaligned or too deeply nested)"));
+}
+
+Error missing_table(std::string_view type_name) {
+    return parse_error(wire_rules::flatbuffers_missing_field, {},
+                       std::string("missing table ").append(type_name));
+}
+
+Error missing_field(std::span<const std::string_view> field) {
+    return parse_error(wire_rules::flatbuffers_missing_field, field,
+                       std::string("missing field `").append(field.empty() ? "" : field.front()).append("`"));
+}
+
+Error invalid_utf8(std::span<const std::string_view> field) {
+    return parse_error(wire_rules::flatbuffers_invalid_utf8, field, field_prefix(field).append("string is not UTF-8"));
+}
+
+Error unknown_enum_code(std::span<const std::string_view> field, std::string_view enum_name, std::uint32_t code) {
+    std::string m = field_prefix(field).append("code ");
+    append_decimal(m, code);
+    m.append(" is not a value of enum ").append(enum_name).append(" (written by a newer schema?)");
+    return parse_error(wire_rules::flatbuffers_unknown_enum_code, field, std::move(m));
+}
+
+bool is_valid_utf8(std::string_view text) noexcept {
+    const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+    const auto* end = p + text.size();
+    while (p < end) {
+        const unsigned char c = *p;
+        if (c < 0x80) {
+            ++p;
+            continue;
+        }
+        std::size_t n = 0;
+        unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+        if (c >= 0xC2 && c <= 0xDF) {
+            n = 1;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            n = 2;
+            if (c == 0xE0) lo = 0xA0;  // no overlong 3-byte forms
+            if (c == 0xED) hi = 0x9F;  // no surrogates
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            n = 3;
+            if (c == 0xF0) lo = 0x90;  // no overlong 4-byte forms
+            if (c == 0xF4) hi = 0x8F;  // nothing above U+10FFFF
+        } else {
+            return false;
+        }
+        if (static_cast<std::size_t>(end - p) <= n) return false;
+        if (p[1] < lo || p[1] > hi) return false;
+        for (std::size_t i = 2; i <= n; ++i) {
+            if ((p[i] & 0xC0) != 0x80) return false;
+        }
+        p += n + 1;
+    }
+    return true;
+}
+
+}  // namespace fib_quant_kv::detail::flatbuffers_support
