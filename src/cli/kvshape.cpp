@@ -1,18 +1,29 @@
 // kvshape: the fib_quant_kv command line. One binary, one subcommand per job.
 //
-//   kvshape check [--block-dim B] [FILE|-]   JSON Lines in, one verdict line out per input line
+//   kvshape check [--block-dim B] [FILE|-]          JSON Lines in, one verdict line out per input line
+//   kvshape validate [--all] [--block-dim B] IN     one descriptor (JSON or FlatBuffer): the verdict
+//   kvshape digest IN                               one descriptor: its digest
+//   kvshape convert --to fb|json IN OUT             one descriptor, validated, into the other wire form
 //
-// Exit status: 0 every input valid, 1 some input invalid, 2 usage or I/O error.
+// IN is a file or - for standard input; JSON and FlatBuffers are told apart by content (a FlatBuffer carries
+// the file identifier at bytes 4..8). Exit status: 0 valid, 1 invalid, 2 usage or I/O error.
 #include <CLI/CLI.hpp>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <string>
+#include <variant>
+#include <vector>
 
 #include "fib_quant_kv/fib_quant_kv.hpp"
+#include "fib_quant_kv/kv_tensor_shape_v1_flatbuffers.hpp"
 #include "internal/text.hpp"
 
 namespace fqk = fib_quant_kv;
@@ -128,6 +139,213 @@ int run_check(const std::string& path, std::optional<std::uint32_t> block_dim) {
     return all_valid ? kExitValid : kExitInvalid;
 }
 
+// ------------------------------------------------------------------------------------------ one descriptor
+
+/// An I/O failure, reported as exit status 2.
+struct IoError {
+    std::string message;
+};
+
+/// All of a file (or stdin) in memory; std::vector storage is suitably aligned for a FlatBuffer view.
+std::variant<std::vector<std::uint8_t>, IoError> read_all(const std::string& path) {
+    std::FILE* f = path == "-" ? stdin : std::fopen(path.c_str(), "rb");
+    if (f == nullptr) return IoError{"cannot open " + path + ": " + std::strerror(errno)};
+    std::vector<std::uint8_t> bytes;
+    std::uint8_t buf[65536];
+    std::size_t n = 0;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) bytes.insert(bytes.end(), buf, buf + n);
+    const bool failed = std::ferror(f) != 0;
+    const int err = errno;
+    if (f != stdin) std::fclose(f);
+    if (failed) return IoError{"error reading " + path + ": " + std::strerror(err)};
+    return bytes;
+}
+
+enum class WireForm { json, flatbuffer };
+
+/// A descriptor read from one input, decoded but not yet validated.
+struct Loaded {
+    std::vector<std::uint8_t> bytes;  // owns what `view` points into
+    WireForm form = WireForm::json;
+    std::optional<fqk::KvTensorShapeV1> native;         // JSON input
+    std::optional<fqk::KvTensorShapeV1View> view;       // FlatBuffer input
+    std::optional<fqk::Error> error;                    // decoding failed
+
+    [[nodiscard]] std::string_view form_name() const { return form == WireForm::json ? "json" : "flatbuffer"; }
+};
+
+/// A FlatBuffer when the file identifier sits at bytes 4..8, JSON otherwise.
+WireForm detect(std::span<const std::uint8_t> bytes) {
+    const std::string_view id = fqk::kKvTensorShapeV1FileIdentifier;
+    if (bytes.size() >= 8 && std::memcmp(bytes.data() + 4, id.data(), id.size()) == 0) return WireForm::flatbuffer;
+    return WireForm::json;
+}
+
+std::unique_ptr<Loaded> decode(std::vector<std::uint8_t> bytes) {
+    auto out = std::make_unique<Loaded>();
+    out->bytes = std::move(bytes);
+    out->form = detect(out->bytes);
+    if (out->form == WireForm::flatbuffer) {
+        fqk::Result<fqk::KvTensorShapeV1View> v = fqk::view_kv_tensor_shape_v1(out->bytes);
+        if (v) out->view = *v; else out->error = std::move(v).error();
+    } else {
+        const std::string_view text(reinterpret_cast<const char*>(out->bytes.data()), out->bytes.size());
+        fqk::Result<fqk::KvTensorShapeV1> s = fqk::parse_kv_tensor_shape_v1_json(text);
+        if (s) out->native = std::move(*s); else out->error = std::move(s).error();
+    }
+    return out;
+}
+
+/// Runs `f` on whichever form the descriptor was decoded into.
+template <class F>
+decltype(auto) visit(const Loaded& d, F&& f) {
+    return d.view ? f(*d.view) : f(*d.native);
+}
+
+std::string describe(const fqk::Error& e) {
+    std::string out(fqk::to_string(e.kind));
+    out.append(" [").append(e.rule).append("]");
+    if (!e.fields.empty()) {
+        out.append(" (");
+        for (std::size_t i = 0; i < e.fields.size(); ++i) out.append(i ? ", " : "").append(e.fields[i]);
+        out.append(")");
+    }
+    out.append(": ").append(e.message);
+    if (e.offset != fqk::Error::no_offset) {
+        out.append(" (at byte ");
+        fqk::detail::append_decimal(out, e.offset);
+        out.append(")");
+    }
+    return out;
+}
+
+/// Reads and decodes IN; prints the I/O error and returns nothing on failure.
+std::unique_ptr<Loaded> load(const char* command, const std::string& path) {
+    auto bytes = read_all(path);
+    if (auto* io = std::get_if<IoError>(&bytes)) {
+        std::fprintf(stderr, "kvshape %s: %s\n", command, io->message.c_str());
+        return nullptr;
+    }
+    return decode(std::move(std::get<std::vector<std::uint8_t>>(bytes)));
+}
+
+int run_validate(const std::string& path, bool all, std::optional<std::uint32_t> block_dim) {
+    const std::unique_ptr<Loaded> d = load("validate", path);
+    if (!d) return kExitUsage;
+    std::vector<fqk::Error> errors;
+    if (d->error) {
+        errors.push_back(*d->error);
+    } else if (all) {
+        errors = visit(*d, [](const auto& s) { return fqk::validate_all(s); });
+        if (block_dim && errors.empty()) {
+            if (fqk::Status st = visit(*d, [&](const auto& s) { return fqk::validate_block_dim(s, *block_dim); }); !st) {
+                errors.push_back(st.error());
+            }
+        }
+    } else {
+        const fqk::Status st = visit(*d, [&](const auto& s) {
+            return block_dim ? fqk::validate_block_dim(s, *block_dim) : fqk::validate(s);
+        });
+        if (!st) errors.push_back(st.error());
+    }
+    if (!errors.empty()) {
+        for (const fqk::Error& e : errors) std::printf("invalid %s: %s\n", std::string(d->form_name()).c_str(), describe(e).c_str());
+        return kExitInvalid;
+    }
+    visit(*d, [&](const auto& s) {
+        std::printf("valid %s: vector_count %llu, element_count %llu, byte_size %llu, digest %s\n",
+                    std::string(d->form_name()).c_str(),
+                    static_cast<unsigned long long>(fqk::vector_count(s).value()),
+                    static_cast<unsigned long long>(fqk::element_count(s).value()),
+                    static_cast<unsigned long long>(fqk::byte_size(s).value_or(0)),
+                    fqk::digest(s).value().hex().c_str());
+    });
+    return kExitValid;
+}
+
+int run_digest(const std::string& path) {
+    const std::unique_ptr<Loaded> d = load("digest", path);
+    if (!d) return kExitUsage;
+    if (d->error) {
+        std::fprintf(stderr, "kvshape digest: invalid %s: %s\n", std::string(d->form_name()).c_str(), describe(*d->error).c_str());
+        return kExitInvalid;
+    }
+    const fqk::Result<fqk::Digest> digest = visit(*d, [](const auto& s) { return fqk::digest(s); });
+    if (!digest) {
+        std::fprintf(stderr, "kvshape digest: invalid %s: %s\n", std::string(d->form_name()).c_str(), describe(digest.error()).c_str());
+        return kExitInvalid;
+    }
+    std::printf("%s\n", digest->hex().c_str());
+    return kExitValid;
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same folder, flushed, then renamed over
+/// `path`; nothing is left behind on failure. "-" writes to standard output.
+std::optional<IoError> write_atomically(const std::string& path, std::string_view bytes) {
+    if (path == "-") {
+        if (std::fwrite(bytes.data(), 1, bytes.size(), stdout) != bytes.size() || std::fflush(stdout) != 0) {
+            return IoError{std::string("error writing standard output: ") + std::strerror(errno)};
+        }
+        return std::nullopt;
+    }
+    std::string tmp = path + ".tmp.XXXXXX";
+    const int fd = ::mkstemp(tmp.data());
+    if (fd < 0) return IoError{"cannot create a temporary file beside " + path + ": " + std::strerror(errno)};
+    auto fail = [&](const char* what) {
+        const int err = errno;
+        ::close(fd);
+        ::unlink(tmp.c_str());
+        return IoError{std::string(what) + " " + path + ": " + std::strerror(err)};
+    };
+    for (std::size_t done = 0; done < bytes.size();) {
+        const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return fail("error writing");
+        done += static_cast<std::size_t>(n);
+    }
+    const mode_t mask = ::umask(0);  // mkstemp makes 0600; give the file the usual 0666 less umask
+    ::umask(mask);
+    if (::fchmod(fd, 0666 & ~mask) != 0 || ::fsync(fd) != 0) return fail("error writing");
+    if (::close(fd) != 0) {
+        const int err = errno;
+        ::unlink(tmp.c_str());
+        return IoError{"error writing " + path + ": " + std::strerror(err)};
+    }
+    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+        const int err = errno;
+        ::unlink(tmp.c_str());
+        return IoError{"cannot rename the temporary file to " + path + ": " + std::strerror(err)};
+    }
+    return std::nullopt;
+}
+
+int run_convert(const std::string& to, const std::string& in, const std::string& out) {
+    const std::unique_ptr<Loaded> d = load("convert", in);
+    if (!d) return kExitUsage;
+    if (d->error) {
+        std::fprintf(stderr, "kvshape convert: invalid %s: %s\n", std::string(d->form_name()).c_str(), describe(*d->error).c_str());
+        return kExitInvalid;
+    }
+    const fqk::KvTensorShapeV1 shape = d->view ? fqk::to_native(*d->view) : *d->native;
+    if (const fqk::Status st = fqk::validate(shape); !st) {
+        std::fprintf(stderr, "kvshape convert: invalid %s: %s\n", std::string(d->form_name()).c_str(), describe(st.error()).c_str());
+        return kExitInvalid;
+    }
+    std::string bytes;
+    if (to == "json") {
+        bytes = fqk::to_json(shape);
+        bytes.push_back('\n');
+    } else {
+        const std::vector<std::uint8_t> fb = fqk::to_flatbuffer(shape);
+        bytes.assign(reinterpret_cast<const char*>(fb.data()), fb.size());
+    }
+    if (const std::optional<IoError> e = write_atomically(out, bytes)) {
+        std::fprintf(stderr, "kvshape convert: %s\n", e->message.c_str());
+        return kExitUsage;
+    }
+    return kExitValid;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -142,6 +360,31 @@ int main(int argc, char** argv) {
     check->add_option("input", check_input, "JSON Lines file, or - for standard input")->capture_default_str();
     check->add_option("--block-dim", check_block_dim, "also require head_dim to be a multiple of B (0 never is)")
         ->type_name("B");
+
+    std::string validate_input;
+    bool validate_all = false;
+    std::optional<std::uint32_t> validate_block_dim;
+    CLI::App* validate = app.add_subcommand(
+        "validate", "Check one descriptor (JSON or FlatBuffer, told apart by content) and print the verdict");
+    validate->add_option("input", validate_input, "descriptor file, or - for standard input")->required();
+    validate->add_flag("--all", validate_all, "print every violated rule with its id, not only the first");
+    validate->add_option("--block-dim", validate_block_dim, "also require head_dim to be a multiple of B")
+        ->type_name("B");
+
+    std::string digest_input;
+    CLI::App* digest = app.add_subcommand("digest", "Print the digest of one valid descriptor (JSON or FlatBuffer)");
+    digest->add_option("input", digest_input, "descriptor file, or - for standard input")->required();
+
+    std::string convert_to;
+    std::string convert_input;
+    std::string convert_output;
+    CLI::App* convert = app.add_subcommand(
+        "convert", "Validate one descriptor and write it in the other wire form (atomically: all or nothing)");
+    convert->add_option("--to", convert_to, "output wire form")
+        ->required()
+        ->check(CLI::IsMember({"fb", "json"}));
+    convert->add_option("input", convert_input, "descriptor file, or - for standard input")->required();
+    convert->add_option("output", convert_output, "output file, or - for standard output")->required();
 
     try {
         app.parse(argc, argv);
@@ -158,6 +401,9 @@ int main(int argc, char** argv) {
 
     try {
         if (check->parsed()) return run_check(check_input, check_block_dim);
+        if (validate->parsed()) return run_validate(validate_input, validate_all, validate_block_dim);
+        if (digest->parsed()) return run_digest(digest_input);
+        if (convert->parsed()) return run_convert(convert_to, convert_input, convert_output);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "kvshape: %s\n", e.what());
         return kExitUsage;
