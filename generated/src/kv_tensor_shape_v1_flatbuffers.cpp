@@ -9,67 +9,45 @@
 #include "kv_tensor_shape_v1_rules.hpp"
 
 namespace fib_quant_kv {
-namespace {
-
-constexpr std::string_view kKvTensorShapeV1FbFieldNames[] = {
-    "schema_version",
-    "role",
-    "attention_kind",
-    "batch",
-    "layers",
-    "kv_heads",
-    "query_heads",
-    "tokens",
-    "head_dim",
-    "dtype",
-    "rope_state",
-};
-
-constexpr std::span<const std::string_view> kv_tensor_shape_v1_field(std::size_t index) noexcept {
-    return {std::begin(kKvTensorShapeV1FbFieldNames) + index, 1};
-}
-
-}  // namespace
-
 Result<KvTensorShapeV1View> view_kv_tensor_shape_v1(const fb::KvTensorShapeV1* table) {
     namespace fbs = detail::flatbuffers_support;
-    if (table == nullptr) return fbs::missing_table("KvTensorShapeV1");
+    if (table == nullptr) return fbs::missing_table(StructTraits<KvTensorShapeV1>::name);
     // schema_version: string
-    if (table->schema_version() == nullptr) return fbs::missing_field(kv_tensor_shape_v1_field(0));
+    if (table->schema_version() == nullptr) return fbs::missing_field(StructTraits<KvTensorShapeV1>::field(0));
     if (!fbs::is_valid_utf8(table->schema_version()->string_view())) {
-        return fbs::invalid_utf8(kv_tensor_shape_v1_field(0));
+        return fbs::invalid_utf8(StructTraits<KvTensorShapeV1>::field(0));
     }
     // role: enum KvRole
-    if (!table->role().has_value()) return fbs::missing_field(kv_tensor_shape_v1_field(1));
+    if (!table->role().has_value()) return fbs::missing_field(StructTraits<KvTensorShapeV1>::field(1));
     if (const auto code = static_cast<std::uint32_t>(*table->role()); !kv_role_from_code(code)) {
-        return fbs::unknown_enum_code(kv_tensor_shape_v1_field(1), EnumTraits<KvRole>::name, code);
+        return fbs::unknown_enum_code(StructTraits<KvTensorShapeV1>::field(1), EnumTraits<KvRole>::name, code);
     }
     // attention_kind: enum KvAttentionKind
-    if (!table->attention_kind().has_value()) return fbs::missing_field(kv_tensor_shape_v1_field(2));
+    if (!table->attention_kind().has_value()) return fbs::missing_field(StructTraits<KvTensorShapeV1>::field(2));
     if (const auto code = static_cast<std::uint32_t>(*table->attention_kind()); !kv_attention_kind_from_code(code)) {
-        return fbs::unknown_enum_code(kv_tensor_shape_v1_field(2), EnumTraits<KvAttentionKind>::name, code);
+        return fbs::unknown_enum_code(StructTraits<KvTensorShapeV1>::field(2), EnumTraits<KvAttentionKind>::name, code);
     }
     // batch: u32
-    if (!table->batch().has_value()) return fbs::missing_field(kv_tensor_shape_v1_field(3));
+    if (!table->batch().has_value()) return fbs::missing_field(StructTraits<KvTensorShapeV1>::field(3));
     // layers: u32
-    if (!table->layers().has_value()) return fbs::missing_field(kv_tensor_shape_v1_field(4));
+    if (!table->layers().has_value()) return fbs::missing_field(StructTraits<KvTensorShapeV1>::field(4));
     // kv_heads: u32
-    if (!table->kv_heads().has_value()) return fbs::missing_field(kv_tensor_shape_v1_field(5));
+    if (!table->kv_heads().has_value()) return fbs::missing_field(StructTraits<KvTensorShapeV1>::field(5));
     // query_heads: u32
-    if (!table->query_heads().has_value()) return fbs::missing_field(kv_tensor_shape_v1_field(6));
+    if (!table->query_heads().has_value()) return fbs::missing_field(StructTraits<KvTensorShapeV1>::field(6));
     // tokens: u32
-    if (!table->tokens().has_value()) return fbs::missing_field(kv_tensor_shape_v1_field(7));
+    if (!table->tokens().has_value()) return fbs::missing_field(StructTraits<KvTensorShapeV1>::field(7));
     // head_dim: u32
-    if (!table->head_dim().has_value()) return fbs::missing_field(kv_tensor_shape_v1_field(8));
+    if (!table->head_dim().has_value()) return fbs::missing_field(StructTraits<KvTensorShapeV1>::field(8));
     // dtype: enum KvDType
-    if (!table->dtype().has_value()) return fbs::missing_field(kv_tensor_shape_v1_field(9));
+    if (!table->dtype().has_value()) return fbs::missing_field(StructTraits<KvTensorShapeV1>::field(9));
     if (const auto code = static_cast<std::uint32_t>(*table->dtype()); !kv_dtype_from_code(code)) {
-        return fbs::unknown_enum_code(kv_tensor_shape_v1_field(9), EnumTraits<KvDType>::name, code);
+        return fbs::unknown_enum_code(StructTraits<KvTensorShapeV1>::field(9), EnumTraits<KvDType>::name, code);
     }
     // rope_state: enum KvRopeState
-    if (!table->rope_state().has_value()) return fbs::missing_field(kv_tensor_shape_v1_field(10));
+    if (!table->rope_state().has_value()) return fbs::missing_field(StructTraits<KvTensorShapeV1>::field(10));
     if (const auto code = static_cast<std::uint32_t>(*table->rope_state()); !kv_rope_state_from_code(code)) {
-        return fbs::unknown_enum_code(kv_tensor_shape_v1_field(10), EnumTraits<KvRopeState>::name, code);
+        return fbs::unknown_enum_code(StructTraits<KvTensorShapeV1>::field(10), EnumTraits<KvRopeState>::name, code);
     }
     return KvTensorShapeV1View(table);
 }

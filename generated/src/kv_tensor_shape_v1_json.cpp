@@ -19,49 +19,35 @@ using detail::json::FieldType;
 
 // ---------------------------------------------------------------------------------------------- KvTensorShapeV1
 
-constexpr std::string_view kKvTensorShapeV1FieldNames[] = {
-    "schema_version",
-    "role",
-    "attention_kind",
-    "batch",
-    "layers",
-    "kv_heads",
-    "query_heads",
-    "tokens",
-    "head_dim",
-    "dtype",
-    "rope_state",
-};
-
 constexpr FieldSpec kKvTensorShapeV1Fields[] = {
     {"schema_version", FieldType::string, 0, "a string", {},
-     {std::begin(kKvTensorShapeV1FieldNames) + 0, 1}},
+     StructTraits<KvTensorShapeV1>::field(0)},
     {"role", FieldType::enumeration, 0, "enum KvRole",
-     EnumTraits<KvRole>::wire_names, {std::begin(kKvTensorShapeV1FieldNames) + 1, 1}},
+     EnumTraits<KvRole>::wire_names, StructTraits<KvTensorShapeV1>::field(1)},
     {"attention_kind", FieldType::enumeration, 0, "enum KvAttentionKind",
-     EnumTraits<KvAttentionKind>::wire_names, {std::begin(kKvTensorShapeV1FieldNames) + 2, 1}},
+     EnumTraits<KvAttentionKind>::wire_names, StructTraits<KvTensorShapeV1>::field(2)},
     {"batch", FieldType::uint, 4294967295U, "u32", {},
-     {std::begin(kKvTensorShapeV1FieldNames) + 3, 1}},
+     StructTraits<KvTensorShapeV1>::field(3)},
     {"layers", FieldType::uint, 4294967295U, "u32", {},
-     {std::begin(kKvTensorShapeV1FieldNames) + 4, 1}},
+     StructTraits<KvTensorShapeV1>::field(4)},
     {"kv_heads", FieldType::uint, 4294967295U, "u32", {},
-     {std::begin(kKvTensorShapeV1FieldNames) + 5, 1}},
+     StructTraits<KvTensorShapeV1>::field(5)},
     {"query_heads", FieldType::uint, 4294967295U, "u32", {},
-     {std::begin(kKvTensorShapeV1FieldNames) + 6, 1}},
+     StructTraits<KvTensorShapeV1>::field(6)},
     {"tokens", FieldType::uint, 4294967295U, "u32", {},
-     {std::begin(kKvTensorShapeV1FieldNames) + 7, 1}},
+     StructTraits<KvTensorShapeV1>::field(7)},
     {"head_dim", FieldType::uint, 4294967295U, "u32", {},
-     {std::begin(kKvTensorShapeV1FieldNames) + 8, 1}},
+     StructTraits<KvTensorShapeV1>::field(8)},
     {"dtype", FieldType::enumeration, 0, "enum KvDType",
-     EnumTraits<KvDType>::wire_names, {std::begin(kKvTensorShapeV1FieldNames) + 9, 1}},
+     EnumTraits<KvDType>::wire_names, StructTraits<KvTensorShapeV1>::field(9)},
     {"rope_state", FieldType::enumeration, 0, "enum KvRopeState",
-     EnumTraits<KvRopeState>::wire_names, {std::begin(kKvTensorShapeV1FieldNames) + 10, 1}},
+     EnumTraits<KvRopeState>::wire_names, StructTraits<KvTensorShapeV1>::field(10)},
 };
 
 /// Binds KvTensorShapeV1 to the decoder: its field table and how to store each decoded value.
 struct KvTensorShapeV1Binding {
     using type = KvTensorShapeV1;
-    static constexpr std::string_view name = "KvTensorShapeV1";
+    static constexpr std::string_view name = StructTraits<KvTensorShapeV1>::name;
     static constexpr std::span<const FieldSpec> fields = kKvTensorShapeV1Fields;
 
     static void set_string([[maybe_unused]] type& s, std::size_t field, [[maybe_unused]] std::string_view v) {

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -346,6 +347,27 @@ int run_convert(const std::string& to, const std::string& in, const std::string&
     return kExitValid;
 }
 
+/// A u32 written in plain decimal digits (leading zeros allowed), as Rust's u32::from_str reads it, without the
+/// sign: not empty, no spaces, no "0x", no octal.
+std::optional<std::uint32_t> parse_u32(std::string_view text) {
+    std::uint32_t value = 0;
+    const auto r = std::from_chars(text.data(), text.data() + text.size(), value, 10);
+    if (text.empty() || r.ec != std::errc{} || r.ptr != text.data() + text.size()) return std::nullopt;
+    return value;
+}
+
+/// Adds `--block-dim B`, read with parse_u32().
+void add_block_dim_option(CLI::App* app, std::optional<std::uint32_t>& target, const char* help) {
+    app->add_option_function<std::string>(
+           "--block-dim", [&target](const std::string& text) { target = parse_u32(text); }, help)
+        ->type_name("B")
+        ->check(CLI::Validator(
+            [](std::string& text) {
+                return parse_u32(text) ? std::string() : "expected a whole number from 0 to 4294967295, got '" + text + "'";
+            },
+            "U32"));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -358,8 +380,7 @@ int main(int argc, char** argv) {
     CLI::App* check = app.add_subcommand(
         "check", "Read JSON Lines (one descriptor per line) and write one JSON verdict line per input line");
     check->add_option("input", check_input, "JSON Lines file, or - for standard input")->capture_default_str();
-    check->add_option("--block-dim", check_block_dim, "also require head_dim to be a multiple of B (0 never is)")
-        ->type_name("B");
+    add_block_dim_option(check, check_block_dim, "also require head_dim to be a multiple of B (0 never is)");
 
     std::string validate_input;
     bool validate_all = false;
@@ -368,8 +389,7 @@ int main(int argc, char** argv) {
         "validate", "Check one descriptor (JSON or FlatBuffer, told apart by content) and print the verdict");
     validate->add_option("input", validate_input, "descriptor file, or - for standard input")->required();
     validate->add_flag("--all", validate_all, "print every violated rule with its id, not only the first");
-    validate->add_option("--block-dim", validate_block_dim, "also require head_dim to be a multiple of B")
-        ->type_name("B");
+    add_block_dim_option(validate, validate_block_dim, "also require head_dim to be a multiple of B (0 never is)");
 
     std::string digest_input;
     CLI::App* digest = app.add_subcommand("digest", "Print the digest of one valid descriptor (JSON or FlatBuffer)");

@@ -10,6 +10,7 @@
 #include <concepts>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -290,6 +291,29 @@ struct KvTensorShapeV1 {
     KvRopeState rope_state{};
 
     friend bool operator==(const KvTensorShapeV1&, const KvTensorShapeV1&) = default;
+};
+
+template <>
+struct StructTraits<KvTensorShapeV1> {
+    static constexpr std::string_view name = "KvTensorShapeV1";
+    /// Every field's name, in schema (and wire) order.
+    static constexpr std::array<std::string_view, 11> field_names{
+        "schema_version",
+        "role",
+        "attention_kind",
+        "batch",
+        "layers",
+        "kv_heads",
+        "query_heads",
+        "tokens",
+        "head_dim",
+        "dtype",
+        "rope_state",
+    };
+    /// The name of field `index` as a one-element span (static storage), the form Error::fields takes.
+    static constexpr std::span<const std::string_view> field(std::size_t index) noexcept {
+        return {field_names.data() + index, 1};
+    }
 };
 
 /// Every field in order, with schema defaults filled in (the Rust original's `new`).
