@@ -27,10 +27,18 @@ class SchemaError(Exception):
 
 
 class _LineDict(dict):
-    """A mapping that remembers the line each key was written on."""
+    """A mapping that remembers the line each key was written on, and keys written twice."""
 
     line = 0
     key_lines: dict
+    duplicates: list  # (key, line) of every repeated key
+
+
+class _LineList(list):
+    """A sequence that remembers the line each item was written on."""
+
+    line = 0
+    item_lines: list
 
 
 class _Loader(yaml.SafeLoader):
@@ -41,16 +49,43 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _LineDict:
     out = _LineDict()
     out.line = node.start_mark.line + 1
     out.key_lines = {}
+    out.duplicates = []
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
         if key in out:
-            raise SchemaError(f"{loader.name}:{key_node.start_mark.line + 1}: duplicate key `{key}`")
+            out.duplicates.append((key, key_node.start_mark.line + 1))
+            continue
         out[key] = loader.construct_object(value_node, deep=True)
         out.key_lines[key] = key_node.start_mark.line + 1
     return out
 
 
+def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> _LineList:
+    out = _LineList(loader.construct_object(item, deep=True) for item in node.value)
+    out.line = node.start_mark.line + 1
+    out.item_lines = [item.start_mark.line + 1 for item in node.value]
+    return out
+
+
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+
+
+def _join(path: str, key: Any) -> str:
+    return f"{path}.{key}" if path else str(key)
+
+
+def _check_duplicates(file: str, node: Any, path: str = "") -> None:
+    """A key written twice anywhere in the document, reported with its path."""
+    if isinstance(node, _LineDict):
+        if node.duplicates:
+            key, line = node.duplicates[0]
+            raise SchemaError(f"{file}:{line}: {_join(path, key)}: duplicate key `{key}`")
+        for key, value in node.items():
+            _check_duplicates(file, value, _join(path, key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            _check_duplicates(file, value, f"{path}[{i}]")
 
 
 def _plain(value: Any) -> Any:
@@ -231,6 +266,8 @@ class Derived:
     factors: list[Operand]
     overflow: "Rule | None" = None
     overflow_id: str = ""
+    node: Any = None  # where it was written, for messages
+    path: str = ""
 
 
 @dataclass
@@ -346,16 +383,20 @@ class _Ctx:
         line = 0
         if isinstance(node, _LineDict):
             line = node.key_lines.get(key, node.line) if key is not None else node.line
+        elif isinstance(node, _LineList):
+            line = node.item_lines[key] if isinstance(key, int) and key < len(node.item_lines) else node.line
         where = f"{self.file}:{line}" if line else self.file
         raise SchemaError(f"{where}: {path}: {message}")
 
-    def mapping(self, path: str, node: Any, required: set[str], optional: set[str] = frozenset()) -> _LineDict:
+    def mapping(self, path: str, node: Any, required: set[str], optional: set[str] = frozenset(),
+                at: tuple[Any, Any] = (None, None)) -> _LineDict:
+        """`node` as a mapping with these keys; `at` is (container, key or index) where it was written."""
         if not isinstance(node, dict):
-            self.fail(path, None, f"expected a mapping, found {type(node).__name__}")
+            self.fail(path, at[0], f"expected a mapping, found {type(node).__name__}", at[1])
         for key in node:
             if key not in required and key not in optional:
                 allowed = ", ".join(sorted(required | set(optional)))
-                self.fail(f"{path}.{key}", node, f"unknown key `{key}` (allowed: {allowed})", key)
+                self.fail(_join(path, key), node, f"unknown key `{key}` (allowed: {allowed})", key)
         for key in sorted(required):
             if key not in node:
                 self.fail(path, node, f"missing key `{key}`")
@@ -376,11 +417,16 @@ class _Ctx:
     def snake(self, path: str, node: Any, parent: Any, key: Any) -> Name:
         if not Name.is_snake(node):
             self.fail(path, parent, f"{node!r} is not a snake_case name", key)
+        if Name.is_reserved(node):
+            self.fail(path, parent, f"`{node}` is reserved (a keyword of a target language, or a name the "
+                                    "generated code uses itself)", key)
         return Name(node)
 
     def pascal(self, path: str, node: Any, parent: Any, key: Any) -> Name:
         if not Name.is_pascal(node):
             self.fail(path, parent, f"{node!r} is not a PascalCase name", key)
+        if Name.is_reserved(node):
+            self.fail(path, parent, f"`{node}` is reserved (a name of the runtime or of a target language)", key)
         return Name(node)
 
     def code(self, path: str, node: Any, parent: Any, key: Any, top: int) -> int:
@@ -418,9 +464,12 @@ def load(path: Path, display: str | None = None) -> Schema:
         finally:
             loader.dispose()
     except yaml.YAMLError as e:
-        raise SchemaError(f"{display}: not valid YAML: {e}") from None
+        mark = getattr(e, "problem_mark", None)
+        where = f"{display}:{mark.line + 1}" if mark is not None else display
+        raise SchemaError(f"{where}: not valid YAML: {e}") from None
     if doc is None:
-        raise SchemaError(f"{display}: the document is empty")
+        raise SchemaError(f"{display}:1: the document is empty")
+    _check_duplicates(display, doc)
 
     root = ctx.mapping("", doc, {"schema", "enums", "structs", "errors", "flatbuffers"}, {"constants"})
     fingerprint = hashlib.sha256(
@@ -471,7 +520,7 @@ def load(path: Path, display: str | None = None) -> Schema:
     enode = ctx.seq("errors", root["errors"], root, "errors")
     for i, e in enumerate(enode):
         p = f"errors[{i}]"
-        e = ctx.mapping(p, e, {"name", "code", "doc"}, {"details"})
+        e = ctx.mapping(p, e, {"name", "code", "doc"}, {"details"}, at=(enode, i))
         details = [ctx.snake(f"{p}.details[{j}]", d, e, "details")
                    for j, d in enumerate(ctx.seq(f"{p}.details", e.get("details", []), e, "details", nonempty=False))]
         errors.append(ErrorKind(ctx.snake(f"{p}.name", e["name"], e, "name"),
@@ -488,7 +537,7 @@ def load(path: Path, display: str | None = None) -> Schema:
     enums_node = ctx.seq("enums", root["enums"], root, "enums")
     for i, en in enumerate(enums_node):
         p = f"enums[{i}]"
-        en = ctx.mapping(p, en, {"name", "doc", "values"}, {"attributes"})
+        en = ctx.mapping(p, en, {"name", "doc", "values"}, {"attributes"}, at=(enums_node, i))
         attrs: list[Attribute] = []
         anode = en.get("attributes") or {}
         if not isinstance(anode, dict):
@@ -504,7 +553,7 @@ def load(path: Path, display: str | None = None) -> Schema:
         vnode = ctx.seq(f"{p}.values", en["values"], en, "values")
         for j, v in enumerate(vnode):
             vp = f"{p}.values[{j}]"
-            v = ctx.mapping(vp, v, {"name", "code", "doc"}, {a.name.text for a in attrs})
+            v = ctx.mapping(vp, v, {"name", "code", "doc"}, {a.name.text for a in attrs}, at=(vnode, j))
             avals = {}
             for a in attrs:
                 if a.name.text not in v:
@@ -536,12 +585,12 @@ def load(path: Path, display: str | None = None) -> Schema:
     snode = ctx.seq("structs", root["structs"], root, "structs")
     for i, st in enumerate(snode):
         p = f"structs[{i}]"
-        st = ctx.mapping(p, st, {"name", "doc", "fields"}, {"derived", "rules", "checks"})
+        st = ctx.mapping(p, st, {"name", "doc", "fields"}, {"derived", "rules", "checks"}, at=(snode, i))
         fields: list[Field] = []
         fnode = ctx.seq(f"{p}.fields", st["fields"], st, "fields")
         for j, f in enumerate(fnode):
             fp = f"{p}.fields[{j}]"
-            f = ctx.mapping(fp, f, {"name", "type", "doc"}, {"default"})
+            f = ctx.mapping(fp, f, {"name", "type", "doc"}, {"default"}, at=(fnode, j))
             ftype = type_ref(f"{fp}.type", f["type"], f, "type")
             default = None
             if "default" in f:
@@ -563,7 +612,7 @@ def load(path: Path, display: str | None = None) -> Schema:
         dnode = ctx.seq(f"{p}.derived", st.get("derived", []), st, "derived", nonempty=False)
         for j, d in enumerate(dnode):
             dp = f"{p}.derived[{j}]"
-            d = ctx.mapping(dp, d, {"name", "doc", "product", "overflow"})
+            d = ctx.mapping(dp, d, {"name", "doc", "product", "overflow"}, at=(dnode, j))
             dname = ctx.snake(f"{dp}.name", d["name"], d, "name")
             if dname.text in field_by_name or dname.text in derived_by_name:
                 ctx.fail(f"{dp}.name", d, f"`{dname}` is already a field or derived name", "name")
@@ -589,6 +638,7 @@ def load(path: Path, display: str | None = None) -> Schema:
                                     f"an enum field attribute (field.attribute)", "product")
             derived = Derived(dname, ctx.text(f"{dp}.doc", d["doc"], d, "doc"), factors,
                               overflow_id=ctx.text(f"{dp}.overflow", d["overflow"], d, "overflow"))
+            derived.node, derived.path = d, dp
             derived_by_name[dname.text] = derived
             struct.derived.append(derived)
 
@@ -615,9 +665,11 @@ def load(path: Path, display: str | None = None) -> Schema:
 
         def rules_of(node: Any, rp0: str, parent: Any, key: str, params: dict[str, Param], seen_ids: dict) -> list:
             out: list[Rule] = []
-            for j, r in enumerate(ctx.seq(rp0, node, parent, key)):
+            rnodes = ctx.seq(rp0, node, parent, key)
+            for j, r in enumerate(rnodes):
                 rp = f"{rp0}[{j}]"
-                r = ctx.mapping(rp, r, {"id", "check", "error", "message"}, {"when", "for_each", "details"})
+                r = ctx.mapping(rp, r, {"id", "check", "error", "message"}, {"when", "for_each", "details"},
+                                at=(rnodes, j))
                 loop = [None]
                 if "for_each" in r:
                     loop = ctx.seq(f"{rp}.for_each", r["for_each"], r, "for_each")
@@ -765,17 +817,18 @@ def load(path: Path, display: str | None = None) -> Schema:
         for d in struct.derived:
             rule = next((r for r in struct.rules if r.id == d.overflow_id), None)
             if rule is None or rule.check.op != "fits_u64":
-                ctx.fail(f"{p}.derived.{d.name}.overflow", st,
-                         f"`{d.overflow_id}` is not a fits_u64 rule of this struct", "derived")
+                ctx.fail(f"{d.path}.overflow", d.node, f"`{d.overflow_id}` is not a fits_u64 rule of this struct",
+                         "overflow")
             d.overflow = rule
         cnode2 = ctx.seq(f"{p}.checks", st.get("checks", []), st, "checks", nonempty=False)
         for j, c in enumerate(cnode2):
             cp = f"{p}.checks[{j}]"
-            c = ctx.mapping(cp, c, {"name", "doc", "rules"}, {"params"})
+            c = ctx.mapping(cp, c, {"name", "doc", "rules"}, {"params"}, at=(cnode2, j))
             params: dict[str, Param] = {}
-            for k, prm in enumerate(ctx.seq(f"{cp}.params", c.get("params", []), c, "params", nonempty=False)):
+            pnodes = ctx.seq(f"{cp}.params", c.get("params", []), c, "params", nonempty=False)
+            for k, prm in enumerate(pnodes):
                 pp = f"{cp}.params[{k}]"
-                prm = ctx.mapping(pp, prm, {"name", "type", "doc"})
+                prm = ctx.mapping(pp, prm, {"name", "type", "doc"}, at=(pnodes, k))
                 pname = ctx.snake(f"{pp}.name", prm["name"], prm, "name")
                 if pname.text in field_by_name or pname.text in params:
                     ctx.fail(f"{pp}.name", prm, f"`{pname}` is already a field or parameter name", "name")

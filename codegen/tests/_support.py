@@ -1,0 +1,92 @@
+"""Shared helpers of the codegen tests: where things are, the real schema's text, edits and generator runs.
+
+The tests run as `python3 -m unittest discover -s codegen/tests -t codegen/tests`, so every test module is a
+top-level module and imports this one as `_support`; importing it also puts codegen/ on sys.path, so the
+tests can `import names`, `import schema_model` and `import generate` like the generator itself does.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+from pathlib import Path
+
+TESTS = Path(__file__).resolve().parent
+CODEGEN = TESTS.parent
+REPO = CODEGEN.parent
+SCHEMA = REPO / "schema" / "kv_tensor_shape_v1.yaml"
+SCHEMA_DISPLAY = "schema/kv_tensor_shape_v1.yaml"  # how generate.py names the real schema in headers
+GENERATED = REPO / "generated"
+GENERATE = CODEGEN / "generate.py"
+
+# The interpreter running the tests has jinja2 and yaml (the tests import them), so the generator runs on it too.
+PYTHON = sys.executable
+
+if str(CODEGEN) not in sys.path:
+    sys.path.insert(0, str(CODEGEN))
+
+
+def schema_text() -> str:
+    """The real schema document, as committed in the working tree."""
+    return SCHEMA.read_text(encoding="utf-8")
+
+
+def edit(text: str, old: str, new: str) -> str:
+    """`text` with the one occurrence of `old` replaced by `new`.
+
+    Fails loudly when `old` is missing or ambiguous, so a test whose anchor no longer matches the schema says
+    so instead of silently testing an unedited document.
+    """
+    count = text.count(old)
+    if count != 1:
+        raise AssertionError(f"edit anchor occurs {count} times in the schema (expected exactly once): {old!r}")
+    return text.replace(old, new)
+
+
+def line_of(text: str, needle: str) -> int:
+    """1-based line number of the one line of `text` that contains `needle`."""
+    hits = [i + 1 for i, line in enumerate(text.splitlines()) if needle in line]
+    if len(hits) != 1:
+        raise AssertionError(f"{needle!r} is on {len(hits)} lines of the document (expected exactly one)")
+    return hits[0]
+
+
+def run_generate(*args: str, cwd: Path = REPO, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Runs codegen/generate.py as a user would, capturing its output."""
+    return subprocess.run([PYTHON, str(GENERATE), *args], cwd=str(cwd), env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+def files_under(folder: Path) -> dict[str, bytes]:
+    """{posix path relative to folder: bytes} of every file below `folder` (empty if it does not exist)."""
+    if not folder.is_dir():
+        return {}
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+class TempDirTestCase(unittest.TestCase):
+    """A test case with a fresh temporary folder, `self.tmp`, removed afterwards."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self._tmp = tempfile.TemporaryDirectory(prefix="fqkv_codegen_test_")
+        self.addCleanup(self._tmp.cleanup)
+        self.tmp = Path(self._tmp.name)
+
+    def write_schema(self, text: str, name: str = "kv_tensor_shape_v1.yaml", folder: str = "schema") -> Path:
+        """Writes a schema document into the temp folder (same file name as the real one: the name is the stem
+        of every output file)."""
+        path = self.tmp / folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        return path
+
+
+def clean_env() -> dict:
+    """The environment for generator subprocesses: no PYTHONHASHSEED pinning unless a test sets one."""
+    env = dict(os.environ)
+    env.pop("PYTHONHASHSEED", None)
+    return env

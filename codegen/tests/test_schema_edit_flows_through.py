@@ -1,0 +1,413 @@
+"""A schema edit flows through to working C++ with no hand edit anywhere.
+
+A copy of schema/kv_tensor_shape_v1.yaml is edited as a user would edit it:
+  * a dtype `fp8` (code 3, byte_size 1),
+  * a u32 field `page_size` at the end of the struct,
+  * two rules: `page_size.nonzero` ({nonzero: page_size}) and `key.tokens_page_aligned`
+    ({divisible: [tokens, page_size]} when role is key).
+generate.py renders it into a temp folder, flatc compiles the rendered .fbs (as the build does), and a small
+C++ program is compiled (-Werror, the project's warning set) against the handwritten runtime (src/*.cpp) and
+the temp folder's generated sources, then run. Its output shows that the new dtype parses from JSON, the new
+field round-trips through to_json / parse and through a FlatBuffer, the new rules fire with their ids and
+messages, byte_size() counts 1 byte per fp8 element, and the canonical encoding and digest() include both.
+
+One compile for the whole module (setUpClass); skipped with a message when g++ or flatc is missing.
+"""
+
+from __future__ import annotations
+
+import shutil
+import struct
+import subprocess
+import tempfile
+import unittest
+from pathlib import Path
+
+import _support
+from _support import run_generate
+
+CXX = shutil.which("g++")
+FLATC = shutil.which("flatc")
+CXXFLAGS = ["-std=c++20", "-O0", "-Wall", "-Wextra", "-Wpedantic", "-Wconversion", "-Wsign-conversion", "-Wshadow",
+            "-Werror"]
+
+SCHEMA_ID = "fib_quant_kv_tensor_shape_v1"
+
+# The descriptor the program starts from: valid, fp8, page_size 16. Fields in schema order, page_size last.
+SHAPE_JSON = ('{"schema_version":"fib_quant_kv_tensor_shape_v1","role":"key","attention_kind":"gqa","batch":2,'
+              '"layers":3,"kv_heads":4,"query_heads":8,"tokens":64,"head_dim":128,"dtype":"fp8",'
+              '"rope_state":"pre_rope","page_size":16}')
+
+PROGRAM = r'''
+// Written by codegen/tests/test_schema_edit_flows_through.py against the temp folder's generated API.
+#include <cstdint>
+#include <iostream>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fib_quant_kv/fib_quant_kv.hpp"
+#include "fib_quant_kv/kv_tensor_shape_v1_flatbuffers.hpp"
+
+using namespace fib_quant_kv;
+
+namespace {
+
+void out(std::string_view key, std::string_view value) { std::cout << key << '=' << value << '\n'; }
+std::string num(std::uint64_t v) { return std::to_string(v); }
+std::string status(const Status& s) { return s ? std::string("ok") : s.error().describe(); }
+std::string count(const Result<std::uint64_t>& r) { return r ? num(*r) : r.error().describe(); }
+std::string hex(std::string_view bytes) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string h;
+    for (const char c : bytes) {
+        const auto b = static_cast<unsigned char>(c);
+        h.push_back(digits[b >> 4]);
+        h.push_back(digits[b & 0xF]);
+    }
+    return h;
+}
+std::string fields(const Error& e) {
+    std::string f;
+    for (const std::string_view name : e.fields) f.append(f.empty() ? "" : ",").append(name);
+    return f;
+}
+void error(std::string_view prefix, const Status& s) {
+    if (s) {
+        out(std::string(prefix) + ".kind", "ok");
+        return;
+    }
+    const Error& e = s.error();
+    out(std::string(prefix) + ".kind", to_string(e.kind));
+    out(std::string(prefix) + ".rule", e.rule);
+    out(std::string(prefix) + ".message", e.message);
+    out(std::string(prefix) + ".fields", fields(e));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc != 2) return 2;
+    const std::string json = argv[1];
+
+    // JSON in: the new dtype name and the new field.
+    Result<KvTensorShapeV1> parsed = parse_kv_tensor_shape_v1_json(json);
+    if (!parsed) {
+        out("parse", parsed.error().describe());
+        return 1;
+    }
+    const KvTensorShapeV1 s = *parsed;
+    out("parse", "ok");
+    out("dtype", to_string(s.dtype));
+    out("dtype.code", num(static_cast<std::uint32_t>(s.dtype)));
+    out("page_size", num(s.page_size));
+
+    // JSON out and back.
+    const std::string written = to_json(s);
+    out("to_json", written);
+    Result<KvTensorShapeV1> reparsed = parse_kv_tensor_shape_v1_json(written);
+    out("json_round_trip", reparsed && *reparsed == s ? "equal" : "different");
+
+    // The enum tables know fp8.
+    out("parse_kv_dtype.fp8", parse_kv_dtype("fp8") == KvDType::fp8 ? "fp8" : "none");
+    out("kv_dtype_from_code.3", kv_dtype_from_code(3) == KvDType::fp8 ? "fp8" : "none");
+    out("dtype.values", num(EnumTraits<KvDType>::values.size()));
+    out("byte_size.fp8", num(byte_size(KvDType::fp8)));
+
+    // make_*() takes the new field as its last argument.
+    const KvTensorShapeV1 made = make_kv_tensor_shape_v1(KvRole::key, KvAttentionKind::gqa, 2, 3, 4, 8, 64, 128,
+                                                         KvDType::fp8, KvRopeState::pre_rope, 16);
+    out("make_equal", made == s ? "equal" : "different");
+
+    // Derived counts: 1 byte per fp8 element.
+    out("validate", status(validate(s)));
+    out("element_count", count(element_count(s)));
+    out("byte_size", count(byte_size(s)));
+    KvTensorShapeV1 as_f16 = s;
+    as_f16.dtype = KvDType::f16;
+    out("byte_size.f16", count(byte_size(as_f16)));
+
+    // The new rules.
+    KvTensorShapeV1 no_pages = s;
+    no_pages.page_size = 0;
+    error("page_size_zero", validate(no_pages));
+    std::string ids;
+    for (const Error& e : validate_all(no_pages)) ids.append(ids.empty() ? "" : ",").append(e.rule);
+    out("page_size_zero.all", ids);
+
+    KvTensorShapeV1 ragged = s;
+    ragged.tokens = 60;
+    error("ragged_key", validate(ragged));
+    KvTensorShapeV1 ragged_value = ragged;
+    ragged_value.role = KvRole::value;
+    ragged_value.rope_state = KvRopeState::not_applicable;
+    error("ragged_value", validate(ragged_value));
+
+    // Canonical encoding and digest.
+    const std::string canonical = canonical_encoding(s);
+    out("canonical", hex(canonical));
+    Result<Digest> d = digest(s);
+    out("digest", d ? d->hex() : d.error().describe());
+    out("digest_is_of_canonical", d && *d == digest_bytes(canonical) ? "yes" : "no");
+    KvTensorShapeV1 other_pages = s;
+    other_pages.page_size = 32;
+    Result<Digest> d32 = digest(other_pages);
+    out("digest.page_size_32", d32 ? d32->hex() : d32.error().describe());
+    Result<Digest> d_bad = digest(no_pages);
+    out("digest.page_size_zero", d_bad ? d_bad->hex() : std::string(d_bad.error().rule));
+
+    // FlatBuffers: the regenerated .fbs carries the field and the code.
+    const std::vector<std::uint8_t> buffer = to_flatbuffer(s);
+    Result<KvTensorShapeV1View> view = verify_kv_tensor_shape_v1_buffer(buffer);
+    if (!view) {
+        out("flatbuffer", view.error().describe());
+    } else {
+        out("flatbuffer", "ok");
+        out("flatbuffer.page_size", num(view->page_size()));
+        out("flatbuffer.dtype", to_string(view->dtype()));
+        out("flatbuffer_round_trip", to_native(*view) == s ? "equal" : "different");
+        Result<Digest> dv = digest(*view);
+        out("flatbuffer_digest_equal", dv && d && *dv == *d ? "yes" : "no");
+    }
+    const std::vector<std::uint8_t> bad_buffer = to_flatbuffer(no_pages);
+    Result<KvTensorShapeV1View> bad_view = verify_kv_tensor_shape_v1_buffer(bad_buffer);
+    out("flatbuffer.page_size_zero", bad_view ? std::string("ok") : std::string(bad_view.error().rule));
+
+    // JSON errors name the new field and list the new dtype.
+    std::string missing = json;
+    missing.replace(missing.find(",\"page_size\":16"), 15, "");
+    Result<KvTensorShapeV1> no_field = parse_kv_tensor_shape_v1_json(missing);
+    out("missing_page_size", no_field ? std::string("ok") : no_field.error().describe());
+    std::string fp9 = json;
+    fp9.replace(fp9.find("\"fp8\""), 5, "\"fp9\"");
+    Result<KvTensorShapeV1> unknown = parse_kv_tensor_shape_v1_json(fp9);
+    out("unknown_dtype", unknown ? std::string("ok") : unknown.error().message);
+    return 0;
+}
+'''
+
+
+def add_lines_after(text: str, needle: str, lines: list[str]) -> str:
+    """Inserts `lines` after the one line containing `needle`, at that line's indentation."""
+    rows = text.split("\n")
+    hits = [i for i, row in enumerate(rows) if needle in row]
+    if len(hits) != 1:
+        raise AssertionError(f"{needle!r} is on {len(hits)} lines of the schema (expected one)")
+    row = rows[hits[0]]
+    indent = row[: len(row) - len(row.lstrip())]
+    return "\n".join(rows[: hits[0] + 1] + [indent + line for line in lines] + rows[hits[0] + 1:])
+
+
+def append_to_list(text: str, key_line: str, lines: list[str]) -> str:
+    """Appends `lines` as new items at the end of the block list under `key_line` (e.g. "    fields:"), at the
+    indentation of that list's items."""
+    rows = text.split("\n")
+    if rows.count(key_line) != 1:
+        raise AssertionError(f"{key_line!r} is on {rows.count(key_line)} lines of the schema (expected one)")
+    start = rows.index(key_line)
+    indent = len(key_line) - len(key_line.lstrip())
+    item_indent = None
+    last = start
+    for i in range(start + 1, len(rows)):
+        row = rows[i]
+        if not row.strip() or row.lstrip().startswith("#"):
+            continue
+        if len(row) - len(row.lstrip()) <= indent:
+            break
+        if item_indent is None:
+            item_indent = row[: len(row) - len(row.lstrip())]
+        last = i
+    if item_indent is None:
+        raise AssertionError(f"the list under {key_line!r} is empty")
+    return "\n".join(rows[: last + 1] + [item_indent + line for line in lines] + rows[last + 1:])
+
+
+def edited_schema(text: str) -> str:
+    """The real schema with fp8, page_size and the two page_size rules added, as a user would type them."""
+    # A dtype: after the last KvDType value.
+    text = add_lines_after(text, "{name: f32, code: 2,", ["- {name: fp8, code: 3, doc: 8-bit float source., byte_size: 1}"])
+    # A field at the end of the struct.
+    text = append_to_list(text, "    fields:", ["- {name: page_size, type: u32, doc: Tokens per KV-cache page.}"])
+    # Two rules at the end of validate()'s rules.
+    text = append_to_list(text, "    rules:", [
+        "- id: page_size.nonzero",
+        "  check: {nonzero: page_size}",
+        "  error: corrupt_payload",
+        '  message: "kv shape page_size must be > 0"',
+        "- id: key.tokens_page_aligned",
+        "  when: {role: key}",
+        "  check: {divisible: [tokens, page_size]}",
+        "  error: corrupt_payload",
+        '  message: "key tokens {tokens} must be a multiple of page_size {page_size}"',
+    ])
+    return text
+
+
+def canonical_hex(page_size: int) -> str:
+    """The canonical encoding of SHAPE_JSON per docs/digest.md, built here independently of the library."""
+    out = SCHEMA_ID.encode() + b"\0" + b"KvTensorShapeV1" + b"\0"
+    out += struct.pack("<Q", len(SCHEMA_ID)) + SCHEMA_ID.encode()
+    out += struct.pack("<II", 0, 2)  # role key, attention_kind gqa
+    out += struct.pack("<IIIIII", 2, 3, 4, 8, 64, 128)  # batch .. head_dim
+    out += struct.pack("<II", 3, 0)  # dtype fp8 (code 3), rope_state pre_rope
+    out += struct.pack("<I", page_size)  # the new field, last
+    return out.hex()
+
+
+@unittest.skipUnless(CXX, "g++ not found on PATH: the schema-edit flow-through test needs a C++20 compiler")
+@unittest.skipUnless(FLATC, "flatc not found on PATH: the generated .fbs is compiled by flatc, as in the build")
+class SchemaEditFlowsThrough(unittest.TestCase):
+    maxDiff = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls._tmp = tempfile.TemporaryDirectory(prefix="fqkv_codegen_flow_")
+        try:
+            cls._build(Path(cls._tmp.name))
+        except BaseException:
+            cls._tmp.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls._tmp.cleanup()
+
+    @classmethod
+    def _build(cls, tmp: Path) -> None:
+        cls.schema_text = edited_schema(_support.schema_text())
+        schema = tmp / "schema" / "kv_tensor_shape_v1.yaml"
+        schema.parent.mkdir()
+        schema.write_text(cls.schema_text, encoding="utf-8")
+
+        out = tmp / "generated"
+        r = run_generate("--out", str(out), str(schema))
+        if r.returncode != 0:
+            raise AssertionError(f"generate.py rejected the edited schema ({r.returncode}):\n{r.stderr}")
+        cls.generated = {p.relative_to(out).as_posix(): p.read_text(encoding="utf-8")
+                         for p in out.rglob("*") if p.is_file()}
+
+        # flatc's C++ for the rendered .fbs, as CMakeLists.txt runs it.
+        flatc_dir = tmp / "flatc"
+        for fbs in sorted((out / "fbs").glob("*.fbs")) if (out / "fbs").is_dir() else []:
+            cls._run([FLATC, "--cpp", "--scoped-enums", "-o", str(flatc_dir / "fib_quant_kv"), str(fbs)], "flatc")
+
+        main = tmp / "main.cpp"
+        main.write_text(PROGRAM, encoding="utf-8")
+        runtime = sorted((_support.REPO / "src").glob("*.cpp"))  # digest.cpp, text.cpp, ... (not the CLI)
+        sources = [main, *runtime, *sorted((out / "src").glob("*.cpp"))]
+        exe = tmp / "flow"
+        cls._run([CXX, *CXXFLAGS, f"-I{out / 'include'}", f"-I{flatc_dir}", f"-I{_support.REPO / 'src' / 'include'}",
+                  f"-I{_support.REPO / 'src'}", *map(str, sources), "-o", str(exe)], "g++")
+
+        r = subprocess.run([str(exe), SHAPE_JSON], capture_output=True, text=True, timeout=60)
+        if r.returncode != 0:
+            raise AssertionError(f"the program failed ({r.returncode}):\n{r.stdout}{r.stderr}")
+        cls.result = {}
+        for line in r.stdout.splitlines():
+            key, _, value = line.partition("=")
+            cls.result[key] = value
+
+    @staticmethod
+    def _run(cmd: list[str], what: str) -> None:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        if r.returncode != 0:
+            raise AssertionError(f"{what} failed ({r.returncode}): {' '.join(cmd)}\n{r.stdout}{r.stderr}")
+
+    def get(self, key: str) -> str:
+        self.assertIn(key, self.result, f"the program printed no {key!r}; it printed: {self.result}")
+        return self.result[key]
+
+    # ---- what the generator rendered (Python-side, for a clear message before the C++ checks)
+    def test_the_edit_reached_the_rendered_sources(self):
+        header = self.generated["include/fib_quant_kv/kv_tensor_shape_v1.hpp"]
+        self.assertIn("fp8 = 3,", header)
+        self.assertIn("std::uint32_t page_size{};", header)
+        self.assertIn("case KvDType::fp8: return 1;", header)
+        rules = "\n".join(text for rel, text in self.generated.items() if rel.startswith("src/"))
+        self.assertIn('"page_size.nonzero"', rules)
+        self.assertIn('"key.tokens_page_aligned"', rules)
+
+    # ---- JSON
+    def test_new_dtype_parses_from_json(self):
+        self.assertEqual(self.get("parse"), "ok")
+        self.assertEqual(self.get("dtype"), "fp8")
+        self.assertEqual(self.get("dtype.code"), "3")
+        self.assertEqual(self.get("parse_kv_dtype.fp8"), "fp8")
+        self.assertEqual(self.get("kv_dtype_from_code.3"), "fp8")
+        self.assertEqual(self.get("dtype.values"), "4")
+
+    def test_new_field_round_trips_through_json(self):
+        self.assertEqual(self.get("page_size"), "16")
+        self.assertEqual(self.get("to_json"), SHAPE_JSON)
+        self.assertEqual(self.get("json_round_trip"), "equal")
+        self.assertEqual(self.get("make_equal"), "equal")
+
+    def test_json_errors_know_the_new_field_and_value(self):
+        self.assertEqual(self.get("missing_page_size"), "parse [json.missing_field]: field `page_size`: "
+                                                        "missing field `page_size`")
+        self.assertEqual(self.get("unknown_dtype"),
+                         "field `dtype`: unknown variant \"fp9\", expected one of `f16`, `bf16`, `f32`, `fp8`")
+
+    # ---- rules
+    def test_the_descriptor_is_valid(self):
+        self.assertEqual(self.get("validate"), "ok")
+
+    def test_nonzero_rule_fires_with_its_id_and_message(self):
+        self.assertEqual(self.get("page_size_zero.kind"), "corrupt_payload")
+        self.assertEqual(self.get("page_size_zero.rule"), "page_size.nonzero")
+        self.assertEqual(self.get("page_size_zero.message"), "kv shape page_size must be > 0")
+        self.assertEqual(self.get("page_size_zero.fields"), "page_size")
+        # validate_all(): the divisible rule fails too for a zero divisor, after the nonzero rule.
+        self.assertEqual(self.get("page_size_zero.all"), "page_size.nonzero,key.tokens_page_aligned")
+
+    def test_divisible_rule_fires_for_keys_only(self):
+        self.assertEqual(self.get("ragged_key.kind"), "corrupt_payload")
+        self.assertEqual(self.get("ragged_key.rule"), "key.tokens_page_aligned")
+        self.assertEqual(self.get("ragged_key.message"), "key tokens 60 must be a multiple of page_size 16")
+        self.assertEqual(self.get("ragged_key.fields"), "tokens,page_size")
+        self.assertEqual(self.get("ragged_value.kind"), "ok")
+
+    # ---- derived counts
+    def test_byte_size_counts_one_byte_per_fp8_element(self):
+        elements = 2 * 3 * 4 * 64 * 128
+        self.assertEqual(self.get("element_count"), str(elements))
+        self.assertEqual(self.get("byte_size.fp8"), "1")
+        self.assertEqual(self.get("byte_size"), str(elements * 1))
+        self.assertEqual(self.get("byte_size.f16"), str(elements * 2))
+
+    # ---- canonical encoding and digest
+    def test_canonical_encoding_carries_the_new_code_and_field(self):
+        self.assertEqual(self.get("canonical"), canonical_hex(16))
+
+    def test_digest_works(self):
+        digest = self.get("digest")
+        self.assertRegex(digest, r"^[0-9a-f]{32}$")
+        self.assertEqual(self.get("digest_is_of_canonical"), "yes")
+        self.assertRegex(self.get("digest.page_size_32"), r"^[0-9a-f]{32}$")
+        self.assertNotEqual(self.get("digest.page_size_32"), digest, "page_size must be part of the digest")
+        self.assertEqual(self.get("digest.page_size_zero"), "page_size.nonzero")
+
+    def test_digest_matches_xxhsum(self):
+        xxhsum = shutil.which("xxhsum")
+        if not xxhsum:
+            self.skipTest("xxhsum not found: the digest is checked against the library's own canonical encoding only")
+        r = subprocess.run([xxhsum, "-H2", "-"], input=bytes.fromhex(canonical_hex(16)), capture_output=True,
+                           timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        expected = r.stdout.decode().split()[0].lower()
+        expected = expected.split("_")[-1]  # some xxhsum versions print "XXH3_<hex>" with -H2 in BSD style
+        self.assertEqual(self.get("digest"), expected)
+
+    # ---- FlatBuffers
+    def test_new_field_and_dtype_round_trip_through_a_flatbuffer(self):
+        self.assertEqual(self.get("flatbuffer"), "ok")
+        self.assertEqual(self.get("flatbuffer.page_size"), "16")
+        self.assertEqual(self.get("flatbuffer.dtype"), "fp8")
+        self.assertEqual(self.get("flatbuffer_round_trip"), "equal")
+        self.assertEqual(self.get("flatbuffer_digest_equal"), "yes")
+        self.assertEqual(self.get("flatbuffer.page_size_zero"), "page_size.nonzero")
+
+
+if __name__ == "__main__":
+    unittest.main()
