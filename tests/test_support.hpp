@@ -1,0 +1,131 @@
+// Shared helpers of the fib_quant_kv unit tests (header-only). Include after <boost/test/unit_test.hpp>, which
+// each test file includes first, below its BOOST_TEST_MODULE.
+#pragma once
+
+#include <boost/test/unit_test.hpp>
+#include <cstdint>
+#include <limits>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include "fib_quant_kv/fib_quant_kv.hpp"
+
+// ---------------------------------------------------------------------------------------------- printing
+// Boost.Test finds boost_test_print_type by argument-dependent lookup when it logs a failing BOOST_TEST.
+namespace fib_quant_kv {
+
+template <class E>
+std::ostream& print_enum(std::ostream& os, E value) {
+    const std::string_view name = to_string(value);
+    os << (name.empty() ? std::string_view("<unknown>") : name) << " (code "
+       << static_cast<unsigned>(static_cast<std::underlying_type_t<E>>(value)) << ")";
+    return os;
+}
+
+// Plain overloads, so they win over Boost.Test's own catch-all template.
+inline std::ostream& boost_test_print_type(std::ostream& os, KvRole v) { return print_enum(os, v); }
+inline std::ostream& boost_test_print_type(std::ostream& os, KvRopeState v) { return print_enum(os, v); }
+inline std::ostream& boost_test_print_type(std::ostream& os, KvAttentionKind v) { return print_enum(os, v); }
+inline std::ostream& boost_test_print_type(std::ostream& os, KvDType v) { return print_enum(os, v); }
+inline std::ostream& boost_test_print_type(std::ostream& os, ErrorKind v) { return print_enum(os, v); }
+
+inline std::ostream& boost_test_print_type(std::ostream& os, const KvTensorShapeV1& shape) {
+    return os << to_json(shape);
+}
+
+inline std::ostream& boost_test_print_type(std::ostream& os, const Error& error) { return os << error.describe(); }
+
+inline std::ostream& boost_test_print_type(std::ostream& os, const Digest& digest) { return os << digest.hex(); }
+
+}  // namespace fib_quant_kv
+
+namespace fib_quant_kv::test {
+
+inline constexpr std::uint32_t kU32Max = std::numeric_limits<std::uint32_t>::max();
+inline constexpr std::uint64_t kU64Max = std::numeric_limits<std::uint64_t>::max();
+
+// ---------------------------------------------------------------------------------------------- text
+/// Items joined with ",", so a whole list compares (and prints) as one string.
+template <class Range, class Project>
+std::string join(const Range& items, Project project) {
+    std::string out;
+    for (const auto& item : items) {
+        if (!out.empty()) out.push_back(',');
+        out.append(project(item));
+    }
+    return out;
+}
+
+/// An error's fields as "query_heads,kv_heads".
+inline std::string fields_of(const Error& e) {
+    return join(e.fields, [](std::string_view f) { return std::string(f); });
+}
+
+/// The rule ids of a list of errors as "batch.nonzero,layers.nonzero".
+inline std::string rules_of(const std::vector<Error>& errors) {
+    return join(errors, [](const Error& e) { return std::string(e.rule); });
+}
+
+/// Bytes as lower-case hex.
+inline std::string to_hex(std::string_view bytes) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(bytes.size() * 2);
+    for (const char c : bytes) {
+        const auto b = static_cast<unsigned char>(c);
+        out.push_back(digits[b >> 4]);
+        out.push_back(digits[b & 0xF]);
+    }
+    return out;
+}
+
+// ---------------------------------------------------------------------------------------------- errors
+/// Checks every part of an error that a caller relies on: kind, rule id, fields and message.
+inline void check_error_at(const Error& e, ErrorKind kind, std::string_view rule, std::string_view fields,
+                           std::string_view message, const char* file, int line) {
+    BOOST_TEST_CONTEXT("error checked at " << file << ":" << line << ": " << e.describe()) {
+        BOOST_TEST(e.kind == kind);
+        BOOST_TEST(std::string(e.rule) == std::string(rule));
+        BOOST_TEST(fields_of(e) == std::string(fields));
+        BOOST_TEST(e.message == std::string(message));
+    }
+}
+
+/// CHECK_ERROR(error, ErrorKind::corrupt_payload, "batch.nonzero", "batch", "kv shape batch must be > 0")
+#define CHECK_ERROR(error, kind, rule, fields, message) \
+    ::fib_quant_kv::test::check_error_at((error), (kind), (rule), (fields), (message), __FILE__, __LINE__)
+
+/// Every member of two errors alike. (Error's own defaulted operator== is deleted: std::span has no ==.)
+inline bool same_error(const Error& a, const Error& b) {
+    return a.kind == b.kind && a.rule == b.rule && fields_of(a) == fields_of(b) && a.message == b.message &&
+           a.details == b.details && a.offset == b.offset;
+}
+
+#define CHECK_SAME_ERROR(a, b)                                                                               \
+    BOOST_TEST(::fib_quant_kv::test::same_error((a), (b)),                                                   \
+               "errors differ: " << (a).describe() << " (offset " << (a).offset << ") vs " << (b).describe() \
+                                 << " (offset " << (b).offset << ")")
+
+// ---------------------------------------------------------------------------------------------- shapes
+/// A valid key tensor: MHA, 8 heads, f16, pre-RoPE.
+inline KvTensorShapeV1 mha_key() {
+    return make_kv_tensor_shape_v1(KvRole::key, KvAttentionKind::mha, 2, 32, 8, 8, 4096, 128, KvDType::f16,
+                                   KvRopeState::pre_rope);
+}
+
+/// A valid value tensor: GQA 8 KV heads for 32 query heads, bf16.
+inline KvTensorShapeV1 gqa_value() {
+    return make_kv_tensor_shape_v1(KvRole::value, KvAttentionKind::gqa, 1, 24, 8, 32, 1024, 64, KvDType::bf16,
+                                   KvRopeState::not_applicable);
+}
+
+/// A valid key tensor: MQA, one KV head for 16 query heads, f32, post-RoPE.
+inline KvTensorShapeV1 mqa_key() {
+    return make_kv_tensor_shape_v1(KvRole::key, KvAttentionKind::mqa, 4, 12, 1, 16, 512, 80, KvDType::f32,
+                                   KvRopeState::post_rope);
+}
+
+}  // namespace fib_quant_kv::test
