@@ -5,8 +5,8 @@
 //   kvshape digest IN                               one descriptor: its digest
 //   kvshape convert --to fb|json IN OUT             one descriptor, validated, into the other wire form
 //
-// IN is a file or - for standard input; JSON and FlatBuffers are told apart by content (a FlatBuffer carries
-// the file identifier at bytes 4..8). Exit status: 0 valid, 1 invalid, 2 usage or I/O error.
+// IN is a file or - for standard input; JSON and FlatBuffers are told apart by content (see detect()).
+// Exit status: 0 valid, 1 invalid, 2 usage or I/O error.
 #include <CLI/CLI.hpp>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -175,11 +175,16 @@ struct Loaded {
     [[nodiscard]] std::string_view form_name() const { return form == WireForm::json ? "json" : "flatbuffer"; }
 };
 
-/// A FlatBuffer when the file identifier sits at bytes 4..8, JSON otherwise.
+/// JSON when the first byte after JSON whitespace is `{` or `[` (a descriptor is an object or an array);
+/// otherwise a FlatBuffer when its file identifier sits at bytes 4..8; otherwise JSON if the input is text (no NUL
+/// byte), for the JSON reader's own error, and a FlatBuffer if it is binary, for the frame checks' error.
 WireForm detect(std::span<const std::uint8_t> bytes) {
+    std::size_t i = 0;
+    while (i < bytes.size() && (bytes[i] == ' ' || bytes[i] == '\t' || bytes[i] == '\n' || bytes[i] == '\r')) ++i;
+    if (i < bytes.size() && (bytes[i] == '{' || bytes[i] == '[')) return WireForm::json;
     const std::string_view id = fqk::kKvTensorShapeV1FileIdentifier;
     if (bytes.size() >= 8 && std::memcmp(bytes.data() + 4, id.data(), id.size()) == 0) return WireForm::flatbuffer;
-    return WireForm::json;
+    return std::memchr(bytes.data(), 0, bytes.size()) == nullptr ? WireForm::json : WireForm::flatbuffer;
 }
 
 std::unique_ptr<Loaded> decode(std::vector<std::uint8_t> bytes) {
@@ -254,11 +259,14 @@ int run_validate(const std::string& path, bool all, std::optional<std::uint32_t>
         return kExitInvalid;
     }
     visit(*d, [&](const auto& s) {
-        std::printf("valid %s: vector_count %llu, element_count %llu, byte_size %llu, digest %s\n",
+        // validate() bounds element_count; byte_size (element_count times the dtype's width) may still overflow.
+        const fqk::Result<std::uint64_t> bytes = fqk::byte_size(s);
+        std::string byte_size = "over 2^64";
+        if (bytes) byte_size = std::to_string(*bytes);
+        std::printf("valid %s: vector_count %llu, element_count %llu, byte_size %s, digest %s\n",
                     std::string(d->form_name()).c_str(),
                     static_cast<unsigned long long>(fqk::vector_count(s).value()),
-                    static_cast<unsigned long long>(fqk::element_count(s).value()),
-                    static_cast<unsigned long long>(fqk::byte_size(s).value_or(0)),
+                    static_cast<unsigned long long>(fqk::element_count(s).value()), byte_size.c_str(),
                     fqk::digest(s).value().hex().c_str());
     });
     return kExitValid;
