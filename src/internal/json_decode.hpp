@@ -22,6 +22,7 @@
 #include <charconv>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -339,6 +340,28 @@ class Decoder {
     Error error_;
 };
 
+/// The calling thread's reader. RapidJSON keeps its working stack between parses, so a reused reader decodes
+/// without allocating; after a large input the reader is replaced, so that a big stack is not kept for good.
+class ThreadReader {
+  public:
+    static constexpr std::size_t kKeepBelow = 64 * 1024;  // inputs this large or larger get a fresh reader after
+
+    explicit ThreadReader(std::size_t input_size) : input_size_(input_size) {}
+    ThreadReader(const ThreadReader&) = delete;
+    ThreadReader& operator=(const ThreadReader&) = delete;
+    ~ThreadReader() {
+        if (input_size_ >= kKeepBelow) slot().emplace();
+    }
+    rapidjson::Reader& get() { return *slot(); }
+
+  private:
+    static std::optional<rapidjson::Reader>& slot() {
+        thread_local std::optional<rapidjson::Reader> reader{std::in_place};
+        return reader;
+    }
+    std::size_t input_size_;
+};
+
 /// Decodes one struct from `text` (the whole text is the document).
 template <class Binding>
 Result<typename Binding::type> decode(std::string_view text) {
@@ -350,10 +373,10 @@ Result<typename Binding::type> decode(std::string_view text) {
     }
     Decoder<Binding> handler(out);
     rapidjson::MemoryStream stream(text.data(), text.size());
-    rapidjson::Reader reader;
+    ThreadReader reader(text.size());
     constexpr unsigned flags =
         rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag;
-    const rapidjson::ParseResult r = reader.Parse<flags>(stream, handler);
+    const rapidjson::ParseResult r = reader.get().Parse<flags>(stream, handler);
     if (handler.has_error()) {
         Error e = handler.take_error();
         e.offset = r.Offset();

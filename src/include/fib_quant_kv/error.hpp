@@ -6,6 +6,7 @@
 // in the input where they were found.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <optional>
 #include <span>
@@ -53,7 +54,12 @@ struct Error {
     /// "corrupt_payload [mha.heads_equal]: MHA requires query_heads == kv_heads"
     [[nodiscard]] std::string describe() const;
 
-    friend bool operator==(const Error&, const Error&) = default;
+    /// Same kind, rule, fields (by name), message, details and offset.
+    friend bool operator==(const Error& a, const Error& b) noexcept {
+        return a.kind == b.kind && a.rule == b.rule &&
+               std::equal(a.fields.begin(), a.fields.end(), b.fields.begin(), b.fields.end()) &&
+               a.message == b.message && a.details == b.details && a.offset == b.offset;
+    }
 };
 
 /// Thrown only by Result::value()/error() used against their precondition (a programming error).

@@ -1,0 +1,36 @@
+// libFuzzer target: the FlatBuffers view over arbitrary bytes.
+//   * view_kv_tensor_shape_v1 never crashes or reads out of bounds, and every rejection is a typed parse Error;
+//   * an accepted view survives to_native -> to_flatbuffer -> view unchanged, with the same verdicts and digest.
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "fib_quant_kv/fib_quant_kv.hpp"
+#include "fib_quant_kv/kv_tensor_shape_v1_flatbuffers.hpp"
+
+namespace fqk = fib_quant_kv;
+
+#define FQK_REQUIRE(cond) \
+    do {                  \
+        if (!(cond)) __builtin_trap(); \
+    } while (0)
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    const std::vector<std::uint8_t> buffer(data, data + size);  // aligned copy, as a reader would hold it
+    const fqk::Result<fqk::KvTensorShapeV1View> view = fqk::view_kv_tensor_shape_v1(buffer);
+    if (!view) {
+        FQK_REQUIRE(view.error().kind == fqk::ErrorKind::parse);
+        FQK_REQUIRE(!view.error().rule.empty() && !view.error().message.empty());
+        return 0;
+    }
+    const fqk::KvTensorShapeV1 shape = fqk::to_native(*view);
+    const std::vector<std::uint8_t> rebuilt = fqk::to_flatbuffer(shape);
+    const fqk::Result<fqk::KvTensorShapeV1View> again = fqk::view_kv_tensor_shape_v1(rebuilt);
+    FQK_REQUIRE(again.ok() && fqk::to_native(*again) == shape);
+    FQK_REQUIRE(fqk::validate_all(*view) == fqk::validate_all(shape));
+    const fqk::Result<fqk::Digest> a = fqk::digest(*view);
+    const fqk::Result<fqk::Digest> b = fqk::digest(shape);
+    FQK_REQUIRE(a.ok() == b.ok());
+    if (a.ok()) FQK_REQUIRE(*a == *b);
+    return 0;
+}
