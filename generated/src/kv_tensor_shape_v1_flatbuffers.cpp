@@ -9,7 +9,7 @@
 #include "kv_tensor_shape_v1_rules.hpp"
 
 namespace fib_quant_kv {
-Result<KvTensorShapeV1View> view_kv_tensor_shape_v1(const fb::KvTensorShapeV1* table) {
+Result<KvTensorShapeV1View> view_kv_tensor_shape_v1(const ::fib_quant_kv::fb::KvTensorShapeV1* table) {
     namespace fbs = detail::flatbuffers_support;
     if (table == nullptr) return fbs::missing_table(StructTraits<KvTensorShapeV1>::name);
     // schema_version: string
@@ -58,8 +58,8 @@ Result<KvTensorShapeV1View> view_kv_tensor_shape_v1(std::span<const std::uint8_t
         return std::move(*e);
     }
     flatbuffers::Verifier verifier(buffer.data(), buffer.size(), limits.max_depth, limits.max_tables);
-    if (!fb::VerifyKvTensorShapeV1Buffer(verifier)) return fbs::verify_failed("KvTensorShapeV1");
-    return view_kv_tensor_shape_v1(fb::GetKvTensorShapeV1(buffer.data()));
+    if (!::fib_quant_kv::fb::VerifyKvTensorShapeV1Buffer(verifier)) return fbs::verify_failed("KvTensorShapeV1");
+    return view_kv_tensor_shape_v1(::fib_quant_kv::fb::GetKvTensorShapeV1(buffer.data()));
 }
 
 Result<KvTensorShapeV1View> verify_kv_tensor_shape_v1_buffer(std::span<const std::uint8_t> buffer, const FlatBufferLimits& limits) {
@@ -85,26 +85,26 @@ KvTensorShapeV1 to_native(const KvTensorShapeV1View& view) {
     return s;
 }
 
-flatbuffers::Offset<fb::KvTensorShapeV1> build_kv_tensor_shape_v1(flatbuffers::FlatBufferBuilder& builder, const KvTensorShapeV1& shape) {
+flatbuffers::Offset<::fib_quant_kv::fb::KvTensorShapeV1> build_kv_tensor_shape_v1(flatbuffers::FlatBufferBuilder& builder, const KvTensorShapeV1& shape) {
     const flatbuffers::Offset<flatbuffers::String> schema_version = builder.CreateString(shape.schema_version);
-    fb::KvTensorShapeV1Builder table(builder);
+    ::fib_quant_kv::fb::KvTensorShapeV1Builder table(builder);
     table.add_schema_version(schema_version);
-    table.add_role(static_cast<fb::KvRole>(shape.role));
-    table.add_attention_kind(static_cast<fb::KvAttentionKind>(shape.attention_kind));
+    table.add_role(static_cast<::fib_quant_kv::fb::KvRole>(shape.role));
+    table.add_attention_kind(static_cast<::fib_quant_kv::fb::KvAttentionKind>(shape.attention_kind));
     table.add_batch(shape.batch);
     table.add_layers(shape.layers);
     table.add_kv_heads(shape.kv_heads);
     table.add_query_heads(shape.query_heads);
     table.add_tokens(shape.tokens);
     table.add_head_dim(shape.head_dim);
-    table.add_dtype(static_cast<fb::KvDType>(shape.dtype));
-    table.add_rope_state(static_cast<fb::KvRopeState>(shape.rope_state));
+    table.add_dtype(static_cast<::fib_quant_kv::fb::KvDType>(shape.dtype));
+    table.add_rope_state(static_cast<::fib_quant_kv::fb::KvRopeState>(shape.rope_state));
     return table.Finish();
 }
 
 std::vector<std::uint8_t> to_flatbuffer(const KvTensorShapeV1& shape) {
     flatbuffers::FlatBufferBuilder builder(256);
-    fb::FinishKvTensorShapeV1Buffer(builder, build_kv_tensor_shape_v1(builder, shape));
+    ::fib_quant_kv::fb::FinishKvTensorShapeV1Buffer(builder, build_kv_tensor_shape_v1(builder, shape));
     return {builder.GetBufferPointer(), builder.GetBufferPointer() + builder.GetSize()};
 }
 

@@ -20,8 +20,6 @@
 
 namespace fib_quant_kv {
 
-namespace fb = fib_quant_kv::fb;
-
 /// The 4-byte file identifier of schema fib_quant_kv_tensor_shape_v1 buffers.
 inline constexpr std::string_view kKvTensorShapeV1FileIdentifier = "FQKV";
 
@@ -73,13 +71,13 @@ class KvTensorShapeV1View {
     }
 
     /// The underlying flatc table.
-    [[nodiscard]] const fb::KvTensorShapeV1* table() const noexcept { return table_; }
+    [[nodiscard]] const ::fib_quant_kv::fb::KvTensorShapeV1* table() const noexcept { return table_; }
 
   private:
-    explicit KvTensorShapeV1View(const fb::KvTensorShapeV1* table) noexcept : table_(table) {}
-    friend Result<KvTensorShapeV1View> view_kv_tensor_shape_v1(const fb::KvTensorShapeV1* table);
+    explicit KvTensorShapeV1View(const ::fib_quant_kv::fb::KvTensorShapeV1* table) noexcept : table_(table) {}
+    friend Result<KvTensorShapeV1View> view_kv_tensor_shape_v1(const ::fib_quant_kv::fb::KvTensorShapeV1* table);
 
-    const fb::KvTensorShapeV1* table_;
+    const ::fib_quant_kv::fb::KvTensorShapeV1* table_;
 };
 
 namespace detail {
@@ -102,7 +100,7 @@ struct Fields<KvTensorShapeV1View> {
 
 /// A view of a table already checked by a FlatBuffers Verifier (e.g. one embedded in a larger, verified
 /// buffer): checks that every field is present and every enum code known. A parse Error names the field.
-[[nodiscard]] Result<KvTensorShapeV1View> view_kv_tensor_shape_v1(const fb::KvTensorShapeV1* table);
+[[nodiscard]] Result<KvTensorShapeV1View> view_kv_tensor_shape_v1(const ::fib_quant_kv::fb::KvTensorShapeV1* table);
 
 /// A view of a whole buffer: checks size and alignment, the file identifier "FQKV", runs the
 /// FlatBuffers Verifier, then checks presence and enum codes as above. Does not run validate().
@@ -117,7 +115,7 @@ struct Fields<KvTensorShapeV1View> {
 [[nodiscard]] KvTensorShapeV1 to_native(const KvTensorShapeV1View& view);
 
 /// Writes `shape` into a caller's builder (to embed it in a larger buffer); every field is written.
-flatbuffers::Offset<fb::KvTensorShapeV1> build_kv_tensor_shape_v1(flatbuffers::FlatBufferBuilder& builder,
+flatbuffers::Offset<::fib_quant_kv::fb::KvTensorShapeV1> build_kv_tensor_shape_v1(flatbuffers::FlatBufferBuilder& builder,
                                                            const KvTensorShapeV1& shape);
 
 /// A finished buffer holding `shape` as its root, with the file identifier.
