@@ -9,4 +9,5 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   g++ cmake ninja-build pkg-config \
   rapidjson-dev libxxhash-dev libcli11-dev libboost-test-dev \
   libflatbuffers-dev flatbuffers-compiler \
-  python3 python3-jinja2 python3-yaml >/dev/null
+  python3 python3-jinja2 python3-yaml \
+  clang libclang-rt-14-dev >/dev/null

@@ -868,6 +868,9 @@ BOOST_AUTO_TEST_CASE(empty_and_whitespace_only) {
     const Error empty = PARSE_ERROR("");
     CHECK_ERROR(empty, ErrorKind::parse, "json.syntax", "", "invalid JSON: The document is empty.");
     BOOST_TEST(empty.offset == 0U);
+    // A default string_view has a null data pointer: still a typed error, never a null passed to the C library.
+    const Error null_view = PARSE_ERROR(std::string_view{});
+    CHECK_ERROR(null_view, ErrorKind::parse, "json.syntax", "", "invalid JSON: The document is empty.");
     for (const std::string ws : {" ", "\t", "\n", "\r", " \t\r\n "}) {
         const Error e = PARSE_ERROR(ws);
         CHECK_ERROR(e, ErrorKind::parse, "json.syntax", "", "invalid JSON: The document is empty.");

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
@@ -184,7 +185,8 @@ WireForm detect(std::span<const std::uint8_t> bytes) {
     if (i < bytes.size() && (bytes[i] == '{' || bytes[i] == '[')) return WireForm::json;
     const std::string_view id = fqk::kKvTensorShapeV1FileIdentifier;
     if (bytes.size() >= 8 && std::memcmp(bytes.data() + 4, id.data(), id.size()) == 0) return WireForm::flatbuffer;
-    return std::memchr(bytes.data(), 0, bytes.size()) == nullptr ? WireForm::json : WireForm::flatbuffer;
+    const bool binary = std::find(bytes.begin(), bytes.end(), std::uint8_t{0}) != bytes.end();
+    return binary ? WireForm::flatbuffer : WireForm::json;
 }
 
 std::unique_ptr<Loaded> decode(std::vector<std::uint8_t> bytes) {

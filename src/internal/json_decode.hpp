@@ -366,10 +366,8 @@ class ThreadReader {
 template <class Binding>
 Result<typename Binding::type> decode(std::string_view text) {
     typename Binding::type out{};
-    if (const void* nul = std::memchr(text.data(), '\0', text.size())) {
-        Error e{ErrorKind::parse, wire_rules::json_syntax, {}, "invalid JSON: NUL byte in the input", {},
-                static_cast<std::size_t>(static_cast<const char*>(nul) - text.data())};
-        return e;
+    if (const std::size_t nul = text.find('\0'); nul != std::string_view::npos) {
+        return Error{ErrorKind::parse, wire_rules::json_syntax, {}, "invalid JSON: NUL byte in the input", {}, nul};
     }
     Decoder<Binding> handler(out);
     rapidjson::MemoryStream stream(text.data(), text.size());

@@ -625,6 +625,7 @@ print(json.dumps({"rc": rc, "count": count, "ok": ok, "bad": bad, "rest": rest.d
 
 class LargeInputTest(CliTestCase):
     @unittest.skipUnless(sys.platform.startswith("linux"), "ru_maxrss in KiB is Linux's convention")
+    @unittest.skipIf(os.environ.get("FIB_QUANT_KV_SANITIZED"), "sanitizer runtimes keep freed memory in quarantine")
     def test_streaming_memory_does_not_grow(self):
         n = 200000
         limit_kib = 64 * 1024

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The sanitizer run: every test, built by Clang with AddressSanitizer and UndefinedBehaviorSanitizer (any report
+# fails), plus the libFuzzer targets replaying the parity corpus and fuzzing for a bounded number of runs.
+# Run scripts/install-deps.sh first (scripts/test.sh does).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CC=clang CXX=clang++ cmake -S . -B build-sanitize -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DFIB_QUANT_KV_WERROR=ON -DFIB_QUANT_KV_FUZZ=ON -DFIB_QUANT_KV_INSTALL=OFF
+cmake --build build-sanitize -j"$(nproc)"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export FIB_QUANT_KV_SANITIZED=1  # tests that measure memory skip themselves
+ctest --test-dir build-sanitize --output-on-failure -j"$(nproc)"
