@@ -38,10 +38,18 @@ namespace fib_quant_kv {
 
 std::string Error::describe() const {
     std::string out(to_string(kind));
-    if (!rule.empty()) {
-        out.append(" [").append(rule).push_back(']');
+    if (!rule.empty()) out.append(" [").append(rule).append("]");
+    if (!fields.empty()) {
+        out.append(" (");
+        for (std::size_t i = 0; i < fields.size(); ++i) out.append(i == 0 ? "" : ", ").append(fields[i]);
+        out.append(")");
     }
     out.append(": ").append(message);
+    if (offset != no_offset) {
+        out.append(" (at byte ");
+        detail::append_decimal(out, offset);
+        out.append(")");
+    }
     return out;
 }
 

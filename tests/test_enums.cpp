@@ -257,6 +257,15 @@ BOOST_AUTO_TEST_CASE(default_error_is_a_parse_error_without_offset) {
     c.message = "MHA requires query_heads == kv_heads";
     BOOST_TEST(!c.is_parse_error());
     BOOST_TEST(c.describe() == "corrupt_payload [mha.heads_equal]: MHA requires query_heads == kv_heads");
+    static constexpr std::string_view two[] = {"query_heads", "kv_heads"};
+    c.fields = two;
+    BOOST_TEST(c.describe() ==
+               "corrupt_payload [mha.heads_equal] (query_heads, kv_heads): MHA requires query_heads == kv_heads");
+    Error p;
+    p.rule = "json.missing_field";
+    p.message = "missing field `dtype`";
+    p.offset = 211;
+    BOOST_TEST(p.describe() == "parse [json.missing_field]: missing field `dtype` (at byte 211)");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

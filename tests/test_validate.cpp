@@ -313,7 +313,9 @@ BOOST_AUTO_TEST_CASE(size_overflow) {
     const Error e = first_error(s);
     CHECK_ERROR(e, ErrorKind::resource_limit_exceeded, "size_overflow", "batch,layers,kv_heads,tokens,head_dim",
                 "kv shape size overflow");
-    BOOST_TEST(e.describe() == "resource_limit_exceeded [size_overflow]: kv shape size overflow");
+    BOOST_TEST(e.describe() ==
+               "resource_limit_exceeded [size_overflow] (batch, layers, kv_heads, tokens, head_dim): "
+               "kv shape size overflow");
 
     // The largest element count, 2^64 - 1, passes; one token more does not.
     KvTensorShapeV1 edge = make_kv_tensor_shape_v1(KvRole::key, KvAttentionKind::mha, 641, 6700417, 65537, 65537, 255,
@@ -582,7 +584,7 @@ BOOST_AUTO_TEST_CASE(status_access) {
     BOOST_TEST(!static_cast<bool>(bad));
     BOOST_TEST(bad.error().offset == Error::no_offset);
     BOOST_TEST(!bad.error().is_parse_error());
-    BOOST_TEST(bad.error().describe() == "corrupt_payload [tokens.nonzero]: kv shape tokens must be > 0");
+    BOOST_TEST(bad.error().describe() == "corrupt_payload [tokens.nonzero] (tokens): kv shape tokens must be > 0");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

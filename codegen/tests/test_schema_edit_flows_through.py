@@ -344,8 +344,8 @@ class SchemaEditFlowsThrough(unittest.TestCase):
         self.assertEqual(self.get("make_equal"), "equal")
 
     def test_json_errors_know_the_new_field_and_value(self):
-        self.assertEqual(self.get("missing_page_size"), "parse [json.missing_field]: field `page_size`: "
-                                                        "missing field `page_size`")
+        self.assertRegex(self.get("missing_page_size"),
+                         r"\Aparse \[json\.missing_field\] \(page_size\): missing field `page_size` \(at byte \d+\)\Z")
         self.assertEqual(self.get("unknown_dtype"),
                          "field `dtype`: unknown variant \"fp9\", expected one of `f16`, `bf16`, `f32`, `fp8`")
 

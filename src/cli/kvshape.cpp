@@ -210,21 +210,10 @@ decltype(auto) visit(const Loaded& d, F&& f) {
     return d.view ? f(*d.view) : f(*d.native);
 }
 
-std::string describe(const fqk::Error& e) {
-    std::string out(fqk::to_string(e.kind));
-    out.append(" [").append(e.rule).append("]");
-    if (!e.fields.empty()) {
-        out.append(" (");
-        for (std::size_t i = 0; i < e.fields.size(); ++i) out.append(i ? ", " : "").append(e.fields[i]);
-        out.append(")");
-    }
-    out.append(": ").append(e.message);
-    if (e.offset != fqk::Error::no_offset) {
-        out.append(" (at byte ");
-        fqk::detail::append_decimal(out, e.offset);
-        out.append(")");
-    }
-    return out;
+/// "invalid json: corrupt_payload [mha.heads_equal] (query_heads, kv_heads): MHA requires ..."
+void report_invalid(std::FILE* out, const char* prefix, const Loaded& d, const fqk::Error& e) {
+    std::fprintf(out, "%sinvalid %.*s: %s\n", prefix, static_cast<int>(d.form_name().size()), d.form_name().data(),
+                 e.describe().c_str());
 }
 
 /// Reads and decodes IN; prints the I/O error and returns nothing on failure.
@@ -257,7 +246,7 @@ int run_validate(const std::string& path, bool all, std::optional<std::uint32_t>
         if (!st) errors.push_back(st.error());
     }
     if (!errors.empty()) {
-        for (const fqk::Error& e : errors) std::printf("invalid %s: %s\n", std::string(d->form_name()).c_str(), describe(e).c_str());
+        for (const fqk::Error& e : errors) report_invalid(stdout, "", *d, e);
         return kExitInvalid;
     }
     visit(*d, [&](const auto& s) {
@@ -278,12 +267,12 @@ int run_digest(const std::string& path) {
     const std::unique_ptr<Loaded> d = load("digest", path);
     if (!d) return kExitUsage;
     if (d->error) {
-        std::fprintf(stderr, "kvshape digest: invalid %s: %s\n", std::string(d->form_name()).c_str(), describe(*d->error).c_str());
+        report_invalid(stderr, "kvshape digest: ", *d, *d->error);
         return kExitInvalid;
     }
     const fqk::Result<fqk::Digest> digest = visit(*d, [](const auto& s) { return fqk::digest(s); });
     if (!digest) {
-        std::fprintf(stderr, "kvshape digest: invalid %s: %s\n", std::string(d->form_name()).c_str(), describe(digest.error()).c_str());
+        report_invalid(stderr, "kvshape digest: ", *d, digest.error());
         return kExitInvalid;
     }
     std::printf("%s\n", digest->hex().c_str());
@@ -334,12 +323,12 @@ int run_convert(const std::string& to, const std::string& in, const std::string&
     const std::unique_ptr<Loaded> d = load("convert", in);
     if (!d) return kExitUsage;
     if (d->error) {
-        std::fprintf(stderr, "kvshape convert: invalid %s: %s\n", std::string(d->form_name()).c_str(), describe(*d->error).c_str());
+        report_invalid(stderr, "kvshape convert: ", *d, *d->error);
         return kExitInvalid;
     }
     const fqk::KvTensorShapeV1 shape = d->view ? fqk::to_native(*d->view) : *d->native;
     if (const fqk::Status st = fqk::validate(shape); !st) {
-        std::fprintf(stderr, "kvshape convert: invalid %s: %s\n", std::string(d->form_name()).c_str(), describe(st.error()).c_str());
+        report_invalid(stderr, "kvshape convert: ", *d, st.error());
         return kExitInvalid;
     }
     std::string bytes;

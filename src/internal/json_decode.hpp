@@ -98,13 +98,15 @@ class Decoder {
     };
 
     // ---- errors
-    bool fail(std::string_view rule, std::string message, const FieldSpec* field = nullptr) {
+    /// Records the error and stops the reader. A field's message is prefixed "field `name`: " unless it names
+    /// the field itself ("missing field `dtype`", serde's wording).
+    bool fail(std::string_view rule, std::string message, const FieldSpec* field = nullptr, bool prefix = true) {
         has_error_ = true;
         error_.kind = ErrorKind::parse;
         error_.rule = rule;
         error_.fields = field ? field->path : std::span<const std::string_view>{};
-        error_.message = field ? std::string("field `").append(field->name).append("`: ").append(message)
-                               : std::move(message);
+        error_.message = field && prefix ? std::string("field `").append(field->name).append("`: ").append(message)
+                                         : std::move(message);
         return false;
     }
     static std::string token_text(Token t, std::string_view text) {
@@ -185,7 +187,8 @@ class Decoder {
                 for (std::size_t i = 0; i < fields.size(); ++i) {
                     if ((seen_ & (std::uint64_t{1} << i)) == 0) {
                         return fail(wire_rules::json_missing_field,
-                                    std::string("missing field `").append(fields[i].name).append("`"), &fields[i]);
+                                    std::string("missing field `").append(fields[i].name).append("`"), &fields[i],
+                                    false);
                     }
                 }
                 state_ = State::done;
@@ -233,7 +236,7 @@ class Decoder {
                         if (seen_ & bit) {
                             return fail(wire_rules::json_duplicate_field,
                                         std::string("duplicate field `").append(fields[i].name).append("`"),
-                                        &fields[i]);
+                                        &fields[i], false);
                         }
                         seen_ |= bit;
                         field_ = i;

@@ -51,7 +51,8 @@ struct Error {
 
     [[nodiscard]] bool is_parse_error() const noexcept { return kind == ErrorKind::parse; }
 
-    /// "corrupt_payload [mha.heads_equal]: MHA requires query_heads == kv_heads"
+    /// One line for people: kind, [rule], (fields), message, and the byte offset where known, e.g.
+    /// "corrupt_payload [mha.heads_equal] (query_heads, kv_heads): MHA requires query_heads == kv_heads"
     [[nodiscard]] std::string describe() const;
 
     /// Same kind, rule, fields (by name), message, details and offset.
