@@ -97,6 +97,9 @@ std::string with_extra(std::size_t at, const Members& extra) {
     return object(m);
 }
 
+/// "1" and n - 1 zeros: an integer of n digits.
+std::string digits_of(std::size_t n);
+
 std::string repeat(std::string_view s, std::size_t n) {
     std::string out;
     out.reserve(s.size() * n);
@@ -111,6 +114,8 @@ KvTensorShapeV1 parse_ok_at(std::string_view json, const char* file, int line) {
                                                            << "): " << (r.ok() ? std::string() : r.error().describe()));
     return std::move(r).value();
 }
+std::string digits_of(std::size_t n) { return "1" + repeat("0", n - 1); }
+
 #define PARSE_OK(json) parse_ok_at((json), __FILE__, __LINE__)
 
 Error parse_error_at(std::string_view json, const char* file, int line) {
@@ -355,6 +360,49 @@ BOOST_AUTO_TEST_CASE(unknown_fields_with_any_value) {
             BOOST_TEST(PARSE_OK(with_extra(11, {{"_meta", value}})) == base_shape());
         }
     }
+}
+
+// serde skips unknown values without decoding them, so it accepts there what it rejects in a field it keeps:
+// numbers beyond a double's range and lone high surrogate escapes. RapidJSON rejects both anywhere; the decoder
+// bridges the difference (json_decode.hpp), and these pin both sides of it.
+BOOST_AUTO_TEST_CASE(what_serde_skips_in_unknown_values) {
+    const std::string digits400 = "1" + repeat("0", 399);
+    for (const std::string& value : {"1e400"s, "-1e400"s, "1E+999"s, "0.5e309"s, "[1e400,-2e999,{\"a\":9e9999}]"s,
+                                     digits400, "-" + digits400, digits400 + ".5e3"s,
+                                     R"("\ud800")"s, R"("\uDBFF")"s, R"("a\ud800b")"s, R"("\ud800\u0041")"s,
+                                     R"("\ud800\ud800")"s, R"("\udc00")"s, R"({"\ud800":1})"s,
+                                     R"(["\ud800",{"k":"\udbff"}])"s, R"("\\ud800")"s}) {
+        BOOST_TEST_CONTEXT("unknown value " << value) {
+            BOOST_TEST(PARSE_OK(with_extra(0, {{"x", value}})) == base_shape());
+            BOOST_TEST(PARSE_OK(with_extra(11, {{"_meta", value}})) == base_shape());
+        }
+    }
+    // Several too-large numbers in one document, each bridged in turn.
+    BOOST_TEST(PARSE_OK(with_extra(2, {{"a", "1e400"}, {"b", "-1e400"}, {"c", digits400}})) == base_shape());
+}
+
+BOOST_AUTO_TEST_CASE(what_serde_rejects_in_fields_it_keeps) {
+    // A number beyond a double in a u32 field: a float to serde ("number out of range"); named as written.
+    CHECK_FIELD_ERROR(with("batch", "1e400"), "json.invalid_type", "batch",
+                      "field `batch`: invalid type: floating point `1e400`, expected u32");
+    CHECK_FIELD_ERROR(with("tokens", "-1e400"), "json.invalid_type", "tokens",
+                      "field `tokens`: invalid type: floating point `-1e400`, expected u32");
+    CHECK_FIELD_ERROR(with("head_dim", digits_of(400)), "json.invalid_value", "head_dim",
+                      "field `head_dim`: invalid value: integer `" + digits_of(400) + "`, expected u32");
+    // A lone high surrogate in a kept string, an enum name or a top-level key.
+    for (const std::string& v : {R"("\ud800")"s, R"("fib\ud800")"s, R"("\ud800\u0041")"s, R"("\udbff")"s}) {
+        BOOST_TEST_CONTEXT("value " << v) {
+            CHECK_FIELD_ERROR(with("schema_version", v), "json.syntax", "schema_version",
+                              "field `schema_version`: lone surrogate in a \\u escape");
+            CHECK_FIELD_ERROR(with("dtype", v), "json.syntax", "dtype", "field `dtype`: lone surrogate in a \\u escape");
+        }
+    }
+    const Error key = PARSE_ERROR(with_extra(0, {{"\\ud800", "1"}}));
+    CHECK_ERROR(key, ErrorKind::parse, "json.syntax", "", "lone surrogate in a \\u escape of an object key");
+    // The bridge keeps the grammar: what follows a too-large number is still checked.
+    CHECK_SYNTAX(with_extra(0, {{"x", "1e400-5"}}));
+    CHECK_SYNTAX(with_extra(0, {{"x", "1e400.5"}}));
+    CHECK_SYNTAX(with_extra(0, {{"x", "01e400"}}));
 }
 
 BOOST_AUTO_TEST_CASE(unknown_names_are_case_sensitive_and_may_repeat) {

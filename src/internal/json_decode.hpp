@@ -13,6 +13,7 @@
 //   * nothing but JSON whitespace may follow the value.
 // RapidJSON reports every number as its raw text (kParseNumbersAsStringsFlag), which is what lets the engine
 // apply those integer rules exactly; kParseIterativeFlag keeps arbitrarily deep ignored values off the stack.
+// Where RapidJSON is stricter than serde (inside unknown fields only), decode() bridges the gap: see below.
 #pragma once
 
 #include <rapidjson/error/en.h>
@@ -61,7 +62,9 @@ class Decoder {
     static constexpr std::span<const FieldSpec> fields = Binding::fields;
     static_assert(Binding::fields.size() <= 64, "the decoder tracks fields in a 64-bit mask");
 
-    explicit Decoder(Struct& out) : out_(out) {}
+    /// `original` is the caller's text; `stream` reads it or a same-length softened copy (see decode()).
+    Decoder(Struct& out, std::string_view original, const rapidjson::MemoryStream& stream)
+        : out_(out), original_(original), stream_(stream) {}
 
     // ---- RapidJSON SAX interface
     bool Null() { return scalar(Token::null, {}); }
@@ -71,7 +74,10 @@ class Decoder {
     bool Int64(std::int64_t) { return unexpected_number(); }
     bool Uint64(std::uint64_t) { return unexpected_number(); }
     bool Double(double) { return unexpected_number(); }
-    bool RawNumber(const char* s, rapidjson::SizeType n, bool) { return scalar(Token::number, {s, n}); }
+    bool RawNumber(const char*, rapidjson::SizeType n, bool) {
+        // The token as the caller wrote it: it ends where the stream now stands.
+        return scalar(Token::number, original_.substr(stream_.Tell() - n, n));
+    }
     bool String(const char* s, rapidjson::SizeType n, bool) { return scalar(Token::string, {s, n}); }
     bool StartObject() { return open(Token::object); }
     bool StartArray() { return open(Token::array); }
@@ -332,6 +338,8 @@ class Decoder {
     }
 
     Struct& out_;
+    std::string_view original_;
+    const rapidjson::MemoryStream& stream_;
     State state_ = State::root;
     State mode_ = State::root;  // object_key or array_value once the struct is open
     std::uint64_t seen_ = 0;
@@ -365,30 +373,120 @@ class ThreadReader {
     std::size_t input_size_;
 };
 
+// ---- where RapidJSON is stricter than serde
+//
+// serde skips the values of unknown fields without decoding them, so it accepts two things there that RapidJSON
+// refuses anywhere: a lone high surrogate escape ("\ud800" not followed by a low one) and a number too large
+// for a double (1e400, or an integer of 310 digits). Both are rewritten in a copy of the input, at the same
+// length so that error offsets still point into the original, into forms RapidJSON accepts and that still fail
+// wherever serde decodes the value:
+//   * a lone high surrogate becomes the lone low surrogate "\udc00": RapidJSON decodes it, and the decoder
+//     rejects an encoded surrogate in every string it keeps (values, top-level keys, enum names);
+//   * a number too large becomes "0.000..." (sign kept): a float, which no integer field accepts.
+
+inline int hex_value(char c) noexcept {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/// The code unit of the \uXXXX escape at text[i] (which is '\\'), or -1.
+inline long escape_at(std::string_view text, std::size_t i) noexcept {
+    if (i + 6 > text.size() || text[i] != '\\' || text[i + 1] != 'u') return -1;
+    long v = 0;
+    for (std::size_t k = 2; k < 6; ++k) {
+        const int h = hex_value(text[i + k]);
+        if (h < 0) return -1;
+        v = v * 16 + h;
+    }
+    return v;
+}
+
+/// Rewrites every lone high surrogate escape in `text` to "\udc00"; true if any was.
+inline bool soften_lone_high_surrogates(std::string& text) {
+    bool changed = false;
+    for (std::size_t i = 0; i + 1 < text.size(); ++i) {
+        if (text[i] != '\\') continue;
+        const long unit = escape_at(text, i);
+        if (unit >= 0xD800 && unit <= 0xDBFF) {
+            const long next = escape_at(text, i + 6);
+            if (next >= 0xDC00 && next <= 0xDFFF) {
+                i += 11;  // a proper pair
+                continue;
+            }
+            text.replace(i + 2, 4, "dc00");
+            changed = true;
+            i += 5;
+            continue;
+        }
+        ++i;  // any other escape: skip the escaped character (so "\\\\ud800" is a backslash and text)
+    }
+    return changed;
+}
+
+/// Rewrites the number token starting at text[at] (JSON's grammar: -? int frac? exp?) to "0.000..." of the
+/// same length, sign kept; false if there is no number there or it is too short to rewrite.
+inline bool soften_number(std::string& text, std::size_t at) {
+    auto digits = [&](std::size_t i) {
+        while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
+        return i;
+    };
+    std::size_t begin = at < text.size() && text[at] == '-' ? at + 1 : at;
+    std::size_t end = digits(begin);
+    if (end == begin) return false;
+    if (end < text.size() && text[end] == '.') end = digits(end + 1);
+    if (end < text.size() && (text[end] == 'e' || text[end] == 'E')) {
+        std::size_t exp = end + 1;
+        if (exp < text.size() && (text[exp] == '+' || text[exp] == '-')) ++exp;
+        end = digits(exp);
+    }
+    if (end - begin < 3) return false;
+    text[begin] = '0';
+    text[begin + 1] = '.';
+    for (std::size_t i = begin + 2; i < end; ++i) text[i] = '0';
+    return true;
+}
+
 /// Decodes one struct from `text` (the whole text is the document).
 template <class Binding>
 Result<typename Binding::type> decode(std::string_view text) {
-    typename Binding::type out{};
     if (const std::size_t nul = text.find('\0'); nul != std::string_view::npos) {
         return Error{ErrorKind::parse, wire_rules::json_syntax, {}, "invalid JSON: NUL byte in the input", {}, nul};
     }
-    Decoder<Binding> handler(out);
-    rapidjson::MemoryStream stream(text.data(), text.size());
-    ThreadReader reader(text.size());
+    std::string softened;  // a rewritten copy, made only when needed (see above)
+    std::string_view input = text;
+    if (text.find("\\u") != std::string_view::npos) {
+        softened.assign(text);
+        if (soften_lone_high_surrogates(softened)) input = softened;
+    }
     constexpr unsigned flags =
         rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag;
-    const rapidjson::ParseResult r = reader.get().Parse<flags>(stream, handler);
-    if (handler.has_error()) {
-        Error e = handler.take_error();
-        e.offset = r.Offset();
-        return e;
+    ThreadReader reader(text.size());
+    for (;;) {
+        typename Binding::type out{};
+        rapidjson::MemoryStream stream(input.data(), input.size());
+        Decoder<Binding> handler(out, text, stream);
+        const rapidjson::ParseResult r = reader.get().Parse<flags>(stream, handler);
+        if (handler.has_error()) {
+            Error e = handler.take_error();
+            e.offset = r.Offset();
+            return e;
+        }
+        if (r.Code() == rapidjson::kParseErrorNumberTooBig) {
+            if (input.data() != softened.data()) softened.assign(input);
+            if (soften_number(softened, r.Offset())) {
+                input = softened;
+                continue;
+            }
+        }
+        if (r.IsError()) {
+            std::string m = "invalid JSON: ";
+            m.append(rapidjson::GetParseError_En(r.Code()));
+            return Error{ErrorKind::parse, wire_rules::json_syntax, {}, std::move(m), {}, r.Offset()};
+        }
+        return out;
     }
-    if (r.IsError()) {
-        std::string m = "invalid JSON: ";
-        m.append(rapidjson::GetParseError_En(r.Code()));
-        return Error{ErrorKind::parse, wire_rules::json_syntax, {}, std::move(m), {}, r.Offset()};
-    }
-    return out;
 }
 
 }  // namespace fib_quant_kv::detail::json
