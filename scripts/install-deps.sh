@@ -10,4 +10,9 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   rapidjson-dev libxxhash-dev libcli11-dev libboost-test-dev \
   libflatbuffers-dev flatbuffers-compiler \
   python3 python3-jinja2 python3-yaml \
-  clang libclang-rt-14-dev >/dev/null
+  clang libclang-rt-14-dev \
+  librust-serde-dev librust-serde-derive-dev librust-serde-json-dev >/dev/null
+# The Rust original as a test oracle (reference/) builds offline from the crates above; any cargo will do.
+if ! command -v cargo >/dev/null 2>&1; then
+  $SUDO apt-get install -y -qq --no-install-recommends cargo >/dev/null
+fi

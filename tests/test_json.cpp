@@ -397,6 +397,18 @@ BOOST_AUTO_TEST_CASE(what_serde_rejects_in_fields_it_keeps) {
             CHECK_FIELD_ERROR(with("dtype", v), "json.syntax", "dtype", "field `dtype`: lone surrogate in a \\u escape");
         }
     }
+    // ... and wherever else serde decodes a string, whatever type was expected there: the error is the surrogate,
+    // and no message carries the decoded bytes, which are not UTF-8.
+    for (const std::string& v : {R"("\udc00")"s, R"("x\ud800")"s}) {
+        BOOST_TEST_CONTEXT("value " << v) {
+            CHECK_FIELD_ERROR(with("batch", v), "json.syntax", "batch", "field `batch`: lone surrogate in a \\u escape");
+            CHECK_FIELD_ERROR(with("role", "{\"key\":" + v + "}"), "json.syntax", "role",
+                              "field `role`: lone surrogate in a \\u escape");
+            CHECK_ERROR(PARSE_ERROR(v), ErrorKind::parse, "json.syntax", "", "lone surrogate in a \\u escape");
+            CHECK_ERROR(PARSE_ERROR("[" + v + "]"), ErrorKind::parse, "json.syntax", "schema_version",
+                        "field `schema_version`: lone surrogate in a \\u escape");
+        }
+    }
     const Error key = PARSE_ERROR(with_extra(0, {{"\\ud800", "1"}}));
     CHECK_ERROR(key, ErrorKind::parse, "json.syntax", "", "lone surrogate in a \\u escape of an object key");
     // The bridge keeps the grammar: what follows a too-large number is still checked.

@@ -289,6 +289,14 @@ class Decoder {
     }
 
     bool scalar(Token t, std::string_view text) {
+        // serde decodes every string it does not skip before looking at its type, so a lone surrogate is the
+        // error wherever the string stands (and it must not reach a message as bytes that are not UTF-8).
+        if (t == Token::string && state_ != State::skip && has_encoded_surrogate(text)) {
+            const FieldSpec* f = state_ == State::root ? nullptr
+                                 : state_ == State::variant_value ? &fields[variant_field_]
+                                                                  : current_field();
+            return fail(wire_rules::json_syntax, "lone surrogate in a \\u escape", f);
+        }
         switch (state_) {
             case State::root: return struct_expected(t, text);
             case State::skip: return depth_ == 0 ? value_done() : true;
@@ -300,9 +308,6 @@ class Decoder {
                 switch (f->type) {
                     case FieldType::string:
                         if (t != Token::string) return invalid_type(t, text, f->type_name, f);
-                        if (has_encoded_surrogate(text)) {
-                            return fail(wire_rules::json_syntax, "lone surrogate in a \\u escape", f);
-                        }
                         Binding::set_string(out_, index, text);
                         return value_done();
                     case FieldType::uint: {
