@@ -7,8 +7,10 @@
 
 #include "fib_quant_kv/fib_quant_kv.hpp"
 #include "fib_quant_kv/kv_tensor_shape_v1_flatbuffers.hpp"
+#include "internal/flatbuffers_support.hpp"
 
 namespace fqk = fib_quant_kv;
+using fqk::detail::flatbuffers_support::is_valid_utf8;
 
 #define FQK_REQUIRE(cond) \
     do {                  \
@@ -21,6 +23,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (!view) {
         FQK_REQUIRE(view.error().kind == fqk::ErrorKind::parse);
         FQK_REQUIRE(!view.error().rule.empty() && !view.error().message.empty());
+        FQK_REQUIRE(is_valid_utf8(view.error().message));  // messages reach logs and JSON output
         return 0;
     }
     const fqk::KvTensorShapeV1 shape = fqk::to_native(*view);

@@ -1,5 +1,5 @@
 // libFuzzer target: the JSON reader, and every invariant that must hold for what it accepts.
-//   * parse never crashes, and every rejection is a typed parse Error with a rule and a message;
+//   * parse never crashes, and every rejection is a typed parse Error with a rule and a UTF-8 message;
 //   * what parses survives to_json -> parse unchanged, and to_flatbuffer -> view -> to_native unchanged;
 //   * validate() is the first of validate_all(), and the view validates exactly as the struct;
 //   * digest() is defined exactly for valid shapes, and is the same through the view.
@@ -9,8 +9,10 @@
 
 #include "fib_quant_kv/fib_quant_kv.hpp"
 #include "fib_quant_kv/kv_tensor_shape_v1_flatbuffers.hpp"
+#include "internal/flatbuffers_support.hpp"
 
 namespace fqk = fib_quant_kv;
+using fqk::detail::flatbuffers_support::is_valid_utf8;
 
 #define FQK_REQUIRE(cond) \
     do {                  \
@@ -23,6 +25,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (!parsed) {
         FQK_REQUIRE(parsed.error().kind == fqk::ErrorKind::parse);
         FQK_REQUIRE(!parsed.error().rule.empty() && !parsed.error().message.empty());
+        FQK_REQUIRE(is_valid_utf8(parsed.error().message));  // messages reach logs and JSON output
         return 0;
     }
     const fqk::KvTensorShapeV1& shape = *parsed;
@@ -30,7 +33,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const fqk::Result<fqk::KvTensorShapeV1> again = fqk::parse_kv_tensor_shape_v1_json(fqk::to_json(shape));
     FQK_REQUIRE(again.ok() && *again == shape);
 
+    FQK_REQUIRE(is_valid_utf8(fqk::to_json(shape)));
     const fqk::Status first = fqk::validate(shape);
+    if (!first.ok()) FQK_REQUIRE(is_valid_utf8(first.error().message));
     const std::vector<fqk::Error> all = fqk::validate_all(shape);
     FQK_REQUIRE(first.ok() == all.empty());
     if (!first.ok()) FQK_REQUIRE(first.error() == all.front());

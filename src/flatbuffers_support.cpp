@@ -19,6 +19,23 @@ Error parse_error(std::string_view rule, std::span<const std::string_view> field
     return e;
 }
 
+/// Bytes for a message: printable ASCII as is, anything else as \xNN, so the message stays text.
+std::string printable(std::string_view bytes) {
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out = "\"";
+    for (const char ch : bytes) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (c >= 0x20 && c < 0x7F && c != '"' && c != '\\') {
+            out.push_back(ch);
+        } else {
+            out.append("\\x").push_back(hex[c >> 4]);
+            out.push_back(hex[c & 0xF]);
+        }
+    }
+    out.push_back('"');
+    return out;
+}
+
 std::string field_prefix(std::span<const std::string_view> field) {
     return field.empty() ? std::string() : std::string("field `").append(field.front()).append("`: ");
 }
@@ -45,9 +62,7 @@ std::optional<Error> check_frame(std::span<const std::uint8_t> buffer, std::stri
                                  flatbuffers::kFileIdentifierLength);
     if (found != identifier) {
         std::string m = "file identifier ";
-        append_json_string(m, found);
-        m.append(", expected ");
-        append_json_string(m, identifier);
+        m.append(printable(found)).append(", expected ").append(printable(identifier));
         m.append(" (not a ").append(type_name).append(" FlatBuffer)");
         return parse_error(wire_rules::flatbuffers_identifier, {}, std::move(m));
     }

@@ -527,7 +527,7 @@ BOOST_AUTO_TEST_CASE(over_the_2gib_limit) {
     // One byte less passes the size check and fails on the identifier (all zero bytes).
     CHECK_PARSE_ERROR(fqk::view_kv_tensor_shape_v1(std::span<const std::uint8_t>(data, limit - 1)),
                       "flatbuffers.identifier", "",
-                      "file identifier \"\\u0000\\u0000\\u0000\\u0000\", expected \"FQKV\" (not a KvTensorShapeV1 FlatBuffer)");
+                      "file identifier \"\\x00\\x00\\x00\\x00\", expected \"FQKV\" (not a KvTensorShapeV1 FlatBuffer)");
     ::munmap(p, limit);
 }
 
@@ -762,9 +762,12 @@ BOOST_AUTO_TEST_CASE(wrong_file_identifier) {
     std::memcpy(b.data() + 4, "fqkv", 4);
     CHECK_PARSE_ERROR(fqk::verify_kv_tensor_shape_v1_buffer(as_span(b)), "flatbuffers.identifier", "",
                       "file identifier \"fqkv\", expected \"FQKV\" (not a KvTensorShapeV1 FlatBuffer)");
-    std::memcpy(b.data() + 4, "\"\\\n\x01", 4);  // escaped in the message as JSON
+    std::memcpy(b.data() + 4, "\"\\\n\x01", 4);  // bytes other than printable ASCII as \xNN
     CHECK_PARSE_ERROR(view_of(b), "flatbuffers.identifier", "",
-                      "file identifier \"\\\"\\\\\\n\\u0001\", expected \"FQKV\" (not a KvTensorShapeV1 FlatBuffer)");
+                      "file identifier \"\\x22\\x5c\\x0a\\x01\", expected \"FQKV\" (not a KvTensorShapeV1 FlatBuffer)");
+    std::memcpy(b.data() + 4, "\xff\xfe\xc3\xa9", 4);  // never bytes that are not UTF-8 in a message
+    CHECK_PARSE_ERROR(view_of(b), "flatbuffers.identifier", "",
+                      "file identifier \"\\xff\\xfe\\xc3\\xa9\", expected \"FQKV\" (not a KvTensorShapeV1 FlatBuffer)");
 }
 
 BOOST_AUTO_TEST_CASE(missing_file_identifier) {
