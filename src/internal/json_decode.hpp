@@ -87,7 +87,6 @@ class Decoder {
 
     [[nodiscard]] bool has_error() const noexcept { return has_error_; }
     [[nodiscard]] Error take_error() { return std::move(error_); }
-    [[nodiscard]] bool complete() const noexcept { return state_ == State::done; }
 
   private:
     enum class Token : std::uint8_t { null, boolean, number, string, object, array };
