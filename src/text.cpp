@@ -1,6 +1,9 @@
 // fib_quant_kv: JSON string escaping (serde_json's exact form) and Error::describe.
 #include "internal/text.hpp"
 
+#include <cstdint>
+#include <cstring>
+
 #include "fib_quant_kv/error.hpp"
 
 namespace fib_quant_kv::detail {
@@ -30,6 +33,49 @@ void append_json_string(std::string& out, std::string_view text) {
     }
     out.append(text.data() + run, text.size() - run);
     out.push_back('"');
+}
+
+std::size_t first_invalid_utf8(std::string_view text) noexcept {
+    const auto* const begin = reinterpret_cast<const unsigned char*>(text.data());
+    const auto* p = begin;
+    const auto* end = p + text.size();
+    while (p < end) {
+        if (end - p >= 8) {  // eight ASCII bytes at a time, the common case
+            std::uint64_t word;
+            std::memcpy(&word, p, sizeof word);
+            if ((word & 0x8080808080808080ULL) == 0) {
+                p += 8;
+                continue;
+            }
+        }
+        const unsigned char c = *p;
+        if (c < 0x80) {
+            ++p;
+            continue;
+        }
+        std::size_t n = 0;
+        unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+        if (c >= 0xC2 && c <= 0xDF) {
+            n = 1;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            n = 2;
+            if (c == 0xE0) lo = 0xA0;  // no overlong 3-byte forms
+            if (c == 0xED) hi = 0x9F;  // no surrogates
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            n = 3;
+            if (c == 0xF0) lo = 0x90;  // no overlong 4-byte forms
+            if (c == 0xF4) hi = 0x8F;  // nothing above U+10FFFF
+        } else {
+            return static_cast<std::size_t>(p - begin);
+        }
+        if (static_cast<std::size_t>(end - p) <= n) return static_cast<std::size_t>(p - begin);
+        if (p[1] < lo || p[1] > hi) return static_cast<std::size_t>(p - begin);
+        for (std::size_t i = 2; i <= n; ++i) {
+            if ((p[i] & 0xC0) != 0x80) return static_cast<std::size_t>(p - begin);
+        }
+        p += n + 1;
+    }
+    return std::string_view::npos;
 }
 
 }  // namespace fib_quant_kv::detail

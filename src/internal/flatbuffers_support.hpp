@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "fib_quant_kv/error.hpp"
+#include "internal/text.hpp"
 
 namespace fib_quant_kv::detail::flatbuffers_support {
 
@@ -23,7 +24,6 @@ namespace fib_quant_kv::detail::flatbuffers_support {
 [[nodiscard]] Error unknown_enum_code(std::span<const std::string_view> field, std::string_view enum_name,
                                       std::uint32_t code);
 
-/// Well-formed UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF.
-[[nodiscard]] bool is_valid_utf8(std::string_view text) noexcept;
+using detail::is_valid_utf8;
 
 }  // namespace fib_quant_kv::detail::flatbuffers_support

@@ -17,7 +17,6 @@
 #pragma once
 
 #include <rapidjson/error/en.h>
-#include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
 
 #include <charconv>
@@ -27,6 +26,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "fib_quant_kv/error.hpp"
 #include "internal/text.hpp"
@@ -62,9 +62,8 @@ class Decoder {
     static constexpr std::span<const FieldSpec> fields = Binding::fields;
     static_assert(Binding::fields.size() <= 64, "the decoder tracks fields in a 64-bit mask");
 
-    /// `original` is the caller's text; `stream` reads it or a same-length softened copy (see decode()).
-    Decoder(Struct& out, std::string_view original, const rapidjson::MemoryStream& stream)
-        : out_(out), original_(original), stream_(stream) {}
+    /// `original` is the caller's text; RapidJSON parses `work`, a same-length working copy of it (see decode()).
+    Decoder(Struct& out, std::string_view original, const char* work) : out_(out), original_(original), work_(work) {}
 
     // ---- RapidJSON SAX interface
     bool Null() { return scalar(Token::null, {}); }
@@ -74,9 +73,9 @@ class Decoder {
     bool Int64(std::int64_t) { return unexpected_number(); }
     bool Uint64(std::uint64_t) { return unexpected_number(); }
     bool Double(double) { return unexpected_number(); }
-    bool RawNumber(const char*, rapidjson::SizeType n, bool) {
-        // The token as the caller wrote it: it ends where the stream now stands.
-        return scalar(Token::number, original_.substr(stream_.Tell() - n, n));
+    bool RawNumber(const char* s, rapidjson::SizeType n, bool) {
+        // In place, `s` points at the token in the working copy: show it as the caller wrote it.
+        return scalar(Token::number, original_.substr(static_cast<std::size_t>(s - work_), n));
     }
     bool String(const char* s, rapidjson::SizeType n, bool) { return scalar(Token::string, {s, n}); }
     bool StartObject() { return open(Token::object); }
@@ -343,7 +342,7 @@ class Decoder {
 
     Struct& out_;
     std::string_view original_;
-    const rapidjson::MemoryStream& stream_;
+    const char* work_;
     State state_ = State::root;
     State mode_ = State::root;  // object_key or array_value once the struct is open
     std::uint64_t seen_ = 0;
@@ -355,24 +354,33 @@ class Decoder {
     Error error_;
 };
 
-/// The calling thread's reader. RapidJSON keeps its working stack between parses, so a reused reader decodes
-/// without allocating; after a large input the reader is replaced, so that a big stack is not kept for good.
-class ThreadReader {
+/// The calling thread's reader and working buffer. RapidJSON keeps its stack between parses and the buffer keeps
+/// its capacity, so decoding a descriptor allocates nothing of its own after the first; after a large input both
+/// are replaced, so that a big allocation is not kept for good.
+class ThreadState {
   public:
-    static constexpr std::size_t kKeepBelow = 64 * 1024;  // inputs this large or larger get a fresh reader after
+    static constexpr std::size_t kKeepBelow = 64 * 1024;  // inputs this large or larger release their memory
 
-    explicit ThreadReader(std::size_t input_size) : input_size_(input_size) {}
-    ThreadReader(const ThreadReader&) = delete;
-    ThreadReader& operator=(const ThreadReader&) = delete;
-    ~ThreadReader() {
-        if (input_size_ >= kKeepBelow) slot().emplace();
+    explicit ThreadState(std::size_t input_size) : input_size_(input_size) {}
+    ThreadState(const ThreadState&) = delete;
+    ThreadState& operator=(const ThreadState&) = delete;
+    ~ThreadState() {
+        if (input_size_ >= kKeepBelow) {
+            slot().reader.emplace();
+            slot().buffer = std::string();
+        }
     }
-    rapidjson::Reader& get() { return *slot(); }
+    rapidjson::Reader& reader() { return *slot().reader; }
+    std::string& buffer() { return slot().buffer; }
 
   private:
-    static std::optional<rapidjson::Reader>& slot() {
-        thread_local std::optional<rapidjson::Reader> reader{std::in_place};
-        return reader;
+    struct Slot {
+        std::optional<rapidjson::Reader> reader{std::in_place};
+        std::string buffer;
+    };
+    static Slot& slot() {
+        thread_local Slot s;
+        return s;
     }
     std::size_t input_size_;
 };
@@ -453,34 +461,43 @@ inline bool soften_number(std::string& text, std::size_t at) {
 }
 
 /// Decodes one struct from `text` (the whole text is the document).
+///
+/// RapidJSON parses a working copy in place (kParseInsituFlag: strings are decoded where they stand, nothing is
+/// pushed on its stack). The input's UTF-8 is checked once, up front, by first_invalid_utf8(): serde reads a
+/// `&str`, which is UTF-8 by construction, so bytes that are not are a parse error wherever they stand.
 template <class Binding>
 Result<typename Binding::type> decode(std::string_view text) {
     if (const std::size_t nul = text.find('\0'); nul != std::string_view::npos) {
         return Error{ErrorKind::parse, wire_rules::json_syntax, {}, "invalid JSON: NUL byte in the input", {}, nul};
     }
-    std::string softened;  // a rewritten copy, made only when needed (see above)
-    std::string_view input = text;
-    if (text.find("\\u") != std::string_view::npos) {
-        softened.assign(text);
-        if (soften_lone_high_surrogates(softened)) input = softened;
+    if (const std::size_t bad = first_invalid_utf8(text); bad != std::string_view::npos) {
+        return Error{ErrorKind::parse, wire_rules::json_syntax, {}, "invalid JSON: the input is not UTF-8", {}, bad};
     }
-    constexpr unsigned flags =
-        rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag;
-    ThreadReader reader(text.size());
+    ThreadState state(text.size());
+    std::string& work = state.buffer();
+    const bool escapes = text.find("\\u") != std::string_view::npos;
+    std::vector<std::size_t> huge_numbers;  // offsets of numbers too large for RapidJSON, softened on each pass
+    constexpr unsigned flags = rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseIterativeFlag |
+                               rapidjson::kParseInsituFlag;
     for (;;) {
+        work.assign(text);
+        work.push_back('\0');  // InsituStringStream stops at a NUL (the input has none of its own)
+        if (escapes) soften_lone_high_surrogates(work);
+        for (const std::size_t at : huge_numbers) soften_number(work, at);
+
         typename Binding::type out{};
-        rapidjson::MemoryStream stream(input.data(), input.size());
-        Decoder<Binding> handler(out, text, stream);
-        const rapidjson::ParseResult r = reader.get().Parse<flags>(stream, handler);
+        rapidjson::InsituStringStream stream(work.data());
+        Decoder<Binding> handler(out, text, work.data());
+        const rapidjson::ParseResult r = state.reader().Parse<flags>(stream, handler);
         if (handler.has_error()) {
             Error e = handler.take_error();
             e.offset = r.Offset();
             return e;
         }
         if (r.Code() == rapidjson::kParseErrorNumberTooBig) {
-            if (input.data() != softened.data()) softened.assign(input);
-            if (soften_number(softened, r.Offset())) {
-                input = softened;
+            std::string probe(text);  // is there a number to soften at that offset?
+            if (soften_number(probe, r.Offset())) {
+                huge_numbers.push_back(r.Offset());
                 continue;
             }
         }

@@ -35,6 +35,13 @@ template <class... Pieces>
     return out;
 }
 
+/// The offset of the first byte where `text` stops being well-formed UTF-8 (an overlong form, a surrogate,
+/// anything above U+10FFFF, a truncated sequence), or npos when all of it is.
+[[nodiscard]] std::size_t first_invalid_utf8(std::string_view text) noexcept;
+[[nodiscard]] inline bool is_valid_utf8(std::string_view text) noexcept {
+    return first_invalid_utf8(text) == std::string_view::npos;
+}
+
 /// True when `text` (UTF-8 produced by a JSON decoder) holds an encoded UTF-16 surrogate (U+D800..U+DFFF),
 /// i.e. a lone surrogate escape such as "\udc00" that a strict decoder must reject.
 [[nodiscard]] constexpr bool has_encoded_surrogate(std::string_view text) noexcept {
