@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "fib_quant_kv/fib_quant_kv.hpp"
+#include "test_shapes.hpp"
 
 // ---------------------------------------------------------------------------------------------- printing
 // Boost.Test finds boost_test_print_type by argument-dependent lookup when it logs a failing BOOST_TEST.
@@ -98,11 +99,8 @@ inline void check_error_at(const Error& e, ErrorKind kind, std::string_view rule
 #define CHECK_ERROR(error, kind, rule, fields, message) \
     ::fib_quant_kv::test::check_error_at((error), (kind), (rule), (fields), (message), __FILE__, __LINE__)
 
-/// Every member of two errors alike. (Error's own defaulted operator== is deleted: std::span has no ==.)
-inline bool same_error(const Error& a, const Error& b) {
-    return a.kind == b.kind && a.rule == b.rule && fields_of(a) == fields_of(b) && a.message == b.message &&
-           a.details == b.details && a.offset == b.offset;
-}
+/// Every member of two errors alike (Error::operator==, named for the macro below).
+inline bool same_error(const Error& a, const Error& b) { return a == b; }
 
 #define CHECK_SAME_ERROR(a, b)                                                                               \
     BOOST_TEST(::fib_quant_kv::test::same_error((a), (b)),                                                   \
@@ -110,22 +108,8 @@ inline bool same_error(const Error& a, const Error& b) {
                                  << " (offset " << (b).offset << ")")
 
 // ---------------------------------------------------------------------------------------------- shapes
-/// A valid key tensor: MHA, 8 heads, f16, pre-RoPE.
-inline KvTensorShapeV1 mha_key() {
-    return make_kv_tensor_shape_v1(KvRole::key, KvAttentionKind::mha, 2, 32, 8, 8, 4096, 128, KvDType::f16,
-                                   KvRopeState::pre_rope);
-}
-
-/// A valid value tensor: GQA 8 KV heads for 32 query heads, bf16.
-inline KvTensorShapeV1 gqa_value() {
-    return make_kv_tensor_shape_v1(KvRole::value, KvAttentionKind::gqa, 1, 24, 8, 32, 1024, 64, KvDType::bf16,
-                                   KvRopeState::not_applicable);
-}
-
-/// A valid key tensor: MQA, one KV head for 16 query heads, f32, post-RoPE.
-inline KvTensorShapeV1 mqa_key() {
-    return make_kv_tensor_shape_v1(KvRole::key, KvAttentionKind::mqa, 4, 12, 1, 16, 512, 80, KvDType::f32,
-                                   KvRopeState::post_rope);
-}
+using test_shapes::gqa_value;
+using test_shapes::mha_key;
+using test_shapes::mqa_key;
 
 }  // namespace fib_quant_kv::test

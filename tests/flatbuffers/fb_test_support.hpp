@@ -20,6 +20,7 @@
 
 #include "fib_quant_kv/fib_quant_kv.hpp"
 #include "fib_quant_kv/kv_tensor_shape_v1_flatbuffers.hpp"
+#include "../test_shapes.hpp"
 
 // ---------------------------------------------------------------------------------------------- printing
 // Boost.Test finds boost_test_print_type by argument-dependent lookup when it logs a failing BOOST_TEST.
@@ -140,23 +141,9 @@ void check_same_at(const A& a, const B& b, const char* file, int line) {
 #define CHECK_SAME(a, b) ::fib_quant_kv::fbtest::check_same_at((a), (b), __FILE__, __LINE__)
 
 // ---------------------------------------------------------------------------------------------- shapes
-/// A valid key tensor: MHA, 8 heads, f16, pre-RoPE.
-inline KvTensorShapeV1 mha_key() {
-    return make_kv_tensor_shape_v1(KvRole::key, KvAttentionKind::mha, 2, 32, 8, 8, 4096, 128, KvDType::f16,
-                                   KvRopeState::pre_rope);
-}
-
-/// A valid value tensor: GQA 8 KV heads for 32 query heads, bf16.
-inline KvTensorShapeV1 gqa_value() {
-    return make_kv_tensor_shape_v1(KvRole::value, KvAttentionKind::gqa, 1, 24, 8, 32, 1024, 64, KvDType::bf16,
-                                   KvRopeState::not_applicable);
-}
-
-/// A valid key tensor: MQA, one KV head for 16 query heads, f32, post-RoPE.
-inline KvTensorShapeV1 mqa_key() {
-    return make_kv_tensor_shape_v1(KvRole::key, KvAttentionKind::mqa, 4, 12, 1, 16, 512, 80, KvDType::f32,
-                                   KvRopeState::post_rope);
-}
+using test_shapes::gqa_value;
+using test_shapes::mha_key;
+using test_shapes::mqa_key;
 
 // ---------------------------------------------------------------------------------------------- raw tables
 /// A KvTensorShapeV1 table as raw wire values, written with flatc's own builder: any field may be left out
