@@ -22,6 +22,7 @@
 #include <charconv>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <optional>
 #include <span>
 #include <string>
@@ -467,6 +468,10 @@ inline bool soften_number(std::string& text, std::size_t at) {
 /// `&str`, which is UTF-8 by construction, so bytes that are not are a parse error wherever they stand.
 template <class Binding>
 Result<typename Binding::type> decode(std::string_view text) {
+    if (text.size() >= std::numeric_limits<rapidjson::SizeType>::max()) {  // RapidJSON counts lengths in 32 bits
+        return Error{ErrorKind::parse, wire_rules::json_syntax, {}, "invalid JSON: the input is 4 GiB or larger", {},
+                     Error::no_offset};
+    }
     if (const std::size_t nul = text.find('\0'); nul != std::string_view::npos) {
         return Error{ErrorKind::parse, wire_rules::json_syntax, {}, "invalid JSON: NUL byte in the input", {}, nul};
     }

@@ -22,45 +22,9 @@ import unittest
 
 KVSHAPE = None  # set from argv[1] in __main__
 
-SCHEMA_ID = "fib_quant_kv_tensor_shape_v1"
-FIELD_ORDER = ["schema_version", "role", "attention_kind", "batch", "layers", "kv_heads", "query_heads",
-               "tokens", "head_dim", "dtype", "rope_state"]
+from cli_support import (FIELD_ORDER, GQA, GQA_CANONICAL, GQA_DIGEST, GQA_ELEMENTS, GQA_VECTORS, MHA,  # noqa: E402
+                         MHA_CANONICAL, MHA_DIGEST, MHA_ELEMENTS, MHA_VECTORS, SCHEMA_ID, jline, shape)
 DIGEST_RE = re.compile(r"\A[0-9a-f]{32}\Z")
-
-# A valid GQA key descriptor, its counts, its canonical (serde_json::to_string) form and its digest. The digest
-# was computed independently of the library, from docs/digest.md: the 121-byte encoding built with Python's
-# struct module and hashed by `xxhsum -H2`.
-GQA = {"schema_version": SCHEMA_ID, "role": "key", "attention_kind": "gqa", "batch": 1, "layers": 8,
-       "kv_heads": 2, "query_heads": 24, "tokens": 134626, "head_dim": 64, "dtype": "f32",
-       "rope_state": "post_rope"}
-GQA_VECTORS = 2154016
-GQA_ELEMENTS = 137857024
-GQA_CANONICAL = ('{"schema_version":"fib_quant_kv_tensor_shape_v1","role":"key","attention_kind":"gqa","batch":1,'
-                 '"layers":8,"kv_heads":2,"query_heads":24,"tokens":134626,"head_dim":64,"dtype":"f32",'
-                 '"rope_state":"post_rope"}')
-GQA_DIGEST = "308f89732ab038cd596b5e93fc512db7"
-
-# A valid MHA value descriptor (same provenance for the digest).
-MHA = {"schema_version": SCHEMA_ID, "role": "value", "attention_kind": "mha", "batch": 2, "layers": 32,
-       "kv_heads": 8, "query_heads": 8, "tokens": 4096, "head_dim": 128, "dtype": "bf16",
-       "rope_state": "not_applicable"}
-MHA_VECTORS = 2097152
-MHA_ELEMENTS = 268435456
-MHA_CANONICAL = ('{"schema_version":"fib_quant_kv_tensor_shape_v1","role":"value","attention_kind":"mha",'
-                 '"batch":2,"layers":32,"kv_heads":8,"query_heads":8,"tokens":4096,"head_dim":128,'
-                 '"dtype":"bf16","rope_state":"not_applicable"}')
-MHA_DIGEST = "3b436cb743a8a40023302b7d0cfa4025"
-
-
-def shape(base=GQA, **changes):
-    d = dict(base)
-    d.update(changes)
-    return d
-
-
-def jline(d):
-    """Compact JSON text of a dict, fields in the dict's order, non-ASCII verbatim."""
-    return json.dumps(d, separators=(",", ":"), ensure_ascii=False)
 
 
 def run(args, stdin_bytes=None, timeout=60):

@@ -37,9 +37,8 @@ FBS = os.path.join(REPO_ROOT, "generated", "fbs", "kv_tensor_shape_v1.fbs")
 FLATC = shutil.which("flatc")
 XXHSUM = shutil.which("xxhsum")
 
-SCHEMA_ID = "fib_quant_kv_tensor_shape_v1"
-FIELD_ORDER = ["schema_version", "role", "attention_kind", "batch", "layers", "kv_heads", "query_heads",
-               "tokens", "head_dim", "dtype", "rope_state"]
+from cli_support import (FIELD_ORDER, GQA, GQA_CANONICAL, GQA_DIGEST, GQA_ELEMENTS, GQA_VECTORS, MHA,  # noqa: E402
+                         MHA_CANONICAL, MHA_DIGEST, MHA_ELEMENTS, MHA_VECTORS, SCHEMA_ID, jline, shape)
 ENUM_CODES = {
     "role": {"key": 0, "value": 1},
     "attention_kind": {"mha": 0, "mqa": 1, "gqa": 2},
@@ -55,23 +54,8 @@ INVALID_RE = re.compile(r"\Ainvalid (json|flatbuffer): (parse|corrupt_payload|di
 JSON_PARSE_RE = re.compile(r"\Ainvalid json: parse \[json\.[a-z_]+\]( \([a-z_]+\))?: .+ \(at byte \d+\)\Z")
 FB_PARSE_RE = re.compile(r"\Ainvalid flatbuffer: parse \[flatbuffers\.[a-z0-9_]+\]( \([a-z_]+\))?: .+\Z")
 
-# The descriptors of tests/cli/test_cli.py, with their counts, canonical serde JSON and digests.
-GQA = {"schema_version": SCHEMA_ID, "role": "key", "attention_kind": "gqa", "batch": 1, "layers": 8,
-       "kv_heads": 2, "query_heads": 24, "tokens": 134626, "head_dim": 64, "dtype": "f32",
-       "rope_state": "post_rope"}
-GQA_CANONICAL = ('{"schema_version":"fib_quant_kv_tensor_shape_v1","role":"key","attention_kind":"gqa","batch":1,'
-                 '"layers":8,"kv_heads":2,"query_heads":24,"tokens":134626,"head_dim":64,"dtype":"f32",'
-                 '"rope_state":"post_rope"}')
-GQA_DIGEST = "308f89732ab038cd596b5e93fc512db7"
 GQA_VALID = ("vector_count 2154016, element_count 137857024, byte_size 551428096, digest " + GQA_DIGEST)
 
-MHA = {"schema_version": SCHEMA_ID, "role": "value", "attention_kind": "mha", "batch": 2, "layers": 32,
-       "kv_heads": 8, "query_heads": 8, "tokens": 4096, "head_dim": 128, "dtype": "bf16",
-       "rope_state": "not_applicable"}
-MHA_CANONICAL = ('{"schema_version":"fib_quant_kv_tensor_shape_v1","role":"value","attention_kind":"mha",'
-                 '"batch":2,"layers":32,"kv_heads":8,"query_heads":8,"tokens":4096,"head_dim":128,'
-                 '"dtype":"bf16","rope_state":"not_applicable"}')
-MHA_DIGEST = "3b436cb743a8a40023302b7d0cfa4025"
 MHA_VALID = ("vector_count 2097152, element_count 268435456, byte_size 536870912, digest " + MHA_DIGEST)
 
 # Every enum at code 0 (a FlatBuffers default would hide a missing field here).
@@ -82,17 +66,6 @@ ZERO_DIGEST = "246f9013ec503ac48554be8d250ccda8"
 DESCRIPTORS = [(GQA, GQA_DIGEST), (MHA, MHA_DIGEST), (ZERO, ZERO_DIGEST)]
 
 MHA_MESSAGE = "corrupt_payload [mha.heads_equal] (query_heads, kv_heads): MHA requires query_heads == kv_heads"
-
-
-def shape(base=GQA, **changes):
-    d = dict(base)
-    d.update(changes)
-    return d
-
-
-def jline(d):
-    """Compact JSON text of a dict, fields in the dict's order, non-ASCII verbatim."""
-    return json.dumps(d, separators=(",", ":"), ensure_ascii=False)
 
 
 def canonical(d):
