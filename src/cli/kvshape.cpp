@@ -367,9 +367,8 @@ void add_block_dim_option(CLI::App* app, std::optional<std::uint32_t>& target, c
             "U32"));
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+/// The command line, parsed and dispatched. Exceptions (out of memory) are main()'s to report.
+int run(int argc, char** argv) {
     CLI::App app{"kvshape: check, validate and digest fib_quant_kv KV-cache tensor descriptors", "kvshape"};
     app.require_subcommand(1);
     app.set_version_flag("--version", std::string(FIB_QUANT_KV_VERSION));
@@ -418,14 +417,22 @@ int main(int argc, char** argv) {
         return kExitUsage;
     }
 
+    if (check->parsed()) return run_check(check_input, check_block_dim);
+    if (validate->parsed()) return run_validate(validate_input, validate_all, validate_block_dim);
+    if (digest->parsed()) return run_digest(digest_input);
+    if (convert->parsed()) return run_convert(convert_to, convert_input, convert_output);
+    return kExitUsage;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
     try {
-        if (check->parsed()) return run_check(check_input, check_block_dim);
-        if (validate->parsed()) return run_validate(validate_input, validate_all, validate_block_dim);
-        if (digest->parsed()) return run_digest(digest_input);
-        if (convert->parsed()) return run_convert(convert_to, convert_input, convert_output);
-    } catch (const std::exception& e) {
+        return run(argc, argv);
+    } catch (const std::exception& e) {  // out of memory, or a bug: report it, never abort
         std::fprintf(stderr, "kvshape: %s\n", e.what());
-        return kExitUsage;
+    } catch (...) {
+        std::fprintf(stderr, "kvshape: unexpected error\n");
     }
     return kExitUsage;
 }
