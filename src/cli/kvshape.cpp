@@ -316,6 +316,13 @@ std::optional<IoError> write_atomically(const std::string& path, std::string_vie
         ::unlink(tmp.c_str());
         return IoError{"cannot rename the temporary file to " + path + ": " + std::strerror(err)};
     }
+    // Make the rename itself durable: flush the folder's entry too (best effort: some file systems refuse).
+    const std::string::size_type slash = path.rfind('/');
+    const std::string folder = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+    if (const int dir = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY); dir >= 0) {
+        (void)::fsync(dir);
+        ::close(dir);
+    }
     return std::nullopt;
 }
 
