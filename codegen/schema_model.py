@@ -301,12 +301,18 @@ class Rule:
     index: int = 0
 
     @property
+    def symbol(self) -> str:
+        """The rule id as an identifier fragment: `mha.heads_equal` -> `mha_heads_equal` (checked unique)."""
+        return self.id.replace(".", "_")
+
+    @property
     def message_is_literal(self) -> bool:
         return all(p.operand is None for p in self.message)
 
     @property
     def message_text(self) -> str:
-        return "".join(p.text for p in self.message)
+        """The message as written, a value shown as its `{name}`."""
+        return "".join(p.text if p.operand is None else "{" + p.operand.name.text + "}" for p in self.message)
 
 
 @dataclass
@@ -694,7 +700,11 @@ def load(path: Path, display: str | None = None) -> Schema:
                         ctx.fail(f"{rp}.id", r, f"rule id `{rid}` must be dotted snake_case", "id")
                     if rid in seen_ids:
                         ctx.fail(f"{rp}.id", r, f"duplicate rule id `{rid}` (first at {seen_ids[rid]})", "id")
-                    seen_ids[rid] = rp
+                    symbol = rid.replace(".", "_")
+                    if symbol in seen_ids:
+                        ctx.fail(f"{rp}.id", r, f"rule id `{rid}` reads as `{symbol}` in code, as does "
+                                                f"another rule's (first at {seen_ids[symbol]})", "id")
+                    seen_ids[rid] = seen_ids[symbol] = rp
                     check = subst(r["check"], loop_field)
                     if not isinstance(check, dict) or len(check) != 1:
                         ctx.fail(f"{rp}.check", r, "a check is a mapping with exactly one operator: "
@@ -778,6 +788,8 @@ def load(path: Path, display: str | None = None) -> Schema:
                                                                  "literals", "details")
                         details.append((dname, o))
                     message = subst(ctx.text(f"{rp}.message", r["message"], r, "message"), loop_field)
+                    if "\n" in message or "\r" in message:
+                        ctx.fail(f"{rp}.message", r, "a message is one line", "message")
                     parts: list[MessagePart] = []
                     pos = 0
                     for m in _PLACEHOLDER.finditer(message):

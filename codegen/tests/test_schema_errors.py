@@ -185,6 +185,20 @@ class Duplicates(SchemaErrorTestCase):
                             path=f"structs[0].rules[{self.rule_index('{field}.nonzero')}].id",
                             says="duplicate rule id `batch.nonzero`")
 
+    def test_rule_ids_that_read_alike_in_code(self):
+        # `mqa_single.kv_head` and `mqa.single_kv_head` both become mqa_single_kv_head in generated names.
+        text = edit(self.text, "id: grouped.heads_divisible", "id: mqa_single.kv_head")
+        i = self.rule_index("grouped.heads_divisible")
+        self.assertRejected(text, line=line_of(text, "id: mqa_single.kv_head"), path=f"structs[0].rules[{i}].id",
+                            says="rule id `mqa_single.kv_head` reads as `mqa_single_kv_head` in code")
+
+    def test_a_message_of_two_lines(self):
+        text = edit(self.text, "message: MHA requires query_heads == kv_heads",
+                    'message: "MHA requires\\nquery_heads == kv_heads"')
+        i = self.rule_index("mha.heads_equal")
+        self.assertRejected(text, line=line_of(text, 'message: "MHA requires'), path=f"structs[0].rules[{i}].message",
+                            says="a message is one line")
+
     def test_duplicate_yaml_key(self):
         text = edit(self.text, "  namespace: fib_quant_kv\n", "  namespace: fib_quant_kv\n  namespace: other\n")
         display, message = self.load_error(text)

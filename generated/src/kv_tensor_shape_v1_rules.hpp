@@ -21,237 +21,237 @@ namespace fib_quant_kv::detail {
 
 // ---------------------------------------------------------------------------------------------- KvTensorShapeV1
 
-inline constexpr std::string_view kKvTensorShapeV1Rule0Fields[] = {"role"};
-inline constexpr std::string_view kKvTensorShapeV1Rule1Fields[] = {"attention_kind"};
-inline constexpr std::string_view kKvTensorShapeV1Rule2Fields[] = {"dtype"};
-inline constexpr std::string_view kKvTensorShapeV1Rule3Fields[] = {"rope_state"};
-inline constexpr std::string_view kKvTensorShapeV1Rule4Fields[] = {"schema_version"};
-inline constexpr std::string_view kKvTensorShapeV1Rule5Fields[] = {"batch"};
-inline constexpr std::string_view kKvTensorShapeV1Rule6Fields[] = {"layers"};
-inline constexpr std::string_view kKvTensorShapeV1Rule7Fields[] = {"kv_heads"};
-inline constexpr std::string_view kKvTensorShapeV1Rule8Fields[] = {"query_heads"};
-inline constexpr std::string_view kKvTensorShapeV1Rule9Fields[] = {"tokens"};
-inline constexpr std::string_view kKvTensorShapeV1Rule10Fields[] = {"head_dim"};
-inline constexpr std::string_view kKvTensorShapeV1Rule11Fields[] = {"query_heads", "kv_heads"};
-inline constexpr std::string_view kKvTensorShapeV1Rule12Fields[] = {"kv_heads"};
-inline constexpr std::string_view kKvTensorShapeV1Rule13Fields[] = {"query_heads", "kv_heads"};
-inline constexpr std::string_view kKvTensorShapeV1Rule14Fields[] = {"rope_state"};
-inline constexpr std::string_view kKvTensorShapeV1Rule15Fields[] = {"rope_state"};
-inline constexpr std::string_view kKvTensorShapeV1Rule16Fields[] = {"batch", "layers", "kv_heads", "tokens", "head_dim"};
-inline constexpr std::string_view kKvTensorShapeV1Rule17Fields[] = {"head_dim"};
+inline constexpr std::string_view kKvTensorShapeV1Fields_role_known[] = {"role"};
+inline constexpr std::string_view kKvTensorShapeV1Fields_attention_kind_known[] = {"attention_kind"};
+inline constexpr std::string_view kKvTensorShapeV1Fields_dtype_known[] = {"dtype"};
+inline constexpr std::string_view kKvTensorShapeV1Fields_rope_state_known[] = {"rope_state"};
+inline constexpr std::string_view kKvTensorShapeV1Fields_schema_version_matches[] = {"schema_version"};
+inline constexpr std::string_view kKvTensorShapeV1Fields_batch_nonzero[] = {"batch"};
+inline constexpr std::string_view kKvTensorShapeV1Fields_layers_nonzero[] = {"layers"};
+inline constexpr std::string_view kKvTensorShapeV1Fields_kv_heads_nonzero[] = {"kv_heads"};
+inline constexpr std::string_view kKvTensorShapeV1Fields_query_heads_nonzero[] = {"query_heads"};
+inline constexpr std::string_view kKvTensorShapeV1Fields_tokens_nonzero[] = {"tokens"};
+inline constexpr std::string_view kKvTensorShapeV1Fields_head_dim_nonzero[] = {"head_dim"};
+inline constexpr std::string_view kKvTensorShapeV1Fields_mha_heads_equal[] = {"query_heads", "kv_heads"};
+inline constexpr std::string_view kKvTensorShapeV1Fields_mqa_single_kv_head[] = {"kv_heads"};
+inline constexpr std::string_view kKvTensorShapeV1Fields_grouped_heads_divisible[] = {"query_heads", "kv_heads"};
+inline constexpr std::string_view kKvTensorShapeV1Fields_key_rope_declared[] = {"rope_state"};
+inline constexpr std::string_view kKvTensorShapeV1Fields_value_rope_not_applicable[] = {"rope_state"};
+inline constexpr std::string_view kKvTensorShapeV1Fields_size_overflow[] = {"batch", "layers", "kv_heads", "tokens", "head_dim"};
+inline constexpr std::string_view kKvTensorShapeV1Fields_head_dim_block_divisible[] = {"head_dim"};
 
 /// role.known: kv shape role holds a code that is not a value of its enum
 template <KvTensorShapeV1Like S>
-[[nodiscard]] Error kv_tensor_shape_v1_violation_0([[maybe_unused]] const S& s) {
+[[nodiscard]] Error kv_tensor_shape_v1_violation_role_known([[maybe_unused]] const S& s) {
     [[maybe_unused]] typedef Fields<S> F;
     Error e;
     e.kind = ErrorKind::corrupt_payload;
     e.rule = "role.known";
-    e.fields = kKvTensorShapeV1Rule0Fields;
+    e.fields = kKvTensorShapeV1Fields_role_known;
     e.message = "kv shape role holds a code that is not a value of its enum";
     return e;
 }
 
 /// attention_kind.known: kv shape attention_kind holds a code that is not a value of its enum
 template <KvTensorShapeV1Like S>
-[[nodiscard]] Error kv_tensor_shape_v1_violation_1([[maybe_unused]] const S& s) {
+[[nodiscard]] Error kv_tensor_shape_v1_violation_attention_kind_known([[maybe_unused]] const S& s) {
     [[maybe_unused]] typedef Fields<S> F;
     Error e;
     e.kind = ErrorKind::corrupt_payload;
     e.rule = "attention_kind.known";
-    e.fields = kKvTensorShapeV1Rule1Fields;
+    e.fields = kKvTensorShapeV1Fields_attention_kind_known;
     e.message = "kv shape attention_kind holds a code that is not a value of its enum";
     return e;
 }
 
 /// dtype.known: kv shape dtype holds a code that is not a value of its enum
 template <KvTensorShapeV1Like S>
-[[nodiscard]] Error kv_tensor_shape_v1_violation_2([[maybe_unused]] const S& s) {
+[[nodiscard]] Error kv_tensor_shape_v1_violation_dtype_known([[maybe_unused]] const S& s) {
     [[maybe_unused]] typedef Fields<S> F;
     Error e;
     e.kind = ErrorKind::corrupt_payload;
     e.rule = "dtype.known";
-    e.fields = kKvTensorShapeV1Rule2Fields;
+    e.fields = kKvTensorShapeV1Fields_dtype_known;
     e.message = "kv shape dtype holds a code that is not a value of its enum";
     return e;
 }
 
 /// rope_state.known: kv shape rope_state holds a code that is not a value of its enum
 template <KvTensorShapeV1Like S>
-[[nodiscard]] Error kv_tensor_shape_v1_violation_3([[maybe_unused]] const S& s) {
+[[nodiscard]] Error kv_tensor_shape_v1_violation_rope_state_known([[maybe_unused]] const S& s) {
     [[maybe_unused]] typedef Fields<S> F;
     Error e;
     e.kind = ErrorKind::corrupt_payload;
     e.rule = "rope_state.known";
-    e.fields = kKvTensorShapeV1Rule3Fields;
+    e.fields = kKvTensorShapeV1Fields_rope_state_known;
     e.message = "kv shape rope_state holds a code that is not a value of its enum";
     return e;
 }
 
-/// schema_version.matches: kv shape schema_version , expected fib_quant_kv_tensor_shape_v1
+/// schema_version.matches: kv shape schema_version {schema_version}, expected fib_quant_kv_tensor_shape_v1
 template <KvTensorShapeV1Like S>
-[[nodiscard]] Error kv_tensor_shape_v1_violation_4([[maybe_unused]] const S& s) {
+[[nodiscard]] Error kv_tensor_shape_v1_violation_schema_version_matches([[maybe_unused]] const S& s) {
     [[maybe_unused]] typedef Fields<S> F;
     Error e;
     e.kind = ErrorKind::corrupt_payload;
     e.rule = "schema_version.matches";
-    e.fields = kKvTensorShapeV1Rule4Fields;
+    e.fields = kKvTensorShapeV1Fields_schema_version_matches;
     e.message = format_message(std::string_view{"kv shape schema_version "}, F::schema_version(s), std::string_view{", expected fib_quant_kv_tensor_shape_v1"});
     return e;
 }
 
 /// batch.nonzero: kv shape batch must be > 0
 template <KvTensorShapeV1Like S>
-[[nodiscard]] Error kv_tensor_shape_v1_violation_5([[maybe_unused]] const S& s) {
+[[nodiscard]] Error kv_tensor_shape_v1_violation_batch_nonzero([[maybe_unused]] const S& s) {
     [[maybe_unused]] typedef Fields<S> F;
     Error e;
     e.kind = ErrorKind::corrupt_payload;
     e.rule = "batch.nonzero";
-    e.fields = kKvTensorShapeV1Rule5Fields;
+    e.fields = kKvTensorShapeV1Fields_batch_nonzero;
     e.message = "kv shape batch must be > 0";
     return e;
 }
 
 /// layers.nonzero: kv shape layers must be > 0
 template <KvTensorShapeV1Like S>
-[[nodiscard]] Error kv_tensor_shape_v1_violation_6([[maybe_unused]] const S& s) {
+[[nodiscard]] Error kv_tensor_shape_v1_violation_layers_nonzero([[maybe_unused]] const S& s) {
     [[maybe_unused]] typedef Fields<S> F;
     Error e;
     e.kind = ErrorKind::corrupt_payload;
     e.rule = "layers.nonzero";
-    e.fields = kKvTensorShapeV1Rule6Fields;
+    e.fields = kKvTensorShapeV1Fields_layers_nonzero;
     e.message = "kv shape layers must be > 0";
     return e;
 }
 
 /// kv_heads.nonzero: kv shape kv_heads must be > 0
 template <KvTensorShapeV1Like S>
-[[nodiscard]] Error kv_tensor_shape_v1_violation_7([[maybe_unused]] const S& s) {
+[[nodiscard]] Error kv_tensor_shape_v1_violation_kv_heads_nonzero([[maybe_unused]] const S& s) {
     [[maybe_unused]] typedef Fields<S> F;
     Error e;
     e.kind = ErrorKind::corrupt_payload;
     e.rule = "kv_heads.nonzero";
-    e.fields = kKvTensorShapeV1Rule7Fields;
+    e.fields = kKvTensorShapeV1Fields_kv_heads_nonzero;
     e.message = "kv shape kv_heads must be > 0";
     return e;
 }
 
 /// query_heads.nonzero: kv shape query_heads must be > 0
 template <KvTensorShapeV1Like S>
-[[nodiscard]] Error kv_tensor_shape_v1_violation_8([[maybe_unused]] const S& s) {
+[[nodiscard]] Error kv_tensor_shape_v1_violation_query_heads_nonzero([[maybe_unused]] const S& s) {
     [[maybe_unused]] typedef Fields<S> F;
     Error e;
     e.kind = ErrorKind::corrupt_payload;
     e.rule = "query_heads.nonzero";
-    e.fields = kKvTensorShapeV1Rule8Fields;
+    e.fields = kKvTensorShapeV1Fields_query_heads_nonzero;
     e.message = "kv shape query_heads must be > 0";
     return e;
 }
 
 /// tokens.nonzero: kv shape tokens must be > 0
 template <KvTensorShapeV1Like S>
-[[nodiscard]] Error kv_tensor_shape_v1_violation_9([[maybe_unused]] const S& s) {
+[[nodiscard]] Error kv_tensor_shape_v1_violation_tokens_nonzero([[maybe_unused]] const S& s) {
     [[maybe_unused]] typedef Fields<S> F;
     Error e;
     e.kind = ErrorKind::corrupt_payload;
     e.rule = "tokens.nonzero";
-    e.fields = kKvTensorShapeV1Rule9Fields;
+    e.fields = kKvTensorShapeV1Fields_tokens_nonzero;
     e.message = "kv shape tokens must be > 0";
     return e;
 }
 
 /// head_dim.nonzero: kv shape head_dim must be > 0
 template <KvTensorShapeV1Like S>
-[[nodiscard]] Error kv_tensor_shape_v1_violation_10([[maybe_unused]] const S& s) {
+[[nodiscard]] Error kv_tensor_shape_v1_violation_head_dim_nonzero([[maybe_unused]] const S& s) {
     [[maybe_unused]] typedef Fields<S> F;
     Error e;
     e.kind = ErrorKind::corrupt_payload;
     e.rule = "head_dim.nonzero";
-    e.fields = kKvTensorShapeV1Rule10Fields;
+    e.fields = kKvTensorShapeV1Fields_head_dim_nonzero;
     e.message = "kv shape head_dim must be > 0";
     return e;
 }
 
 /// mha.heads_equal: MHA requires query_heads == kv_heads
 template <KvTensorShapeV1Like S>
-[[nodiscard]] Error kv_tensor_shape_v1_violation_11([[maybe_unused]] const S& s) {
+[[nodiscard]] Error kv_tensor_shape_v1_violation_mha_heads_equal([[maybe_unused]] const S& s) {
     [[maybe_unused]] typedef Fields<S> F;
     Error e;
     e.kind = ErrorKind::corrupt_payload;
     e.rule = "mha.heads_equal";
-    e.fields = kKvTensorShapeV1Rule11Fields;
+    e.fields = kKvTensorShapeV1Fields_mha_heads_equal;
     e.message = "MHA requires query_heads == kv_heads";
     return e;
 }
 
 /// mqa.single_kv_head: MQA requires kv_heads == 1
 template <KvTensorShapeV1Like S>
-[[nodiscard]] Error kv_tensor_shape_v1_violation_12([[maybe_unused]] const S& s) {
+[[nodiscard]] Error kv_tensor_shape_v1_violation_mqa_single_kv_head([[maybe_unused]] const S& s) {
     [[maybe_unused]] typedef Fields<S> F;
     Error e;
     e.kind = ErrorKind::corrupt_payload;
     e.rule = "mqa.single_kv_head";
-    e.fields = kKvTensorShapeV1Rule12Fields;
+    e.fields = kKvTensorShapeV1Fields_mqa_single_kv_head;
     e.message = "MQA requires kv_heads == 1";
     return e;
 }
 
 /// grouped.heads_divisible: query_heads must be divisible by kv_heads
 template <KvTensorShapeV1Like S>
-[[nodiscard]] Error kv_tensor_shape_v1_violation_13([[maybe_unused]] const S& s) {
+[[nodiscard]] Error kv_tensor_shape_v1_violation_grouped_heads_divisible([[maybe_unused]] const S& s) {
     [[maybe_unused]] typedef Fields<S> F;
     Error e;
     e.kind = ErrorKind::corrupt_payload;
     e.rule = "grouped.heads_divisible";
-    e.fields = kKvTensorShapeV1Rule13Fields;
+    e.fields = kKvTensorShapeV1Fields_grouped_heads_divisible;
     e.message = "query_heads must be divisible by kv_heads";
     return e;
 }
 
 /// key.rope_declared: key tensors must declare pre_rope or post_rope
 template <KvTensorShapeV1Like S>
-[[nodiscard]] Error kv_tensor_shape_v1_violation_14([[maybe_unused]] const S& s) {
+[[nodiscard]] Error kv_tensor_shape_v1_violation_key_rope_declared([[maybe_unused]] const S& s) {
     [[maybe_unused]] typedef Fields<S> F;
     Error e;
     e.kind = ErrorKind::corrupt_payload;
     e.rule = "key.rope_declared";
-    e.fields = kKvTensorShapeV1Rule14Fields;
+    e.fields = kKvTensorShapeV1Fields_key_rope_declared;
     e.message = "key tensors must declare pre_rope or post_rope";
     return e;
 }
 
 /// value.rope_not_applicable: value tensors must use not_applicable rope state
 template <KvTensorShapeV1Like S>
-[[nodiscard]] Error kv_tensor_shape_v1_violation_15([[maybe_unused]] const S& s) {
+[[nodiscard]] Error kv_tensor_shape_v1_violation_value_rope_not_applicable([[maybe_unused]] const S& s) {
     [[maybe_unused]] typedef Fields<S> F;
     Error e;
     e.kind = ErrorKind::corrupt_payload;
     e.rule = "value.rope_not_applicable";
-    e.fields = kKvTensorShapeV1Rule15Fields;
+    e.fields = kKvTensorShapeV1Fields_value_rope_not_applicable;
     e.message = "value tensors must use not_applicable rope state";
     return e;
 }
 
 /// size_overflow: kv shape size overflow
 template <KvTensorShapeV1Like S>
-[[nodiscard]] Error kv_tensor_shape_v1_violation_16([[maybe_unused]] const S& s) {
+[[nodiscard]] Error kv_tensor_shape_v1_violation_size_overflow([[maybe_unused]] const S& s) {
     [[maybe_unused]] typedef Fields<S> F;
     Error e;
     e.kind = ErrorKind::resource_limit_exceeded;
     e.rule = "size_overflow";
-    e.fields = kKvTensorShapeV1Rule16Fields;
+    e.fields = kKvTensorShapeV1Fields_size_overflow;
     e.message = "kv shape size overflow";
     return e;
 }
 
-/// head_dim.block_divisible: kv shape head_dim  is not divisible by block_dim
+/// head_dim.block_divisible: kv shape head_dim {head_dim} is not divisible by block_dim {block_dim}
 template <KvTensorShapeV1Like S>
-[[nodiscard]] Error kv_tensor_shape_v1_violation_17([[maybe_unused]] const S& s, std::uint32_t block_dim) {
+[[nodiscard]] Error kv_tensor_shape_v1_violation_head_dim_block_divisible([[maybe_unused]] const S& s, std::uint32_t block_dim) {
     [[maybe_unused]] typedef Fields<S> F;
     Error e;
     e.kind = ErrorKind::dimension_not_divisible;
     e.rule = "head_dim.block_divisible";
-    e.fields = kKvTensorShapeV1Rule17Fields;
+    e.fields = kKvTensorShapeV1Fields_head_dim_block_divisible;
     e.message = format_message(std::string_view{"kv shape head_dim "}, F::head_dim(s), std::string_view{" is not divisible by block_dim "}, block_dim);
     e.details.ambient_dim = F::head_dim(s);
     e.details.block_dim = block_dim;
@@ -262,73 +262,73 @@ template <KvTensorShapeV1Like S>
 template <KvTensorShapeV1Like S, class Sink>
 void check_kv_tensor_shape_v1(const S& s, Sink& sink) {
     using F = Fields<S>;
-    // role.known
+    // role.known: kv shape role holds a code that is not a value of its enum
     if (!(is_known(F::role(s)))) {
-        if (!sink(kv_tensor_shape_v1_violation_0(s))) return;
+        if (!sink(kv_tensor_shape_v1_violation_role_known(s))) return;
     }
-    // attention_kind.known
+    // attention_kind.known: kv shape attention_kind holds a code that is not a value of its enum
     if (!(is_known(F::attention_kind(s)))) {
-        if (!sink(kv_tensor_shape_v1_violation_1(s))) return;
+        if (!sink(kv_tensor_shape_v1_violation_attention_kind_known(s))) return;
     }
-    // dtype.known
+    // dtype.known: kv shape dtype holds a code that is not a value of its enum
     if (!(is_known(F::dtype(s)))) {
-        if (!sink(kv_tensor_shape_v1_violation_2(s))) return;
+        if (!sink(kv_tensor_shape_v1_violation_dtype_known(s))) return;
     }
-    // rope_state.known
+    // rope_state.known: kv shape rope_state holds a code that is not a value of its enum
     if (!(is_known(F::rope_state(s)))) {
-        if (!sink(kv_tensor_shape_v1_violation_3(s))) return;
+        if (!sink(kv_tensor_shape_v1_violation_rope_state_known(s))) return;
     }
-    // schema_version.matches
+    // schema_version.matches: kv shape schema_version {schema_version}, expected fib_quant_kv_tensor_shape_v1
     if (!(F::schema_version(s) == kSchemaId)) {
-        if (!sink(kv_tensor_shape_v1_violation_4(s))) return;
+        if (!sink(kv_tensor_shape_v1_violation_schema_version_matches(s))) return;
     }
-    // batch.nonzero
+    // batch.nonzero: kv shape batch must be > 0
     if (!(F::batch(s) != 0)) {
-        if (!sink(kv_tensor_shape_v1_violation_5(s))) return;
+        if (!sink(kv_tensor_shape_v1_violation_batch_nonzero(s))) return;
     }
-    // layers.nonzero
+    // layers.nonzero: kv shape layers must be > 0
     if (!(F::layers(s) != 0)) {
-        if (!sink(kv_tensor_shape_v1_violation_6(s))) return;
+        if (!sink(kv_tensor_shape_v1_violation_layers_nonzero(s))) return;
     }
-    // kv_heads.nonzero
+    // kv_heads.nonzero: kv shape kv_heads must be > 0
     if (!(F::kv_heads(s) != 0)) {
-        if (!sink(kv_tensor_shape_v1_violation_7(s))) return;
+        if (!sink(kv_tensor_shape_v1_violation_kv_heads_nonzero(s))) return;
     }
-    // query_heads.nonzero
+    // query_heads.nonzero: kv shape query_heads must be > 0
     if (!(F::query_heads(s) != 0)) {
-        if (!sink(kv_tensor_shape_v1_violation_8(s))) return;
+        if (!sink(kv_tensor_shape_v1_violation_query_heads_nonzero(s))) return;
     }
-    // tokens.nonzero
+    // tokens.nonzero: kv shape tokens must be > 0
     if (!(F::tokens(s) != 0)) {
-        if (!sink(kv_tensor_shape_v1_violation_9(s))) return;
+        if (!sink(kv_tensor_shape_v1_violation_tokens_nonzero(s))) return;
     }
-    // head_dim.nonzero
+    // head_dim.nonzero: kv shape head_dim must be > 0
     if (!(F::head_dim(s) != 0)) {
-        if (!sink(kv_tensor_shape_v1_violation_10(s))) return;
+        if (!sink(kv_tensor_shape_v1_violation_head_dim_nonzero(s))) return;
     }
-    // mha.heads_equal
+    // mha.heads_equal: MHA requires query_heads == kv_heads
     if ((F::attention_kind(s) == KvAttentionKind::mha) && !(F::query_heads(s) == F::kv_heads(s))) {
-        if (!sink(kv_tensor_shape_v1_violation_11(s))) return;
+        if (!sink(kv_tensor_shape_v1_violation_mha_heads_equal(s))) return;
     }
-    // mqa.single_kv_head
+    // mqa.single_kv_head: MQA requires kv_heads == 1
     if ((F::attention_kind(s) == KvAttentionKind::mqa) && !(F::kv_heads(s) == std::uint64_t{1})) {
-        if (!sink(kv_tensor_shape_v1_violation_12(s))) return;
+        if (!sink(kv_tensor_shape_v1_violation_mqa_single_kv_head(s))) return;
     }
-    // grouped.heads_divisible
+    // grouped.heads_divisible: query_heads must be divisible by kv_heads
     if (((F::attention_kind(s) == KvAttentionKind::gqa || F::attention_kind(s) == KvAttentionKind::mqa)) && !(F::kv_heads(s) != 0 && F::query_heads(s) % F::kv_heads(s) == 0)) {
-        if (!sink(kv_tensor_shape_v1_violation_13(s))) return;
+        if (!sink(kv_tensor_shape_v1_violation_grouped_heads_divisible(s))) return;
     }
-    // key.rope_declared
+    // key.rope_declared: key tensors must declare pre_rope or post_rope
     if ((F::role(s) == KvRole::key) && !((F::rope_state(s) == KvRopeState::pre_rope || F::rope_state(s) == KvRopeState::post_rope))) {
-        if (!sink(kv_tensor_shape_v1_violation_14(s))) return;
+        if (!sink(kv_tensor_shape_v1_violation_key_rope_declared(s))) return;
     }
-    // value.rope_not_applicable
+    // value.rope_not_applicable: value tensors must use not_applicable rope state
     if ((F::role(s) == KvRole::value) && !(F::rope_state(s) == KvRopeState::not_applicable)) {
-        if (!sink(kv_tensor_shape_v1_violation_15(s))) return;
+        if (!sink(kv_tensor_shape_v1_violation_value_rope_not_applicable(s))) return;
     }
-    // size_overflow
+    // size_overflow: kv shape size overflow
     if (!(detail::element_count(s).has_value())) {
-        if (!sink(kv_tensor_shape_v1_violation_16(s))) return;
+        if (!sink(kv_tensor_shape_v1_violation_size_overflow(s))) return;
     }
 }
 
@@ -336,9 +336,9 @@ void check_kv_tensor_shape_v1(const S& s, Sink& sink) {
 template <KvTensorShapeV1Like S, class Sink>
 void check_kv_tensor_shape_v1_block_dim(const S& s, std::uint32_t block_dim, Sink& sink) {
     using F = Fields<S>;
-    // head_dim.block_divisible
+    // head_dim.block_divisible: kv shape head_dim {head_dim} is not divisible by block_dim {block_dim}
     if (!(block_dim != 0 && F::head_dim(s) % block_dim == 0)) {
-        if (!sink(kv_tensor_shape_v1_violation_17(s, block_dim))) return;
+        if (!sink(kv_tensor_shape_v1_violation_head_dim_block_divisible(s, block_dim))) return;
     }
 }
 
@@ -346,21 +346,21 @@ void check_kv_tensor_shape_v1_block_dim(const S& s, std::uint32_t block_dim, Sin
 template <KvTensorShapeV1Like S>
 [[nodiscard]] Result<std::uint64_t> checked_vector_count(const S& s) {
     if (const std::optional<std::uint64_t> v = detail::vector_count(s)) return *v;
-    return kv_tensor_shape_v1_violation_16(s);
+    return kv_tensor_shape_v1_violation_size_overflow(s);
 }
 
 /// element_count() with the `size_overflow` error on overflow.
 template <KvTensorShapeV1Like S>
 [[nodiscard]] Result<std::uint64_t> checked_element_count(const S& s) {
     if (const std::optional<std::uint64_t> v = detail::element_count(s)) return *v;
-    return kv_tensor_shape_v1_violation_16(s);
+    return kv_tensor_shape_v1_violation_size_overflow(s);
 }
 
 /// byte_size() with the `size_overflow` error on overflow.
 template <KvTensorShapeV1Like S>
 [[nodiscard]] Result<std::uint64_t> checked_byte_size(const S& s) {
     if (const std::optional<std::uint64_t> v = detail::byte_size(s)) return *v;
-    return kv_tensor_shape_v1_violation_16(s);
+    return kv_tensor_shape_v1_violation_size_overflow(s);
 }
 
 /// Domain tag of the canonical encoding: schema id, NUL, struct name, NUL.
