@@ -4,7 +4,9 @@
 #define XXH_INLINE_ALL  // header-only use: no run-time dependency on libxxhash for the library's users
 #include <xxhash.h>
 
+#include <cstring>
 #include <new>
+#include <type_traits>
 
 namespace fib_quant_kv {
 
@@ -56,22 +58,22 @@ std::optional<Digest> Digest::from_hex(std::string_view text) noexcept {
     return d;
 }
 
-DigestBuilder::DigestBuilder() noexcept {
-    auto* s = new (state_) XXH3_state_t;
-    XXH3_128bits_reset(s);
-}
+static_assert(std::is_trivially_destructible_v<XXH3_state_t>);
 
-DigestBuilder::~DigestBuilder() { state(state_)->~XXH3_state_t(); }
-
-void DigestBuilder::update(std::span<const std::byte> bytes) noexcept {
+void DigestBuilder::update_streaming(std::span<const std::byte> bytes) noexcept {
+    if (!streaming_) {  // the inline buffer is full: move what it holds into a streaming state
+        auto* s = new (state_) XXH3_state_t;
+        XXH3_128bits_reset(s);
+        XXH3_128bits_update(s, pending_, pending_size_);
+        streaming_ = true;
+    }
     XXH3_128bits_update(state(state_), bytes.data(), bytes.size());
 }
 
-void DigestBuilder::update(std::string_view bytes) noexcept {
-    XXH3_128bits_update(state(state_), bytes.data(), bytes.size());
+Digest DigestBuilder::finish() const noexcept {
+    if (!streaming_) return canonical(XXH3_128bits(pending_, pending_size_));
+    return canonical(XXH3_128bits_digest(state(state_)));
 }
-
-Digest DigestBuilder::finish() const noexcept { return canonical(XXH3_128bits_digest(state(state_))); }
 
 Digest digest_bytes(std::span<const std::byte> bytes) noexcept {
     return canonical(XXH3_128bits(bytes.data(), bytes.size()));

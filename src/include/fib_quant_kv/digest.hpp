@@ -5,6 +5,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <span>
 #include <string>
@@ -24,20 +25,35 @@ struct Digest {
     friend bool operator==(const Digest&, const Digest&) = default;
 };
 
-/// Streaming entry point: feed the canonical encoding in any number of pieces, then finish().
+/// Streaming entry point: feed the canonical encoding in any number of pieces, then finish(). Up to
+/// kInline bytes are kept and hashed in one shot (a descriptor's encoding is 121 bytes); past that it streams.
 class DigestBuilder {
   public:
-    DigestBuilder() noexcept;
+    static constexpr std::size_t kInline = 256;
+
+    DigestBuilder() noexcept = default;
     DigestBuilder(const DigestBuilder&) = delete;
     DigestBuilder& operator=(const DigestBuilder&) = delete;
-    ~DigestBuilder();
+    ~DigestBuilder() = default;
 
-    void update(std::span<const std::byte> bytes) noexcept;
-    void update(std::string_view bytes) noexcept;
+    void update(std::span<const std::byte> bytes) noexcept {
+        if (!streaming_ && bytes.size() <= kInline - pending_size_) {  // inline: the common, small case
+            if (!bytes.empty()) std::memcpy(pending_ + pending_size_, bytes.data(), bytes.size());
+            pending_size_ += bytes.size();
+            return;
+        }
+        update_streaming(bytes);
+    }
+    void update(std::string_view bytes) noexcept { update(std::as_bytes(std::span(bytes))); }
     [[nodiscard]] Digest finish() const noexcept;
 
   private:
-    alignas(64) std::byte state_[576];  // XXH3_state_t, kept opaque so xxhash.h stays out of this header
+    void update_streaming(std::span<const std::byte> bytes) noexcept;
+
+    std::size_t pending_size_ = 0;
+    bool streaming_ = false;
+    std::byte pending_[kInline];
+    alignas(64) std::byte state_[576];  // XXH3_state_t once streaming; opaque so xxhash.h stays out of here
 };
 
 /// One-shot entry point over a complete canonical encoding.
