@@ -1053,3 +1053,13 @@ BOOST_AUTO_TEST_CASE(builder_options_do_not_matter) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// A view points into the caller's bytes, so a temporary buffer must not make one: refused at compile time.
+template <class B>
+concept ViewableFrom = requires(B&& b) { fqk::view_kv_tensor_shape_v1(std::forward<B>(b)); };
+template <class B>
+concept VerifiableFrom = requires(B&& b) { fqk::verify_kv_tensor_shape_v1_buffer(std::forward<B>(b)); };
+static_assert(ViewableFrom<std::vector<std::uint8_t>&> && ViewableFrom<const std::vector<std::uint8_t>&>);
+static_assert(ViewableFrom<std::span<const std::uint8_t>>);
+static_assert(!ViewableFrom<std::vector<std::uint8_t>> && !ViewableFrom<std::vector<std::uint8_t>&&>);
+static_assert(VerifiableFrom<std::vector<std::uint8_t>&> && !VerifiableFrom<std::vector<std::uint8_t>>);

@@ -111,6 +111,12 @@ struct Fields<KvTensorShapeV1View> {
 [[nodiscard]] Result<KvTensorShapeV1View> verify_kv_tensor_shape_v1_buffer(std::span<const std::uint8_t> buffer,
                                                                   const FlatBufferLimits& limits = {});
 
+/// A view must not outlive its bytes: a temporary buffer is refused at compile time (keep it in a variable).
+Result<KvTensorShapeV1View> view_kv_tensor_shape_v1(const std::vector<std::uint8_t>&& buffer,
+                                                         const FlatBufferLimits& limits = {}) = delete;
+Result<KvTensorShapeV1View> verify_kv_tensor_shape_v1_buffer(const std::vector<std::uint8_t>&& buffer,
+                                                                  const FlatBufferLimits& limits = {}) = delete;
+
 /// Copies the view out into the native struct.
 [[nodiscard]] KvTensorShapeV1 to_native(const KvTensorShapeV1View& view);
 
