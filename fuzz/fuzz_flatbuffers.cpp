@@ -7,23 +7,15 @@
 
 #include "fib_quant_kv/fib_quant_kv.hpp"
 #include "fib_quant_kv/kv_tensor_shape_v1_flatbuffers.hpp"
-#include "internal/flatbuffers_support.hpp"
+#include "fuzz_support.hpp"
 
 namespace fqk = fib_quant_kv;
-using fqk::detail::flatbuffers_support::is_valid_utf8;
-
-#define FQK_REQUIRE(cond) \
-    do {                  \
-        if (!(cond)) __builtin_trap(); \
-    } while (0)
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::vector<std::uint8_t> buffer(data, data + size);  // aligned copy, as a reader would hold it
     const fqk::Result<fqk::KvTensorShapeV1View> view = fqk::view_kv_tensor_shape_v1(buffer);
     if (!view) {
-        FQK_REQUIRE(view.error().kind == fqk::ErrorKind::parse);
-        FQK_REQUIRE(!view.error().rule.empty() && !view.error().message.empty());
-        FQK_REQUIRE(is_valid_utf8(view.error().message));  // messages reach logs and JSON output
+        fqk::fuzz::require_typed_parse_error(view.error());
         return 0;
     }
     const fqk::KvTensorShapeV1 shape = fqk::to_native(*view);

@@ -9,23 +9,16 @@
 
 #include "fib_quant_kv/fib_quant_kv.hpp"
 #include "fib_quant_kv/kv_tensor_shape_v1_flatbuffers.hpp"
-#include "internal/flatbuffers_support.hpp"
+#include "fuzz_support.hpp"
 
 namespace fqk = fib_quant_kv;
-using fqk::detail::flatbuffers_support::is_valid_utf8;
-
-#define FQK_REQUIRE(cond) \
-    do {                  \
-        if (!(cond)) __builtin_trap(); \
-    } while (0)
+using fqk::detail::is_valid_utf8;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view text(reinterpret_cast<const char*>(data), size);
     const fqk::Result<fqk::KvTensorShapeV1> parsed = fqk::parse_kv_tensor_shape_v1_json(text);
     if (!parsed) {
-        FQK_REQUIRE(parsed.error().kind == fqk::ErrorKind::parse);
-        FQK_REQUIRE(!parsed.error().rule.empty() && !parsed.error().message.empty());
-        FQK_REQUIRE(is_valid_utf8(parsed.error().message));  // messages reach logs and JSON output
+        fqk::fuzz::require_typed_parse_error(parsed.error());
         return 0;
     }
     const fqk::KvTensorShapeV1& shape = *parsed;

@@ -6,6 +6,7 @@
 #include "fib_quant_kv/kv_tensor_shape_v1_flatbuffers.hpp"
 
 #include "internal/flatbuffers_support.hpp"
+#include "internal/text.hpp"
 #include "kv_tensor_shape_v1_rules.hpp"
 
 namespace fib_quant_kv {
@@ -14,7 +15,7 @@ Result<KvTensorShapeV1View> view_kv_tensor_shape_v1(const ::fib_quant_kv::fb::Kv
     if (table == nullptr) return fbs::missing_table(StructTraits<KvTensorShapeV1>::name);
     // schema_version: string
     if (table->schema_version() == nullptr) return fbs::missing_field(StructTraits<KvTensorShapeV1>::field(0));
-    if (!fbs::is_valid_utf8(table->schema_version()->string_view())) {
+    if (!detail::is_valid_utf8(table->schema_version()->string_view())) {
         return fbs::invalid_utf8(StructTraits<KvTensorShapeV1>::field(0));
     }
     // role: enum KvRole

@@ -24,6 +24,4 @@ namespace fib_quant_kv::detail::flatbuffers_support {
 [[nodiscard]] Error unknown_enum_code(std::span<const std::string_view> field, std::string_view enum_name,
                                       std::uint32_t code);
 
-using detail::is_valid_utf8;
-
 }  // namespace fib_quant_kv::detail::flatbuffers_support
