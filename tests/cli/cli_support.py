@@ -6,6 +6,9 @@ hashed by `xxhsum -H2`.
 """
 
 import json
+import os
+import tempfile
+import unittest
 
 SCHEMA_ID = "fib_quant_kv_tensor_shape_v1"
 FIELD_ORDER = ["schema_version", "role", "attention_kind", "batch", "layers", "kv_heads", "query_heads",
@@ -42,3 +45,28 @@ def shape(base=GQA, **changes):
 def jline(d):
     """Compact JSON text of a dict, fields in the dict's order, non-ASCII verbatim."""
     return json.dumps(d, separators=(",", ":"), ensure_ascii=False)
+
+
+class TempDirTestCase(unittest.TestCase):
+    """A test with its own temporary folder (self.tmp), removed afterwards even if a test made parts of it
+    read-only, and write_file() to put input there."""
+
+    maxDiff = 4000
+    tmp_prefix = "kvshape_test_"
+    default_name = "input"
+
+    def setUp(self):
+        self._tmp = tempfile.TemporaryDirectory(prefix=self.tmp_prefix)
+        self.tmp = self._tmp.name
+
+    def tearDown(self):
+        for root, dirs, _files in os.walk(self.tmp):
+            for name in dirs:
+                os.chmod(os.path.join(root, name), 0o755)
+        self._tmp.cleanup()
+
+    def write_file(self, data, name=None):
+        path = os.path.join(self.tmp, name or self.default_name)
+        with open(path, "wb") as f:
+            f.write(data if isinstance(data, bytes) else data.encode("utf-8"))
+        return path

@@ -23,7 +23,8 @@ import unittest
 KVSHAPE = None  # set from argv[1] in __main__
 
 from cli_support import (FIELD_ORDER, GQA, GQA_CANONICAL, GQA_DIGEST, GQA_ELEMENTS, GQA_VECTORS, MHA,  # noqa: E402
-                         MHA_CANONICAL, MHA_DIGEST, MHA_ELEMENTS, MHA_VECTORS, SCHEMA_ID, jline, shape)
+                         MHA_CANONICAL, MHA_DIGEST, MHA_ELEMENTS, MHA_VECTORS, SCHEMA_ID, TempDirTestCase, jline,
+                         shape)
 DIGEST_RE = re.compile(r"\A[0-9a-f]{32}\Z")
 
 
@@ -68,21 +69,8 @@ def dim_verdict(line, ambient, block):
             "ambient_dim": ambient, "block_dim": block}
 
 
-class CliTestCase(unittest.TestCase):
-    maxDiff = 4000
-
-    def setUp(self):
-        self._tmp = tempfile.TemporaryDirectory(prefix="kvshape_test_")
-        self.tmp = self._tmp.name
-
-    def tearDown(self):
-        self._tmp.cleanup()
-
-    def write_file(self, data, name="input.jsonl"):
-        path = os.path.join(self.tmp, name)
-        with open(path, "wb") as f:
-            f.write(data if isinstance(data, bytes) else data.encode("utf-8"))
-        return path
+class CliTestCase(TempDirTestCase):
+    default_name = "input.jsonl"
 
     def check(self, data, *extra_args):
         """`kvshape check [extra_args] FILE` with FILE holding data."""

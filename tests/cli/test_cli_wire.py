@@ -38,7 +38,8 @@ FLATC = shutil.which("flatc")
 XXHSUM = shutil.which("xxhsum")
 
 from cli_support import (FIELD_ORDER, GQA, GQA_CANONICAL, GQA_DIGEST, GQA_ELEMENTS, GQA_VECTORS, MHA,  # noqa: E402
-                         MHA_CANONICAL, MHA_DIGEST, MHA_ELEMENTS, MHA_VECTORS, SCHEMA_ID, jline, shape)
+                         MHA_CANONICAL, MHA_DIGEST, MHA_ELEMENTS, MHA_VECTORS, SCHEMA_ID, TempDirTestCase, jline,
+                         shape)
 ENUM_CODES = {
     "role": {"key": 0, "value": 1},
     "attention_kind": {"mha": 0, "mqa": 1, "gqa": 2},
@@ -159,24 +160,9 @@ def canonical_encoding(d):
     return out
 
 
-class CliTestCase(unittest.TestCase):
-    maxDiff = 4000
-
-    def setUp(self):
-        self._tmp = tempfile.TemporaryDirectory(prefix="kvshape_wire_test_")
-        self.tmp = self._tmp.name
-
-    def tearDown(self):
-        for root, dirs, _files in os.walk(self.tmp):
-            for name in dirs:
-                os.chmod(os.path.join(root, name), 0o755)
-        self._tmp.cleanup()
-
-    def write_file(self, data, name="shape.json"):
-        path = os.path.join(self.tmp, name)
-        with open(path, "wb") as f:
-            f.write(data if isinstance(data, bytes) else data.encode("utf-8"))
-        return path
+class CliTestCase(TempDirTestCase):
+    tmp_prefix = "kvshape_wire_test_"
+    default_name = "shape.json"
 
     def read_file(self, path):
         with open(path, "rb") as f:
