@@ -771,6 +771,45 @@ class ConvertTest(CliTestCase):
         self.assertValid(run(["validate", out]), "flatbuffer", GQA_VALID)
         self.assertEqual(self.tmp_leftovers(), [])
 
+    def test_replaces_by_rename_not_in_place(self):
+        # Atomic means a new file renamed over the old one: a reader holding the old file (here a hard link made
+        # beforehand, as a concurrent reader's open file or a backup would) keeps the old bytes, and the name
+        # points at a new inode. Writing in place (open with O_TRUNC, then write) passes a contents-only check
+        # but truncates the old file under its readers; this test fails it.
+        src = self.write_file(jline(GQA))
+        for to, expected in (("json", (GQA_CANONICAL + "\n").encode()), ("fb", None)):
+            with self.subTest(to=to):
+                out = os.path.join(self.tmp, "replace_me." + to)
+                old_bytes = b"old contents, longer than any result: " + b"x" * 4000
+                self.write_file(old_bytes, os.path.basename(out))
+                link = out + ".hardlink"
+                os.link(out, link)
+                before = os.stat(out)
+                self.assertEqual(before.st_nlink, 2)
+                proc = self.convert(to, src, out)
+                self.assertEqual((proc.returncode, proc.stdout, proc.stderr), (0, b"", b""))
+                after = os.stat(out)
+                self.assertNotEqual(after.st_ino, before.st_ino, "convert wrote into the old file instead of "
+                                    "renaming a new one over it")
+                self.assertEqual(after.st_nlink, 1)
+                self.assertEqual(self.read_file(link), old_bytes, "the old file's contents changed under a reader")
+                self.assertEqual(os.stat(link).st_ino, before.st_ino)
+                if expected is not None:
+                    self.assertEqual(self.read_file(out), expected)
+                else:
+                    self.assertValid(run(["validate", out]), "flatbuffer", GQA_VALID)
+                self.assertEqual(self.tmp_leftovers(), [])
+                # A failed convert over the new file leaves it, and its inode, alone, and nothing beside it.
+                bad = self.write_file(jline(shape(batch=0)), "bad.json")
+                kept = os.stat(out)
+                kept_bytes = self.read_file(out)
+                proc = self.convert(to, bad, out)
+                self.assertEqual(proc.returncode, 1, proc.stderr)
+                self.assertEqual((os.stat(out).st_ino, self.read_file(out)), (kept.st_ino, kept_bytes))
+                self.assertEqual(self.tmp_leftovers(), [])
+                self.assertEqual(sorted(f for f in os.listdir(self.tmp) if f.startswith("replace_me." + to)),
+                                 ["replace_me." + to, "replace_me.%s.hardlink" % to])
+
     def test_file_mode_follows_umask(self):
         src = self.write_file(jline(GQA))
         for mask in (0o022, 0o077, 0o002, 0o000, 0o027, 0o277):
