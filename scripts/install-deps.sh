@@ -9,7 +9,7 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   g++ cmake ninja-build pkg-config \
   rapidjson-dev libxxhash-dev libcli11-dev libboost-test-dev \
   libflatbuffers-dev flatbuffers-compiler \
-  python3 python3-jinja2 python3-yaml python3-flatbuffers \
+  python3 python3-jinja2 python3-yaml python3-flatbuffers xxhash \
   clang libclang-rt-14-dev \
   librust-serde-dev librust-serde-derive-dev librust-serde-json-dev >/dev/null
 # The Rust original as a test oracle (reference/) builds offline from the crates above; any cargo will do.

@@ -7,15 +7,22 @@ What must match (shared/parity/README.md): line, ok, stage; for valid lines vect
 canonical (byte for byte); for invalid lines error and message (dimension_not_divisible: ambient_dim and
 block_dim). Parse-error texts are serde's own wording, so for parse errors only the stage is compared, and the
 message must be present and non-empty. Also checks the exit status (1 when any line is invalid, else 0) and
-that every valid line carries a 32-hex-digit digest. Standard library only.
+that every valid line carries a 32-hex-digit digest, equal to the digest computed independently of the library
+from its `canonical` JSON (tests/independent_digest.py: docs/digest.md's encoding with struct, hashed by
+`xxhsum -H2`; without xxhsum that check is skipped with a note, or fails under FIB_QUANT_KV_REQUIRE_ALL).
+Standard library and xxhsum only.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import os
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/
+import independent_digest  # noqa: E402
 
 
 def main() -> int:
@@ -51,6 +58,8 @@ def main() -> int:
         for k in keys:
             if got.get(k) != want.get(k):
                 problems.append(f"line {n}: {k}: got {got.get(k)!r}, want {want.get(k)!r}")
+    digest_problems, n_digests = independent_digest.check_lines([json.loads(raw) for raw in got_lines])
+    problems += digest_problems
     any_invalid = any(not e["ok"] for e in expected)
     if run.returncode != (1 if any_invalid else 0):
         problems.append(f"exit status {run.returncode}, want {1 if any_invalid else 0}: {run.stderr.decode()!r}")
@@ -59,7 +68,7 @@ def main() -> int:
     if problems:
         print(f"FAILED: {len(problems)} mismatches over {len(expected)} lines")
         return 1
-    print(f"parity: {len(expected)} lines match")
+    print(f"parity: {len(expected)} lines match; {n_digests} digests equal xxhsum's of the canonical encoding")
     return 0
 
 

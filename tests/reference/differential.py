@@ -6,17 +6,25 @@ inputs nobody wrote by hand: the parity corpus mutated at random, deterministica
 
 For every line both must agree on line, ok and stage; for valid lines on vector_count, element_count and canonical
 (byte for byte); for invalid ones on error and message (dimension_not_divisible: ambient_dim and block_dim).
-Parse-error texts are serde's wording, so for parse errors only the stage is compared. Standard library only.
+Parse-error texts are serde's wording, so for parse errors only the stage is compared. The reference has no digest,
+so kvshape's digest of every valid line is checked against one computed independently of the library from the
+line's `canonical` JSON (tests/independent_digest.py: docs/digest.md's encoding with struct, hashed by
+`xxhsum -H2`; without xxhsum that check is skipped with a note, or fails under FIB_QUANT_KV_REQUIRE_ALL).
+Standard library and xxhsum only.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import subprocess
 import sys
 import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/
+import independent_digest  # noqa: E402
 
 FIELDS = ["schema_version", "role", "attention_kind", "batch", "layers", "kv_heads", "query_heads", "tokens",
           "head_dim", "dtype", "rope_state"]
@@ -151,10 +159,12 @@ def main() -> int:
         if diff:
             problems.append(f"line {b['line']}: {diff}: input {lines[b['line'] - 1]!r}\n  kvshape:   {a}\n"
                             f"  reference: {b}")
+    digest_problems, n_digests = independent_digest.check_lines(ours)
+    problems += digest_problems
     for p in problems[:20]:
         print(p)
-    summary = f"{args.count} inputs (seed {args.seed}): {stats['valid']} valid, {stats['parse']} parse errors, " \
-              f"{stats['validate']} validate errors"
+    summary = f"{args.count} inputs (seed {args.seed}): {stats['valid']} valid ({n_digests} digests checked " \
+              f"against xxhsum), {stats['parse']} parse errors, {stats['validate']} validate errors"
     if problems:
         print(f"FAILED: {len(problems)} disagreements over {summary}")
         return 1
