@@ -8,6 +8,14 @@
   descriptor has as JSON;
 * buffers written by `kvshape convert --to fb` read back in Python field for field;
 * a Python buffer that leaves a field out, or writes an enum code the schema does not know, is rejected naming it.
+
+Enum codes are never this file's own: they are read from flatc's generated Python enums (the classes in the
+`flatc --python` output), which must name exactly the values, with exactly the codes, that the schema
+(schema/kv_tensor_shape_v1.yaml) and the digest encoder of docs/digest.md (tests/data/make_digest_vectors.py)
+give; and kvshape, i.e. the library's C++ enums, must write and read those same codes. So two codes swapped in
+the generated .fbs, in the C++ enums or in the schema fail here.
+
+Under FIB_QUANT_KV_REQUIRE_ALL a missing python3-flatbuffers (or PyYAML) fails instead of skipping.
 """
 
 import importlib
@@ -17,10 +25,39 @@ import sys
 import tempfile
 from pathlib import Path
 
+TESTS = Path(__file__).resolve().parent.parent
+REPO = TESTS.parent
+sys.path.insert(0, str(TESTS))
+sys.path.insert(0, str(TESTS / "data"))
+import make_digest_vectors  # noqa: E402  the digest encoder's enum codes, written from docs/digest.md
+import require_all  # noqa: E402
+
 FIELDS = ["schema_version", "role", "attention_kind", "batch", "layers", "kv_heads", "query_heads", "tokens",
           "head_dim", "dtype", "rope_state"]
-ENUMS = {"role": ["key", "value"], "attention_kind": ["mha", "mqa", "gqa"], "dtype": ["f16", "bf16", "f32"],
-         "rope_state": ["pre_rope", "post_rope", "not_applicable"]}
+# Which enum each enum field holds (names of flatc's generated classes and of the schema's enums).
+ENUM_TYPES = {"role": "KvRole", "attention_kind": "KvAttentionKind", "dtype": "KvDType", "rope_state": "KvRopeState"}
+
+
+def flatc_enum_codes(fb_package):
+    """{field: {value name: code}} from flatc's generated Python enum classes."""
+    codes = {}
+    for field, type_name in ENUM_TYPES.items():
+        cls = getattr(importlib.import_module(f"{fb_package}.{type_name}"), type_name)
+        codes[field] = {k: v for k, v in vars(cls).items() if not k.startswith("_") and isinstance(v, int)}
+    return codes
+
+
+def schema_enum_codes():
+    """{field: {value name: code}} from schema/kv_tensor_shape_v1.yaml."""
+    import yaml
+    schema = yaml.safe_load((REPO / "schema" / "kv_tensor_shape_v1.yaml").read_text(encoding="utf-8"))
+    enums = {e["name"]: {v["name"]: v["code"] for v in e["values"]} for e in schema["enums"]}
+    return {field: enums[type_name] for field, type_name in ENUM_TYPES.items()}
+
+
+def digest_enum_codes():
+    """{field: {value name: code}} as docs/digest.md's independent encoder has them."""
+    return {name: dict(kind) for name, kind in make_digest_vectors.FIELDS if name in ENUM_TYPES}
 
 
 def pascal(name):
@@ -32,13 +69,30 @@ def main():
     try:
         import flatbuffers
     except ImportError:
-        print("python3-flatbuffers is not installed: skipped")
+        require_all.missing("python3-flatbuffers is not installed (Debian: python3-flatbuffers): "
+                            "the Python FlatBuffers client cannot run")
+        return 0
+    try:
+        schema_codes = schema_enum_codes()
+    except ImportError:
+        require_all.missing("PyYAML is not installed (Debian: python3-yaml): cannot read the schema's enum codes")
         return 0
     work = Path(tempfile.mkdtemp(prefix="fqkv_pyfb_"))
     subprocess.run([flatc, "--python", "-o", str(work / "gen"), fbs], check=True)
     sys.path.insert(0, str(work / "gen"))
     table = importlib.import_module("fib_quant_kv.fb.KvTensorShapeV1")
     failures = []
+
+    # The enum codes, from flatc's generated Python: every one of them, as the schema and the digest spec say.
+    codes = flatc_enum_codes("fib_quant_kv.fb")
+    for source, theirs in (("schema/kv_tensor_shape_v1.yaml", schema_codes),
+                           ("docs/digest.md (make_digest_vectors.py)", digest_enum_codes())):
+        for f in ENUM_TYPES:
+            if codes[f] != theirs[f]:
+                failures.append(f"{f}: flatc's generated enum {ENUM_TYPES[f]} has codes {codes[f]}, "
+                                f"{source} has {theirs[f]}")
+    names = {f: {code: name for name, code in codes[f].items()} for f in ENUM_TYPES}  # code -> name
+    enum_values = {f: sorted(codes[f], key=codes[f].get) for f in ENUM_TYPES}
 
     def build(d, omit=(), raw_codes=None):
         b = flatbuffers.Builder(0)
@@ -50,8 +104,8 @@ def main():
             add = getattr(table, "Add" + pascal(f))
             if f == "schema_version":
                 add(b, sv)
-            elif f in ENUMS:
-                add(b, (raw_codes or {}).get(f, ENUMS[f].index(d[f])))
+            elif f in enum_values:
+                add(b, (raw_codes or {}).get(f, codes[f][d[f]]))
             else:
                 add(b, d[f])
         b.Finish(table.End(b), file_identifier=b"FQKV")
@@ -66,7 +120,7 @@ def main():
     shapes = []
     for role, rope in (("key", "pre_rope"), ("key", "post_rope"), ("value", "not_applicable")):
         for kind, kvh, qh in (("mha", 8, 8), ("mqa", 1, 16), ("gqa", 4, 32)):
-            for dtype in ENUMS["dtype"]:
+            for dtype in enum_values["dtype"]:
                 shapes.append(dict(base, role=role, rope_state=rope, attention_kind=kind, kv_heads=kvh,
                                    query_heads=qh, dtype=dtype))
     shapes.append(dict(base, batch=4294967295, layers=1, tokens=1, head_dim=1, kv_heads=1, query_heads=1,
@@ -86,23 +140,34 @@ def main():
         t = table.KvTensorShapeV1.GetRootAs(path.read_bytes(), 0)
         read = {f: getattr(t, pascal(f))() for f in FIELDS}
         read["schema_version"] = read["schema_version"].decode()
-        for f in ENUMS:
-            read[f] = ENUMS[f][read[f]]
+        for f in enum_values:  # kvshape (the C++ enums) must have written flatc's code for the value
+            if read[f] != codes[f][d[f]]:
+                failures.append(f"kvshape wrote {f} {d[f]} as code {read[f]}, flatc's {ENUM_TYPES[f]} says "
+                                f"{codes[f][d[f]]}")
+            read[f] = names[f].get(read[f], read[f])
         if read != d:
             failures.append(f"python reads {read}, wrote {d}")
+        # ... and kvshape reads the Python-built buffer as the same names (convert to JSON)
+        r = kv("convert", "--to", "json", "-", "-", stdin=build(d))
+        if r.returncode != 0 or json.loads(r.stdout) != d:
+            failures.append(f"kvshape reads the python-built buffer of {d} as {r.stdout!r} {r.stderr!r}")
     for f in FIELDS:
         r = kv("validate", "-", stdin=build(base, omit=(f,)))
         if r.returncode != 1 or f"[flatbuffers.missing_field] ({f}): missing field `{f}`".encode() not in r.stdout:
             failures.append(f"missing {f}: {r.returncode} {r.stdout!r}")
-    r = kv("validate", "-", stdin=build(base, raw_codes={"dtype": 3}))
-    if r.returncode != 1 or b"[flatbuffers.unknown_enum_code] (dtype): field `dtype`: code 3" not in r.stdout:
-        failures.append(f"unknown dtype code: {r.returncode} {r.stdout!r}")
+    for f in ENUM_TYPES:  # the first code past flatc's values is unknown to kvshape too
+        unknown = max(codes[f].values()) + 1
+        r = kv("validate", "-", stdin=build(base, raw_codes={f: unknown}))
+        want = f"[flatbuffers.unknown_enum_code] ({f}): field `{f}`: code {unknown}".encode()
+        if r.returncode != 1 or want not in r.stdout:
+            failures.append(f"unknown {f} code {unknown}: {r.returncode} {r.stdout!r}")
     for line in failures[:20]:
         print(line)
     if failures:
         print(f"FAILED: {len(failures)} problems")
         return 1
-    print(f"python interop: {len(shapes)} shapes both ways, {len(FIELDS)} missing fields, an unknown enum code")
+    print(f"python interop: enum codes of flatc's Python = schema = digest spec = kvshape's; {len(shapes)} shapes "
+          f"both ways, {len(FIELDS)} missing fields, an unknown code per enum")
     return 0
 
 

@@ -285,6 +285,47 @@ BOOST_AUTO_TEST_CASE(to_flatbuffer_bytes_are_pinned) {
     BOOST_TEST(fqk::to_flatbuffer(mha_key()) == b, "to_flatbuffer is deterministic");
 }
 
+BOOST_AUTO_TEST_CASE(to_flatbuffer_bytes_are_pinned_nonzero_enum_codes) {
+    // The buffer above has every enum at code 0, so two swapped codes (say bf16 and f32 in the .fbs or in the C++
+    // enum) would not change it. gqa_value() has every enum at a non-zero code: role value 1, attention_kind
+    // gqa 2, dtype bf16 1, rope_state not_applicable 2. Expected bytes derived by hand: the layout (vtable, field
+    // offsets, padding) is the one of the all-zero buffer above, the same builder writing the same fields in the
+    // same order, with gqa_value()'s values written little-endian into their slots; the enum codes are the ones
+    // docs/digest.md lists. Cross-checked once outside the library: `flatc --json --strict-json --raw-binary
+    // generated/fbs/kv_tensor_shape_v1.fbs -- buf.fqkv` renders these bytes as gqa_value()'s JSON. (flatc -b
+    // itself lays tables out differently, largest fields first, so its buffer is not byte-comparable.)
+    const std::string expected =
+        "24000000"                  // 0: root uoffset: the table is at 36
+        "46514b56"                  // 4: "FQKV"
+        "0000"                      // 8: padding
+        "1a002800"                  // 10: vtable: 26 bytes long, for a table 40 bytes long; field offsets:
+        "240023002200"              //   schema_version +36, role +35, attention_kind +34
+        "1c00180014001000"          //   batch +28, layers +24, kv_heads +20, query_heads +16
+        "0c00080007000600"          //   tokens +12, head_dim +8, dtype +7, rope_state +6
+        "1a000000"                  // 36: the table: soffset 26 back to the vtable at 10
+        "0000"                      // 40: padding
+        "0201"                      // 42: rope_state not_applicable (2), 43: dtype bf16 (1)
+        "4000000000040000"          // 44: head_dim 64, 48: tokens 1024
+        "2000000008000000"          // 52: query_heads 32, 56: kv_heads 8
+        "1800000001000000"          // 60: layers 24, 64: batch 1
+        "0000"                      // 68: padding
+        "0201"                      // 70: attention_kind gqa (2), 71: role value (1)
+        "04000000"                  // 72: uoffset 4 to the string at 76
+        "1c000000"                  // 76: string length 28
+        "6669625f7175616e745f6b765f74656e736f725f73686170655f7631"  // 80: fib_quant_kv_tensor_shape_v1
+        "00000000";                 // 108: NUL, 109: padding to 112
+    const Bytes b = fqk::to_flatbuffer(gqa_value());
+    BOOST_TEST(to_hex(as_span(b)) == expected);
+    // And the other way: these bytes, verified in place, are gqa_value().
+    Bytes pinned;
+    for (std::size_t i = 0; i + 1 < expected.size(); i += 2) {
+        pinned.push_back(static_cast<std::uint8_t>(std::stoul(expected.substr(i, 2), nullptr, 16)));
+    }
+    const auto view = view_of(pinned);
+    BOOST_TEST_REQUIRE(view.ok(), full(view));
+    CHECK_VIEW_MATCHES(*view, gqa_value());
+}
+
 BOOST_AUTO_TEST_CASE(view_reads_in_place) {
     const Bytes b = fqk::to_flatbuffer(gqa_value());
     const auto view = view_of(b);
