@@ -22,6 +22,8 @@ import unittest
 
 KVSHAPE = None  # set from argv[1] in __main__
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/
+import require_all  # noqa: E402  FIB_QUANT_KV_REQUIRE_ALL: under it any skipped test fails the run
 from cli_support import (FIELD_ORDER, GQA, GQA_CANONICAL, GQA_DIGEST, GQA_ELEMENTS, GQA_VECTORS, MHA,  # noqa: E402
                          MHA_CANONICAL, MHA_DIGEST, MHA_ELEMENTS, MHA_VECTORS, SCHEMA_ID, TempDirTestCase, jline,
                          shape)
@@ -577,7 +579,8 @@ print(json.dumps({"rc": rc, "count": count, "ok": ok, "bad": bad, "rest": rest.d
 
 class LargeInputTest(CliTestCase):
     @unittest.skipUnless(sys.platform.startswith("linux"), "ru_maxrss in KiB is Linux's convention")
-    @unittest.skipIf(os.environ.get("FIB_QUANT_KV_SANITIZED"), "sanitizer runtimes keep freed memory in quarantine")
+    @unittest.skipIf(os.environ.get("FIB_QUANT_KV_SANITIZED"),
+                     require_all.SANITIZED + "sanitizer runtimes keep freed memory in quarantine")
     def test_streaming_memory_does_not_grow(self):
         n = 200000
         limit_kib = 64 * 1024
@@ -647,4 +650,4 @@ if __name__ == "__main__":
     if not os.access(KVSHAPE, os.X_OK):
         sys.stderr.write("not an executable: %s\n" % KVSHAPE)
         sys.exit(2)
-    unittest.main(argv=[sys.argv[0]] + sys.argv[2:], verbosity=2)
+    require_all.unittest_main(argv=[sys.argv[0]] + sys.argv[2:], verbosity=2)

@@ -16,6 +16,8 @@ The expected digests were computed independently of the library (docs/digest.md:
 with Python's struct module, hashed by `xxhsum -H2`); DigestIndependentTest recomputes them when xxhsum is on
 PATH. FlatBuffers are built here too, by a small writer that follows generated/fbs/kv_tensor_shape_v1.fbs, so
 that the tests do not only read what kvshape itself wrote. The flatc interop tests run when flatc is on PATH.
+Without xxhsum or flatc those tests skip themselves; under FIB_QUANT_KV_REQUIRE_ALL any skip fails the run
+(tests/require_all.py).
 """
 
 import glob
@@ -37,6 +39,8 @@ FBS = os.path.join(REPO_ROOT, "generated", "fbs", "kv_tensor_shape_v1.fbs")
 FLATC = shutil.which("flatc")
 XXHSUM = shutil.which("xxhsum")
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/
+import require_all  # noqa: E402  FIB_QUANT_KV_REQUIRE_ALL: under it any skipped test fails the run
 from cli_support import (FIELD_ORDER, GQA, GQA_CANONICAL, GQA_DIGEST, GQA_ELEMENTS, GQA_VECTORS, MHA,  # noqa: E402
                          MHA_CANONICAL, MHA_DIGEST, MHA_ELEMENTS, MHA_VECTORS, SCHEMA_ID, TempDirTestCase, jline,
                          shape)
@@ -1047,5 +1051,6 @@ if __name__ == "__main__":
         sys.stderr.write("not an executable: %s\n" % KVSHAPE)
         sys.exit(2)
     if not FLATC:
-        sys.stderr.write("note: flatc is not on PATH; the flatc interop tests are skipped\n")
-    unittest.main(argv=[sys.argv[0]] + sys.argv[2:], verbosity=2)
+        sys.stderr.write("note: flatc is not on PATH; the flatc interop tests are skipped "
+                         "(a failure under FIB_QUANT_KV_REQUIRE_ALL)\n")
+    require_all.unittest_main(argv=[sys.argv[0]] + sys.argv[2:], verbosity=2)

@@ -27,8 +27,9 @@ from pathlib import Path
 
 TESTS = Path(__file__).resolve().parent.parent
 REPO = TESTS.parent
-sys.path.insert(0, str(TESTS))
-sys.path.insert(0, str(TESTS / "data"))
+# Appended, not prepended: tests/ holds a folder named flatbuffers, which must never shadow the real package.
+sys.path.append(str(TESTS))
+sys.path.append(str(TESTS / "data"))
 import make_digest_vectors  # noqa: E402  the digest encoder's enum codes, written from docs/digest.md
 import require_all  # noqa: E402
 
@@ -68,7 +69,8 @@ def main():
     kvshape, flatc, fbs = sys.argv[1:4]
     try:
         import flatbuffers
-    except ImportError:
+        flatbuffers.Builder  # not tests/flatbuffers/ taken for a namespace package
+    except (ImportError, AttributeError):
         require_all.missing("python3-flatbuffers is not installed (Debian: python3-flatbuffers): "
                             "the Python FlatBuffers client cannot run")
         return 0
