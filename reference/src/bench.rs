@@ -1,8 +1,10 @@
 //! Timing mode: the Rust original's own functions over the deterministic shape set that bench/shapes.hpp
 //! generates for the C++ side. `kvshape-reference shapes` prints the set (serde_json::to_string, one per line)
 //! so bench/run can check that both generators agree byte for byte; `kvshape-reference bench` prints one JSON
-//! line per path: {"name", "ns_per_op", "reps", "ops_per_rep", "min_ns_per_op", "max_ns_per_op"}, where
-//! ns_per_op is the median over the repetitions and one op is one call on one shape.
+//! line per path: {"name", "what", "cpu_ns_per_op", "ns_per_op", "reps", "ops_per_rep", "min_cpu_ns_per_op",
+//! "max_cpu_ns_per_op"}, where cpu_ns_per_op is the median over the repetitions of the thread's CPU time per op
+//! (what Google Benchmark's cpu_time reports for a one-threaded benchmark), ns_per_op the median of wall time,
+//! and one op is one call on one shape. CPU time is the figure to compare on a shared machine.
 
 use std::hint::black_box;
 use std::io::Write;
@@ -95,21 +97,42 @@ fn digest_baseline(s: &KvTensorShapeV1) -> Option<[u8; 32]> {
     Some(h.finalize().into())
 }
 
-/// Median, min and max ns per op of `reps` repetitions of `passes` passes over `n` inputs.
-fn time<F: FnMut(usize)>(n: usize, passes: u64, reps: usize, mut f: F) -> (f64, f64, f64) {
-    let mut per_op: Vec<f64> = (0..reps)
+/// This thread's CPU time in ns (Linux: clock_gettime(CLOCK_THREAD_CPUTIME_ID); std has no CPU clock, and
+/// the libc crate is not worth a dependency for one call).
+fn thread_cpu_ns() -> u128 {
+    #[repr(C)]
+    struct Timespec {
+        tv_sec: i64,
+        tv_nsec: i64,
+    }
+    extern "C" {
+        fn clock_gettime(clock: i32, ts: *mut Timespec) -> i32;
+    }
+    const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
+    let mut ts = Timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: a valid clock id and a valid, writable timespec.
+    let rc = unsafe { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
+    ts.tv_sec as u128 * 1_000_000_000 + ts.tv_nsec as u128
+}
+
+/// Per-op medians of `reps` repetitions of `passes` passes over `n` inputs: (CPU, wall, min CPU, max CPU).
+fn time<F: FnMut(usize)>(n: usize, passes: u64, reps: usize, mut f: F) -> (f64, f64, f64, f64) {
+    let ops = passes as f64 * n as f64;
+    let (mut cpu, mut wall): (Vec<f64>, Vec<f64>) = (0..reps)
         .map(|_| {
-            let start = Instant::now();
+            let (start, start_cpu) = (Instant::now(), thread_cpu_ns());
             for _ in 0..passes {
                 for i in 0..n {
                     f(i);
                 }
             }
-            start.elapsed().as_nanos() as f64 / (passes as f64 * n as f64)
+            ((thread_cpu_ns() - start_cpu) as f64 / ops, start.elapsed().as_nanos() as f64 / ops)
         })
-        .collect();
-    per_op.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    (per_op[reps / 2], per_op[0], per_op[reps - 1])
+        .unzip();
+    cpu.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    wall.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    (cpu[reps / 2], wall[reps / 2], cpu[0], cpu[reps - 1])
 }
 
 /// Passes over the set so that one repetition takes at least `min_ms` (doubling from one pass).
@@ -154,9 +177,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let mut out = out.lock();
     let mut report = |name: &str, what: &str, f: &mut dyn FnMut(usize)| {
         let passes = iters.unwrap_or_else(|| calibrate(n, min_ms, &mut *f));
-        let (median, min, max) = time(n, passes, reps, &mut *f);
-        let line = serde_json::json!({"name": name, "what": what, "ns_per_op": median, "reps": reps,
-                                      "ops_per_rep": passes * n as u64, "min_ns_per_op": min, "max_ns_per_op": max});
+        let (cpu, wall, min, max) = time(n, passes, reps, &mut *f);
+        let line = serde_json::json!({"name": name, "what": what, "cpu_ns_per_op": cpu, "ns_per_op": wall,
+                                      "reps": reps, "ops_per_rep": passes * n as u64,
+                                      "min_cpu_ns_per_op": min, "max_cpu_ns_per_op": max});
         writeln!(out, "{line}").unwrap();
         out.flush().unwrap();
     };
