@@ -11,7 +11,8 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   libflatbuffers-dev flatbuffers-compiler \
   python3 python3-jinja2 python3-yaml python3-flatbuffers xxhash \
   clang libclang-rt-14-dev \
-  librust-serde-dev librust-serde-derive-dev librust-serde-json-dev >/dev/null
+  libbenchmark-dev nlohmann-json3-dev time \
+  librust-serde-dev librust-serde-derive-dev librust-serde-json-dev librust-sha2-dev >/dev/null
 # The Rust original as a test oracle (reference/) builds offline from the crates above; any cargo will do.
 if ! command -v cargo >/dev/null 2>&1; then
   $SUDO apt-get install -y -qq --no-install-recommends cargo >/dev/null

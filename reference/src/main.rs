@@ -1,10 +1,12 @@
 //! The Rust original as an oracle. `kvshape-reference check [--block-dim B] FILE` reads JSON Lines and writes one
 //! verdict per line in `kvshape check`'s format (no digest: the original's digest module is not part of the
 //! seed). Only what the seed needs from its crate is defined here; src/shape.rs is the seed, unchanged.
+//! `kvshape-reference bench` and `kvshape-reference shapes` are the timing mode (src/bench.rs, for bench/run).
 
 use std::io::{BufRead, BufReader, Write};
 
-#[allow(dead_code)] // the seed, unchanged: `check` does not call its `new` or `digest`
+mod bench;
+#[allow(dead_code)] // the seed, unchanged: nothing here calls its `digest`
 mod shape;
 
 /// The seed's crate error, as its checks use it.
@@ -55,8 +57,21 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let usage = || -> ! {
         eprintln!("usage: kvshape-reference check [--block-dim B] FILE");
+        eprintln!("       kvshape-reference bench [--iters N] [--reps R] [--min-ms M]");
+        eprintln!("       kvshape-reference shapes");
         std::process::exit(2)
     };
+    match args.get(1).map(String::as_str) {
+        Some("bench") => {
+            if let Err(e) = bench::run(&args[2..]) {
+                eprintln!("kvshape-reference bench: {e}");
+                usage();
+            }
+            return;
+        }
+        Some("shapes") if args.len() == 2 => return bench::dump_shapes(),
+        _ => {}
+    }
     if args.len() < 3 || args[1] != "check" {
         usage();
     }
