@@ -53,27 +53,9 @@ std::size_t first_invalid_utf8(std::string_view text) noexcept {
             ++p;
             continue;
         }
-        std::size_t n = 0;
-        unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
-        if (c >= 0xC2 && c <= 0xDF) {
-            n = 1;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            n = 2;
-            if (c == 0xE0) lo = 0xA0;  // no overlong 3-byte forms
-            if (c == 0xED) hi = 0x9F;  // no surrogates
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            n = 3;
-            if (c == 0xF0) lo = 0x90;  // no overlong 4-byte forms
-            if (c == 0xF4) hi = 0x8F;  // nothing above U+10FFFF
-        } else {
-            return static_cast<std::size_t>(p - begin);
-        }
-        if (static_cast<std::size_t>(end - p) <= n) return static_cast<std::size_t>(p - begin);
-        if (p[1] < lo || p[1] > hi) return static_cast<std::size_t>(p - begin);
-        for (std::size_t i = 2; i <= n; ++i) {
-            if ((p[i] & 0xC0) != 0x80) return static_cast<std::size_t>(p - begin);
-        }
-        p += n + 1;
+        const std::size_t n = utf8_sequence_length(p, end);
+        if (n == 0) return static_cast<std::size_t>(p - begin);
+        p += n;
     }
     return std::string_view::npos;
 }
