@@ -552,8 +552,8 @@ inline constexpr std::size_t kHugeDigitRun = 300;
     const auto* const begin = reinterpret_cast<const unsigned char*>(text.data());
     const auto* const end = begin + text.size();
     const auto* p = begin;
-    std::size_t run = 0;  // digits just before p
     auto is_e = [](unsigned char c) { return c == 'e' || c == 'E'; };
+    auto is_digit = [](unsigned char c) { return c >= '0' && c <= '9'; };
     while (p < end) {
         if (end - p >= 8) {
             std::uint64_t w;
@@ -565,33 +565,26 @@ inline constexpr std::size_t kHugeDigitRun = 300;
             const std::uint64_t digit = (low + ones * (0x80 - '0')) & ~(low + ones * (0x80 - ':')) & highs;
             const std::uint64_t interesting = (w & highs) | nul | backslash | digit;
             if (interesting == 0) {
-                run = 0;
                 p += 8;
                 continue;
             }
             const int skip = (std::endian::native == std::endian::little ? std::countr_zero(interesting)
                                                                           : std::countl_zero(interesting)) /
                              8;
-            if (skip > 0) {
-                run = 0;
-                p += skip;
-            }
+            p += skip;
         }
         const unsigned char c = *p;
-        if (c >= '0' && c <= '9') {
-            ++run;
-            if (run == 3) {  // an exponent of three digits: "e123", "E+123"
-                const auto* const first = p - 2;
-                if ((first - begin >= 1 && is_e(first[-1])) ||
-                    (first - begin >= 2 && first[-1] == '+' && is_e(first[-2]))) {
-                    r.maybe_huge_number = true;
-                }
+        if (is_digit(c)) {  // a whole run of digits at once (the byte before p is never a digit)
+            const auto* q = p + 1;
+            while (q < end && is_digit(*q)) ++q;
+            const auto run = static_cast<std::size_t>(q - p);
+            if (run >= kHugeDigitRun ||
+                (run >= 3 && ((p - begin >= 1 && is_e(p[-1])) || (p - begin >= 2 && p[-1] == '+' && is_e(p[-2]))))) {
+                r.maybe_huge_number = true;  // "e123", "E+123"
             }
-            if (run == kHugeDigitRun) r.maybe_huge_number = true;
-            ++p;
+            p = q;
             continue;
         }
-        run = 0;
         if (c < 0x80) {
             if (c == '\0') {
                 r.nul = static_cast<std::size_t>(p - begin);
