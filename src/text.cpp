@@ -1,6 +1,7 @@
 // fib_quant_kv: JSON string escaping (serde_json's exact form) and Error::describe.
 #include "internal/text.hpp"
 
+#include <array>
 #include <cstdint>
 #include <cstring>
 
@@ -8,31 +9,57 @@
 
 namespace fib_quant_kv::detail {
 
+namespace {
+
+/// How many bytes each byte grows by when escaped: 0 verbatim, 1 for a short escape (\" \\ \b \f \n \r \t),
+/// 5 for \u00xx.
+constexpr std::array<unsigned char, 256> kEscapeGrowth = [] {
+    std::array<unsigned char, 256> t{};
+    for (std::size_t c = 0; c < 0x20; ++c) t[c] = 5;
+    for (const char c : {'"', '\\', '\b', '\f', '\n', '\r', '\t'}) t[static_cast<unsigned char>(c)] = 1;
+    return t;
+}();
+
+}  // namespace
+
 void append_json_string(std::string& out, std::string_view text) {
-    static constexpr char hex[] = "0123456789abcdef";
-    out.push_back('"');
-    std::size_t run = 0;  // start of the pending verbatim run
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        const auto c = static_cast<unsigned char>(text[i]);
-        if (c >= 0x20 && c != '"' && c != '\\') continue;
-        out.append(text.data() + run, i - run);
-        run = i + 1;
-        switch (c) {
-            case '"': out.append("\\\""); break;
-            case '\\': out.append("\\\\"); break;
-            case '\b': out.append("\\b"); break;
-            case '\f': out.append("\\f"); break;
-            case '\n': out.append("\\n"); break;
-            case '\r': out.append("\\r"); break;
-            case '\t': out.append("\\t"); break;
-            default: {
-                const char esc[] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xF]};
-                out.append(esc, sizeof esc);
+    // Measure first, then write into room made once: no append per escape.
+    std::size_t size = text.size() + 2;
+    for (const char c : text) size += kEscapeGrowth[static_cast<unsigned char>(c)];
+    const std::size_t at = out.size();
+    out.resize(at + size);
+    char* p = out.data() + at;
+    *p++ = '"';
+    if (size == text.size() + 2) {  // nothing to escape
+        if (!text.empty()) std::memcpy(p, text.data(), text.size());
+        p += text.size();
+    } else {
+        static constexpr char hex[] = "0123456789abcdef";
+        for (const char ch : text) {
+            const auto c = static_cast<unsigned char>(ch);
+            switch (kEscapeGrowth[c]) {
+                case 0: *p++ = ch; continue;
+                case 1: {
+                    *p++ = '\\';
+                    switch (c) {
+                        case '\b': *p++ = 'b'; break;
+                        case '\f': *p++ = 'f'; break;
+                        case '\n': *p++ = 'n'; break;
+                        case '\r': *p++ = 'r'; break;
+                        case '\t': *p++ = 't'; break;
+                        default: *p++ = ch;  // '"' and '\\' stand for themselves
+                    }
+                    continue;
+                }
+                default: {
+                    const char esc[] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xF]};
+                    std::memcpy(p, esc, sizeof esc);
+                    p += sizeof esc;
+                }
             }
         }
     }
-    out.append(text.data() + run, text.size() - run);
-    out.push_back('"');
+    *p = '"';
 }
 
 std::size_t first_invalid_utf8(std::string_view text) noexcept {
@@ -53,27 +80,9 @@ std::size_t first_invalid_utf8(std::string_view text) noexcept {
             ++p;
             continue;
         }
-        std::size_t n = 0;
-        unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
-        if (c >= 0xC2 && c <= 0xDF) {
-            n = 1;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            n = 2;
-            if (c == 0xE0) lo = 0xA0;  // no overlong 3-byte forms
-            if (c == 0xED) hi = 0x9F;  // no surrogates
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            n = 3;
-            if (c == 0xF0) lo = 0x90;  // no overlong 4-byte forms
-            if (c == 0xF4) hi = 0x8F;  // nothing above U+10FFFF
-        } else {
-            return static_cast<std::size_t>(p - begin);
-        }
-        if (static_cast<std::size_t>(end - p) <= n) return static_cast<std::size_t>(p - begin);
-        if (p[1] < lo || p[1] > hi) return static_cast<std::size_t>(p - begin);
-        for (std::size_t i = 2; i <= n; ++i) {
-            if ((p[i] & 0xC0) != 0x80) return static_cast<std::size_t>(p - begin);
-        }
-        p += n + 1;
+        const std::size_t n = utf8_sequence_length(p, end);
+        if (n == 0) return static_cast<std::size_t>(p - begin);
+        p += n;
     }
     return std::string_view::npos;
 }

@@ -5,11 +5,14 @@
 #include <boost/test/unit_test.hpp>
 #include <cstddef>
 #include <cstdint>
+#include <fstream>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "internal/json_decode.hpp"  // prescan(), the pre-pass the in-place parser relies on
 #include "test_support.hpp"
 
 using namespace fib_quant_kv;
@@ -108,8 +111,32 @@ std::string repeat(std::string_view s, std::size_t n) {
 }
 
 // ---------------------------------------------------------------------------------------------- checks
+/// parse_kv_tensor_shape_v1_json_in_place on a copy of `json` in a buffer of exactly its size (no NUL after it,
+/// so AddressSanitizer catches a read past the end).
+Result<KvTensorShapeV1> parse_in_place_copy(std::string_view json) {
+    std::vector<char> bytes(json.begin(), json.end());
+    return parse_kv_tensor_shape_v1_json_in_place(bytes);
+}
+
+/// The in-place parser agrees with the copying one: the same value, or the same Error (kind, rule, fields,
+/// message, details, offset).
+void check_in_place_agrees_at(std::string_view json, const Result<KvTensorShapeV1>& expected, const char* file,
+                              int line) {
+    const Result<KvTensorShapeV1> r = parse_in_place_copy(json);
+    BOOST_TEST_CONTEXT("in place (checked at " << file << ":" << line << "): " << json.substr(0, 200)) {
+        BOOST_TEST_REQUIRE(r.ok() == expected.ok());
+        if (r.ok()) {
+            BOOST_TEST(*r == *expected);
+        } else {
+            BOOST_TEST(r.error() == expected.error());
+        }
+    }
+}
+#define CHECK_IN_PLACE_AGREES(json) check_in_place_agrees_at((json), parse_kv_tensor_shape_v1_json(json), __FILE__, __LINE__)
+
 KvTensorShapeV1 parse_ok_at(std::string_view json, const char* file, int line) {
     Result<KvTensorShapeV1> r = parse_kv_tensor_shape_v1_json(json);
+    check_in_place_agrees_at(json, r, file, line);
     BOOST_TEST_REQUIRE(r.ok(), "parse failed (checked at " << file << ":" << line
                                                            << "): " << (r.ok() ? std::string() : r.error().describe()));
     return std::move(r).value();
@@ -120,6 +147,7 @@ std::string digits_of(std::size_t n) { return "1" + repeat("0", n - 1); }
 
 Error parse_error_at(std::string_view json, const char* file, int line) {
     Result<KvTensorShapeV1> r = parse_kv_tensor_shape_v1_json(json);
+    check_in_place_agrees_at(json, r, file, line);
     BOOST_TEST_REQUIRE(!r.ok(), "parse accepted (checked at " << file << ":" << line << "): " << json.substr(0, 200));
     Error e = std::move(r).error();
     BOOST_TEST_CONTEXT("parse error checked at " << file << ":" << line << ": " << e.describe()) {
@@ -968,6 +996,134 @@ BOOST_AUTO_TEST_CASE(offsets_point_into_the_input) {
     const std::string bad = with_schema_bytes("fib\xff");
     BOOST_TEST(PARSE_ERROR(bad).offset <= bad.find('\xff') + 1);
     BOOST_TEST(PARSE_ERROR(bad).offset >= bad.find("\"fib"));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ============================================================================================== in place
+// parse_kv_tensor_shape_v1_json_in_place gives what parse_kv_tensor_shape_v1_json gives for every input; every
+// PARSE_OK and PARSE_ERROR above checks that too. These add the inputs where the two paths differ inside.
+BOOST_AUTO_TEST_SUITE(parse_in_place)
+
+BOOST_AUTO_TEST_CASE(agrees_on_the_parity_corpus) {
+    const std::string path = std::string(FIB_QUANT_KV_TEST_DATA) + "/../parity/data/corpus.jsonl";
+    std::ifstream in(path, std::ios::binary);
+    BOOST_TEST_REQUIRE(in.good(), "cannot open " << path);
+    std::string line;
+    std::size_t n = 0;
+    while (std::getline(in, line)) {
+        BOOST_TEST_CONTEXT("corpus line " << n + 1) { CHECK_IN_PLACE_AGREES(line); }
+        ++n;
+    }
+    BOOST_TEST(n >= 1000U);
+}
+
+BOOST_AUTO_TEST_CASE(numbers_too_large_for_rapidjson) {
+    // the unknown ones are bridged from a working copy, and the known ones quoted as written
+    const std::string digits400 = digits_of(400);
+    for (const std::string& value : {"1e400"s, "-1e400"s, "1E+999"s, "0.5e309"s, digits400, "-" + digits400,
+                                     digits400 + ".5e3"s, "[1e400,-2e999,{\"a\":9e9999}]"s, "1e400-5"s, "01e400"s,
+                                     "1e308"s, "1e-999"s, "1e+99"s, digits_of(299)}) {
+        BOOST_TEST_CONTEXT("value " << value) {
+            CHECK_IN_PLACE_AGREES(with_extra(0, {{"x", value}}));
+            CHECK_IN_PLACE_AGREES(with_extra(11, {{"x", value}}));
+            CHECK_IN_PLACE_AGREES(with("batch", value));
+            CHECK_IN_PLACE_AGREES(with("head_dim", value));
+            CHECK_IN_PLACE_AGREES("[" + value + "]");
+            CHECK_IN_PLACE_AGREES(value);
+        }
+    }
+    // a string that only looks like one, before and after a real one
+    CHECK_IN_PLACE_AGREES(with_extra(0, {{"x", "\"e123 " + digits400 + "\""}, {"y", "1e400"}}));
+    CHECK_IN_PLACE_AGREES(with_extra(0, {{"y", "1e400"}, {"x", "\"E+999\""}, {"z", "\"\\ud800\""}}));
+    CHECK_IN_PLACE_AGREES(with_extra(0, {{"y", "-1e400"}}) + " x");
+}
+
+BOOST_AUTO_TEST_CASE(lone_surrogates_are_softened_in_the_callers_bytes) {
+    for (const std::string& value : {R"("\ud800")"s, R"("\uDBFF")"s, R"("a\ud800b")"s, R"("\ud800\u0041")"s,
+                                     R"("\ud800\ud800")"s, R"("\udc00")"s, R"("\\ud800")"s, R"("\ud800\udc00")"s,
+                                     R"("\ud800)"s, R"("\ud8)"s, R"(\ud800)"s}) {
+        BOOST_TEST_CONTEXT("value " << value) {
+            CHECK_IN_PLACE_AGREES(with_extra(0, {{"x", value}}));
+            CHECK_IN_PLACE_AGREES(with_extra(0, {{value.substr(1, value.size() > 2 ? value.size() - 2 : 0), "1"}}));
+            CHECK_IN_PLACE_AGREES(with("schema_version", value));
+            CHECK_IN_PLACE_AGREES(with("role", value));
+            CHECK_IN_PLACE_AGREES(value);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(no_terminator_and_empty_spans) {
+    // a buffer of exactly the document, no NUL after it: the end of the span is the end of the text
+    std::vector<char> exact(kBaseJson.begin(), kBaseJson.end());
+    const Result<KvTensorShapeV1> r = parse_kv_tensor_shape_v1_json_in_place(exact);
+    BOOST_TEST_REQUIRE(r.ok());
+    BOOST_TEST(*r == base_shape());
+    // a span that stops inside a larger buffer: what follows it is not read
+    std::string larger = kBaseJson + "} trailing garbage";
+    const Result<KvTensorShapeV1> inner =
+        parse_kv_tensor_shape_v1_json_in_place(std::span<char>(larger.data(), kBaseJson.size()));
+    BOOST_TEST_REQUIRE(inner.ok());
+    BOOST_TEST(*inner == base_shape());
+    BOOST_TEST(larger.substr(kBaseJson.size()) == "} trailing garbage");
+    // every truncation, each in a buffer of its own size
+    for (std::size_t n = 0; n < kBaseJson.size(); ++n) CHECK_IN_PLACE_AGREES(std::string_view(kBaseJson).substr(0, n));
+    // empty: a null span and a zero-length one
+    const Result<KvTensorShapeV1> null_span = parse_kv_tensor_shape_v1_json_in_place({});
+    BOOST_TEST_REQUIRE(!null_span.ok());
+    BOOST_TEST(null_span.error() == parse_kv_tensor_shape_v1_json("").error());
+    char one = '{';
+    const Result<KvTensorShapeV1> zero = parse_kv_tensor_shape_v1_json_in_place(std::span<char>(&one, 0));
+    BOOST_TEST_REQUIRE(!zero.ok());
+    BOOST_TEST(zero.error() == parse_kv_tensor_shape_v1_json("").error());
+}
+
+BOOST_AUTO_TEST_CASE(nul_and_utf8_errors_at_every_alignment) {
+    // the pre-pass looks at eight bytes at a time: put each kind of byte at each position of a word
+    const std::string base = with_extra(0, {{"x", "\"" + repeat("a", 40) + "\""}});
+    const std::size_t at = base.find("aaaa");
+    for (std::size_t k = 0; k < 16; ++k) {
+        for (const std::string& bytes : {"\0"s, "\xff"s, "\xc3"s, "\xed\xa0\x80"s, "\xc3\xa9"s, "\\"s, "7"s,
+                                         "\xff\0"s, "\xf0\x9f\x98\x80"s}) {
+            std::string s = base;
+            s.replace(at + k, bytes.size(), bytes);
+            BOOST_TEST_CONTEXT("bytes " << to_hex(bytes) << " at " << at + k) { CHECK_IN_PLACE_AGREES(s); }
+        }
+    }
+    // NUL wins wherever it stands, even after a byte that is not UTF-8
+    std::string both = base;
+    both[at + 3] = '\xff';
+    both[at + 30] = '\0';
+    const Error e = PARSE_ERROR(both);
+    CHECK_ERROR(e, ErrorKind::parse, "json.syntax", "", "invalid JSON: NUL byte in the input");
+    BOOST_TEST(e.offset == at + 30);
+}
+
+BOOST_AUTO_TEST_CASE(the_pre_pass) {
+    using detail::json::prescan;
+    BOOST_TEST(!prescan("").maybe_huge_number);
+    BOOST_TEST(!prescan(kBaseJson).maybe_huge_number);
+    BOOST_TEST(!prescan(kBaseJson).backslash);
+    BOOST_TEST(prescan(R"({"a":"\n"})").backslash);
+    for (std::size_t pad = 0; pad < 9; ++pad) {
+        const std::string p(pad, ' ');
+        BOOST_TEST_CONTEXT("padding " << pad) {
+            BOOST_TEST(prescan(p + "1e400").maybe_huge_number);
+            BOOST_TEST(prescan(p + "1E+400").maybe_huge_number);
+            BOOST_TEST(prescan(p + "1e0400").maybe_huge_number);
+            BOOST_TEST(!prescan(p + "1e-400").maybe_huge_number);
+            BOOST_TEST(!prescan(p + "1e40").maybe_huge_number);
+            BOOST_TEST(!prescan(p + "e+40 400").maybe_huge_number);
+            BOOST_TEST(prescan(p + digits_of(detail::json::kHugeDigitRun)).maybe_huge_number);
+            BOOST_TEST(!prescan(p + digits_of(detail::json::kHugeDigitRun - 1) + " 1").maybe_huge_number);
+            BOOST_TEST(prescan(p + "\0"s + "\xff").nul == pad);
+            BOOST_TEST(prescan(p + "\xff" + "\0"s).nul == pad + 1);
+            BOOST_TEST(prescan(p + "\xff" + "\0"s).bad_utf8 == pad);
+            BOOST_TEST(prescan(p + "\xc3\xa9\xff").bad_utf8 == pad + 2);
+        }
+    }
+    // a number RapidJSON finds too large is always announced (309 integer digits; an exponent above 308)
+    BOOST_TEST(detail::json::kHugeDigitRun <= 309U);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

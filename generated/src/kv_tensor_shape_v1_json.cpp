@@ -125,4 +125,8 @@ Result<KvTensorShapeV1> parse_kv_tensor_shape_v1_json(std::string_view json) {
     return detail::json::decode<KvTensorShapeV1Binding>(json);
 }
 
+Result<KvTensorShapeV1> parse_kv_tensor_shape_v1_json_in_place(std::span<char> json) {
+    return detail::json::decode_in_place<KvTensorShapeV1Binding>(json);
+}
+
 }  // namespace fib_quant_kv

@@ -19,8 +19,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <new>
 #include <optional>
+#include <span>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -36,38 +39,135 @@ constexpr int kExitValid = 0;
 constexpr int kExitInvalid = 1;
 constexpr int kExitUsage = 2;
 
-/// An input file or stdin, closed on scope exit.
-class Input {
+/// Bytes owned through malloc/realloc. Growing a large block with realloc remaps its pages rather than copying
+/// them (glibc: mremap), so a buffer grown to hold a 300 MB input never needs a second 300 MB; and malloc's
+/// alignment suits a FlatBuffer view. Running out of memory throws std::bad_alloc, as a std::vector would.
+class Bytes {
   public:
-    explicit Input(const std::string& path) : path_(path) {
-        if (path == "-") {
-            file_ = stdin;
-        } else {
-            file_ = std::fopen(path.c_str(), "rb");
-        }
+    Bytes() = default;
+    Bytes(Bytes&& other) noexcept : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)),
+                                    capacity_(std::exchange(other.capacity_, 0)) {}
+    Bytes& operator=(Bytes&& other) noexcept {
+        std::swap(data_, other.data_);
+        std::swap(size_, other.size_);
+        std::swap(capacity_, other.capacity_);
+        return *this;
     }
-    Input(const Input&) = delete;
-    Input& operator=(const Input&) = delete;
-    ~Input() {
-        if (file_ != nullptr && file_ != stdin) std::fclose(file_);
-        std::free(line_);
+    ~Bytes() { std::free(data_); }
+
+    [[nodiscard]] char* data() noexcept { return data_; }
+    [[nodiscard]] std::size_t size() const noexcept { return size_; }
+    [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
+    /// The bytes as text to parse in place, or as a buffer to view.
+    [[nodiscard]] std::span<char> chars() noexcept { return {data_, size_}; }
+    [[nodiscard]] std::span<const std::uint8_t> octets() const noexcept {
+        return {reinterpret_cast<const std::uint8_t*>(data_), size_};
     }
-    [[nodiscard]] bool is_open() const noexcept { return file_ != nullptr; }
-    /// The next line without its '\n'; nothing at end of input or on a read error (see failed()).
-    [[nodiscard]] std::optional<std::string_view> next_line() {
-        const ssize_t n = ::getline(&line_, &capacity_, file_);
-        if (n < 0) return std::nullopt;
-        std::size_t len = static_cast<std::size_t>(n);
-        if (len > 0 && line_[len - 1] == '\n') --len;
-        return std::string_view(line_, len);
+
+    /// Room for at least `capacity` bytes; the first size() are kept.
+    void reserve(std::size_t capacity) {
+        if (capacity <= capacity_) return;
+        void* grown = std::realloc(data_, capacity);
+        if (grown == nullptr) throw std::bad_alloc();
+        data_ = static_cast<char*>(grown);
+        capacity_ = capacity;
     }
-    [[nodiscard]] bool failed() const noexcept { return std::ferror(file_) != 0; }
+    /// Room for `more` bytes after size(), growing by doubling.
+    void reserve_more(std::size_t more) {
+        if (capacity_ - size_ < more) reserve(std::max(capacity_ * 2, size_ + more));
+    }
+    void resize(std::size_t size) noexcept { size_ = size; }  // within capacity()
 
   private:
-    std::string path_;
-    std::FILE* file_ = nullptr;
-    char* line_ = nullptr;
+    char* data_ = nullptr;
+    std::size_t size_ = 0;
     std::size_t capacity_ = 0;
+};
+
+/// read(2) that retries on EINTR: the number of bytes read, 0 at end of input, -1 on an error (errno set).
+ssize_t read_some(int fd, char* into, std::size_t count) {
+    for (;;) {
+        const ssize_t n = ::read(fd, into, count);
+        if (n >= 0 || errno != EINTR) return n;
+    }
+}
+
+/// A file or stdin, opened for reading and closed on scope exit (stdin is left open).
+class InputFile {
+  public:
+    explicit InputFile(const std::string& path)
+        : fd_(path == "-" ? STDIN_FILENO : ::open(path.c_str(), O_RDONLY | O_CLOEXEC)) {}
+    InputFile(const InputFile&) = delete;
+    InputFile& operator=(const InputFile&) = delete;
+    ~InputFile() {
+        if (fd_ > STDIN_FILENO) ::close(fd_);
+    }
+    [[nodiscard]] bool is_open() const noexcept { return fd_ >= 0; }
+    [[nodiscard]] int fd() const noexcept { return fd_; }
+
+  private:
+    int fd_;
+};
+
+/// The lines of an input, read in large blocks into one buffer that grows (by doubling, with realloc) only as
+/// far as the longest line needs. Each line is handed out as bytes in that buffer, to be parsed in place.
+class LineReader {
+  public:
+    static constexpr std::size_t kReadBlock = 256 * 1024;  // bytes asked of each read(2)
+
+    explicit LineReader(const std::string& path) : file_(path) {}
+    [[nodiscard]] bool is_open() const noexcept { return file_.is_open(); }
+
+    /// The next line without its '\n', as bytes the caller may overwrite; nothing at the end of the input or on a
+    /// read error (see failed()). `before_read` runs before each read(2) that may block, so that whatever output
+    /// is pending reaches a reader waiting on it.
+    template <class BeforeRead>
+    [[nodiscard]] std::optional<std::span<char>> next_line(BeforeRead&& before_read) {
+        for (;;) {
+            char* const data = buffer_.data();
+            if (scanned_ < buffer_.size()) {
+                if (const void* nl = std::memchr(data + scanned_, '\n', buffer_.size() - scanned_)) {
+                    const auto end = static_cast<std::size_t>(static_cast<const char*>(nl) - data);
+                    const std::span<char> line(data + begin_, end - begin_);
+                    begin_ = scanned_ = end + 1;
+                    return line;
+                }
+                scanned_ = buffer_.size();
+            }
+            if (eof_ || error_ != 0) {
+                if (begin_ == buffer_.size() || error_ != 0) return std::nullopt;
+                const std::span<char> line(data + begin_, buffer_.size() - begin_);  // the last, without '\n'
+                begin_ = scanned_ = buffer_.size();
+                return line;
+            }
+            if (begin_ > 0) {  // keep only the unfinished line, at the front
+                std::memmove(data, data + begin_, buffer_.size() - begin_);
+                buffer_.resize(buffer_.size() - begin_);
+                scanned_ -= begin_;
+                begin_ = 0;
+            }
+            buffer_.reserve_more(kReadBlock);
+            before_read();
+            const ssize_t n = read_some(file_.fd(), buffer_.data() + buffer_.size(), kReadBlock);
+            if (n < 0) {
+                error_ = errno;
+            } else if (n == 0) {
+                eof_ = true;
+            } else {
+                buffer_.resize(buffer_.size() + static_cast<std::size_t>(n));
+            }
+        }
+    }
+    /// The errno of a failed read, or 0.
+    [[nodiscard]] int error() const noexcept { return error_; }
+
+  private:
+    InputFile file_;
+    Bytes buffer_;
+    std::size_t begin_ = 0;    // the first byte of the next line
+    std::size_t scanned_ = 0;  // bytes from begin_ to here hold no '\n'
+    bool eof_ = false;
+    int error_ = 0;
 };
 
 void append_kv(std::string& out, std::string_view key, std::uint64_t value) {
@@ -80,11 +180,22 @@ void append_kv(std::string& out, std::string_view key, std::string_view text) {
     fqk::detail::append_json_string(out, text);
 }
 
-/// The verdict line for one input line (without the newline); true when the line is valid.
-bool check_line(std::string& out, std::uint64_t number, std::string_view text, std::optional<std::uint32_t> block_dim) {
+/// Appends a digest as 32 lower-case hex digits (Digest::hex(), without a string of its own).
+void append_hex(std::string& out, const fqk::Digest& digest) {
+    static constexpr char digits[] = "0123456789abcdef";
+    for (const std::uint8_t b : digest.bytes) {
+        out.push_back(digits[b >> 4]);
+        out.push_back(digits[b & 0xF]);
+    }
+}
+
+/// Appends the verdict line for one input line (without the newline); true when the line is valid. The line's
+/// bytes are parsed in place (they are scratch afterwards); `scratch` is reused for the canonical form.
+bool check_line(std::string& out, std::string& scratch, std::uint64_t number, std::span<char> text,
+                std::optional<std::uint32_t> block_dim) {
     out.append("{\"line\":");
     fqk::detail::append_decimal(out, number);
-    fqk::Result<fqk::KvTensorShapeV1> shape = fqk::parse_kv_tensor_shape_v1_json(text);
+    fqk::Result<fqk::KvTensorShapeV1> shape = fqk::parse_kv_tensor_shape_v1_json_in_place(text);
     if (!shape) {
         out.append(",\"ok\":false,\"stage\":\"parse\"");
         append_kv(out, "error", shape.error().message);
@@ -109,29 +220,41 @@ bool check_line(std::string& out, std::uint64_t number, std::string_view text, s
     out.append(",\"ok\":true");
     append_kv(out, "vector_count", fqk::vector_count(*shape).value());
     append_kv(out, "element_count", fqk::element_count(*shape).value());
-    append_kv(out, "canonical", fqk::to_json(*shape));
-    append_kv(out, "digest", fqk::digest(*shape).value().hex());
-    out.push_back('}');
+    scratch.clear();
+    fqk::append_json(scratch, *shape);
+    append_kv(out, "canonical", scratch);
+    out.append(",\"digest\":\"");
+    append_hex(out, fqk::digest(*shape).value());
+    out.append("\"}");
     return true;
 }
 
 int run_check(const std::string& path, std::optional<std::uint32_t> block_dim) {
-    Input in(path);
+    LineReader in(path);
     if (!in.is_open()) {
         std::fprintf(stderr, "kvshape check: cannot open %s: %s\n", path.c_str(), std::strerror(errno));
         return kExitUsage;
     }
+    constexpr std::size_t kWriteBlock = 64 * 1024;  // verdicts are written in blocks of about this size
     bool all_valid = true;
+    bool write_failed = false;
     std::uint64_t number = 0;
     std::string out;
-    while (const std::optional<std::string_view> line = in.next_line()) {
+    std::string scratch;
+    out.reserve(2 * kWriteBlock);
+    auto flush = [&] {
+        if (!out.empty() && !write_failed) write_failed = std::fwrite(out.data(), 1, out.size(), stdout) != out.size();
         out.clear();
-        all_valid &= check_line(out, ++number, *line, block_dim);
+    };
+    while (const std::optional<std::span<char>> line = in.next_line(flush)) {
+        all_valid &= check_line(out, scratch, ++number, *line, block_dim);
         out.push_back('\n');
-        if (std::fwrite(out.data(), 1, out.size(), stdout) != out.size()) break;
+        if (out.size() >= kWriteBlock) flush();
+        if (write_failed) break;
     }
-    if (in.failed()) {
-        std::fprintf(stderr, "kvshape check: error reading %s: %s\n", path.c_str(), std::strerror(errno));
+    flush();
+    if (in.error() != 0) {
+        std::fprintf(stderr, "kvshape check: error reading %s: %s\n", path.c_str(), std::strerror(in.error()));
         return kExitUsage;
     }
     if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
@@ -148,26 +271,30 @@ struct IoError {
     std::string message;
 };
 
-/// All of a file (or stdin) in memory; std::vector storage is suitably aligned for a FlatBuffer view.
-std::variant<std::vector<std::uint8_t>, IoError> read_all(const std::string& path) {
-    std::FILE* f = path == "-" ? stdin : std::fopen(path.c_str(), "rb");
-    if (f == nullptr) return IoError{"cannot open " + path + ": " + std::strerror(errno)};
-    std::vector<std::uint8_t> bytes;
-    std::uint8_t buf[65536];
-    std::size_t n = 0;
-    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) bytes.insert(bytes.end(), buf, buf + n);
-    const bool failed = std::ferror(f) != 0;
-    const int err = errno;
-    if (f != stdin) std::fclose(f);
-    if (failed) return IoError{"error reading " + path + ": " + std::strerror(err)};
-    return bytes;
+/// All of a file (or stdin) in memory, read into one buffer: sized from fstat for a regular file (one byte more,
+/// so that the read that meets the end needs no room of its own), grown by realloc for anything else.
+std::variant<Bytes, IoError> read_all(const std::string& path) {
+    const InputFile file(path);
+    if (!file.is_open()) return IoError{"cannot open " + path + ": " + std::strerror(errno)};
+    struct stat st {};
+    const bool regular = ::fstat(file.fd(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= 0;
+    constexpr std::size_t kReadBlock = 64 * 1024;
+    Bytes bytes;
+    bytes.reserve(regular ? static_cast<std::size_t>(st.st_size) + 1 : kReadBlock);
+    for (;;) {
+        if (bytes.size() == bytes.capacity()) bytes.reserve_more(kReadBlock);  // a file that grew, or a pipe
+        const ssize_t n = read_some(file.fd(), bytes.data() + bytes.size(), bytes.capacity() - bytes.size());
+        if (n < 0) return IoError{"error reading " + path + ": " + std::strerror(errno)};
+        if (n == 0) return bytes;
+        bytes.resize(bytes.size() + static_cast<std::size_t>(n));
+    }
 }
 
 enum class WireForm { json, flatbuffer };
 
 /// A descriptor read from one input, decoded but not yet validated.
 struct Loaded {
-    std::vector<std::uint8_t> bytes;  // owns what `view` points into
+    Bytes bytes;  // owns what `view` points into (JSON is parsed in place: then scratch)
     WireForm form = WireForm::json;
     std::optional<fqk::KvTensorShapeV1> native;         // JSON input
     std::optional<fqk::KvTensorShapeV1View> view;       // FlatBuffer input
@@ -189,16 +316,15 @@ WireForm detect(std::span<const std::uint8_t> bytes) {
     return binary ? WireForm::flatbuffer : WireForm::json;
 }
 
-std::unique_ptr<Loaded> decode(std::vector<std::uint8_t> bytes) {
+std::unique_ptr<Loaded> decode(Bytes bytes) {
     auto out = std::make_unique<Loaded>();
     out->bytes = std::move(bytes);
-    out->form = detect(out->bytes);
-    if (out->form == WireForm::flatbuffer) {
-        fqk::Result<fqk::KvTensorShapeV1View> v = fqk::view_kv_tensor_shape_v1(out->bytes);
+    out->form = detect(out->bytes.octets());
+    if (out->form == WireForm::flatbuffer) {  // a view points into the bytes: never parsed in place
+        fqk::Result<fqk::KvTensorShapeV1View> v = fqk::view_kv_tensor_shape_v1(out->bytes.octets());
         if (v) out->view = *v; else out->error = std::move(v).error();
-    } else {
-        const std::string_view text(reinterpret_cast<const char*>(out->bytes.data()), out->bytes.size());
-        fqk::Result<fqk::KvTensorShapeV1> s = fqk::parse_kv_tensor_shape_v1_json(text);
+    } else {  // the decoded struct keeps nothing of the text, so the bytes may be its scratch
+        fqk::Result<fqk::KvTensorShapeV1> s = fqk::parse_kv_tensor_shape_v1_json_in_place(out->bytes.chars());
         if (s) out->native = std::move(*s); else out->error = std::move(s).error();
     }
     return out;
@@ -223,7 +349,7 @@ std::unique_ptr<Loaded> load(const char* command, const std::string& path) {
         std::fprintf(stderr, "kvshape %s: %s\n", command, io->message.c_str());
         return nullptr;
     }
-    return decode(std::move(std::get<std::vector<std::uint8_t>>(bytes)));
+    return decode(std::move(std::get<Bytes>(bytes)));
 }
 
 int run_validate(const std::string& path, bool all, std::optional<std::uint32_t> block_dim) {

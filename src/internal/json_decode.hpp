@@ -19,6 +19,7 @@
 #include <rapidjson/error/en.h>
 #include <rapidjson/reader.h>
 
+#include <bit>
 #include <charconv>
 #include <cstdint>
 #include <cstring>
@@ -63,7 +64,9 @@ class Decoder {
     static constexpr std::span<const FieldSpec> fields = Binding::fields;
     static_assert(Binding::fields.size() <= 64, "the decoder tracks fields in a 64-bit mask");
 
-    /// `original` is the caller's text; RapidJSON parses `work`, a same-length working copy of it (see decode()).
+    /// `original` is the caller's text; RapidJSON parses `work`, a same-length working copy of it or the text itself
+    /// (see decode() and decode_in_place()). Number tokens are read from `original`: a softened one (see below)
+    /// is quoted as the caller wrote it.
     Decoder(Struct& out, std::string_view original, const char* work) : out_(out), original_(original), work_(work) {}
 
     // ---- RapidJSON SAX interface
@@ -386,16 +389,63 @@ class ThreadState {
     std::size_t input_size_;
 };
 
+/// RapidJSON's stream concept over a span of bytes parsed in place (kParseInsituFlag), with no NUL terminator
+/// needed: Peek() gives '\0' past the end, exactly where InsituStringStream would meet the terminator of a
+/// NUL-terminated copy, so both streams drive the reader identically. Strings are decoded where they stand
+/// (Put() writes at or behind the read position, never past the end); numbers are never written to.
+class SpanInsituStream {
+  public:
+    using Ch = char;
+
+    explicit SpanInsituStream(std::span<char> text) noexcept : head_(text.data()), size_(text.size()) {}
+
+    [[nodiscard]] Ch Peek() const noexcept { return pos_ < size_ ? head_[pos_] : '\0'; }
+    Ch Take() noexcept {
+        const Ch c = Peek();
+        ++pos_;
+        return c;
+    }
+    [[nodiscard]] std::size_t Tell() const noexcept { return pos_; }
+
+    Ch* PutBegin() noexcept {
+        dst_ = pos_;
+        return head_ + dst_;
+    }
+    void Put(Ch c) noexcept { head_[dst_++] = c; }
+    std::size_t PutEnd(Ch* begin) noexcept { return static_cast<std::size_t>(head_ + dst_ - begin); }
+    void Flush() noexcept {}
+
+  private:
+    Ch* head_;
+    std::size_t size_;
+    std::size_t pos_ = 0;
+    std::size_t dst_ = 0;
+};
+
+}  // namespace fib_quant_kv::detail::json
+
+// As for InsituStringStream: RapidJSON reads a number through a local copy of the stream, so that PutBegin() on
+// the stream itself still points at the number's first byte when RawNumber() is called.
+template <>
+struct rapidjson::StreamTraits<fib_quant_kv::detail::json::SpanInsituStream> {
+    enum { copyOptimization = 1 };
+};
+
+namespace fib_quant_kv::detail::json {
+
 // ---- where RapidJSON is stricter than serde
 //
 // serde skips the values of unknown fields without decoding them, so it accepts two things there that RapidJSON
 // refuses anywhere: a lone high surrogate escape ("\ud800" not followed by a low one) and a number too large
-// for a double (1e400, or an integer of 310 digits). Both are rewritten in a copy of the input, at the same
-// length so that error offsets still point into the original, into forms RapidJSON accepts and that still fail
-// wherever serde decodes the value:
+// for a double (1e400, or an integer of 310 digits). Both are rewritten before parsing, at the same length so
+// that error offsets still point into the original, into forms RapidJSON accepts and that still fail wherever
+// serde decodes the value:
 //   * a lone high surrogate becomes the lone low surrogate "\udc00": RapidJSON decodes it, and the decoder
 //     rejects an encoded surrogate in every string it keeps (values, top-level keys, enum names);
 //   * a number too large becomes "0.000..." (sign kept): a float, which no integer field accepts.
+// The surrogate rewrite needs nothing but the text, so it can be made in the bytes that are parsed. A number
+// too large is found only by RapidJSON, mid-parse, after in-place parsing has overwritten the strings before
+// it; so it is softened in a fresh copy of the caller's text and the parse starts again.
 
 inline int hex_value(char c) noexcept {
     if (c >= '0' && c <= '9') return c - '0';
@@ -417,102 +467,246 @@ inline long escape_at(std::string_view text, std::size_t i) noexcept {
 }
 
 /// Rewrites every lone high surrogate escape in `text` to "\udc00"; true if any was.
-inline bool soften_lone_high_surrogates(std::string& text) {
+inline bool soften_lone_high_surrogates(std::span<char> text) {
+    const std::string_view view(text.data(), text.size());
     bool changed = false;
-    for (std::size_t i = 0; i + 1 < text.size(); ++i) {
-        if (text[i] != '\\') continue;
-        const long unit = escape_at(text, i);
+    for (std::size_t i = view.find('\\'); i != std::string_view::npos; i = view.find('\\', i)) {
+        const long unit = escape_at(view, i);
         if (unit >= 0xD800 && unit <= 0xDBFF) {
-            const long next = escape_at(text, i + 6);
+            const long next = escape_at(view, i + 6);
             if (next >= 0xDC00 && next <= 0xDFFF) {
-                i += 11;  // a proper pair
+                i += 12;  // a proper pair
                 continue;
             }
-            text.replace(i + 2, 4, "dc00");
+            text[i + 2] = 'd';
+            text[i + 3] = 'c';
+            text[i + 4] = '0';
+            text[i + 5] = '0';
             changed = true;
-            i += 5;
+            i += 6;
             continue;
         }
-        ++i;  // any other escape: skip the escaped character (so "\\\\ud800" is a backslash and text)
+        i += 2;  // any other escape: skip the escaped character (so "\\\\ud800" is a backslash and text)
     }
     return changed;
 }
 
-/// Rewrites the number token starting at text[at] (JSON's grammar: -? int frac? exp?) to "0.000..." of the
-/// same length, sign kept; false if there is no number there or it is too short to rewrite.
-inline bool soften_number(std::string& text, std::size_t at) {
+/// The end of the number token starting at text[at] (JSON's grammar: -? int frac? exp?) when soften_number()
+/// can rewrite it; npos if there is no number there or it is too short to rewrite.
+inline std::size_t softenable_number_end(std::string_view text, std::size_t at) noexcept {
     auto digits = [&](std::size_t i) {
         while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
         return i;
     };
-    std::size_t begin = at < text.size() && text[at] == '-' ? at + 1 : at;
+    const std::size_t begin = at < text.size() && text[at] == '-' ? at + 1 : at;
     std::size_t end = digits(begin);
-    if (end == begin) return false;
+    if (end == begin) return std::string_view::npos;
     if (end < text.size() && text[end] == '.') end = digits(end + 1);
     if (end < text.size() && (text[end] == 'e' || text[end] == 'E')) {
         std::size_t exp = end + 1;
         if (exp < text.size() && (text[exp] == '+' || text[exp] == '-')) ++exp;
         end = digits(exp);
     }
-    if (end - begin < 3) return false;
+    return end - begin < 3 ? std::string_view::npos : end;
+}
+
+/// Rewrites the number token starting at text[at] to "0.000..." of the same length, sign kept; false if
+/// softenable_number_end() finds nothing to rewrite there.
+inline bool soften_number(std::span<char> text, std::size_t at) noexcept {
+    const std::size_t end = softenable_number_end(std::string_view(text.data(), text.size()), at);
+    if (end == std::string_view::npos) return false;
+    const std::size_t begin = text[at] == '-' ? at + 1 : at;
     text[begin] = '0';
     text[begin + 1] = '.';
     for (std::size_t i = begin + 2; i < end; ++i) text[i] = '0';
     return true;
 }
 
-/// Decodes one struct from `text` (the whole text is the document).
-///
-/// RapidJSON parses a working copy in place (kParseInsituFlag: strings are decoded where they stand, nothing is
-/// pushed on its stack). The input's UTF-8 is checked once, up front, by first_invalid_utf8(): serde reads a
-/// `&str`, which is UTF-8 by construction, so bytes that are not are a parse error wherever they stand.
-template <class Binding>
-Result<typename Binding::type> decode(std::string_view text) {
-    if (text.size() >= std::numeric_limits<rapidjson::SizeType>::max()) {  // RapidJSON counts lengths in 32 bits
-        return Error{ErrorKind::parse, wire_rules::json_syntax, {}, "invalid JSON: the input is 4 GiB or larger", {},
-                     Error::no_offset};
-    }
-    if (const std::size_t nul = text.find('\0'); nul != std::string_view::npos) {
-        return Error{ErrorKind::parse, wire_rules::json_syntax, {}, "invalid JSON: NUL byte in the input", {}, nul};
-    }
-    if (const std::size_t bad = first_invalid_utf8(text); bad != std::string_view::npos) {
-        return Error{ErrorKind::parse, wire_rules::json_syntax, {}, "invalid JSON: the input is not UTF-8", {}, bad};
-    }
-    ThreadState state(text.size());
-    std::string& work = state.buffer();
-    const bool escapes = text.find("\\u") != std::string_view::npos;
-    std::vector<std::size_t> huge_numbers;  // offsets of numbers too large for RapidJSON, softened on each pass
-    constexpr unsigned flags = rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseIterativeFlag |
-                               rapidjson::kParseInsituFlag;
-    for (;;) {
-        work.assign(text);
-        work.push_back('\0');  // InsituStringStream stops at a NUL (the input has none of its own)
-        if (escapes) soften_lone_high_surrogates(work);
-        for (const std::size_t at : huge_numbers) soften_number(work, at);
+// ---- the one pass before parsing
 
-        typename Binding::type out{};
-        rapidjson::InsituStringStream stream(work.data());
-        Decoder<Binding> handler(out, text, work.data());
-        const rapidjson::ParseResult r = state.reader().Parse<flags>(stream, handler);
-        if (handler.has_error()) {
-            Error e = handler.take_error();
-            e.offset = r.Offset();
-            return e;
-        }
-        if (r.Code() == rapidjson::kParseErrorNumberTooBig) {
-            std::string probe(text);  // is there a number to soften at that offset?
-            if (soften_number(probe, r.Offset())) {
-                huge_numbers.push_back(r.Offset());
+/// What prescan() learns about an input in one pass.
+struct Prescan {
+    std::size_t nul = std::string_view::npos;       ///< the first NUL byte
+    std::size_t bad_utf8 = std::string_view::npos;  ///< the first byte that is not well-formed UTF-8
+    bool backslash = false;          ///< some '\\': there may be lone surrogate escapes to soften
+    bool maybe_huge_number = false;  ///< some text RapidJSON might read as a number too large (see prescan())
+};
+
+/// A run of this many digits is long enough for a number too large: RapidJSON stops an integer part at 309
+/// digits (its value past DBL_MAX / 10 before another digit).
+inline constexpr std::size_t kHugeDigitRun = 300;
+
+/// One pass over the input for everything that is known before parsing: the first NUL byte, the first byte that
+/// is not UTF-8 (the first NUL wins wherever it stands, so after a bad byte only NUL is searched for), whether
+/// there is a backslash, and whether RapidJSON might find a number too large for a double. That last one is
+/// conservative: it only ever comes from a run of kHugeDigitRun digits (an integer part RapidJSON refuses has 309)
+/// or from 'e' or 'E', perhaps '+', then three digits (RapidJSON refuses a positive exponent above 308). Where
+/// the bytes stand (in a string or not) is not considered: a false alarm costs a copy, never a wrong answer.
+///
+/// Eight ASCII bytes are looked at as one word; only a word with a byte of interest (non-ASCII, NUL, backslash,
+/// digit) is looked at byte by byte, from that byte on.
+[[nodiscard]] inline Prescan prescan(std::string_view text) noexcept {
+    constexpr std::uint64_t ones = 0x0101010101010101ULL;
+    constexpr std::uint64_t highs = 0x8080808080808080ULL;
+    Prescan r;
+    const auto* const begin = reinterpret_cast<const unsigned char*>(text.data());
+    const auto* const end = begin + text.size();
+    const auto* p = begin;
+    auto is_e = [](unsigned char c) { return c == 'e' || c == 'E'; };
+    auto is_digit = [](unsigned char c) { return c >= '0' && c <= '9'; };
+    while (p < end) {
+        if (end - p >= 8) {
+            std::uint64_t w;
+            std::memcpy(&w, p, sizeof w);
+            const std::uint64_t low = w & ~highs;
+            const std::uint64_t nul = (w - ones) & ~w & highs;  // exact for the lowest flagged byte
+            const std::uint64_t bs = w ^ (ones * '\\');
+            const std::uint64_t backslash = (bs - ones) & ~bs & highs;
+            const std::uint64_t digit = (low + ones * (0x80 - '0')) & ~(low + ones * (0x80 - ':')) & highs;
+            const std::uint64_t interesting = (w & highs) | nul | backslash | digit;
+            if (interesting == 0) {
+                p += 8;
                 continue;
             }
+            const int skip = (std::endian::native == std::endian::little ? std::countr_zero(interesting)
+                                                                          : std::countl_zero(interesting)) /
+                             8;
+            p += skip;
         }
-        if (r.IsError()) {
-            std::string m = "invalid JSON: ";
-            m.append(rapidjson::GetParseError_En(r.Code()));
-            return Error{ErrorKind::parse, wire_rules::json_syntax, {}, std::move(m), {}, r.Offset()};
+        const unsigned char c = *p;
+        if (is_digit(c)) {  // a whole run of digits at once (the byte before p is never a digit)
+            const auto* q = p + 1;
+            while (q < end && is_digit(*q)) ++q;
+            const auto run = static_cast<std::size_t>(q - p);
+            if (run >= kHugeDigitRun ||
+                (run >= 3 && ((p - begin >= 1 && is_e(p[-1])) || (p - begin >= 2 && p[-1] == '+' && is_e(p[-2]))))) {
+                r.maybe_huge_number = true;  // "e123", "E+123"
+            }
+            p = q;
+            continue;
         }
-        return out;
+        if (c < 0x80) {
+            if (c == '\0') {
+                r.nul = static_cast<std::size_t>(p - begin);
+                return r;
+            }
+            if (c == '\\') r.backslash = true;
+            ++p;
+            continue;
+        }
+        const std::size_t n = utf8_sequence_length(p, end);
+        if (n == 0) {
+            r.bad_utf8 = static_cast<std::size_t>(p - begin);
+            if (const void* z = std::memchr(p, 0, static_cast<std::size_t>(end - p))) {
+                r.nul = static_cast<std::size_t>(static_cast<const unsigned char*>(z) - begin);
+            }
+            return r;
+        }
+        p += n;
     }
+    return r;
+}
+
+// ---- decoding
+
+inline constexpr unsigned kParseFlags =
+    rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseIterativeFlag | rapidjson::kParseInsituFlag;
+
+/// The error for an input that is no JSON text at all, if it is one: a NUL byte, or bytes that are not UTF-8.
+/// serde reads a `&str`, which is UTF-8 by construction, so bytes that are not are a parse error wherever they
+/// stand.
+[[nodiscard]] inline std::optional<Error> input_error(const Prescan& scan) {
+    if (scan.nul != std::string_view::npos) {
+        return Error{ErrorKind::parse, wire_rules::json_syntax, {}, "invalid JSON: NUL byte in the input", {}, scan.nul};
+    }
+    if (scan.bad_utf8 != std::string_view::npos) {
+        return Error{ErrorKind::parse, wire_rules::json_syntax, {}, "invalid JSON: the input is not UTF-8", {},
+                     scan.bad_utf8};
+    }
+    return std::nullopt;
+}
+
+/// True when RapidJSON cannot take the input at all: it counts lengths in 32 bits.
+[[nodiscard]] inline bool too_large(std::size_t size) noexcept {
+    return size >= std::numeric_limits<rapidjson::SizeType>::max();
+}
+inline Error too_large_error() {
+    return Error{ErrorKind::parse, wire_rules::json_syntax, {}, "invalid JSON: the input is 4 GiB or larger", {},
+                 Error::no_offset};
+}
+
+/// One RapidJSON pass over `work` (the caller's text `original`, or a same-length copy of it, surrogates
+/// softened), in place: afterwards `work` holds unspecified bytes. Sets `*too_big` to the offset of a number
+/// too large for RapidJSON when that is what stopped it.
+template <class Binding>
+Result<typename Binding::type> parse_in_place(rapidjson::Reader& reader, std::string_view original,
+                                              std::span<char> work, std::size_t* too_big) {
+    typename Binding::type out{};
+    SpanInsituStream stream(work);
+    Decoder<Binding> handler(out, original, work.data());
+    const rapidjson::ParseResult r = reader.Parse<kParseFlags>(stream, handler);
+    if (handler.has_error()) {
+        Error e = handler.take_error();
+        e.offset = r.Offset();
+        return e;
+    }
+    if (r.IsError()) {
+        if (r.Code() == rapidjson::kParseErrorNumberTooBig) *too_big = r.Offset();
+        std::string m = "invalid JSON: ";
+        m.append(rapidjson::GetParseError_En(r.Code()));
+        return Error{ErrorKind::parse, wire_rules::json_syntax, {}, std::move(m), {}, r.Offset()};
+    }
+    return out;
+}
+
+/// decode() after the pre-pass: parses a working copy, and starts again from a fresh copy with one more number
+/// softened each time RapidJSON stops at one too large.
+template <class Binding>
+Result<typename Binding::type> decode_copy(std::string_view text, const Prescan& scan) {
+    ThreadState state(text.size());
+    std::string& work = state.buffer();
+    std::vector<std::size_t> huge_numbers;  // offsets of numbers too large for RapidJSON, softened on each pass
+    for (;;) {
+        work.assign(text);
+        if (scan.backslash) soften_lone_high_surrogates(work);
+        for (const std::size_t at : huge_numbers) soften_number(work, at);
+        std::size_t too_big = std::string_view::npos;
+        Result<typename Binding::type> result = parse_in_place<Binding>(state.reader(), text, work, &too_big);
+        if (too_big != std::string_view::npos && softenable_number_end(text, too_big) != std::string_view::npos) {
+            huge_numbers.push_back(too_big);
+            continue;
+        }
+        return result;
+    }
+}
+
+/// Decodes one struct from `text` (the whole text is the document).
+///
+/// One pass over the text (prescan()) finds what makes it no JSON at all (a NUL byte, bytes that are not UTF-8)
+/// and what needs rewriting; then RapidJSON parses a working copy in place (kParseInsituFlag: strings are
+/// decoded where they stand, nothing is pushed on its stack).
+template <class Binding>
+Result<typename Binding::type> decode(std::string_view text) {
+    if (too_large(text.size())) return too_large_error();
+    const Prescan scan = prescan(text);
+    if (std::optional<Error> e = input_error(scan)) return std::move(*e);
+    return decode_copy<Binding>(text, scan);
+}
+
+/// decode(text) for every input, but parsing the caller's bytes in place: they are scratch, and hold unspecified
+/// values afterwards. Nothing is copied, unless prescan() finds text that might be a number too large for
+/// RapidJSON: that input is decoded as decode() does, from one working copy (see "where RapidJSON is stricter").
+template <class Binding>
+Result<typename Binding::type> decode_in_place(std::span<char> text) {
+    const std::string_view view(text.data(), text.size());
+    if (too_large(text.size())) return too_large_error();
+    const Prescan scan = prescan(view);
+    if (std::optional<Error> e = input_error(scan)) return std::move(*e);
+    if (scan.maybe_huge_number) return decode_copy<Binding>(view, scan);
+    ThreadState state(text.size());
+    if (scan.backslash) soften_lone_high_surrogates(text);
+    std::size_t too_big = std::string_view::npos;  // cannot happen: prescan() would have said so
+    return parse_in_place<Binding>(state.reader(), view, text, &too_big);
 }
 
 }  // namespace fib_quant_kv::detail::json

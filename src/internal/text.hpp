@@ -35,6 +35,33 @@ template <class... Pieces>
     return out;
 }
 
+/// The length of the well-formed multi-byte UTF-8 sequence whose lead byte (0x80 or above) is at `p`, or 0 when
+/// there is none there (an overlong form, a surrogate, anything above U+10FFFF, a sequence cut short by `end`).
+[[nodiscard]] inline std::size_t utf8_sequence_length(const unsigned char* p, const unsigned char* end) noexcept {
+    const unsigned char c = *p;
+    std::size_t n = 0;
+    unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+    if (c >= 0xC2 && c <= 0xDF) {
+        n = 1;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        n = 2;
+        if (c == 0xE0) lo = 0xA0;  // no overlong 3-byte forms
+        if (c == 0xED) hi = 0x9F;  // no surrogates
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 3;
+        if (c == 0xF0) lo = 0x90;  // no overlong 4-byte forms
+        if (c == 0xF4) hi = 0x8F;  // nothing above U+10FFFF
+    } else {
+        return 0;
+    }
+    if (static_cast<std::size_t>(end - p) <= n) return 0;
+    if (p[1] < lo || p[1] > hi) return 0;
+    for (std::size_t i = 2; i <= n; ++i) {
+        if ((p[i] & 0xC0) != 0x80) return 0;
+    }
+    return n + 1;
+}
+
 /// The offset of the first byte where `text` stops being well-formed UTF-8 (an overlong form, a surrogate,
 /// anything above U+10FFFF, a truncated sequence), or npos when all of it is.
 [[nodiscard]] std::size_t first_invalid_utf8(std::string_view text) noexcept;

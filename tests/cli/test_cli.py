@@ -576,6 +576,24 @@ print(json.dumps({"rc": rc, "count": count, "ok": ok, "bad": bad, "rest": rest.d
                   "maxrss_kib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))
 '''
 
+# Runs one command, output to /dev/null, and prints its exit status and peak RSS: the helper runs nothing else, so
+# RUSAGE_CHILDREN's ru_maxrss is the peak of that command (the largest process in it), whatever the test ran before.
+PEAK_RSS_HELPER = r'''
+import json, resource, subprocess, sys
+rc = subprocess.run(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL).returncode
+print(json.dumps({"rc": rc, "maxrss_kib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))
+'''
+
+
+def peak_rss(argv):
+    """(exit status, peak RSS in bytes) of one fresh run of `argv`."""
+    helper = subprocess.run([sys.executable, "-c", PEAK_RSS_HELPER] + list(argv), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, timeout=300)
+    assert helper.returncode == 0, helper.stderr.decode(errors="replace")
+    r = json.loads(helper.stdout)
+    return r["rc"], r["maxrss_kib"] * 1024
+
 
 class LargeInputTest(CliTestCase):
     @unittest.skipUnless(sys.platform.startswith("linux"), "ru_maxrss in KiB is Linux's convention")
@@ -602,6 +620,41 @@ class LargeInputTest(CliTestCase):
         sys.stderr.write("\n  streaming: %d lines, %.0f MB in, %.0f MB out, peak RSS %.1f MiB, %.1f s\n"
                          % (r["count"], r["in_bytes"] / 1e6, r["out_bytes"] / 1e6, r["maxrss_kib"] / 1024,
                             elapsed))
+
+    @unittest.skipUnless(sys.platform.startswith("linux"), "ru_maxrss in KiB is Linux's convention")
+    @unittest.skipIf(os.environ.get("FIB_QUANT_KV_SANITIZED"), "sanitizer runtimes inflate memory")
+    def test_huge_line_held_once(self):
+        # A valid descriptor with one 64 MB unknown string: the line is read into one buffer and parsed in place
+        # there, so the peak is about the line itself, never two copies of it (or three, as it once was).
+        size = 64 << 20
+        line = ('{"x":"' + "a" * size + '",' + jline(GQA)[1:]).encode()
+        path = self.write_file(line + b"\n")
+        limit = 1.25 * len(line) + (16 << 20)
+        pipe = ["sh", "-c", 'cat "$1" | "$0" check -', KVSHAPE, path]  # no size known in advance
+        for name, argv in (("check", [KVSHAPE, "check", path]), ("check from a pipe", pipe),
+                           ("validate", [KVSHAPE, "validate", path]), ("digest", [KVSHAPE, "digest", path])):
+            with self.subTest(name):
+                rc, peak = peak_rss(argv)
+                self.assertEqual(rc, 0)
+                self.assertLessEqual(peak, limit, "peak RSS %.1f MiB for a %.1f MiB line (limit %.1f MiB)"
+                                     % (peak / 2**20, len(line) / 2**20, limit / 2**20))
+
+    @unittest.skipUnless(sys.platform.startswith("linux"), "ru_maxrss in KiB is Linux's convention")
+    @unittest.skipIf(os.environ.get("FIB_QUANT_KV_SANITIZED"), "sanitizer runtimes inflate memory")
+    def test_memory_flat_in_the_number_of_lines(self):
+        # 10 k and 200 k lines (valid, invalid, unparsable) peak within 2 MiB of each other: buffers are reused.
+        block = "".join(jline(GQA) + "\n" if i % 4 == 0 else jline(shape(batch=0)) + "\n" if i % 4 == 1
+                        else '{"batch":1.0}\n' if i % 4 == 2 else jline(shape(tokens=i)) + "\n"
+                        for i in range(1000)).encode()
+        peaks = []
+        for n in (10_000, 200_000):
+            path = self.write_file(block * (n // 1000), "lines_%d.jsonl" % n)
+            rc, peak = peak_rss([KVSHAPE, "check", path])
+            self.assertEqual(rc, 1)
+            peaks.append(peak)
+        self.assertLessEqual(abs(peaks[1] - peaks[0]), 2 << 20,
+                             "peak RSS %.1f MiB for 10 k lines, %.1f MiB for 200 k" % (peaks[0] / 2**20,
+                                                                                      peaks[1] / 2**20))
 
     def test_whitespace_padded_8_mib_line(self):
         pad = " " * (1 << 20)

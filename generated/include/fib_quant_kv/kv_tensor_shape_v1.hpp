@@ -401,4 +401,8 @@ void append_json(std::string& out, const KvTensorShapeV1& shape);
 /// Decoding does not validate: call validate() on the result.
 [[nodiscard]] Result<KvTensorShapeV1> parse_kv_tensor_shape_v1_json(std::string_view json);
 
+/// parse_kv_tensor_shape_v1_json(json) with the same result for every input, but the bytes are used as scratch: they
+/// are parsed in place and hold unspecified values afterwards. Nothing is copied on the common path.
+[[nodiscard]] Result<KvTensorShapeV1> parse_kv_tensor_shape_v1_json_in_place(std::span<char> json);
+
 }  // namespace fib_quant_kv
