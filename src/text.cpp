@@ -1,38 +1,70 @@
-// fib_quant_kv: JSON string escaping (serde_json's exact form) and Error::describe.
+// fib_quant_kv: JSON string escaping (serde_json's exact form), Error::describe, and the cold error path's guard.
 #include "internal/text.hpp"
 
 #include <cstdint>
 #include <cstring>
+#include <stdexcept>
 
 #include "fib_quant_kv/error.hpp"
+#include "internal/sinks.hpp"
 
 namespace fib_quant_kv::detail {
 
-void append_json_string(std::string& out, std::string_view text) {
+char* write_json_string(char* out, std::string_view text) noexcept {
     static constexpr char hex[] = "0123456789abcdef";
-    out.push_back('"');
+    *out++ = '"';
     std::size_t run = 0;  // start of the pending verbatim run
-    for (std::size_t i = 0; i < text.size(); ++i) {
+    auto flush = [&](std::size_t end) {
+        if (end > run) std::memcpy(out, text.data() + run, end - run);
+        out += end - run;
+    };
+    for (std::size_t i = json_plain_prefix(text); i < text.size(); ++i) {  // plain words skipped whole
         const auto c = static_cast<unsigned char>(text[i]);
         if (c >= 0x20 && c != '"' && c != '\\') continue;
-        out.append(text.data() + run, i - run);
+        flush(i);
         run = i + 1;
+        *out++ = '\\';
         switch (c) {
-            case '"': out.append("\\\""); break;
-            case '\\': out.append("\\\\"); break;
-            case '\b': out.append("\\b"); break;
-            case '\f': out.append("\\f"); break;
-            case '\n': out.append("\\n"); break;
-            case '\r': out.append("\\r"); break;
-            case '\t': out.append("\\t"); break;
-            default: {
-                const char esc[] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xF]};
-                out.append(esc, sizeof esc);
-            }
+            case '"': *out++ = '"'; break;
+            case '\\': *out++ = '\\'; break;
+            case '\b': *out++ = 'b'; break;
+            case '\f': *out++ = 'f'; break;
+            case '\n': *out++ = 'n'; break;
+            case '\r': *out++ = 'r'; break;
+            case '\t': *out++ = 't'; break;
+            default:
+                *out++ = 'u';
+                *out++ = '0';
+                *out++ = '0';
+                *out++ = hex[c >> 4];
+                *out++ = hex[c & 0xF];
         }
     }
-    out.append(text.data() + run, text.size() - run);
-    out.push_back('"');
+    flush(text.size());
+    *out++ = '"';
+    return out;
+}
+
+void append_text(std::string& out, std::string_view bytes) {
+    static constexpr char hex[] = "0123456789abcdef";
+    while (!bytes.empty()) {
+        const std::size_t bad = first_invalid_utf8(bytes);
+        if (bad == std::string_view::npos) {
+            out.append(bytes);
+            return;
+        }
+        const auto c = static_cast<unsigned char>(bytes[bad]);
+        out.append(bytes.substr(0, bad)).append("\\x").push_back(hex[c >> 4]);
+        out.push_back(hex[c & 0xF]);
+        bytes.remove_prefix(bad + 1);
+    }
+}
+
+void append_json_string(std::string& out, std::string_view text) {
+    const std::size_t at = out.size();
+    out.resize(at + json_string_bound(text.size()));
+    char* const end = write_json_string(out.data() + at, text);
+    out.resize(static_cast<std::size_t>(end - out.data()));
 }
 
 std::size_t first_invalid_utf8(std::string_view text) noexcept {
@@ -76,6 +108,10 @@ std::size_t first_invalid_utf8(std::string_view text) noexcept {
         p += n + 1;
     }
     return std::string_view::npos;
+}
+
+Error not_violated() {
+    throw std::logic_error("fib_quant_kv: an error was asked for a descriptor that breaks no rule");
 }
 
 }  // namespace fib_quant_kv::detail
