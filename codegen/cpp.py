@@ -94,3 +94,60 @@ def message_args(rule: Rule, obj: str = "s") -> str:
         else:
             args.append(operand(part.operand, obj))
     return ", ".join(args)
+
+
+def rule_holds(rule: Rule, obj: str = "s") -> str:
+    """An expression that is true when `rule` holds: its check, or its `when` not applying."""
+    held = f"({check(rule.check, obj)})"
+    if not rule.when:
+        return held
+    return f"(!({condition(rule.when, obj)}) || {held})"
+
+
+def json_pieces(st, quoted_strings: bool = False) -> list[tuple[str, object]]:
+    """The compact JSON form of struct `st` (serde_json's: fields in order, enums as wire names) as the steps of
+    a writer or a reader: ("lit", text) with adjacent literals merged, or ("string" | "uint" | "enum", field).
+    A string's quotes are part of the value step, unless `quoted_strings` puts them in the literals (the reader's
+    view: the step is the content between them)."""
+    pieces: list[tuple[str, object]] = []
+
+    def lit(text: str) -> None:
+        if pieces and pieces[-1][0] == "lit":
+            pieces[-1] = ("lit", pieces[-1][1] + text)
+        else:
+            pieces.append(("lit", text))
+
+    for i, f in enumerate(st.fields):
+        lit(("{" if i == 0 else ",") + '"' + f.name.snake + '":')
+        if f.type.is_enum:
+            lit('"')
+            pieces.append(("enum", f))
+            lit('"')
+        elif f.type.is_string and quoted_strings:
+            lit('"')
+            pieces.append(("string", f))
+            lit('"')
+        elif f.type.is_string:
+            pieces.append(("string", f))
+        else:
+            pieces.append(("uint", f))
+    lit("}")
+    return pieces
+
+
+def json_fixed_bound(st) -> int:
+    """The most bytes the JSON form of `st` takes, strings aside (each adds json_string_bound(its size))."""
+    total = 0
+    for kind, x in json_pieces(st):
+        if kind == "lit":
+            total += len(x.encode("utf-8"))
+        elif kind == "enum":
+            total += max(len(v.name.snake) for v in x.type.enum.values)
+        elif kind == "uint":
+            total += len(str(x.type.max))
+    return total
+
+
+def fbs_scalar(t) -> str:
+    """The C++ type flatc stores a scalar or enum field as (an enum's underlying type)."""
+    return t.enum.underlying if t.is_enum else t.cpp

@@ -135,6 +135,16 @@ class TypeRef:
         return {"string": "string", "u8": "ubyte", "u16": "ushort", "u32": "uint", "u64": "ulong"}[self.name]
 
     @property
+    def canonical_width(self) -> int:
+        """Fixed bytes of this type in the canonical encoding (docs/digest.md): a string's u64 length (its bytes
+        follow), an enum's u32 code, an integer's own width."""
+        if self.is_string:
+            return 8
+        if self.is_enum:
+            return 4
+        return self.bits // 8
+
+    @property
     def bits(self) -> int:
         return UINT_TYPES[self.name][1]
 
@@ -206,6 +216,11 @@ class Enum:
     @property
     def fbs_underlying(self) -> str:
         return {"std::uint8_t": "ubyte", "std::uint16_t": "ushort", "std::uint32_t": "uint"}[self.underlying]
+
+    @property
+    def dense(self) -> bool:
+        """Codes 0, 1, ... in schema order: a code is its value's index in the tables."""
+        return all(v.code == i for i, v in enumerate(self.values))
 
     def value(self, name: str) -> EnumValue | None:
         return next((v for v in self.values if v.name.text == name), None)
@@ -335,6 +350,11 @@ class Struct:
     def field(self, name: str) -> Field | None:
         return next((f for f in self.fields if f.name.text == name), None)
 
+    @property
+    def all_rules(self) -> list[Rule]:
+        """validate()'s rules, then each named check's, in schema order: the order of the rule table."""
+        return self.rules + [r for c in self.checks for r in c.rules]
+
 
 @dataclass
 class FlatBuffersOptions:
@@ -373,7 +393,7 @@ class Schema:
 
     @property
     def all_rules(self) -> list[Rule]:
-        return [r for s in self.structs for r in s.rules + [x for c in s.checks for x in c.rules]]
+        return [r for s in self.structs for r in s.all_rules]
 
 
 # ------------------------------------------------------------------------------------------------ checks
@@ -824,8 +844,6 @@ def load(path: Path, display: str | None = None) -> Schema:
         seen_ids: dict = {}
         if "rules" in st:
             struct.rules = rules_of(st["rules"], f"{p}.rules", st, "rules", {}, seen_ids)
-        for k, rule in enumerate(struct.rules):
-            rule.index = k
         for d in struct.derived:
             rule = next((r for r in struct.rules if r.id == d.overflow_id), None)
             if rule is None or rule.check.op != "fits_u64":
@@ -849,6 +867,8 @@ def load(path: Path, display: str | None = None) -> Schema:
             rules = rules_of(c["rules"], f"{cp}.rules", c, "rules", params, seen_ids)
             struct.checks.append(NamedCheck(ctx.snake(f"{cp}.name", c["name"], c, "name"),
                                             ctx.text(f"{cp}.doc", c["doc"], c, "doc"), list(params.values()), rules))
+        for k, rule in enumerate(struct.all_rules):  # validate()'s rules first, then each named check's
+            rule.index = k
         structs.append(struct)
     _unique(ctx, "structs", snode, structs, "struct name", lambda x: x.name.text)
 

@@ -1,5 +1,6 @@
 // fib_quant_kv: frame checks and parse errors for FlatBuffers input.
 #include "internal/flatbuffers_support.hpp"
+#include "internal/sinks.hpp"
 
 #include <flatbuffers/base.h>
 
@@ -95,6 +96,16 @@ Error unknown_enum_code(std::span<const std::string_view> field, std::string_vie
     append_decimal(m, code);
     m.append(" is not a value of enum ").append(enum_name).append(" (written by a newer schema?)");
     return parse_error(wire_rules::flatbuffers_unknown_enum_code, field, std::move(m));
+}
+
+Error FirstProblem::error() const {
+    switch (kind_) {
+        case Kind::missing_field: return flatbuffers_support::missing_field(field_);
+        case Kind::invalid_utf8: return flatbuffers_support::invalid_utf8(field_);
+        case Kind::unknown_enum_code: return flatbuffers_support::unknown_enum_code(field_, enum_name_, code_);
+        case Kind::none: break;
+    }
+    return not_violated();
 }
 
 }  // namespace fib_quant_kv::detail::flatbuffers_support

@@ -1,11 +1,13 @@
-// fib_quant_kv: JSON string escaping (serde_json's exact form) and Error::describe.
+// fib_quant_kv: JSON string escaping (serde_json's exact form), Error::describe, and the cold error path's guard.
 #include "internal/text.hpp"
 
 #include <array>
 #include <cstdint>
 #include <cstring>
+#include <stdexcept>
 
 #include "fib_quant_kv/error.hpp"
+#include "internal/sinks.hpp"
 
 namespace fib_quant_kv::detail {
 
@@ -22,44 +24,69 @@ constexpr std::array<unsigned char, 256> kEscapeGrowth = [] {
 
 }  // namespace
 
-void append_json_string(std::string& out, std::string_view text) {
-    // Measure first, then write into room made once: no append per escape.
-    std::size_t size = text.size() + 2;
-    for (const char c : text) size += kEscapeGrowth[static_cast<unsigned char>(c)];
-    const std::size_t at = out.size();
-    out.resize(at + size);
-    char* p = out.data() + at;
-    *p++ = '"';
-    if (size == text.size() + 2) {  // nothing to escape
-        if (!text.empty()) std::memcpy(p, text.data(), text.size());
-        p += text.size();
-    } else {
-        static constexpr char hex[] = "0123456789abcdef";
-        for (const char ch : text) {
-            const auto c = static_cast<unsigned char>(ch);
-            switch (kEscapeGrowth[c]) {
-                case 0: *p++ = ch; continue;
-                case 1: {
-                    *p++ = '\\';
-                    switch (c) {
-                        case '\b': *p++ = 'b'; break;
-                        case '\f': *p++ = 'f'; break;
-                        case '\n': *p++ = 'n'; break;
-                        case '\r': *p++ = 'r'; break;
-                        case '\t': *p++ = 't'; break;
-                        default: *p++ = ch;  // '"' and '\\' stand for themselves
-                    }
-                    continue;
-                }
-                default: {
-                    const char esc[] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xF]};
-                    std::memcpy(p, esc, sizeof esc);
-                    p += sizeof esc;
-                }
-            }
+char* write_json_string(char* out, std::string_view text) noexcept {
+    static constexpr char hex[] = "0123456789abcdef";
+    *out++ = '"';
+    std::size_t run = 0;  // start of the pending verbatim run
+    auto flush = [&](std::size_t end) {
+        if (end > run) std::memcpy(out, text.data() + run, end - run);
+        out += end - run;
+    };
+    for (std::size_t i = json_plain_prefix(text); i < text.size(); ++i) {  // plain words skipped whole
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        flush(i);
+        run = i + 1;
+        *out++ = '\\';
+        switch (c) {
+            case '"': *out++ = '"'; break;
+            case '\\': *out++ = '\\'; break;
+            case '\b': *out++ = 'b'; break;
+            case '\f': *out++ = 'f'; break;
+            case '\n': *out++ = 'n'; break;
+            case '\r': *out++ = 'r'; break;
+            case '\t': *out++ = 't'; break;
+            default:
+                *out++ = 'u';
+                *out++ = '0';
+                *out++ = '0';
+                *out++ = hex[c >> 4];
+                *out++ = hex[c & 0xF];
         }
     }
-    *p = '"';
+    flush(text.size());
+    *out++ = '"';
+    return out;
+}
+
+void append_text(std::string& out, std::string_view bytes) {
+    static constexpr char hex[] = "0123456789abcdef";
+    while (!bytes.empty()) {
+        const std::size_t bad = first_invalid_utf8(bytes);
+        if (bad == std::string_view::npos) {
+            out.append(bytes);
+            return;
+        }
+        const auto c = static_cast<unsigned char>(bytes[bad]);
+        out.append(bytes.substr(0, bad)).append("\\x").push_back(hex[c >> 4]);
+        out.push_back(hex[c & 0xF]);
+        bytes.remove_prefix(bad + 1);
+    }
+}
+
+std::size_t json_string_size(std::string_view text) noexcept {
+    std::size_t size = text.size() + 2;
+    for (std::size_t i = json_plain_prefix(text); i < text.size(); ++i) {
+        size += kEscapeGrowth[static_cast<unsigned char>(text[i])];
+    }
+    return size;
+}
+
+void append_json_string(std::string& out, std::string_view text) {
+    // Measure first, then write into room made once: a long text costs its exact size, never the bound.
+    const std::size_t at = out.size();
+    out.resize(at + json_string_size(text));
+    write_json_string(out.data() + at, text);
 }
 
 std::size_t first_invalid_utf8(std::string_view text) noexcept {
@@ -85,6 +112,10 @@ std::size_t first_invalid_utf8(std::string_view text) noexcept {
         p += n;
     }
     return std::string_view::npos;
+}
+
+Error not_violated() {
+    throw std::logic_error("fib_quant_kv: an error was asked for a descriptor that breaks no rule");
 }
 
 }  // namespace fib_quant_kv::detail

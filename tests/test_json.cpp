@@ -1127,3 +1127,132 @@ BOOST_AUTO_TEST_CASE(the_pre_pass) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// ---------------------------------------------------------------------------------------------- the fast path
+// parse_kv_tensor_shape_v1_json() reads the canonical compact form with a fast path and hands anything else to
+// the general reader. Each way of leaving the fast path is here: the fast path must decline the input, and the
+// public parse must then answer exactly what the general reader answers (value or Error, offset included).
+BOOST_AUTO_TEST_SUITE(fast_path)
+
+namespace {
+
+/// The public answer equals the general reader's, whichever path gave it.
+void check_same_answer(const std::string& text) {
+    const Result<KvTensorShapeV1> got = parse_kv_tensor_shape_v1_json(text);
+    const Result<KvTensorShapeV1> general = detail::parse_kv_tensor_shape_v1_json_general(text);
+    BOOST_TEST_REQUIRE(got.ok() == general.ok(), text);
+    if (got.ok()) {
+        BOOST_TEST(*got == *general, text);
+    } else {
+        BOOST_TEST(got.error() == general.error(), text);
+    }
+}
+
+bool fast_path_takes(const std::string& text) {
+    KvTensorShapeV1 out;
+    return detail::parse_kv_tensor_shape_v1_json_canonical(text, out);
+}
+
+/// `text` with its first `from` replaced by `to`.
+std::string with(std::string text, std::string_view from, std::string_view to) {
+    const std::size_t at = text.find(from);
+    BOOST_TEST_REQUIRE(at != std::string::npos, from);
+    return text.replace(at, from.size(), to);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(takes_what_to_json_writes) {
+    for (const KvTensorShapeV1& s : {base_shape(), mha_key(), mqa_key(), gqa_value()}) {
+        const std::string text = to_json(s);
+        KvTensorShapeV1 out;
+        BOOST_TEST_REQUIRE(detail::parse_kv_tensor_shape_v1_json_canonical(text, out), text);
+        BOOST_TEST(out == s);
+        check_same_answer(text);
+    }
+    // Every enum value, zero and u32 max in every integer (parsing does not validate).
+    for (const KvRole role : EnumTraits<KvRole>::values) {
+        for (const KvDType dtype : EnumTraits<KvDType>::values) {
+            for (const std::uint32_t n : {0U, 1U, 9U, 10U, kU32Max}) {
+                const KvTensorShapeV1 s = make_kv_tensor_shape_v1(role, KvAttentionKind::mqa, n, n, n, n, n, n, dtype,
+                                                                  KvRopeState::not_applicable);
+                const std::string text = to_json(s);
+                KvTensorShapeV1 out;
+                BOOST_TEST_REQUIRE(detail::parse_kv_tensor_shape_v1_json_canonical(text, out), text);
+                BOOST_TEST(out == s);
+            }
+        }
+    }
+    // A schema_version that is not the schema id but is plain ASCII: decoded as it stands.
+    const std::string other = with(kBaseJson, "fib_quant_kv_tensor_shape_v1", " other ~!#$%&'()*+,-./ v2 ");
+    BOOST_TEST(fast_path_takes(other));
+    check_same_answer(other);
+}
+
+BOOST_AUTO_TEST_CASE(every_way_out_gives_the_general_answer) {
+    const std::vector<std::string> ways_out = {
+        // layout
+        " " + kBaseJson,                                           // leading whitespace
+        kBaseJson + " ",                                           // trailing whitespace
+        kBaseJson + "\n",                                          // trailing newline
+        with(kBaseJson, "\"role\":", "\"role\" :"),                // whitespace inside
+        with(kBaseJson, ",\"layers\"", ", \"layers\""),            // whitespace after a comma
+        [] {                                                       // fields in another order
+            Members m = base_members();
+            std::reverse(m.begin(), m.end());
+            return object(m);
+        }(),
+        kBaseArray,                                                // the array form
+        with(kBaseJson, "{", "{\"x\":1,"),                         // an unknown field first
+        with(kBaseJson, "\"}", "\",\"x\":1}"),                     // an unknown field last
+        with(kBaseJson, ",\"dtype\":\"f32\"", ""),                 // a field missing
+        with(kBaseJson, "\"}", "\",\"dtype\":\"f32\"}"),           // a field twice
+        kBaseJson + "}",                                           // trailing characters
+        kBaseJson.substr(0, kBaseJson.size() - 1),                 // truncated
+        // strings
+        with(kBaseJson, "fib_quant", "fib\\u005fquant"),           // an escape
+        with(kBaseJson, "fib_quant", "fib\\/quant"),               // an escape of '/'
+        with(kBaseJson, "fib_quant", "fib\xc3\xa9quant"),          // non-ASCII UTF-8
+        with(kBaseJson, "fib_quant", "fib\xff quant"),             // not UTF-8
+        with(kBaseJson, "fib_quant", "fib\x7fquant"),              // DEL
+        with(kBaseJson, "fib_quant", "fib\tquant"),                // a raw control character
+        with(kBaseJson, "fib_quant", std::string("fib\0quant", 9)),  // a NUL byte
+        with(kBaseJson, "\"fib_quant_kv_tensor_shape_v1\"", "null"),  // not a string
+        // integers
+        with(kBaseJson, "\"batch\":1", "\"batch\":01"),            // a leading zero
+        with(kBaseJson, "\"batch\":1", "\"batch\":-1"),            // a sign
+        with(kBaseJson, "\"batch\":1", "\"batch\":-0"),            // negative zero
+        with(kBaseJson, "\"batch\":1", "\"batch\":1.0"),           // a fraction
+        with(kBaseJson, "\"batch\":1", "\"batch\":1e0"),           // an exponent
+        with(kBaseJson, "\"batch\":1", "\"batch\":4294967296"),    // past u32
+        with(kBaseJson, "\"batch\":1", "\"batch\":18446744073709551616"),  // past u64
+        with(kBaseJson, "\"batch\":1", "\"batch\":00000000000000000001"),  // 20 digits
+        with(kBaseJson, "\"batch\":1", "\"batch\":\"1\""),         // a string
+        with(kBaseJson, "\"batch\":1", "\"batch\":"),              // nothing
+        // enums
+        with(kBaseJson, "\"key\"", "\"Key\""),                     // not a wire name
+        with(kBaseJson, "\"key\"", "\"ke\""),                      // a prefix of one
+        with(kBaseJson, "\"key\"", "\"keys\""),                    // one as a prefix
+        with(kBaseJson, "\"key\"", "{\"key\":null}"),              // the map form
+        with(kBaseJson, "\"key\"", "\"k\\u0065y\""),               // an escape in a wire name
+        with(kBaseJson, "\"f32\"", "2"),                           // a code
+    };
+    for (const std::string& text : ways_out) {
+        BOOST_TEST(!fast_path_takes(text), text);
+        check_same_answer(text);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(every_truncation_and_every_byte_flip) {
+    const std::string text = kBaseJson;
+    for (std::size_t n = 0; n <= text.size(); ++n) check_same_answer(text.substr(0, n));
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        for (const char c : {'"', '\\', ' ', '0', '9', 'a', '{', '}', ',', ':', '\x01', '\x80'}) {
+            std::string flipped = text;
+            flipped[i] = c;
+            check_same_answer(flipped);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_SUITE_END()

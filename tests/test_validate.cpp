@@ -192,6 +192,19 @@ BOOST_AUTO_TEST_CASE(schema_version) {
     CHECK_ERROR(first_error(KvTensorShapeV1{.schema_version = "x", .batch = 1}), ErrorKind::corrupt_payload,
                 "schema_version.matches", "schema_version",
                 "kv shape schema_version x, expected fib_quant_kv_tensor_shape_v1");
+    // A native struct may hold bytes that are not UTF-8 (JSON and FlatBuffers input cannot): the message stays
+    // text, each such byte shown as \xNN and everything else as it stands.
+    for (const auto& [version, shown] : std::vector<std::pair<std::string, std::string>>{
+             {"v\xff", "v\\xff"},
+             {"\x80tail", "\\x80tail"},
+             {"\xC3\xA9 ok, \xC3 cut", "\xC3\xA9 ok, \\xc3 cut"},
+             {"\xED\xA0\x80", "\\xed\\xa0\\x80"},  // an encoded surrogate: three bytes that are not UTF-8
+         }) {
+        KvTensorShapeV1 s = mha_key();
+        s.schema_version = version;
+        CHECK_ERROR(first_error(s), ErrorKind::corrupt_payload, "schema_version.matches", "schema_version",
+                    "kv shape schema_version " + shown + std::string(kSchemaMessageTail));
+    }
 }
 
 BOOST_AUTO_TEST_CASE(every_dim_nonzero) {

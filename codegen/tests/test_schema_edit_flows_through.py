@@ -323,10 +323,14 @@ class SchemaEditFlowsThrough(unittest.TestCase):
         header = self.generated["include/fib_quant_kv/kv_tensor_shape_v1.hpp"]
         self.assertIn("fp8 = 3,", header)
         self.assertIn("std::uint32_t page_size{};", header)
-        self.assertIn("case KvDType::fp8: return 1;", header)
-        rules = "\n".join(text for rel, text in self.generated.items() if rel.startswith("src/"))
-        self.assertIn('"page_size.nonzero"', rules)
-        self.assertIn('"key.tokens_page_aligned"', rules)
+        self.assertIn("byte_size{2, 2, 4, 1};", header)  # the dtype attribute table, one entry per value
+        # The new rules are rows of the rule table and run in both chains (the hot one and the cold one).
+        self.assertIn('{"page_size.nonzero", ErrorKind::corrupt_payload', header)
+        self.assertIn('{"key.tokens_page_aligned", ErrorKind::corrupt_payload', header)
+        self.assertIn("// key.tokens_page_aligned", header)
+        rules = self.generated["src/kv_tensor_shape_v1_rules.hpp"]
+        self.assertIn("// key.tokens_page_aligned: key tokens {tokens} must be a multiple of page_size {page_size}",
+                      rules)
 
     # ---- JSON
     def test_new_dtype_parses_from_json(self):

@@ -13,48 +13,80 @@ namespace fib_quant_kv {
 Result<KvTensorShapeV1View> view_kv_tensor_shape_v1(const ::fib_quant_kv::fb::KvTensorShapeV1* table) {
     namespace fbs = detail::flatbuffers_support;
     if (table == nullptr) return fbs::missing_table(StructTraits<KvTensorShapeV1>::name);
+    KvTensorShapeV1View view;
+    view.table_ = table;
     // schema_version: string
-    if (table->schema_version() == nullptr) return fbs::missing_field(StructTraits<KvTensorShapeV1>::field(0));
-    if (!detail::is_valid_utf8(table->schema_version()->string_view())) {
-        return fbs::invalid_utf8(StructTraits<KvTensorShapeV1>::field(0));
-    }
+    const flatbuffers::String* const schema_version = table->schema_version();
+    if (schema_version == nullptr) return fbs::missing_field(StructTraits<KvTensorShapeV1>::field(0));
+    view.schema_version_ = schema_version->string_view();
+    if (!detail::is_valid_utf8(view.schema_version_)) return fbs::invalid_utf8(StructTraits<KvTensorShapeV1>::field(0));
     // role: enum KvRole
-    if (!table->role().has_value()) return fbs::missing_field(StructTraits<KvTensorShapeV1>::field(1));
-    if (const auto code = static_cast<std::uint32_t>(*table->role()); !kv_role_from_code(code)) {
-        return fbs::unknown_enum_code(StructTraits<KvTensorShapeV1>::field(1), EnumTraits<KvRole>::name, code);
+    const auto role = table->role();
+    if (!role.has_value()) return fbs::missing_field(StructTraits<KvTensorShapeV1>::field(1));
+    const std::optional<KvRole> role_value = kv_role_from_code(static_cast<std::uint32_t>(*role));
+    if (!role_value) {
+        return fbs::unknown_enum_code(StructTraits<KvTensorShapeV1>::field(1), EnumTraits<KvRole>::name,
+                                      static_cast<std::uint32_t>(*role));
     }
+    view.role_ = *role_value;
     // attention_kind: enum KvAttentionKind
-    if (!table->attention_kind().has_value()) return fbs::missing_field(StructTraits<KvTensorShapeV1>::field(2));
-    if (const auto code = static_cast<std::uint32_t>(*table->attention_kind()); !kv_attention_kind_from_code(code)) {
-        return fbs::unknown_enum_code(StructTraits<KvTensorShapeV1>::field(2), EnumTraits<KvAttentionKind>::name, code);
+    const auto attention_kind = table->attention_kind();
+    if (!attention_kind.has_value()) return fbs::missing_field(StructTraits<KvTensorShapeV1>::field(2));
+    const std::optional<KvAttentionKind> attention_kind_value = kv_attention_kind_from_code(static_cast<std::uint32_t>(*attention_kind));
+    if (!attention_kind_value) {
+        return fbs::unknown_enum_code(StructTraits<KvTensorShapeV1>::field(2), EnumTraits<KvAttentionKind>::name,
+                                      static_cast<std::uint32_t>(*attention_kind));
     }
+    view.attention_kind_ = *attention_kind_value;
     // batch: u32
-    if (!table->batch().has_value()) return fbs::missing_field(StructTraits<KvTensorShapeV1>::field(3));
+    const auto batch = table->batch();
+    if (!batch.has_value()) return fbs::missing_field(StructTraits<KvTensorShapeV1>::field(3));
+    view.batch_ = *batch;
     // layers: u32
-    if (!table->layers().has_value()) return fbs::missing_field(StructTraits<KvTensorShapeV1>::field(4));
+    const auto layers = table->layers();
+    if (!layers.has_value()) return fbs::missing_field(StructTraits<KvTensorShapeV1>::field(4));
+    view.layers_ = *layers;
     // kv_heads: u32
-    if (!table->kv_heads().has_value()) return fbs::missing_field(StructTraits<KvTensorShapeV1>::field(5));
+    const auto kv_heads = table->kv_heads();
+    if (!kv_heads.has_value()) return fbs::missing_field(StructTraits<KvTensorShapeV1>::field(5));
+    view.kv_heads_ = *kv_heads;
     // query_heads: u32
-    if (!table->query_heads().has_value()) return fbs::missing_field(StructTraits<KvTensorShapeV1>::field(6));
+    const auto query_heads = table->query_heads();
+    if (!query_heads.has_value()) return fbs::missing_field(StructTraits<KvTensorShapeV1>::field(6));
+    view.query_heads_ = *query_heads;
     // tokens: u32
-    if (!table->tokens().has_value()) return fbs::missing_field(StructTraits<KvTensorShapeV1>::field(7));
+    const auto tokens = table->tokens();
+    if (!tokens.has_value()) return fbs::missing_field(StructTraits<KvTensorShapeV1>::field(7));
+    view.tokens_ = *tokens;
     // head_dim: u32
-    if (!table->head_dim().has_value()) return fbs::missing_field(StructTraits<KvTensorShapeV1>::field(8));
+    const auto head_dim = table->head_dim();
+    if (!head_dim.has_value()) return fbs::missing_field(StructTraits<KvTensorShapeV1>::field(8));
+    view.head_dim_ = *head_dim;
     // dtype: enum KvDType
-    if (!table->dtype().has_value()) return fbs::missing_field(StructTraits<KvTensorShapeV1>::field(9));
-    if (const auto code = static_cast<std::uint32_t>(*table->dtype()); !kv_dtype_from_code(code)) {
-        return fbs::unknown_enum_code(StructTraits<KvTensorShapeV1>::field(9), EnumTraits<KvDType>::name, code);
+    const auto dtype = table->dtype();
+    if (!dtype.has_value()) return fbs::missing_field(StructTraits<KvTensorShapeV1>::field(9));
+    const std::optional<KvDType> dtype_value = kv_dtype_from_code(static_cast<std::uint32_t>(*dtype));
+    if (!dtype_value) {
+        return fbs::unknown_enum_code(StructTraits<KvTensorShapeV1>::field(9), EnumTraits<KvDType>::name,
+                                      static_cast<std::uint32_t>(*dtype));
     }
+    view.dtype_ = *dtype_value;
     // rope_state: enum KvRopeState
-    if (!table->rope_state().has_value()) return fbs::missing_field(StructTraits<KvTensorShapeV1>::field(10));
-    if (const auto code = static_cast<std::uint32_t>(*table->rope_state()); !kv_rope_state_from_code(code)) {
-        return fbs::unknown_enum_code(StructTraits<KvTensorShapeV1>::field(10), EnumTraits<KvRopeState>::name, code);
+    const auto rope_state = table->rope_state();
+    if (!rope_state.has_value()) return fbs::missing_field(StructTraits<KvTensorShapeV1>::field(10));
+    const std::optional<KvRopeState> rope_state_value = kv_rope_state_from_code(static_cast<std::uint32_t>(*rope_state));
+    if (!rope_state_value) {
+        return fbs::unknown_enum_code(StructTraits<KvTensorShapeV1>::field(10), EnumTraits<KvRopeState>::name,
+                                      static_cast<std::uint32_t>(*rope_state));
     }
-    return KvTensorShapeV1View(table);
+    view.rope_state_ = *rope_state_value;
+    return view;
 }
 
-Result<KvTensorShapeV1View> view_kv_tensor_shape_v1(std::span<const std::uint8_t> buffer, const FlatBufferLimits& limits) {
-    namespace fbs = detail::flatbuffers_support;
+namespace detail {
+
+Result<KvTensorShapeV1View> view_kv_tensor_shape_v1_general(std::span<const std::uint8_t> buffer, const FlatBufferLimits& limits) {
+    namespace fbs = flatbuffers_support;
     if (std::optional<Error> e = fbs::check_frame(buffer, kKvTensorShapeV1FileIdentifier, "KvTensorShapeV1")) {
         return std::move(*e);
     }
@@ -63,10 +95,155 @@ Result<KvTensorShapeV1View> view_kv_tensor_shape_v1(std::span<const std::uint8_t
     return view_kv_tensor_shape_v1(::fib_quant_kv::fb::GetKvTensorShapeV1(buffer.data()));
 }
 
+}  // namespace detail
+
+namespace detail {
+
+/// view_kv_tensor_shape_v1(buffer) into `view`; ok, or the Error. One pass: the Verifier's own checks, field by field in the order flatc's Verify() makes them, each field
+    // read as soon as it has verified. Presence, enum-code and UTF-8 problems wait until the whole table has
+/// verified, so every answer is detail::view_kv_tensor_shape_v1_general()'s (which runs the Verifier first).
+Status read_kv_tensor_shape_v1_buffer(std::span<const std::uint8_t> buffer, const FlatBufferLimits& limits, KvTensorShapeV1View& view) {
+    namespace fbs = flatbuffers_support;
+    using Table = ::fib_quant_kv::fb::KvTensorShapeV1;
+    if (std::optional<Error> e = fbs::check_frame(buffer, kKvTensorShapeV1FileIdentifier, "KvTensorShapeV1")) {
+        return std::move(*e);
+    }
+    flatbuffers::Verifier verifier(buffer.data(), buffer.size(), limits.max_depth, limits.max_tables);
+    const flatbuffers::uoffset_t root = verifier.VerifyOffset(0);
+    if (root == 0) return fbs::verify_failed("KvTensorShapeV1");
+    const std::uint8_t* const data = buffer.data() + root;
+    if (!verifier.VerifyTableStart(data)) return fbs::verify_failed("KvTensorShapeV1");
+    // flatc's tables derive privately from flatbuffers::Table and are only ever reached through casts like this.
+    const auto* const table = reinterpret_cast<const flatbuffers::Table*>(data);
+    view.table_ = reinterpret_cast<const Table*>(data);
+    fbs::FirstProblem problem;
+    // schema_version: string
+    if (const flatbuffers::voffset_t at = table->GetOptionalFieldOffset(Table::VT_SCHEMA_VERSION); at == 0) {
+        problem.missing_field(StructTraits<KvTensorShapeV1>::field(0));
+    } else {
+        const flatbuffers::uoffset_t to = verifier.VerifyOffset(data, at);
+        const auto* const text = reinterpret_cast<const flatbuffers::String*>(data + at + to);
+        if (to == 0 || !verifier.VerifyString(text)) return fbs::verify_failed("KvTensorShapeV1");
+        view.schema_version_ = text->string_view();
+        if (!is_valid_utf8(view.schema_version_)) problem.invalid_utf8(StructTraits<KvTensorShapeV1>::field(0));
+    }
+    // role: enum KvRole
+    if (const flatbuffers::voffset_t at = table->GetOptionalFieldOffset(Table::VT_ROLE); at == 0) {
+        problem.missing_field(StructTraits<KvTensorShapeV1>::field(1));
+    } else {
+        using Code = std::uint8_t;
+        if (!verifier.VerifyField<Code>(data, at, sizeof(Code))) return fbs::verify_failed("KvTensorShapeV1");
+        const Code code = flatbuffers::ReadScalar<Code>(data + at);
+        if (const std::optional<KvRole> v = kv_role_from_code(code)) {
+            view.role_ = *v;
+        } else {
+            problem.unknown_enum_code(StructTraits<KvTensorShapeV1>::field(1), EnumTraits<KvRole>::name, code);
+        }
+    }
+    // attention_kind: enum KvAttentionKind
+    if (const flatbuffers::voffset_t at = table->GetOptionalFieldOffset(Table::VT_ATTENTION_KIND); at == 0) {
+        problem.missing_field(StructTraits<KvTensorShapeV1>::field(2));
+    } else {
+        using Code = std::uint8_t;
+        if (!verifier.VerifyField<Code>(data, at, sizeof(Code))) return fbs::verify_failed("KvTensorShapeV1");
+        const Code code = flatbuffers::ReadScalar<Code>(data + at);
+        if (const std::optional<KvAttentionKind> v = kv_attention_kind_from_code(code)) {
+            view.attention_kind_ = *v;
+        } else {
+            problem.unknown_enum_code(StructTraits<KvTensorShapeV1>::field(2), EnumTraits<KvAttentionKind>::name, code);
+        }
+    }
+    // batch: u32
+    if (const flatbuffers::voffset_t at = table->GetOptionalFieldOffset(Table::VT_BATCH); at == 0) {
+        problem.missing_field(StructTraits<KvTensorShapeV1>::field(3));
+    } else {
+        using Value = std::uint32_t;
+        if (!verifier.VerifyField<Value>(data, at, sizeof(Value))) return fbs::verify_failed("KvTensorShapeV1");
+        view.batch_ = flatbuffers::ReadScalar<Value>(data + at);
+    }
+    // layers: u32
+    if (const flatbuffers::voffset_t at = table->GetOptionalFieldOffset(Table::VT_LAYERS); at == 0) {
+        problem.missing_field(StructTraits<KvTensorShapeV1>::field(4));
+    } else {
+        using Value = std::uint32_t;
+        if (!verifier.VerifyField<Value>(data, at, sizeof(Value))) return fbs::verify_failed("KvTensorShapeV1");
+        view.layers_ = flatbuffers::ReadScalar<Value>(data + at);
+    }
+    // kv_heads: u32
+    if (const flatbuffers::voffset_t at = table->GetOptionalFieldOffset(Table::VT_KV_HEADS); at == 0) {
+        problem.missing_field(StructTraits<KvTensorShapeV1>::field(5));
+    } else {
+        using Value = std::uint32_t;
+        if (!verifier.VerifyField<Value>(data, at, sizeof(Value))) return fbs::verify_failed("KvTensorShapeV1");
+        view.kv_heads_ = flatbuffers::ReadScalar<Value>(data + at);
+    }
+    // query_heads: u32
+    if (const flatbuffers::voffset_t at = table->GetOptionalFieldOffset(Table::VT_QUERY_HEADS); at == 0) {
+        problem.missing_field(StructTraits<KvTensorShapeV1>::field(6));
+    } else {
+        using Value = std::uint32_t;
+        if (!verifier.VerifyField<Value>(data, at, sizeof(Value))) return fbs::verify_failed("KvTensorShapeV1");
+        view.query_heads_ = flatbuffers::ReadScalar<Value>(data + at);
+    }
+    // tokens: u32
+    if (const flatbuffers::voffset_t at = table->GetOptionalFieldOffset(Table::VT_TOKENS); at == 0) {
+        problem.missing_field(StructTraits<KvTensorShapeV1>::field(7));
+    } else {
+        using Value = std::uint32_t;
+        if (!verifier.VerifyField<Value>(data, at, sizeof(Value))) return fbs::verify_failed("KvTensorShapeV1");
+        view.tokens_ = flatbuffers::ReadScalar<Value>(data + at);
+    }
+    // head_dim: u32
+    if (const flatbuffers::voffset_t at = table->GetOptionalFieldOffset(Table::VT_HEAD_DIM); at == 0) {
+        problem.missing_field(StructTraits<KvTensorShapeV1>::field(8));
+    } else {
+        using Value = std::uint32_t;
+        if (!verifier.VerifyField<Value>(data, at, sizeof(Value))) return fbs::verify_failed("KvTensorShapeV1");
+        view.head_dim_ = flatbuffers::ReadScalar<Value>(data + at);
+    }
+    // dtype: enum KvDType
+    if (const flatbuffers::voffset_t at = table->GetOptionalFieldOffset(Table::VT_DTYPE); at == 0) {
+        problem.missing_field(StructTraits<KvTensorShapeV1>::field(9));
+    } else {
+        using Code = std::uint8_t;
+        if (!verifier.VerifyField<Code>(data, at, sizeof(Code))) return fbs::verify_failed("KvTensorShapeV1");
+        const Code code = flatbuffers::ReadScalar<Code>(data + at);
+        if (const std::optional<KvDType> v = kv_dtype_from_code(code)) {
+            view.dtype_ = *v;
+        } else {
+            problem.unknown_enum_code(StructTraits<KvTensorShapeV1>::field(9), EnumTraits<KvDType>::name, code);
+        }
+    }
+    // rope_state: enum KvRopeState
+    if (const flatbuffers::voffset_t at = table->GetOptionalFieldOffset(Table::VT_ROPE_STATE); at == 0) {
+        problem.missing_field(StructTraits<KvTensorShapeV1>::field(10));
+    } else {
+        using Code = std::uint8_t;
+        if (!verifier.VerifyField<Code>(data, at, sizeof(Code))) return fbs::verify_failed("KvTensorShapeV1");
+        const Code code = flatbuffers::ReadScalar<Code>(data + at);
+        if (const std::optional<KvRopeState> v = kv_rope_state_from_code(code)) {
+            view.rope_state_ = *v;
+        } else {
+            problem.unknown_enum_code(StructTraits<KvTensorShapeV1>::field(10), EnumTraits<KvRopeState>::name, code);
+        }
+    }
+    verifier.EndTable();
+    if (problem.any()) return problem.error();
+    return {};
+}
+
+}  // namespace detail
+
+Result<KvTensorShapeV1View> view_kv_tensor_shape_v1(std::span<const std::uint8_t> buffer, const FlatBufferLimits& limits) {
+    KvTensorShapeV1View view;
+    if (Status st = detail::read_kv_tensor_shape_v1_buffer(buffer, limits, view); !st) return std::move(st).error();
+    return view;
+}
+
 Result<KvTensorShapeV1View> verify_kv_tensor_shape_v1_buffer(std::span<const std::uint8_t> buffer, const FlatBufferLimits& limits) {
-    Result<KvTensorShapeV1View> view = view_kv_tensor_shape_v1(buffer, limits);
-    if (!view) return view;
-    if (Status st = validate(*view); !st) return std::move(st).error();
+    KvTensorShapeV1View view;
+    if (Status st = detail::read_kv_tensor_shape_v1_buffer(buffer, limits, view); !st) return std::move(st).error();
+    if (!detail::satisfies_kv_tensor_shape_v1(view)) [[unlikely]] return detail::kv_tensor_shape_v1_first_error(view);
     return view;
 }
 
@@ -113,13 +290,13 @@ Result<std::uint64_t> vector_count(const KvTensorShapeV1View& shape) { return de
 Result<std::uint64_t> element_count(const KvTensorShapeV1View& shape) { return detail::checked_element_count(shape); }
 Result<std::uint64_t> byte_size(const KvTensorShapeV1View& shape) { return detail::checked_byte_size(shape); }
 
-Status validate(const KvTensorShapeV1View& shape) { return detail::validate_kv_tensor_shape_v1(shape); }
-
-std::vector<Error> validate_all(const KvTensorShapeV1View& shape) { return detail::validate_all_kv_tensor_shape_v1(shape); }
-
-Status validate_block_dim(const KvTensorShapeV1View& shape, std::uint32_t block_dim) {
-    return detail::validate_kv_tensor_shape_v1_block_dim(shape, block_dim);
+namespace detail {
+Error kv_tensor_shape_v1_first_error(const KvTensorShapeV1View& shape) { return first_error_kv_tensor_shape_v1(shape); }
+std::vector<Error> kv_tensor_shape_v1_all_errors(const KvTensorShapeV1View& shape) { return all_errors_kv_tensor_shape_v1(shape); }
+Error kv_tensor_shape_v1_block_dim_first_error(const KvTensorShapeV1View& shape, std::uint32_t block_dim) {
+    return first_error_kv_tensor_shape_v1_block_dim(shape, block_dim);
 }
+}  // namespace detail
 
 std::string canonical_encoding(const KvTensorShapeV1View& shape) { return detail::canonical_encoding_kv_tensor_shape_v1(shape); }
 

@@ -6,6 +6,7 @@
 #include "fib_quant_kv/kv_tensor_shape_v1.hpp"
 
 #include "internal/json_decode.hpp"
+#include "internal/json_fast.hpp"
 #include "internal/text.hpp"
 
 static_assert(fib_quant_kv::kKvTensorShapeV1Fingerprint == 0x159ceb33a79a5bedULL,
@@ -80,52 +81,136 @@ struct KvTensorShapeV1Binding {
 
 }  // namespace
 
+namespace {
+
+/// The most bytes the JSON form of `shape` takes: quickly, counting 6 bytes for every byte of a string.
+std::size_t json_bound(const KvTensorShapeV1& shape) noexcept {
+    return 230 + detail::json_string_bound(shape.schema_version.size());
+}
+
+/// The same with every string measured exactly (a pass over it): for strings too long for the stack.
+std::size_t json_bound_measured(const KvTensorShapeV1& shape) noexcept {
+    return 230 + detail::json_string_size(shape.schema_version);
+}
+
+/// Writes the JSON form of `shape` at `out` (room for json_bound(shape) bytes); returns the end.
+char* write_json(char* out, const KvTensorShapeV1& shape) noexcept {
+    out = detail::write_bytes(out, "{\"schema_version\":");
+    out = detail::write_json_string(out, shape.schema_version);
+    out = detail::write_bytes(out, ",\"role\":\"");
+    out = detail::write_bytes(out, to_string(shape.role));
+    out = detail::write_bytes(out, "\",\"attention_kind\":\"");
+    out = detail::write_bytes(out, to_string(shape.attention_kind));
+    out = detail::write_bytes(out, "\",\"batch\":");
+    out = detail::write_decimal(out, shape.batch);
+    out = detail::write_bytes(out, ",\"layers\":");
+    out = detail::write_decimal(out, shape.layers);
+    out = detail::write_bytes(out, ",\"kv_heads\":");
+    out = detail::write_decimal(out, shape.kv_heads);
+    out = detail::write_bytes(out, ",\"query_heads\":");
+    out = detail::write_decimal(out, shape.query_heads);
+    out = detail::write_bytes(out, ",\"tokens\":");
+    out = detail::write_decimal(out, shape.tokens);
+    out = detail::write_bytes(out, ",\"head_dim\":");
+    out = detail::write_decimal(out, shape.head_dim);
+    out = detail::write_bytes(out, ",\"dtype\":\"");
+    out = detail::write_bytes(out, to_string(shape.dtype));
+    out = detail::write_bytes(out, "\",\"rope_state\":\"");
+    out = detail::write_bytes(out, to_string(shape.rope_state));
+    out = detail::write_bytes(out, "\"}");
+    return out;
+}
+
+/// Descriptors with short strings are written on the stack and copied out once.
+constexpr std::size_t kJsonOnStack = 512;
+
+}  // namespace
+
 void append_json(std::string& out, const KvTensorShapeV1& shape) {
-    out.append("{\"schema_version\":");
-    detail::append_json_string(out, shape.schema_version);
-    out.append(",\"role\":");
-    out.push_back('"');
-    out.append(to_string(shape.role));
-    out.push_back('"');
-    out.append(",\"attention_kind\":");
-    out.push_back('"');
-    out.append(to_string(shape.attention_kind));
-    out.push_back('"');
-    out.append(",\"batch\":");
-    detail::append_decimal(out, shape.batch);
-    out.append(",\"layers\":");
-    detail::append_decimal(out, shape.layers);
-    out.append(",\"kv_heads\":");
-    detail::append_decimal(out, shape.kv_heads);
-    out.append(",\"query_heads\":");
-    detail::append_decimal(out, shape.query_heads);
-    out.append(",\"tokens\":");
-    detail::append_decimal(out, shape.tokens);
-    out.append(",\"head_dim\":");
-    detail::append_decimal(out, shape.head_dim);
-    out.append(",\"dtype\":");
-    out.push_back('"');
-    out.append(to_string(shape.dtype));
-    out.push_back('"');
-    out.append(",\"rope_state\":");
-    out.push_back('"');
-    out.append(to_string(shape.rope_state));
-    out.push_back('"');
-    out.push_back('}');
+    const std::size_t bound = json_bound(shape);
+    if (bound <= kJsonOnStack) [[likely]] {
+        char text[kJsonOnStack];
+        out.append(text, write_json(text, shape));
+        return;
+    }
+    const std::size_t at = out.size();
+    out.resize(at + json_bound_measured(shape));
+    char* const end = write_json(out.data() + at, shape);
+    out.resize(static_cast<std::size_t>(end - out.data()));
 }
 
 std::string to_json(const KvTensorShapeV1& shape) {
+    const std::size_t bound = json_bound(shape);
+    if (bound <= kJsonOnStack) [[likely]] {
+        char text[kJsonOnStack];
+        return std::string(text, write_json(text, shape));
+    }
     std::string out;
-    out.reserve(256);
     append_json(out, shape);
     return out;
 }
 
+namespace detail {
+
+bool parse_kv_tensor_shape_v1_json_canonical(std::string_view json, KvTensorShapeV1& out) {
+    json_fast::Cursor in(json);
+    [[maybe_unused]] std::uint64_t number = 0;
+    [[maybe_unused]] std::size_t variant = 0;
+    std::string_view schema_version;
+    if (!in.literal("{\"schema_version\":\"")) return false;
+    if (!in.plain_string(schema_version)) return false;
+    if (!in.literal("\",\"role\":\"")) return false;
+    if (!in.variant(EnumTraits<KvRole>::wire_names, variant)) return false;
+    out.role = EnumTraits<KvRole>::values[variant];
+    if (!in.literal("\",\"attention_kind\":\"")) return false;
+    if (!in.variant(EnumTraits<KvAttentionKind>::wire_names, variant)) return false;
+    out.attention_kind = EnumTraits<KvAttentionKind>::values[variant];
+    if (!in.literal("\",\"batch\":")) return false;
+    if (!in.uint(4294967295U, number)) return false;
+    out.batch = static_cast<std::uint32_t>(number);
+    if (!in.literal(",\"layers\":")) return false;
+    if (!in.uint(4294967295U, number)) return false;
+    out.layers = static_cast<std::uint32_t>(number);
+    if (!in.literal(",\"kv_heads\":")) return false;
+    if (!in.uint(4294967295U, number)) return false;
+    out.kv_heads = static_cast<std::uint32_t>(number);
+    if (!in.literal(",\"query_heads\":")) return false;
+    if (!in.uint(4294967295U, number)) return false;
+    out.query_heads = static_cast<std::uint32_t>(number);
+    if (!in.literal(",\"tokens\":")) return false;
+    if (!in.uint(4294967295U, number)) return false;
+    out.tokens = static_cast<std::uint32_t>(number);
+    if (!in.literal(",\"head_dim\":")) return false;
+    if (!in.uint(4294967295U, number)) return false;
+    out.head_dim = static_cast<std::uint32_t>(number);
+    if (!in.literal(",\"dtype\":\"")) return false;
+    if (!in.variant(EnumTraits<KvDType>::wire_names, variant)) return false;
+    out.dtype = EnumTraits<KvDType>::values[variant];
+    if (!in.literal("\",\"rope_state\":\"")) return false;
+    if (!in.variant(EnumTraits<KvRopeState>::wire_names, variant)) return false;
+    out.rope_state = EnumTraits<KvRopeState>::values[variant];
+    if (!in.literal("\"}")) return false;
+    if (!in.at_end()) return false;
+    out.schema_version.assign(schema_version);
+    return true;
+}
+
+Result<KvTensorShapeV1> parse_kv_tensor_shape_v1_json_general(std::string_view json) {
+    return json::decode<KvTensorShapeV1Binding>(json);
+}
+
+}  // namespace detail
+
 Result<KvTensorShapeV1> parse_kv_tensor_shape_v1_json(std::string_view json) {
-    return detail::json::decode<KvTensorShapeV1Binding>(json);
+    if (KvTensorShapeV1 out; detail::parse_kv_tensor_shape_v1_json_canonical(json, out)) [[likely]] return out;
+    return detail::parse_kv_tensor_shape_v1_json_general(json);
 }
 
 Result<KvTensorShapeV1> parse_kv_tensor_shape_v1_json_in_place(std::span<char> json) {
+    // The fast path only reads; the general reader may use the bytes as scratch.
+    if (KvTensorShapeV1 out; detail::parse_kv_tensor_shape_v1_json_canonical({json.data(), json.size()}, out)) [[likely]] {
+        return out;
+    }
     return detail::json::decode_in_place<KvTensorShapeV1Binding>(json);
 }
 

@@ -30,13 +30,13 @@ Result<std::uint64_t> vector_count(const KvTensorShapeV1& shape) { return detail
 Result<std::uint64_t> element_count(const KvTensorShapeV1& shape) { return detail::checked_element_count(shape); }
 Result<std::uint64_t> byte_size(const KvTensorShapeV1& shape) { return detail::checked_byte_size(shape); }
 
-Status validate(const KvTensorShapeV1& shape) { return detail::validate_kv_tensor_shape_v1(shape); }
-
-std::vector<Error> validate_all(const KvTensorShapeV1& shape) { return detail::validate_all_kv_tensor_shape_v1(shape); }
-
-Status validate_block_dim(const KvTensorShapeV1& shape, std::uint32_t block_dim) {
-    return detail::validate_kv_tensor_shape_v1_block_dim(shape, block_dim);
+namespace detail {
+Error kv_tensor_shape_v1_first_error(const KvTensorShapeV1& shape) { return first_error_kv_tensor_shape_v1(shape); }
+std::vector<Error> kv_tensor_shape_v1_all_errors(const KvTensorShapeV1& shape) { return all_errors_kv_tensor_shape_v1(shape); }
+Error kv_tensor_shape_v1_block_dim_first_error(const KvTensorShapeV1& shape, std::uint32_t block_dim) {
+    return first_error_kv_tensor_shape_v1_block_dim(shape, block_dim);
 }
+}  // namespace detail
 
 std::string canonical_encoding(const KvTensorShapeV1& shape) { return detail::canonical_encoding_kv_tensor_shape_v1(shape); }
 

@@ -21,346 +21,145 @@ namespace fib_quant_kv::detail {
 
 // ---------------------------------------------------------------------------------------------- KvTensorShapeV1
 
-inline constexpr std::string_view kKvTensorShapeV1Fields_role_known[] = {"role"};
-inline constexpr std::string_view kKvTensorShapeV1Fields_attention_kind_known[] = {"attention_kind"};
-inline constexpr std::string_view kKvTensorShapeV1Fields_dtype_known[] = {"dtype"};
-inline constexpr std::string_view kKvTensorShapeV1Fields_rope_state_known[] = {"rope_state"};
-inline constexpr std::string_view kKvTensorShapeV1Fields_schema_version_matches[] = {"schema_version"};
-inline constexpr std::string_view kKvTensorShapeV1Fields_batch_nonzero[] = {"batch"};
-inline constexpr std::string_view kKvTensorShapeV1Fields_layers_nonzero[] = {"layers"};
-inline constexpr std::string_view kKvTensorShapeV1Fields_kv_heads_nonzero[] = {"kv_heads"};
-inline constexpr std::string_view kKvTensorShapeV1Fields_query_heads_nonzero[] = {"query_heads"};
-inline constexpr std::string_view kKvTensorShapeV1Fields_tokens_nonzero[] = {"tokens"};
-inline constexpr std::string_view kKvTensorShapeV1Fields_head_dim_nonzero[] = {"head_dim"};
-inline constexpr std::string_view kKvTensorShapeV1Fields_mha_heads_equal[] = {"query_heads", "kv_heads"};
-inline constexpr std::string_view kKvTensorShapeV1Fields_mqa_single_kv_head[] = {"kv_heads"};
-inline constexpr std::string_view kKvTensorShapeV1Fields_grouped_heads_divisible[] = {"query_heads", "kv_heads"};
-inline constexpr std::string_view kKvTensorShapeV1Fields_key_rope_declared[] = {"rope_state"};
-inline constexpr std::string_view kKvTensorShapeV1Fields_value_rope_not_applicable[] = {"rope_state"};
-inline constexpr std::string_view kKvTensorShapeV1Fields_size_overflow[] = {"batch", "layers", "kv_heads", "tokens", "head_dim"};
-inline constexpr std::string_view kKvTensorShapeV1Fields_head_dim_block_divisible[] = {"head_dim"};
-
-/// role.known: kv shape role holds a code that is not a value of its enum
+/// The Error of rule `rule` (its row in StructTraits<KvTensorShapeV1>::rules); messages that
+/// show values, and error details, are filled in from the descriptor.
 template <KvTensorShapeV1Like S>
-[[nodiscard]] Error kv_tensor_shape_v1_violation_role_known([[maybe_unused]] const S& s) {
+[[nodiscard]] Error kv_tensor_shape_v1_error([[maybe_unused]] const S& s, std::size_t rule) {
     [[maybe_unused]] typedef Fields<S> F;
-    Error e;
-    e.kind = ErrorKind::corrupt_payload;
-    e.rule = "role.known";
-    e.fields = kKvTensorShapeV1Fields_role_known;
-    e.message = "kv shape role holds a code that is not a value of its enum";
+    Error e = make_error(StructTraits<KvTensorShapeV1>::rules[rule]);
+    switch (rule) {
+        case 4:  // schema_version.matches
+            e.message = format_message(std::string_view{"kv shape schema_version "}, F::schema_version(s), std::string_view{", expected fib_quant_kv_tensor_shape_v1"});
+            break;
+        default: break;
+    }
     return e;
 }
 
-/// attention_kind.known: kv shape attention_kind holds a code that is not a value of its enum
-template <KvTensorShapeV1Like S>
-[[nodiscard]] Error kv_tensor_shape_v1_violation_attention_kind_known([[maybe_unused]] const S& s) {
+/// validate(): the rules of KvTensorShapeV1, in schema order. Calls
+/// `visit(rule)` for each rule `s` breaks, in order, until `visit` returns false. The cold path: the hot one is
+/// satisfies_kv_tensor_shape_v1(), and the two are rendered from the same rules.
+template <KvTensorShapeV1Like S, class Visit>
+void check_kv_tensor_shape_v1(const S& s, Visit&& visit) {
     [[maybe_unused]] typedef Fields<S> F;
-    Error e;
-    e.kind = ErrorKind::corrupt_payload;
-    e.rule = "attention_kind.known";
-    e.fields = kKvTensorShapeV1Fields_attention_kind_known;
-    e.message = "kv shape attention_kind holds a code that is not a value of its enum";
-    return e;
-}
-
-/// dtype.known: kv shape dtype holds a code that is not a value of its enum
-template <KvTensorShapeV1Like S>
-[[nodiscard]] Error kv_tensor_shape_v1_violation_dtype_known([[maybe_unused]] const S& s) {
-    [[maybe_unused]] typedef Fields<S> F;
-    Error e;
-    e.kind = ErrorKind::corrupt_payload;
-    e.rule = "dtype.known";
-    e.fields = kKvTensorShapeV1Fields_dtype_known;
-    e.message = "kv shape dtype holds a code that is not a value of its enum";
-    return e;
-}
-
-/// rope_state.known: kv shape rope_state holds a code that is not a value of its enum
-template <KvTensorShapeV1Like S>
-[[nodiscard]] Error kv_tensor_shape_v1_violation_rope_state_known([[maybe_unused]] const S& s) {
-    [[maybe_unused]] typedef Fields<S> F;
-    Error e;
-    e.kind = ErrorKind::corrupt_payload;
-    e.rule = "rope_state.known";
-    e.fields = kKvTensorShapeV1Fields_rope_state_known;
-    e.message = "kv shape rope_state holds a code that is not a value of its enum";
-    return e;
-}
-
-/// schema_version.matches: kv shape schema_version {schema_version}, expected fib_quant_kv_tensor_shape_v1
-template <KvTensorShapeV1Like S>
-[[nodiscard]] Error kv_tensor_shape_v1_violation_schema_version_matches([[maybe_unused]] const S& s) {
-    [[maybe_unused]] typedef Fields<S> F;
-    Error e;
-    e.kind = ErrorKind::corrupt_payload;
-    e.rule = "schema_version.matches";
-    e.fields = kKvTensorShapeV1Fields_schema_version_matches;
-    e.message = format_message(std::string_view{"kv shape schema_version "}, F::schema_version(s), std::string_view{", expected fib_quant_kv_tensor_shape_v1"});
-    return e;
-}
-
-/// batch.nonzero: kv shape batch must be > 0
-template <KvTensorShapeV1Like S>
-[[nodiscard]] Error kv_tensor_shape_v1_violation_batch_nonzero([[maybe_unused]] const S& s) {
-    [[maybe_unused]] typedef Fields<S> F;
-    Error e;
-    e.kind = ErrorKind::corrupt_payload;
-    e.rule = "batch.nonzero";
-    e.fields = kKvTensorShapeV1Fields_batch_nonzero;
-    e.message = "kv shape batch must be > 0";
-    return e;
-}
-
-/// layers.nonzero: kv shape layers must be > 0
-template <KvTensorShapeV1Like S>
-[[nodiscard]] Error kv_tensor_shape_v1_violation_layers_nonzero([[maybe_unused]] const S& s) {
-    [[maybe_unused]] typedef Fields<S> F;
-    Error e;
-    e.kind = ErrorKind::corrupt_payload;
-    e.rule = "layers.nonzero";
-    e.fields = kKvTensorShapeV1Fields_layers_nonzero;
-    e.message = "kv shape layers must be > 0";
-    return e;
-}
-
-/// kv_heads.nonzero: kv shape kv_heads must be > 0
-template <KvTensorShapeV1Like S>
-[[nodiscard]] Error kv_tensor_shape_v1_violation_kv_heads_nonzero([[maybe_unused]] const S& s) {
-    [[maybe_unused]] typedef Fields<S> F;
-    Error e;
-    e.kind = ErrorKind::corrupt_payload;
-    e.rule = "kv_heads.nonzero";
-    e.fields = kKvTensorShapeV1Fields_kv_heads_nonzero;
-    e.message = "kv shape kv_heads must be > 0";
-    return e;
-}
-
-/// query_heads.nonzero: kv shape query_heads must be > 0
-template <KvTensorShapeV1Like S>
-[[nodiscard]] Error kv_tensor_shape_v1_violation_query_heads_nonzero([[maybe_unused]] const S& s) {
-    [[maybe_unused]] typedef Fields<S> F;
-    Error e;
-    e.kind = ErrorKind::corrupt_payload;
-    e.rule = "query_heads.nonzero";
-    e.fields = kKvTensorShapeV1Fields_query_heads_nonzero;
-    e.message = "kv shape query_heads must be > 0";
-    return e;
-}
-
-/// tokens.nonzero: kv shape tokens must be > 0
-template <KvTensorShapeV1Like S>
-[[nodiscard]] Error kv_tensor_shape_v1_violation_tokens_nonzero([[maybe_unused]] const S& s) {
-    [[maybe_unused]] typedef Fields<S> F;
-    Error e;
-    e.kind = ErrorKind::corrupt_payload;
-    e.rule = "tokens.nonzero";
-    e.fields = kKvTensorShapeV1Fields_tokens_nonzero;
-    e.message = "kv shape tokens must be > 0";
-    return e;
-}
-
-/// head_dim.nonzero: kv shape head_dim must be > 0
-template <KvTensorShapeV1Like S>
-[[nodiscard]] Error kv_tensor_shape_v1_violation_head_dim_nonzero([[maybe_unused]] const S& s) {
-    [[maybe_unused]] typedef Fields<S> F;
-    Error e;
-    e.kind = ErrorKind::corrupt_payload;
-    e.rule = "head_dim.nonzero";
-    e.fields = kKvTensorShapeV1Fields_head_dim_nonzero;
-    e.message = "kv shape head_dim must be > 0";
-    return e;
-}
-
-/// mha.heads_equal: MHA requires query_heads == kv_heads
-template <KvTensorShapeV1Like S>
-[[nodiscard]] Error kv_tensor_shape_v1_violation_mha_heads_equal([[maybe_unused]] const S& s) {
-    [[maybe_unused]] typedef Fields<S> F;
-    Error e;
-    e.kind = ErrorKind::corrupt_payload;
-    e.rule = "mha.heads_equal";
-    e.fields = kKvTensorShapeV1Fields_mha_heads_equal;
-    e.message = "MHA requires query_heads == kv_heads";
-    return e;
-}
-
-/// mqa.single_kv_head: MQA requires kv_heads == 1
-template <KvTensorShapeV1Like S>
-[[nodiscard]] Error kv_tensor_shape_v1_violation_mqa_single_kv_head([[maybe_unused]] const S& s) {
-    [[maybe_unused]] typedef Fields<S> F;
-    Error e;
-    e.kind = ErrorKind::corrupt_payload;
-    e.rule = "mqa.single_kv_head";
-    e.fields = kKvTensorShapeV1Fields_mqa_single_kv_head;
-    e.message = "MQA requires kv_heads == 1";
-    return e;
-}
-
-/// grouped.heads_divisible: query_heads must be divisible by kv_heads
-template <KvTensorShapeV1Like S>
-[[nodiscard]] Error kv_tensor_shape_v1_violation_grouped_heads_divisible([[maybe_unused]] const S& s) {
-    [[maybe_unused]] typedef Fields<S> F;
-    Error e;
-    e.kind = ErrorKind::corrupt_payload;
-    e.rule = "grouped.heads_divisible";
-    e.fields = kKvTensorShapeV1Fields_grouped_heads_divisible;
-    e.message = "query_heads must be divisible by kv_heads";
-    return e;
-}
-
-/// key.rope_declared: key tensors must declare pre_rope or post_rope
-template <KvTensorShapeV1Like S>
-[[nodiscard]] Error kv_tensor_shape_v1_violation_key_rope_declared([[maybe_unused]] const S& s) {
-    [[maybe_unused]] typedef Fields<S> F;
-    Error e;
-    e.kind = ErrorKind::corrupt_payload;
-    e.rule = "key.rope_declared";
-    e.fields = kKvTensorShapeV1Fields_key_rope_declared;
-    e.message = "key tensors must declare pre_rope or post_rope";
-    return e;
-}
-
-/// value.rope_not_applicable: value tensors must use not_applicable rope state
-template <KvTensorShapeV1Like S>
-[[nodiscard]] Error kv_tensor_shape_v1_violation_value_rope_not_applicable([[maybe_unused]] const S& s) {
-    [[maybe_unused]] typedef Fields<S> F;
-    Error e;
-    e.kind = ErrorKind::corrupt_payload;
-    e.rule = "value.rope_not_applicable";
-    e.fields = kKvTensorShapeV1Fields_value_rope_not_applicable;
-    e.message = "value tensors must use not_applicable rope state";
-    return e;
-}
-
-/// size_overflow: kv shape size overflow
-template <KvTensorShapeV1Like S>
-[[nodiscard]] Error kv_tensor_shape_v1_violation_size_overflow([[maybe_unused]] const S& s) {
-    [[maybe_unused]] typedef Fields<S> F;
-    Error e;
-    e.kind = ErrorKind::resource_limit_exceeded;
-    e.rule = "size_overflow";
-    e.fields = kKvTensorShapeV1Fields_size_overflow;
-    e.message = "kv shape size overflow";
-    return e;
-}
-
-/// head_dim.block_divisible: kv shape head_dim {head_dim} is not divisible by block_dim {block_dim}
-template <KvTensorShapeV1Like S>
-[[nodiscard]] Error kv_tensor_shape_v1_violation_head_dim_block_divisible([[maybe_unused]] const S& s, std::uint32_t block_dim) {
-    [[maybe_unused]] typedef Fields<S> F;
-    Error e;
-    e.kind = ErrorKind::dimension_not_divisible;
-    e.rule = "head_dim.block_divisible";
-    e.fields = kKvTensorShapeV1Fields_head_dim_block_divisible;
-    e.message = format_message(std::string_view{"kv shape head_dim "}, F::head_dim(s), std::string_view{" is not divisible by block_dim "}, block_dim);
-    e.details.ambient_dim = F::head_dim(s);
-    e.details.block_dim = block_dim;
-    return e;
-}
-
-/// validate(): the rules of KvTensorShapeV1, in schema order. `sink` returns false to stop.
-template <KvTensorShapeV1Like S, class Sink>
-void check_kv_tensor_shape_v1(const S& s, Sink& sink) {
-    using F = Fields<S>;
     // role.known: kv shape role holds a code that is not a value of its enum
-    if (!(is_known(F::role(s)))) {
-        if (!sink(kv_tensor_shape_v1_violation_role_known(s))) return;
-    }
+    if (!(is_known(F::role(s))) && !visit(std::size_t{0})) return;
     // attention_kind.known: kv shape attention_kind holds a code that is not a value of its enum
-    if (!(is_known(F::attention_kind(s)))) {
-        if (!sink(kv_tensor_shape_v1_violation_attention_kind_known(s))) return;
-    }
+    if (!(is_known(F::attention_kind(s))) && !visit(std::size_t{1})) return;
     // dtype.known: kv shape dtype holds a code that is not a value of its enum
-    if (!(is_known(F::dtype(s)))) {
-        if (!sink(kv_tensor_shape_v1_violation_dtype_known(s))) return;
-    }
+    if (!(is_known(F::dtype(s))) && !visit(std::size_t{2})) return;
     // rope_state.known: kv shape rope_state holds a code that is not a value of its enum
-    if (!(is_known(F::rope_state(s)))) {
-        if (!sink(kv_tensor_shape_v1_violation_rope_state_known(s))) return;
-    }
+    if (!(is_known(F::rope_state(s))) && !visit(std::size_t{3})) return;
     // schema_version.matches: kv shape schema_version {schema_version}, expected fib_quant_kv_tensor_shape_v1
-    if (!(F::schema_version(s) == kSchemaId)) {
-        if (!sink(kv_tensor_shape_v1_violation_schema_version_matches(s))) return;
-    }
+    if (!(F::schema_version(s) == kSchemaId) && !visit(std::size_t{4})) return;
     // batch.nonzero: kv shape batch must be > 0
-    if (!(F::batch(s) != 0)) {
-        if (!sink(kv_tensor_shape_v1_violation_batch_nonzero(s))) return;
-    }
+    if (!(F::batch(s) != 0) && !visit(std::size_t{5})) return;
     // layers.nonzero: kv shape layers must be > 0
-    if (!(F::layers(s) != 0)) {
-        if (!sink(kv_tensor_shape_v1_violation_layers_nonzero(s))) return;
-    }
+    if (!(F::layers(s) != 0) && !visit(std::size_t{6})) return;
     // kv_heads.nonzero: kv shape kv_heads must be > 0
-    if (!(F::kv_heads(s) != 0)) {
-        if (!sink(kv_tensor_shape_v1_violation_kv_heads_nonzero(s))) return;
-    }
+    if (!(F::kv_heads(s) != 0) && !visit(std::size_t{7})) return;
     // query_heads.nonzero: kv shape query_heads must be > 0
-    if (!(F::query_heads(s) != 0)) {
-        if (!sink(kv_tensor_shape_v1_violation_query_heads_nonzero(s))) return;
-    }
+    if (!(F::query_heads(s) != 0) && !visit(std::size_t{8})) return;
     // tokens.nonzero: kv shape tokens must be > 0
-    if (!(F::tokens(s) != 0)) {
-        if (!sink(kv_tensor_shape_v1_violation_tokens_nonzero(s))) return;
-    }
+    if (!(F::tokens(s) != 0) && !visit(std::size_t{9})) return;
     // head_dim.nonzero: kv shape head_dim must be > 0
-    if (!(F::head_dim(s) != 0)) {
-        if (!sink(kv_tensor_shape_v1_violation_head_dim_nonzero(s))) return;
-    }
+    if (!(F::head_dim(s) != 0) && !visit(std::size_t{10})) return;
     // mha.heads_equal: MHA requires query_heads == kv_heads
-    if ((F::attention_kind(s) == KvAttentionKind::mha) && !(F::query_heads(s) == F::kv_heads(s))) {
-        if (!sink(kv_tensor_shape_v1_violation_mha_heads_equal(s))) return;
-    }
+    if (!(!(F::attention_kind(s) == KvAttentionKind::mha) || (F::query_heads(s) == F::kv_heads(s))) && !visit(std::size_t{11})) return;
     // mqa.single_kv_head: MQA requires kv_heads == 1
-    if ((F::attention_kind(s) == KvAttentionKind::mqa) && !(F::kv_heads(s) == std::uint64_t{1})) {
-        if (!sink(kv_tensor_shape_v1_violation_mqa_single_kv_head(s))) return;
-    }
+    if (!(!(F::attention_kind(s) == KvAttentionKind::mqa) || (F::kv_heads(s) == std::uint64_t{1})) && !visit(std::size_t{12})) return;
     // grouped.heads_divisible: query_heads must be divisible by kv_heads
-    if (((F::attention_kind(s) == KvAttentionKind::gqa || F::attention_kind(s) == KvAttentionKind::mqa)) && !(F::kv_heads(s) != 0 && F::query_heads(s) % F::kv_heads(s) == 0)) {
-        if (!sink(kv_tensor_shape_v1_violation_grouped_heads_divisible(s))) return;
-    }
+    if (!(!((F::attention_kind(s) == KvAttentionKind::gqa || F::attention_kind(s) == KvAttentionKind::mqa)) || (F::kv_heads(s) != 0 && F::query_heads(s) % F::kv_heads(s) == 0)) && !visit(std::size_t{13})) return;
     // key.rope_declared: key tensors must declare pre_rope or post_rope
-    if ((F::role(s) == KvRole::key) && !((F::rope_state(s) == KvRopeState::pre_rope || F::rope_state(s) == KvRopeState::post_rope))) {
-        if (!sink(kv_tensor_shape_v1_violation_key_rope_declared(s))) return;
-    }
+    if (!(!(F::role(s) == KvRole::key) || ((F::rope_state(s) == KvRopeState::pre_rope || F::rope_state(s) == KvRopeState::post_rope))) && !visit(std::size_t{14})) return;
     // value.rope_not_applicable: value tensors must use not_applicable rope state
-    if ((F::role(s) == KvRole::value) && !(F::rope_state(s) == KvRopeState::not_applicable)) {
-        if (!sink(kv_tensor_shape_v1_violation_value_rope_not_applicable(s))) return;
-    }
+    if (!(!(F::role(s) == KvRole::value) || (F::rope_state(s) == KvRopeState::not_applicable)) && !visit(std::size_t{15})) return;
     // size_overflow: kv shape size overflow
-    if (!(detail::element_count(s).has_value())) {
-        if (!sink(kv_tensor_shape_v1_violation_size_overflow(s))) return;
-    }
+    if (!(detail::element_count(s).has_value()) && !visit(std::size_t{16})) return;
 }
 
-/// validate_block_dim(), after validate(): Validate that head_dim can be directly compressed by a block of block_dim.
-template <KvTensorShapeV1Like S, class Sink>
-void check_kv_tensor_shape_v1_block_dim(const S& s, std::uint32_t block_dim, Sink& sink) {
-    using F = Fields<S>;
-    // head_dim.block_divisible: kv shape head_dim {head_dim} is not divisible by block_dim {block_dim}
-    if (!(block_dim != 0 && F::head_dim(s) % block_dim == 0)) {
-        if (!sink(kv_tensor_shape_v1_violation_head_dim_block_divisible(s, block_dim))) return;
+/// The Error of rule `rule` (its row in StructTraits<KvTensorShapeV1>::rules) of validate_block_dim(); messages that
+/// show values, and error details, are filled in from the descriptor and the parameters.
+template <KvTensorShapeV1Like S>
+[[nodiscard]] Error kv_tensor_shape_v1_block_dim_error([[maybe_unused]] const S& s, std::size_t rule, [[maybe_unused]] std::uint32_t block_dim) {
+    [[maybe_unused]] typedef Fields<S> F;
+    Error e = make_error(StructTraits<KvTensorShapeV1>::rules[rule]);
+    switch (rule) {
+        case 17:  // head_dim.block_divisible
+            e.message = format_message(std::string_view{"kv shape head_dim "}, F::head_dim(s), std::string_view{" is not divisible by block_dim "}, block_dim);
+            e.details.ambient_dim = F::head_dim(s);
+            e.details.block_dim = block_dim;
+            break;
+        default: break;
     }
+    return e;
+}
+
+/// validate_block_dim(), after validate(): Validate that head_dim can be directly compressed by a block of block_dim. Calls
+/// `visit(rule)` for each rule `s` breaks, in order, until `visit` returns false. The cold path: the hot one is
+/// satisfies_kv_tensor_shape_v1_block_dim(), and the two are rendered from the same rules.
+template <KvTensorShapeV1Like S, class Visit>
+void check_kv_tensor_shape_v1_block_dim(const S& s, std::uint32_t block_dim, Visit&& visit) {
+    [[maybe_unused]] typedef Fields<S> F;
+    // head_dim.block_divisible: kv shape head_dim {head_dim} is not divisible by block_dim {block_dim}
+    if (!(block_dim != 0 && F::head_dim(s) % block_dim == 0) && !visit(std::size_t{17})) return;
+}
+
+/// The Error of the first rule of validate() that `s` breaks; `s` must break one.
+template <KvTensorShapeV1Like S>
+[[nodiscard]] Error first_error_kv_tensor_shape_v1(const S& s) {
+    std::size_t first = StructTraits<KvTensorShapeV1>::rules.size();
+    check_kv_tensor_shape_v1(s, [&](std::size_t rule) {
+        first = rule;
+        return false;
+    });
+    return first < StructTraits<KvTensorShapeV1>::rules.size() ? kv_tensor_shape_v1_error(s, first) : not_violated();
+}
+
+/// The Errors of every rule of validate() that `s` breaks, in order.
+template <KvTensorShapeV1Like S>
+[[nodiscard]] std::vector<Error> all_errors_kv_tensor_shape_v1(const S& s) {
+    std::vector<Error> errors;
+    check_kv_tensor_shape_v1(s, [&](std::size_t rule) {
+        errors.push_back(kv_tensor_shape_v1_error(s, rule));
+        return true;
+    });
+    return errors;
+}
+
+/// The Error of the first rule of validate_block_dim() that `s` breaks, validate()'s first; `s` must break one.
+template <KvTensorShapeV1Like S>
+[[nodiscard]] Error first_error_kv_tensor_shape_v1_block_dim(const S& s, std::uint32_t block_dim) {
+    if (!satisfies_kv_tensor_shape_v1(s)) return first_error_kv_tensor_shape_v1(s);
+    std::size_t first = StructTraits<KvTensorShapeV1>::rules.size();
+    check_kv_tensor_shape_v1_block_dim(s, block_dim, [&](std::size_t rule) {
+        first = rule;
+        return false;
+    });
+    return first < StructTraits<KvTensorShapeV1>::rules.size()
+               ? kv_tensor_shape_v1_block_dim_error(s, first, block_dim)
+               : not_violated();
 }
 
 /// vector_count() with the `size_overflow` error on overflow.
 template <KvTensorShapeV1Like S>
 [[nodiscard]] Result<std::uint64_t> checked_vector_count(const S& s) {
     if (const std::optional<std::uint64_t> v = detail::vector_count(s)) return *v;
-    return kv_tensor_shape_v1_violation_size_overflow(s);
+    return kv_tensor_shape_v1_error(s, 16);
 }
 
 /// element_count() with the `size_overflow` error on overflow.
 template <KvTensorShapeV1Like S>
 [[nodiscard]] Result<std::uint64_t> checked_element_count(const S& s) {
     if (const std::optional<std::uint64_t> v = detail::element_count(s)) return *v;
-    return kv_tensor_shape_v1_violation_size_overflow(s);
+    return kv_tensor_shape_v1_error(s, 16);
 }
 
 /// byte_size() with the `size_overflow` error on overflow.
 template <KvTensorShapeV1Like S>
 [[nodiscard]] Result<std::uint64_t> checked_byte_size(const S& s) {
     if (const std::optional<std::uint64_t> v = detail::byte_size(s)) return *v;
-    return kv_tensor_shape_v1_violation_size_overflow(s);
+    return kv_tensor_shape_v1_error(s, 16);
 }
 
 /// Domain tag of the canonical encoding: schema id, NUL, struct name, NUL.
@@ -384,27 +183,11 @@ void encode_kv_tensor_shape_v1(const S& s, Sink& sink) {
     put_uint<std::uint32_t>(sink, static_cast<std::uint32_t>(F::rope_state(s)));  // enum code, u32 LE
 }
 
-/// The generated API of KvTensorShapeV1, for the struct and for any view of it.
+/// The length of the canonical encoding of `s`, in bytes.
 template <KvTensorShapeV1Like S>
-[[nodiscard]] Status validate_kv_tensor_shape_v1(const S& s) {
-    FirstViolation sink;
-    check_kv_tensor_shape_v1(s, sink);
-    return std::move(sink).status();
-}
-
-template <KvTensorShapeV1Like S>
-[[nodiscard]] std::vector<Error> validate_all_kv_tensor_shape_v1(const S& s) {
-    AllViolations sink;
-    check_kv_tensor_shape_v1(s, sink);
-    return std::move(sink.errors);
-}
-
-template <KvTensorShapeV1Like S>
-[[nodiscard]] Status validate_kv_tensor_shape_v1_block_dim(const S& s, std::uint32_t block_dim) {
-    FirstViolation sink;
-    check_kv_tensor_shape_v1(s, sink);
-    if (!sink.error) check_kv_tensor_shape_v1_block_dim(s, block_dim, sink);
-    return std::move(sink).status();
+[[nodiscard]] std::size_t canonical_size_kv_tensor_shape_v1([[maybe_unused]] const S& s) noexcept {
+    [[maybe_unused]] typedef Fields<S> F;
+    return kKvTensorShapeV1Domain.size() + 48 + F::schema_version(s).size();
 }
 
 template <KvTensorShapeV1Like S>
@@ -416,7 +199,14 @@ template <KvTensorShapeV1Like S>
 
 template <KvTensorShapeV1Like S>
 [[nodiscard]] Result<Digest> digest_kv_tensor_shape_v1(const S& s) {
-    if (Status st = validate_kv_tensor_shape_v1(s); !st) return std::move(st).error();
+    if (!satisfies_kv_tensor_shape_v1(s)) [[unlikely]] return first_error_kv_tensor_shape_v1(s);
+    constexpr std::size_t kOnStack = 256;  // a descriptor with short strings: encode on the stack, hash once
+    if (const std::size_t size = canonical_size_kv_tensor_shape_v1(s); size <= kOnStack) [[likely]] {
+        char bytes[kOnStack];
+        BufferSink sink{bytes};
+        encode_kv_tensor_shape_v1(s, sink);
+        return digest_bytes(std::string_view(bytes, size));
+    }
     DigestBuilder builder;
     encode_kv_tensor_shape_v1(s, builder);
     return builder.finish();

@@ -4,6 +4,7 @@
 
 #include <concepts>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -13,6 +14,16 @@ namespace fib_quant_kv::detail {
 struct StringSink {
     std::string bytes;
     void update(std::string_view piece) { bytes.append(piece); }
+};
+
+/// Writes the encoding into a caller's buffer, which must have room for all of it (the generated
+/// canonical_size_*() says how much): no bounds checks, no allocation.
+struct BufferSink {
+    char* next;
+    void update(std::string_view piece) noexcept {
+        if (!piece.empty()) std::memcpy(next, piece.data(), piece.size());  // an empty view may hold a null pointer
+        next += piece.size();
+    }
 };
 
 /// `value` as sizeof(T) little-endian bytes.

@@ -24,4 +24,36 @@ namespace fib_quant_kv::detail::flatbuffers_support {
 [[nodiscard]] Error unknown_enum_code(std::span<const std::string_view> field, std::string_view enum_name,
                                       std::uint32_t code);
 
+/// The first presence, enum-code or UTF-8 problem met while a table is verified and read in one pass. It is
+/// reported only after the whole table has verified, so that a Verifier failure anywhere wins, exactly as when
+/// the Verifier runs over the table before any field is read.
+class FirstProblem {
+  public:
+    void missing_field(std::span<const std::string_view> field) noexcept { note(Kind::missing_field, field); }
+    void invalid_utf8(std::span<const std::string_view> field) noexcept { note(Kind::invalid_utf8, field); }
+    void unknown_enum_code(std::span<const std::string_view> field, std::string_view enum_name,
+                           std::uint32_t code) noexcept {
+        if (note(Kind::unknown_enum_code, field)) {
+            enum_name_ = enum_name;
+            code_ = code;
+        }
+    }
+    [[nodiscard]] bool any() const noexcept { return kind_ != Kind::none; }
+    /// The Error of the problem; any() must hold.
+    [[nodiscard]] Error error() const;
+
+  private:
+    enum class Kind : std::uint8_t { none, missing_field, invalid_utf8, unknown_enum_code };
+    bool note(Kind kind, std::span<const std::string_view> field) noexcept {
+        if (kind_ != Kind::none) return false;
+        kind_ = kind;
+        field_ = field;
+        return true;
+    }
+    Kind kind_ = Kind::none;
+    std::span<const std::string_view> field_;
+    std::string_view enum_name_;
+    std::uint32_t code_ = 0;
+};
+
 }  // namespace fib_quant_kv::detail::flatbuffers_support

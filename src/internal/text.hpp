@@ -4,6 +4,8 @@
 #include <charconv>
 #include <concepts>
 #include <cstdint>
+#include <cstring>
+#include <limits>
 #include <string>
 #include <string_view>
 
@@ -17,13 +19,62 @@ void append_decimal(std::string& out, T value) {
     out.append(buf, r.ptr);
 }
 
-/// Appends `text` as a JSON string literal, escaped exactly as serde_json escapes: `"` `\\` and the control
-/// characters (\b \f \n \r \t short, the rest as \u00xx in lower-case hex); everything else, including
-/// non-ASCII UTF-8 and DEL, verbatim.
+/// The length of the longest prefix of `text`, counted in whole 8-byte words, that a JSON string holds verbatim:
+/// no `"`, no `\\`, no control character. Word at a time (SWAR); the caller looks at the bytes after it one by one.
+[[nodiscard]] inline std::size_t json_plain_prefix(std::string_view text) noexcept {
+    constexpr std::uint64_t ones = 0x0101010101010101ULL;
+    constexpr std::uint64_t highs = 0x8080808080808080ULL;
+    std::size_t i = 0;
+    for (; i + 8 <= text.size(); i += 8) {
+        std::uint64_t w;
+        std::memcpy(&w, text.data() + i, 8);
+        const std::uint64_t quote = w ^ (ones * '"');
+        const std::uint64_t backslash = w ^ (ones * '\\');
+        // The classic has-less and has-zero tests: each is non-zero exactly when some byte of w is below 0x20,
+        // some byte of `quote` is zero (a '"' in w), some byte of `backslash` is zero.
+        const std::uint64_t special = ((w - ones * 0x20) & ~w & highs) | ((quote - ones) & ~quote & highs) |
+                                      ((backslash - ones) & ~backslash & highs);
+        if (special != 0) break;
+    }
+    return i;
+}
+
+/// The most bytes write_json_string() writes for a text of `size` bytes: quotes, and \u00xx for every byte.
+[[nodiscard]] constexpr std::size_t json_string_bound(std::size_t size) noexcept { return 2 + 6 * size; }
+
+/// Writes `text` as a JSON string literal at `out` (room for json_string_bound(text.size()) bytes) and returns
+/// the end: escaped exactly as serde_json escapes: `"` `\\` and the control characters (\b \f \n \r \t short,
+/// the rest as \u00xx in lower-case hex); everything else, including non-ASCII UTF-8 and DEL, verbatim.
+char* write_json_string(char* out, std::string_view text) noexcept;
+
+/// Exactly how many bytes write_json_string() writes for `text`.
+[[nodiscard]] std::size_t json_string_size(std::string_view text) noexcept;
+
+/// Appends `text` as a JSON string literal, escaped as write_json_string() does.
 void append_json_string(std::string& out, std::string_view text);
 
+/// Writes `text` at `out` and returns the end (the generated writers' literal pieces).
+inline char* write_bytes(char* out, std::string_view text) noexcept {
+    if (!text.empty()) std::memcpy(out, text.data(), text.size());  // an empty view may hold a null pointer
+    return out + text.size();
+}
+
+/// The most decimal digits an unsigned T has.
+template <std::unsigned_integral T>
+inline constexpr std::size_t kMaxDecimalDigits = std::numeric_limits<T>::digits10 + 1;
+
+/// Writes `value` in decimal at `out` (room for kMaxDecimalDigits<T> bytes) and returns the end.
+template <std::unsigned_integral T>
+char* write_decimal(char* out, T value) noexcept {
+    return std::to_chars(out, out + kMaxDecimalDigits<T>, value).ptr;
+}
+
+/// Appends `bytes` as text: well-formed UTF-8 as it stands, every byte that is not as \xNN, so what a
+/// message shows of a value is always UTF-8 (a native struct's string may hold any bytes).
+void append_text(std::string& out, std::string_view bytes);
+
 /// Builds a rule message from literal pieces and values (strings, enum names, unsigned numbers).
-inline void append_piece(std::string& out, std::string_view piece) { out.append(piece); }
+inline void append_piece(std::string& out, std::string_view piece) { append_text(out, piece); }
 template <std::unsigned_integral T>
 void append_piece(std::string& out, T value) {
     append_decimal(out, value);
@@ -66,6 +117,16 @@ template <class... Pieces>
 /// anything above U+10FFFF, a truncated sequence), or npos when all of it is.
 [[nodiscard]] std::size_t first_invalid_utf8(std::string_view text) noexcept;
 [[nodiscard]] inline bool is_valid_utf8(std::string_view text) noexcept {
+    if (text.size() >= 8 && text.size() <= 64) {  // short text, most often ASCII: whole words, inline
+        std::uint64_t high = 0;
+        std::uint64_t w;
+        for (std::size_t i = 0; i + 8 <= text.size(); i += 8) {
+            std::memcpy(&w, text.data() + i, 8);
+            high |= w;
+        }
+        std::memcpy(&w, text.data() + text.size() - 8, 8);  // the last word, overlapping
+        if (((high | w) & 0x8080808080808080ULL) == 0) return true;
+    }
     return first_invalid_utf8(text) == std::string_view::npos;
 }
 

@@ -41,8 +41,21 @@ std::string unknown_code_message(std::string_view field, std::string_view enum_n
            std::string(enum_name) + " (written by a newer schema?)";
 }
 
+/// view_kv_tensor_shape_v1(buffer), which verifies and reads in one pass, held to the general path's answer
+/// (flatc's Verifier over the whole buffer, then the table's presence and enum-code checks) on every buffer a
+/// test hands it: truncations, every byte value at every offset, broken offsets, missing fields, limits.
 fqk::Result<fqk::KvTensorShapeV1View> view_of(const Bytes& b, const fqk::FlatBufferLimits& limits = {}) {
-    return fqk::view_kv_tensor_shape_v1(as_span(b), limits);
+    fqk::Result<fqk::KvTensorShapeV1View> one_pass = fqk::view_kv_tensor_shape_v1(as_span(b), limits);
+    const fqk::Result<fqk::KvTensorShapeV1View> general = fqk::detail::view_kv_tensor_shape_v1_general(as_span(b), limits);
+    BOOST_TEST_REQUIRE(one_pass.ok() == general.ok());
+    if (one_pass.ok()) {
+        BOOST_TEST((fqk::to_native(*one_pass) == fqk::to_native(*general)));
+        BOOST_TEST((one_pass->table() == general->table()));
+    } else {
+        BOOST_TEST((one_pass.error() == general.error()),
+                   one_pass.error().describe() << " vs the general path's " << general.error().describe());
+    }
+    return one_pass;
 }
 
 std::uint32_t read_u32(const Bytes& b, std::size_t at) {
@@ -899,6 +912,24 @@ BOOST_AUTO_TEST_CASE(each_field_missing) {
     RawShape none;
     for (std::size_t i = 0; i < kFieldNames.size(); ++i) none.omit(i);
     CHECK_PARSE_ERROR(view_of(finish_raw(none)), "flatbuffers.missing_field", "schema_version",
+                      "missing field `schema_version`");
+}
+
+BOOST_AUTO_TEST_CASE(a_verifier_failure_anywhere_wins_over_an_earlier_missing_field) {
+    // view_kv_tensor_shape_v1(buffer) reads fields as it verifies them; a field missing early must not hide a
+    // later field the Verifier refuses: the answer is the Verifier's, as when it runs over the whole table first.
+    RawShape r = raw_of(mha_key());
+    r.omit(0);  // schema_version, the first field
+    Bytes b = finish_raw(r);
+    const std::size_t table = read_u32(b, 0);
+    const std::size_t vtable = table - static_cast<std::size_t>(static_cast<std::int32_t>(read_u32(b, table)));
+    const std::size_t rope_state_slot = vtable + 4 + 2 * 10;  // the last field's entry in the vtable
+    BOOST_TEST_REQUIRE(rope_state_slot + 2 <= vtable + static_cast<std::size_t>(b[vtable] | b[vtable + 1] << 8));
+    write_u16(b, rope_state_slot, 0xFFF0);  // far past the end of the table
+    CHECK_PARSE_ERROR(view_of(b), "flatbuffers.verify", "", kVerifyMessage);
+    CHECK_PARSE_ERROR(fqk::verify_kv_tensor_shape_v1_buffer(as_span(b)), "flatbuffers.verify", "", kVerifyMessage);
+    // Without the broken entry, the missing field is the answer.
+    CHECK_PARSE_ERROR(view_of(finish_raw(r)), "flatbuffers.missing_field", "schema_version",
                       "missing field `schema_version`");
 }
 

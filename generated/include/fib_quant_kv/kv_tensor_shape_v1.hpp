@@ -49,34 +49,24 @@ struct EnumTraits<KvRole> {
         "key",
         "value",
     };
+    /// Codes 0, 1, ... in schema order, so a code indexes these tables directly.
+    static constexpr bool dense = true;
 };
 
 /// The wire name ("key", ...); empty for a code this schema does not know.
-[[nodiscard]] constexpr std::string_view to_string(KvRole v) noexcept {
-    switch (v) {
-        case KvRole::key: return "key";
-        case KvRole::value: return "value";
-    }
-    return {};
-}
+[[nodiscard]] constexpr std::string_view to_string(KvRole v) noexcept { return detail::enum_wire_name(v); }
 
 /// True when `v` holds one of the schema's codes.
-[[nodiscard]] constexpr bool is_known(KvRole v) noexcept { return !to_string(v).empty(); }
+[[nodiscard]] constexpr bool is_known(KvRole v) noexcept { return detail::enum_index(v).has_value(); }
 
 /// The value with this exact wire name, if any.
 [[nodiscard]] constexpr std::optional<KvRole> parse_kv_role(std::string_view wire) noexcept {
-    if (wire == "key") return KvRole::key;
-    if (wire == "value") return KvRole::value;
-    return std::nullopt;
+    return detail::enum_from_wire_name<KvRole>(wire);
 }
 
 /// The value with this numeric code, if the schema has one.
 [[nodiscard]] constexpr std::optional<KvRole> kv_role_from_code(std::uint32_t code) noexcept {
-    switch (code) {
-        case 0: return KvRole::key;
-        case 1: return KvRole::value;
-        default: return std::nullopt;
-    }
+    return detail::enum_from_code<KvRole>(code);
 }
 
 // ---------------------------------------------------------------------------------------------- KvRopeState
@@ -103,37 +93,24 @@ struct EnumTraits<KvRopeState> {
         "post_rope",
         "not_applicable",
     };
+    /// Codes 0, 1, ... in schema order, so a code indexes these tables directly.
+    static constexpr bool dense = true;
 };
 
 /// The wire name ("pre_rope", ...); empty for a code this schema does not know.
-[[nodiscard]] constexpr std::string_view to_string(KvRopeState v) noexcept {
-    switch (v) {
-        case KvRopeState::pre_rope: return "pre_rope";
-        case KvRopeState::post_rope: return "post_rope";
-        case KvRopeState::not_applicable: return "not_applicable";
-    }
-    return {};
-}
+[[nodiscard]] constexpr std::string_view to_string(KvRopeState v) noexcept { return detail::enum_wire_name(v); }
 
 /// True when `v` holds one of the schema's codes.
-[[nodiscard]] constexpr bool is_known(KvRopeState v) noexcept { return !to_string(v).empty(); }
+[[nodiscard]] constexpr bool is_known(KvRopeState v) noexcept { return detail::enum_index(v).has_value(); }
 
 /// The value with this exact wire name, if any.
 [[nodiscard]] constexpr std::optional<KvRopeState> parse_kv_rope_state(std::string_view wire) noexcept {
-    if (wire == "pre_rope") return KvRopeState::pre_rope;
-    if (wire == "post_rope") return KvRopeState::post_rope;
-    if (wire == "not_applicable") return KvRopeState::not_applicable;
-    return std::nullopt;
+    return detail::enum_from_wire_name<KvRopeState>(wire);
 }
 
 /// The value with this numeric code, if the schema has one.
 [[nodiscard]] constexpr std::optional<KvRopeState> kv_rope_state_from_code(std::uint32_t code) noexcept {
-    switch (code) {
-        case 0: return KvRopeState::pre_rope;
-        case 1: return KvRopeState::post_rope;
-        case 2: return KvRopeState::not_applicable;
-        default: return std::nullopt;
-    }
+    return detail::enum_from_code<KvRopeState>(code);
 }
 
 // ---------------------------------------------------------------------------------------------- KvAttentionKind
@@ -160,37 +137,24 @@ struct EnumTraits<KvAttentionKind> {
         "mqa",
         "gqa",
     };
+    /// Codes 0, 1, ... in schema order, so a code indexes these tables directly.
+    static constexpr bool dense = true;
 };
 
 /// The wire name ("mha", ...); empty for a code this schema does not know.
-[[nodiscard]] constexpr std::string_view to_string(KvAttentionKind v) noexcept {
-    switch (v) {
-        case KvAttentionKind::mha: return "mha";
-        case KvAttentionKind::mqa: return "mqa";
-        case KvAttentionKind::gqa: return "gqa";
-    }
-    return {};
-}
+[[nodiscard]] constexpr std::string_view to_string(KvAttentionKind v) noexcept { return detail::enum_wire_name(v); }
 
 /// True when `v` holds one of the schema's codes.
-[[nodiscard]] constexpr bool is_known(KvAttentionKind v) noexcept { return !to_string(v).empty(); }
+[[nodiscard]] constexpr bool is_known(KvAttentionKind v) noexcept { return detail::enum_index(v).has_value(); }
 
 /// The value with this exact wire name, if any.
 [[nodiscard]] constexpr std::optional<KvAttentionKind> parse_kv_attention_kind(std::string_view wire) noexcept {
-    if (wire == "mha") return KvAttentionKind::mha;
-    if (wire == "mqa") return KvAttentionKind::mqa;
-    if (wire == "gqa") return KvAttentionKind::gqa;
-    return std::nullopt;
+    return detail::enum_from_wire_name<KvAttentionKind>(wire);
 }
 
 /// The value with this numeric code, if the schema has one.
 [[nodiscard]] constexpr std::optional<KvAttentionKind> kv_attention_kind_from_code(std::uint32_t code) noexcept {
-    switch (code) {
-        case 0: return KvAttentionKind::mha;
-        case 1: return KvAttentionKind::mqa;
-        case 2: return KvAttentionKind::gqa;
-        default: return std::nullopt;
-    }
+    return detail::enum_from_code<KvAttentionKind>(code);
 }
 
 // ---------------------------------------------------------------------------------------------- KvDType
@@ -217,47 +181,31 @@ struct EnumTraits<KvDType> {
         "bf16",
         "f32",
     };
+    /// Codes 0, 1, ... in schema order, so a code indexes these tables directly.
+    static constexpr bool dense = true;
+    /// Bytes per element of this dtype. One entry per value, in the same order.
+    static constexpr std::array<std::uint32_t, 3> byte_size{2, 2, 4};
 };
 
 /// The wire name ("f16", ...); empty for a code this schema does not know.
-[[nodiscard]] constexpr std::string_view to_string(KvDType v) noexcept {
-    switch (v) {
-        case KvDType::f16: return "f16";
-        case KvDType::bf16: return "bf16";
-        case KvDType::f32: return "f32";
-    }
-    return {};
-}
+[[nodiscard]] constexpr std::string_view to_string(KvDType v) noexcept { return detail::enum_wire_name(v); }
 
 /// True when `v` holds one of the schema's codes.
-[[nodiscard]] constexpr bool is_known(KvDType v) noexcept { return !to_string(v).empty(); }
+[[nodiscard]] constexpr bool is_known(KvDType v) noexcept { return detail::enum_index(v).has_value(); }
 
 /// The value with this exact wire name, if any.
 [[nodiscard]] constexpr std::optional<KvDType> parse_kv_dtype(std::string_view wire) noexcept {
-    if (wire == "f16") return KvDType::f16;
-    if (wire == "bf16") return KvDType::bf16;
-    if (wire == "f32") return KvDType::f32;
-    return std::nullopt;
+    return detail::enum_from_wire_name<KvDType>(wire);
 }
 
 /// The value with this numeric code, if the schema has one.
 [[nodiscard]] constexpr std::optional<KvDType> kv_dtype_from_code(std::uint32_t code) noexcept {
-    switch (code) {
-        case 0: return KvDType::f16;
-        case 1: return KvDType::bf16;
-        case 2: return KvDType::f32;
-        default: return std::nullopt;
-    }
+    return detail::enum_from_code<KvDType>(code);
 }
 
 /// Bytes per element of this dtype. 0 for a code this schema does not know.
 [[nodiscard]] constexpr std::uint32_t byte_size(KvDType v) noexcept {
-    switch (v) {
-        case KvDType::f16: return 2;
-        case KvDType::bf16: return 2;
-        case KvDType::f32: return 4;
-    }
-    return 0;
+    return detail::enum_attribute(v, EnumTraits<KvDType>::byte_size, 0);
 }
 
 // ---------------------------------------------------------------------------------------------- KvTensorShapeV1
@@ -293,6 +241,27 @@ struct KvTensorShapeV1 {
     friend bool operator==(const KvTensorShapeV1&, const KvTensorShapeV1&) = default;
 };
 
+namespace detail {
+inline constexpr std::string_view kKvTensorShapeV1Fields_role_known[] = {"role"};
+inline constexpr std::string_view kKvTensorShapeV1Fields_attention_kind_known[] = {"attention_kind"};
+inline constexpr std::string_view kKvTensorShapeV1Fields_dtype_known[] = {"dtype"};
+inline constexpr std::string_view kKvTensorShapeV1Fields_rope_state_known[] = {"rope_state"};
+inline constexpr std::string_view kKvTensorShapeV1Fields_schema_version_matches[] = {"schema_version"};
+inline constexpr std::string_view kKvTensorShapeV1Fields_batch_nonzero[] = {"batch"};
+inline constexpr std::string_view kKvTensorShapeV1Fields_layers_nonzero[] = {"layers"};
+inline constexpr std::string_view kKvTensorShapeV1Fields_kv_heads_nonzero[] = {"kv_heads"};
+inline constexpr std::string_view kKvTensorShapeV1Fields_query_heads_nonzero[] = {"query_heads"};
+inline constexpr std::string_view kKvTensorShapeV1Fields_tokens_nonzero[] = {"tokens"};
+inline constexpr std::string_view kKvTensorShapeV1Fields_head_dim_nonzero[] = {"head_dim"};
+inline constexpr std::string_view kKvTensorShapeV1Fields_mha_heads_equal[] = {"query_heads", "kv_heads"};
+inline constexpr std::string_view kKvTensorShapeV1Fields_mqa_single_kv_head[] = {"kv_heads"};
+inline constexpr std::string_view kKvTensorShapeV1Fields_grouped_heads_divisible[] = {"query_heads", "kv_heads"};
+inline constexpr std::string_view kKvTensorShapeV1Fields_key_rope_declared[] = {"rope_state"};
+inline constexpr std::string_view kKvTensorShapeV1Fields_value_rope_not_applicable[] = {"rope_state"};
+inline constexpr std::string_view kKvTensorShapeV1Fields_size_overflow[] = {"batch", "layers", "kv_heads", "tokens", "head_dim"};
+inline constexpr std::string_view kKvTensorShapeV1Fields_head_dim_block_divisible[] = {"head_dim"};
+}  // namespace detail
+
 template <>
 struct StructTraits<KvTensorShapeV1> {
     static constexpr std::string_view name = "KvTensorShapeV1";
@@ -314,6 +283,46 @@ struct StructTraits<KvTensorShapeV1> {
     static constexpr std::span<const std::string_view> field(std::size_t index) noexcept {
         return {field_names.data() + index, 1};
     }
+    /// Every rule: validate()'s in the order it checks them, then those of each named check. A violation's
+    /// Error is built from its row.
+    static constexpr std::array<RuleInfo, 18> rules{ {
+        {"role.known", ErrorKind::corrupt_payload, detail::kKvTensorShapeV1Fields_role_known,
+         "kv shape role holds a code that is not a value of its enum", false},
+        {"attention_kind.known", ErrorKind::corrupt_payload, detail::kKvTensorShapeV1Fields_attention_kind_known,
+         "kv shape attention_kind holds a code that is not a value of its enum", false},
+        {"dtype.known", ErrorKind::corrupt_payload, detail::kKvTensorShapeV1Fields_dtype_known,
+         "kv shape dtype holds a code that is not a value of its enum", false},
+        {"rope_state.known", ErrorKind::corrupt_payload, detail::kKvTensorShapeV1Fields_rope_state_known,
+         "kv shape rope_state holds a code that is not a value of its enum", false},
+        {"schema_version.matches", ErrorKind::corrupt_payload, detail::kKvTensorShapeV1Fields_schema_version_matches,
+         "kv shape schema_version {schema_version}, expected fib_quant_kv_tensor_shape_v1", true},
+        {"batch.nonzero", ErrorKind::corrupt_payload, detail::kKvTensorShapeV1Fields_batch_nonzero,
+         "kv shape batch must be > 0", false},
+        {"layers.nonzero", ErrorKind::corrupt_payload, detail::kKvTensorShapeV1Fields_layers_nonzero,
+         "kv shape layers must be > 0", false},
+        {"kv_heads.nonzero", ErrorKind::corrupt_payload, detail::kKvTensorShapeV1Fields_kv_heads_nonzero,
+         "kv shape kv_heads must be > 0", false},
+        {"query_heads.nonzero", ErrorKind::corrupt_payload, detail::kKvTensorShapeV1Fields_query_heads_nonzero,
+         "kv shape query_heads must be > 0", false},
+        {"tokens.nonzero", ErrorKind::corrupt_payload, detail::kKvTensorShapeV1Fields_tokens_nonzero,
+         "kv shape tokens must be > 0", false},
+        {"head_dim.nonzero", ErrorKind::corrupt_payload, detail::kKvTensorShapeV1Fields_head_dim_nonzero,
+         "kv shape head_dim must be > 0", false},
+        {"mha.heads_equal", ErrorKind::corrupt_payload, detail::kKvTensorShapeV1Fields_mha_heads_equal,
+         "MHA requires query_heads == kv_heads", false},
+        {"mqa.single_kv_head", ErrorKind::corrupt_payload, detail::kKvTensorShapeV1Fields_mqa_single_kv_head,
+         "MQA requires kv_heads == 1", false},
+        {"grouped.heads_divisible", ErrorKind::corrupt_payload, detail::kKvTensorShapeV1Fields_grouped_heads_divisible,
+         "query_heads must be divisible by kv_heads", false},
+        {"key.rope_declared", ErrorKind::corrupt_payload, detail::kKvTensorShapeV1Fields_key_rope_declared,
+         "key tensors must declare pre_rope or post_rope", false},
+        {"value.rope_not_applicable", ErrorKind::corrupt_payload, detail::kKvTensorShapeV1Fields_value_rope_not_applicable,
+         "value tensors must use not_applicable rope state", false},
+        {"size_overflow", ErrorKind::resource_limit_exceeded, detail::kKvTensorShapeV1Fields_size_overflow,
+         "kv shape size overflow", false},
+        {"head_dim.block_divisible", ErrorKind::dimension_not_divisible, detail::kKvTensorShapeV1Fields_head_dim_block_divisible,
+         "kv shape head_dim {head_dim} is not divisible by block_dim {block_dim}", true},
+    } };
 };
 
 /// Every field in order, with schema defaults filled in (the Rust original's `new`).
@@ -367,23 +376,81 @@ template <KvTensorShapeV1Like S>
     return checked_product({*element_count_value, std::uint64_t{byte_size(F::dtype(s))}});
 }
 
+/// True when every rule of validate() holds: one pass of integer compares and one string compare, no early
+/// exits where the compiler can avoid them. The rules' order matters only for which error is reported, and
+/// that is the cold path's job (check_kv_tensor_shape_v1 in the generated rules).
+template <KvTensorShapeV1Like S>
+[[nodiscard]] constexpr bool satisfies_kv_tensor_shape_v1(const S& s) noexcept {
+    [[maybe_unused]] typedef Fields<S> F;
+    bool ok = true;
+    ok &= (is_known(F::role(s)));  // role.known
+    ok &= (is_known(F::attention_kind(s)));  // attention_kind.known
+    ok &= (is_known(F::dtype(s)));  // dtype.known
+    ok &= (is_known(F::rope_state(s)));  // rope_state.known
+    ok &= (F::schema_version(s) == kSchemaId);  // schema_version.matches
+    ok &= (F::batch(s) != 0);  // batch.nonzero
+    ok &= (F::layers(s) != 0);  // layers.nonzero
+    ok &= (F::kv_heads(s) != 0);  // kv_heads.nonzero
+    ok &= (F::query_heads(s) != 0);  // query_heads.nonzero
+    ok &= (F::tokens(s) != 0);  // tokens.nonzero
+    ok &= (F::head_dim(s) != 0);  // head_dim.nonzero
+    ok &= (!(F::attention_kind(s) == KvAttentionKind::mha) || (F::query_heads(s) == F::kv_heads(s)));  // mha.heads_equal
+    ok &= (!(F::attention_kind(s) == KvAttentionKind::mqa) || (F::kv_heads(s) == std::uint64_t{1}));  // mqa.single_kv_head
+    ok &= (!((F::attention_kind(s) == KvAttentionKind::gqa || F::attention_kind(s) == KvAttentionKind::mqa)) || (F::kv_heads(s) != 0 && F::query_heads(s) % F::kv_heads(s) == 0));  // grouped.heads_divisible
+    ok &= (!(F::role(s) == KvRole::key) || ((F::rope_state(s) == KvRopeState::pre_rope || F::rope_state(s) == KvRopeState::post_rope)));  // key.rope_declared
+    ok &= (!(F::role(s) == KvRole::value) || (F::rope_state(s) == KvRopeState::not_applicable));  // value.rope_not_applicable
+    ok &= (detail::element_count(s).has_value());  // size_overflow
+    return ok;
+}
+
+/// True when every rule of validate_block_dim() beyond validate()'s holds.
+template <KvTensorShapeV1Like S>
+[[nodiscard]] constexpr bool satisfies_kv_tensor_shape_v1_block_dim(const S& s, std::uint32_t block_dim) noexcept {
+    [[maybe_unused]] typedef Fields<S> F;
+    bool ok = true;
+    ok &= (block_dim != 0 && F::head_dim(s) % block_dim == 0);  // head_dim.block_divisible
+    return ok;
+}
+
+}  // namespace detail
+
+namespace detail {
+/// Cold, out of line: the Error of the first rule of validate() that `shape` breaks (it must break one).
+[[nodiscard, gnu::cold]] Error kv_tensor_shape_v1_first_error(const KvTensorShapeV1& shape);
+/// Cold, out of line: the Errors of every rule of validate() that `shape` breaks.
+[[nodiscard, gnu::cold]] std::vector<Error> kv_tensor_shape_v1_all_errors(const KvTensorShapeV1& shape);
+/// Cold, out of line: the Error of the first rule of validate_block_dim() that `shape` breaks (it must break one).
+[[nodiscard, gnu::cold]] Error kv_tensor_shape_v1_block_dim_first_error(const KvTensorShapeV1& shape, std::uint32_t block_dim);
 }  // namespace detail
 
 /// Number of [batch, layer, kv_head, token] vectors. Error `size_overflow` (resource_limit_exceeded) when it does not fit in 64 bits.
 [[nodiscard]] Result<std::uint64_t> vector_count(const KvTensorShapeV1& shape);
+
 /// Number of scalar values in canonical contiguous form. Error `size_overflow` (resource_limit_exceeded) when it does not fit in 64 bits.
 [[nodiscard]] Result<std::uint64_t> element_count(const KvTensorShapeV1& shape);
+
 /// Bytes of the tensor in its source dtype. Error `size_overflow` (resource_limit_exceeded) when it does not fit in 64 bits.
 [[nodiscard]] Result<std::uint64_t> byte_size(const KvTensorShapeV1& shape);
 
 /// The first violated rule, in schema order, with the Rust original's error kind and message; ok otherwise.
-[[nodiscard]] Status validate(const KvTensorShapeV1& shape);
+[[nodiscard]] inline Status validate(const KvTensorShapeV1& shape) {
+    if (detail::satisfies_kv_tensor_shape_v1(shape)) [[likely]] return {};
+    return detail::kv_tensor_shape_v1_first_error(shape);
+}
 
 /// Every violated rule, in schema order (empty when valid).
-[[nodiscard]] std::vector<Error> validate_all(const KvTensorShapeV1& shape);
+[[nodiscard]] inline std::vector<Error> validate_all(const KvTensorShapeV1& shape) {
+    if (detail::satisfies_kv_tensor_shape_v1(shape)) [[likely]] return {};
+    return detail::kv_tensor_shape_v1_all_errors(shape);
+}
 
 /// Validate that head_dim can be directly compressed by a block of block_dim. Runs validate() first.
-[[nodiscard]] Status validate_block_dim(const KvTensorShapeV1& shape, std::uint32_t block_dim);
+[[nodiscard]] inline Status validate_block_dim(const KvTensorShapeV1& shape, std::uint32_t block_dim) {
+    if (detail::satisfies_kv_tensor_shape_v1(shape) && detail::satisfies_kv_tensor_shape_v1_block_dim(shape, block_dim)) [[likely]] {
+        return {};
+    }
+    return detail::kv_tensor_shape_v1_block_dim_first_error(shape, block_dim);
+}
 
 /// The canonical encoding the digest is taken over (docs/digest.md); no validation.
 [[nodiscard]] std::string canonical_encoding(const KvTensorShapeV1& shape);
@@ -404,5 +471,14 @@ void append_json(std::string& out, const KvTensorShapeV1& shape);
 /// parse_kv_tensor_shape_v1_json(json) with the same result for every input, but the bytes are used as scratch: they
 /// are parsed in place and hold unspecified values afterwards. Nothing is copied on the common path.
 [[nodiscard]] Result<KvTensorShapeV1> parse_kv_tensor_shape_v1_json_in_place(std::span<char> json);
+
+namespace detail {
+/// parse_kv_tensor_shape_v1_json()'s two paths, exposed so that tests and a fuzz target can hold them to the same
+/// answers. The fast path reads only the canonical compact form (to_json()'s bytes; strings of printable ASCII
+/// without escapes) and returns false for anything else, leaving `out` unspecified; the general reader takes
+/// every input. Where the fast path returns true, `out` is what the general reader returns.
+[[nodiscard]] bool parse_kv_tensor_shape_v1_json_canonical(std::string_view json, KvTensorShapeV1& out);
+[[nodiscard]] Result<KvTensorShapeV1> parse_kv_tensor_shape_v1_json_general(std::string_view json);
+}  // namespace detail
 
 }  // namespace fib_quant_kv

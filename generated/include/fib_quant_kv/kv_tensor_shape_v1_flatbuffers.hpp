@@ -31,53 +31,67 @@ struct FlatBufferLimits {
 
 // ---------------------------------------------------------------------------------------------- KvTensorShapeV1
 
-/// A verified KvTensorShapeV1 inside a FlatBuffer: every field present and every enum code known. Reads in
-/// place; the bytes must outlive the view. Obtain one from view_kv_tensor_shape_v1(); then validate() it, or use
+class KvTensorShapeV1View;
+namespace detail {
+/// Verifies a whole buffer and reads the view out of it in one pass (view_kv_tensor_shape_v1(buffer)'s work).
+[[nodiscard]] Status read_kv_tensor_shape_v1_buffer(std::span<const std::uint8_t> buffer, const FlatBufferLimits& limits,
+                                    KvTensorShapeV1View& view);
+}  // namespace detail
+
+/// A verified KvTensorShapeV1 inside a FlatBuffer: every field present and every enum code known. Strings are
+/// read in place (the bytes must outlive the view); every field was read once, when the view was made, so
+/// reading one again costs a load. Obtain one from view_kv_tensor_shape_v1(); then validate() it, or use
 /// verify_kv_tensor_shape_v1_buffer() which does both.
 class KvTensorShapeV1View {
   public:
     /// Stable schema marker.
-    [[nodiscard]] std::string_view schema_version() const noexcept {
-        const flatbuffers::String* v = table_->schema_version();
-        return {v->c_str(), v->size()};
-    }
+    [[nodiscard]] std::string_view schema_version() const noexcept { return schema_version_; }
     /// Key or value role.
-    [[nodiscard]] KvRole role() const noexcept {
-        return static_cast<KvRole>(*table_->role());
-    }
+    [[nodiscard]] KvRole role() const noexcept { return role_; }
     /// Attention head sharing geometry.
-    [[nodiscard]] KvAttentionKind attention_kind() const noexcept {
-        return static_cast<KvAttentionKind>(*table_->attention_kind());
-    }
+    [[nodiscard]] KvAttentionKind attention_kind() const noexcept { return attention_kind_; }
     /// Batch count.
-    [[nodiscard]] std::uint32_t batch() const noexcept { return *table_->batch(); }
+    [[nodiscard]] std::uint32_t batch() const noexcept { return batch_; }
     /// Layer count.
-    [[nodiscard]] std::uint32_t layers() const noexcept { return *table_->layers(); }
+    [[nodiscard]] std::uint32_t layers() const noexcept { return layers_; }
     /// KV head count.
-    [[nodiscard]] std::uint32_t kv_heads() const noexcept { return *table_->kv_heads(); }
+    [[nodiscard]] std::uint32_t kv_heads() const noexcept { return kv_heads_; }
     /// Query head count.
-    [[nodiscard]] std::uint32_t query_heads() const noexcept { return *table_->query_heads(); }
+    [[nodiscard]] std::uint32_t query_heads() const noexcept { return query_heads_; }
     /// Token count.
-    [[nodiscard]] std::uint32_t tokens() const noexcept { return *table_->tokens(); }
+    [[nodiscard]] std::uint32_t tokens() const noexcept { return tokens_; }
     /// Per-head channel dimension.
-    [[nodiscard]] std::uint32_t head_dim() const noexcept { return *table_->head_dim(); }
+    [[nodiscard]] std::uint32_t head_dim() const noexcept { return head_dim_; }
     /// Source dtype.
-    [[nodiscard]] KvDType dtype() const noexcept {
-        return static_cast<KvDType>(*table_->dtype());
-    }
+    [[nodiscard]] KvDType dtype() const noexcept { return dtype_; }
     /// Key RoPE state or not-applicable for values.
-    [[nodiscard]] KvRopeState rope_state() const noexcept {
-        return static_cast<KvRopeState>(*table_->rope_state());
-    }
+    [[nodiscard]] KvRopeState rope_state() const noexcept { return rope_state_; }
 
     /// The underlying flatc table.
     [[nodiscard]] const ::fib_quant_kv::fb::KvTensorShapeV1* table() const noexcept { return table_; }
 
   private:
-    explicit KvTensorShapeV1View(const ::fib_quant_kv::fb::KvTensorShapeV1* table) noexcept : table_(table) {}
+    KvTensorShapeV1View() = default;
     friend Result<KvTensorShapeV1View> view_kv_tensor_shape_v1(const ::fib_quant_kv::fb::KvTensorShapeV1* table);
+    friend Status detail::read_kv_tensor_shape_v1_buffer(std::span<const std::uint8_t> buffer,
+                                                         const FlatBufferLimits& limits, KvTensorShapeV1View& view);
+    friend Result<KvTensorShapeV1View> view_kv_tensor_shape_v1(std::span<const std::uint8_t> buffer,
+                                                         const FlatBufferLimits& limits);
+    friend Result<KvTensorShapeV1View> verify_kv_tensor_shape_v1_buffer(std::span<const std::uint8_t> buffer,
+                                                                  const FlatBufferLimits& limits);
 
-    const ::fib_quant_kv::fb::KvTensorShapeV1* table_;
+    const ::fib_quant_kv::fb::KvTensorShapeV1* table_ = nullptr;
+    std::string_view schema_version_{};
+    KvRole role_{};
+    KvAttentionKind attention_kind_{};
+    std::uint32_t batch_{};
+    std::uint32_t layers_{};
+    std::uint32_t kv_heads_{};
+    std::uint32_t query_heads_{};
+    std::uint32_t tokens_{};
+    std::uint32_t head_dim_{};
+    KvDType dtype_{};
+    KvRopeState rope_state_{};
 };
 
 namespace detail {
@@ -107,6 +121,14 @@ struct Fields<KvTensorShapeV1View> {
 [[nodiscard]] Result<KvTensorShapeV1View> view_kv_tensor_shape_v1(std::span<const std::uint8_t> buffer,
                                                          const FlatBufferLimits& limits = {});
 
+namespace detail {
+/// view_kv_tensor_shape_v1(buffer) by its general path: the frame checks, flatc's Verifier over the whole buffer,
+/// then view_kv_tensor_shape_v1(table). view_kv_tensor_shape_v1(buffer) verifies and reads in one pass and answers
+/// the same; this is exposed so that tests and a fuzz target can hold the two to that.
+[[nodiscard]] Result<KvTensorShapeV1View> view_kv_tensor_shape_v1_general(std::span<const std::uint8_t> buffer,
+                                                                 const FlatBufferLimits& limits = {});
+}  // namespace detail
+
 /// view_kv_tensor_shape_v1(buffer) and then validate(): the one call for a buffer from an untrusted peer.
 [[nodiscard]] Result<KvTensorShapeV1View> verify_kv_tensor_shape_v1_buffer(std::span<const std::uint8_t> buffer,
                                                                   const FlatBufferLimits& limits = {});
@@ -127,21 +149,43 @@ flatbuffers::Offset<::fib_quant_kv::fb::KvTensorShapeV1> build_kv_tensor_shape_v
 /// A finished buffer holding `shape` as its root, with the file identifier.
 [[nodiscard]] std::vector<std::uint8_t> to_flatbuffer(const KvTensorShapeV1& shape);
 
+namespace detail {
+/// Cold, out of line: the Error of the first rule of validate() that `shape` breaks (it must break one).
+[[nodiscard, gnu::cold]] Error kv_tensor_shape_v1_first_error(const KvTensorShapeV1View& shape);
+/// Cold, out of line: the Errors of every rule of validate() that `shape` breaks.
+[[nodiscard, gnu::cold]] std::vector<Error> kv_tensor_shape_v1_all_errors(const KvTensorShapeV1View& shape);
+/// Cold, out of line: the Error of the first rule of validate_block_dim() that `shape` breaks (it must break one).
+[[nodiscard, gnu::cold]] Error kv_tensor_shape_v1_block_dim_first_error(const KvTensorShapeV1View& shape, std::uint32_t block_dim);
+}  // namespace detail
+
 /// Number of [batch, layer, kv_head, token] vectors. Error `size_overflow` (resource_limit_exceeded) when it does not fit in 64 bits.
 [[nodiscard]] Result<std::uint64_t> vector_count(const KvTensorShapeV1View& shape);
+
 /// Number of scalar values in canonical contiguous form. Error `size_overflow` (resource_limit_exceeded) when it does not fit in 64 bits.
 [[nodiscard]] Result<std::uint64_t> element_count(const KvTensorShapeV1View& shape);
+
 /// Bytes of the tensor in its source dtype. Error `size_overflow` (resource_limit_exceeded) when it does not fit in 64 bits.
 [[nodiscard]] Result<std::uint64_t> byte_size(const KvTensorShapeV1View& shape);
 
 /// The first violated rule, in schema order, with the Rust original's error kind and message; ok otherwise.
-[[nodiscard]] Status validate(const KvTensorShapeV1View& shape);
+[[nodiscard]] inline Status validate(const KvTensorShapeV1View& shape) {
+    if (detail::satisfies_kv_tensor_shape_v1(shape)) [[likely]] return {};
+    return detail::kv_tensor_shape_v1_first_error(shape);
+}
 
 /// Every violated rule, in schema order (empty when valid).
-[[nodiscard]] std::vector<Error> validate_all(const KvTensorShapeV1View& shape);
+[[nodiscard]] inline std::vector<Error> validate_all(const KvTensorShapeV1View& shape) {
+    if (detail::satisfies_kv_tensor_shape_v1(shape)) [[likely]] return {};
+    return detail::kv_tensor_shape_v1_all_errors(shape);
+}
 
 /// Validate that head_dim can be directly compressed by a block of block_dim. Runs validate() first.
-[[nodiscard]] Status validate_block_dim(const KvTensorShapeV1View& shape, std::uint32_t block_dim);
+[[nodiscard]] inline Status validate_block_dim(const KvTensorShapeV1View& shape, std::uint32_t block_dim) {
+    if (detail::satisfies_kv_tensor_shape_v1(shape) && detail::satisfies_kv_tensor_shape_v1_block_dim(shape, block_dim)) [[likely]] {
+        return {};
+    }
+    return detail::kv_tensor_shape_v1_block_dim_first_error(shape, block_dim);
+}
 
 /// The canonical encoding the digest is taken over (docs/digest.md); no validation.
 [[nodiscard]] std::string canonical_encoding(const KvTensorShapeV1View& shape);

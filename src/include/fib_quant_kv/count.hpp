@@ -10,8 +10,14 @@ namespace fib_quant_kv {
 
 /// a * b, or nothing when the product does not fit in 64 bits.
 [[nodiscard]] constexpr std::optional<std::uint64_t> checked_mul(std::uint64_t a, std::uint64_t b) noexcept {
+#if defined(__GNUC__) || defined(__clang__)
+    std::uint64_t product = 0;
+    if (__builtin_mul_overflow(a, b, &product)) return std::nullopt;  // one multiply and a flag, no division
+    return product;
+#else
     if (a != 0 && b > std::numeric_limits<std::uint64_t>::max() / a) return std::nullopt;
     return a * b;
+#endif
 }
 
 /// The product of `factors`, multiplied left to right; nothing at the first step that overflows (as the Rust

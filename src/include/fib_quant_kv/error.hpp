@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -37,6 +38,16 @@ inline constexpr std::string_view flatbuffers_missing_field = "flatbuffers.missi
 inline constexpr std::string_view flatbuffers_unknown_enum_code = "flatbuffers.unknown_enum_code";
 inline constexpr std::string_view flatbuffers_invalid_utf8 = "flatbuffers.invalid_utf8";
 }  // namespace wire_rules
+
+/// One schema rule as data: a row of the rule table each generated struct carries (StructTraits<S>::rules), in
+/// validate() order. The Error of a violated rule is built from its row, on the cold path only.
+struct RuleInfo {
+    std::string_view id;                       ///< the schema's rule id, e.g. "mha.heads_equal"
+    ErrorKind kind;                            ///< the error kind a violation reports
+    std::span<const std::string_view> fields;  ///< the fields the rule concerns
+    std::string_view message;                  ///< the message; with `{name}` placeholders when `formatted`
+    bool formatted;                            ///< the message shows values of the descriptor or parameters
+};
 
 /// One failure: a parse error or one violated rule (protovalidate's Violation).
 struct Error {
@@ -107,14 +118,23 @@ class [[nodiscard]] Result {
     std::variant<T, Error> v_;
 };
 
-/// Success or an Error.
+/// Success or an Error. Success is a null pointer, so returning it costs one register; the Error lives on the
+/// heap and is built only on failure (the cold path).
 template <>
 class [[nodiscard]] Result<void> {
   public:
-    Result() = default;
-    Result(Error error) : error_(std::move(error)) {}  // NOLINT: implicit by design
+    Result() noexcept = default;
+    Result(Error error) : error_(std::make_unique<Error>(std::move(error))) {}  // NOLINT: implicit by design
+    Result(const Result& other) : error_(other.error_ ? std::make_unique<Error>(*other.error_) : nullptr) {}
+    Result(Result&&) noexcept = default;
+    Result& operator=(const Result& other) {
+        if (this != &other) error_ = other.error_ ? std::make_unique<Error>(*other.error_) : nullptr;
+        return *this;
+    }
+    Result& operator=(Result&&) noexcept = default;
+    ~Result() = default;
 
-    [[nodiscard]] bool ok() const noexcept { return !error_.has_value(); }
+    [[nodiscard]] bool ok() const noexcept { return error_ == nullptr; }
     explicit operator bool() const noexcept { return ok(); }
     [[nodiscard]] const Error& error() const& {
         if (!error_) throw BadResultAccess("error() on an ok Status");
@@ -126,7 +146,7 @@ class [[nodiscard]] Result<void> {
     }
 
   private:
-    std::optional<Error> error_;
+    std::unique_ptr<Error> error_;
 };
 
 using Status = Result<void>;
