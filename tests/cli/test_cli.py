@@ -622,7 +622,8 @@ class LargeInputTest(CliTestCase):
                             elapsed))
 
     @unittest.skipUnless(sys.platform.startswith("linux"), "ru_maxrss in KiB is Linux's convention")
-    @unittest.skipIf(os.environ.get("FIB_QUANT_KV_SANITIZED"), "sanitizer runtimes inflate memory")
+    @unittest.skipIf(os.environ.get("FIB_QUANT_KV_SANITIZED"),
+                     require_all.SANITIZED + "sanitizer runtimes inflate memory")
     def test_huge_line_held_once(self):
         # A valid descriptor with one 64 MB unknown string: the line is read into one buffer and parsed in place
         # there, so the peak is about the line itself, never two copies of it (or three, as it once was).
@@ -640,7 +641,8 @@ class LargeInputTest(CliTestCase):
                                      % (peak / 2**20, len(line) / 2**20, limit / 2**20))
 
     @unittest.skipUnless(sys.platform.startswith("linux"), "ru_maxrss in KiB is Linux's convention")
-    @unittest.skipIf(os.environ.get("FIB_QUANT_KV_SANITIZED"), "sanitizer runtimes inflate memory")
+    @unittest.skipIf(os.environ.get("FIB_QUANT_KV_SANITIZED"),
+                     require_all.SANITIZED + "sanitizer runtimes inflate memory")
     def test_memory_flat_in_the_number_of_lines(self):
         # 10 k and 200 k lines (valid, invalid, unparsable) peak within 2 MiB of each other: buffers are reused.
         block = "".join(jline(GQA) + "\n" if i % 4 == 0 else jline(shape(batch=0)) + "\n" if i % 4 == 1
