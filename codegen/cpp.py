@@ -49,12 +49,19 @@ def operand(op: Operand, obj: str = "s") -> str:
     raise AssertionError(op.kind)
 
 
+def _product_leaves(op: Operand, obj: str) -> list[str]:
+    """A derived product flattened into its leaf factors, in multiplication order, each as a u64."""
+    if op.kind == "derived":
+        return [leaf for f in op.derived.factors for leaf in _product_leaves(f, obj)]
+    return [f"std::uint64_t{{{operand(op, obj)}}}"]
+
+
 def enum_value(enum_name: str, value_name: str) -> str:
     return f"{enum_name}::{value_name}"
 
 
 def _one_of(subject: str, enum, values) -> str:
-    terms = [f"{subject} == {enum_value(enum.name.pascal, v.name.snake)}" for v in values]
+    terms = [f"({subject} == {enum_value(enum.name.pascal, v.name.snake)})" for v in values]
     return terms[0] if len(terms) == 1 else "(" + " || ".join(terms) + ")"
 
 
@@ -66,13 +73,15 @@ def check(c: Check, obj: str = "s") -> str:
     if c.op == "nonzero":
         return f"{ops[0]} != 0"
     if c.op == "divisible":
-        return f"{ops[1]} != 0 && {ops[0]} % {ops[1]} == 0"
+        return f"({ops[1]} != 0 && {ops[0]} % {ops[1]} == 0)"
     if c.op == "in":
         return _one_of(ops[0], c.operands[0].type.enum, c.values)
     if c.op == "known":
         return f"is_known({ops[0]})"
     if c.op == "fits_u64":
-        return f"{ops[0]}.has_value()"
+        # The derived product's leaf factors in its own order: the same multiplications, step for step, as the
+        # nested checked products, without carrying an optional through each level.
+        return f"product_fits({', '.join(_product_leaves(c.operands[0], obj))})"
     raise AssertionError(c.op)
 
 

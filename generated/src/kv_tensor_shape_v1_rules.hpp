@@ -65,17 +65,17 @@ void check_kv_tensor_shape_v1(const S& s, Visit&& visit) {
     // head_dim.nonzero: kv shape head_dim must be > 0
     if (!(F::head_dim(s) != 0) && !visit(std::size_t{10})) return;
     // mha.heads_equal: MHA requires query_heads == kv_heads
-    if (!(!(F::attention_kind(s) == KvAttentionKind::mha) || (F::query_heads(s) == F::kv_heads(s))) && !visit(std::size_t{11})) return;
+    if (!(!((F::attention_kind(s) == KvAttentionKind::mha)) || (F::query_heads(s) == F::kv_heads(s))) && !visit(std::size_t{11})) return;
     // mqa.single_kv_head: MQA requires kv_heads == 1
-    if (!(!(F::attention_kind(s) == KvAttentionKind::mqa) || (F::kv_heads(s) == std::uint64_t{1})) && !visit(std::size_t{12})) return;
+    if (!(!((F::attention_kind(s) == KvAttentionKind::mqa)) || (F::kv_heads(s) == std::uint64_t{1})) && !visit(std::size_t{12})) return;
     // grouped.heads_divisible: query_heads must be divisible by kv_heads
-    if (!(!((F::attention_kind(s) == KvAttentionKind::gqa || F::attention_kind(s) == KvAttentionKind::mqa)) || (F::kv_heads(s) != 0 && F::query_heads(s) % F::kv_heads(s) == 0)) && !visit(std::size_t{13})) return;
+    if (!(!(((F::attention_kind(s) == KvAttentionKind::gqa) || (F::attention_kind(s) == KvAttentionKind::mqa))) || ((F::kv_heads(s) != 0 && F::query_heads(s) % F::kv_heads(s) == 0))) && !visit(std::size_t{13})) return;
     // key.rope_declared: key tensors must declare pre_rope or post_rope
-    if (!(!(F::role(s) == KvRole::key) || ((F::rope_state(s) == KvRopeState::pre_rope || F::rope_state(s) == KvRopeState::post_rope))) && !visit(std::size_t{14})) return;
+    if (!(!((F::role(s) == KvRole::key)) || (((F::rope_state(s) == KvRopeState::pre_rope) || (F::rope_state(s) == KvRopeState::post_rope)))) && !visit(std::size_t{14})) return;
     // value.rope_not_applicable: value tensors must use not_applicable rope state
-    if (!(!(F::role(s) == KvRole::value) || (F::rope_state(s) == KvRopeState::not_applicable)) && !visit(std::size_t{15})) return;
+    if (!(!((F::role(s) == KvRole::value)) || ((F::rope_state(s) == KvRopeState::not_applicable))) && !visit(std::size_t{15})) return;
     // size_overflow: kv shape size overflow
-    if (!(detail::element_count(s).has_value()) && !visit(std::size_t{16})) return;
+    if (!(product_fits(std::uint64_t{F::batch(s)}, std::uint64_t{F::layers(s)}, std::uint64_t{F::kv_heads(s)}, std::uint64_t{F::tokens(s)}, std::uint64_t{F::head_dim(s)})) && !visit(std::size_t{16})) return;
 }
 
 /// The Error of rule `rule` (its row in StructTraits<KvTensorShapeV1>::rules) of validate_block_dim(); messages that
@@ -102,7 +102,7 @@ template <KvTensorShapeV1Like S, class Visit>
 void check_kv_tensor_shape_v1_block_dim(const S& s, std::uint32_t block_dim, Visit&& visit) {
     [[maybe_unused]] typedef Fields<S> F;
     // head_dim.block_divisible: kv shape head_dim {head_dim} is not divisible by block_dim {block_dim}
-    if (!(block_dim != 0 && F::head_dim(s) % block_dim == 0) && !visit(std::size_t{17})) return;
+    if (!((block_dim != 0 && F::head_dim(s) % block_dim == 0)) && !visit(std::size_t{17})) return;
 }
 
 /// The Error of the first rule of validate() that `s` breaks; `s` must break one.
@@ -167,7 +167,7 @@ inline constexpr std::string_view kKvTensorShapeV1Domain{"fib_quant_kv_tensor_sh
 
 /// The canonical encoding (docs/digest.md): domain tag, then every field in schema order.
 template <KvTensorShapeV1Like S, class Sink>
-void encode_kv_tensor_shape_v1(const S& s, Sink& sink) {
+[[gnu::always_inline]] inline void encode_kv_tensor_shape_v1(const S& s, Sink& sink) {
     using F = Fields<S>;
     sink.update(kKvTensorShapeV1Domain);
     put_string(sink, F::schema_version(s));  // u64 LE length, UTF-8 bytes

@@ -376,40 +376,40 @@ template <KvTensorShapeV1Like S>
     return checked_product({*element_count_value, std::uint64_t{byte_size(F::dtype(s))}});
 }
 
-/// True when every rule of validate() holds: one pass of integer compares and one string compare, no early
-/// exits where the compiler can avoid them. The rules' order matters only for which error is reported, and
-/// that is the cold path's job (check_kv_tensor_shape_v1 in the generated rules).
+/// True when every rule of validate() holds: the rules as one chain of compares that the compiler turns into
+/// branches that a valid descriptor never takes. Which rule failed, and in what order they are reported, is the
+/// cold path's job (check_kv_tensor_shape_v1 in the generated rules).
 template <KvTensorShapeV1Like S>
 [[nodiscard]] constexpr bool satisfies_kv_tensor_shape_v1(const S& s) noexcept {
     [[maybe_unused]] typedef Fields<S> F;
-    bool ok = true;
-    ok &= (is_known(F::role(s)));  // role.known
-    ok &= (is_known(F::attention_kind(s)));  // attention_kind.known
-    ok &= (is_known(F::dtype(s)));  // dtype.known
-    ok &= (is_known(F::rope_state(s)));  // rope_state.known
-    ok &= (F::schema_version(s) == kSchemaId);  // schema_version.matches
-    ok &= (F::batch(s) != 0);  // batch.nonzero
-    ok &= (F::layers(s) != 0);  // layers.nonzero
-    ok &= (F::kv_heads(s) != 0);  // kv_heads.nonzero
-    ok &= (F::query_heads(s) != 0);  // query_heads.nonzero
-    ok &= (F::tokens(s) != 0);  // tokens.nonzero
-    ok &= (F::head_dim(s) != 0);  // head_dim.nonzero
-    ok &= (!(F::attention_kind(s) == KvAttentionKind::mha) || (F::query_heads(s) == F::kv_heads(s)));  // mha.heads_equal
-    ok &= (!(F::attention_kind(s) == KvAttentionKind::mqa) || (F::kv_heads(s) == std::uint64_t{1}));  // mqa.single_kv_head
-    ok &= (!((F::attention_kind(s) == KvAttentionKind::gqa || F::attention_kind(s) == KvAttentionKind::mqa)) || (F::kv_heads(s) != 0 && F::query_heads(s) % F::kv_heads(s) == 0));  // grouped.heads_divisible
-    ok &= (!(F::role(s) == KvRole::key) || ((F::rope_state(s) == KvRopeState::pre_rope || F::rope_state(s) == KvRopeState::post_rope)));  // key.rope_declared
-    ok &= (!(F::role(s) == KvRole::value) || (F::rope_state(s) == KvRopeState::not_applicable));  // value.rope_not_applicable
-    ok &= (detail::element_count(s).has_value());  // size_overflow
-    return ok;
+    return true
+        && (is_known(F::role(s)))  // role.known
+        && (is_known(F::attention_kind(s)))  // attention_kind.known
+        && (is_known(F::dtype(s)))  // dtype.known
+        && (is_known(F::rope_state(s)))  // rope_state.known
+        && (F::schema_version(s) == kSchemaId)  // schema_version.matches
+        && (F::batch(s) != 0)  // batch.nonzero
+        && (F::layers(s) != 0)  // layers.nonzero
+        && (F::kv_heads(s) != 0)  // kv_heads.nonzero
+        && (F::query_heads(s) != 0)  // query_heads.nonzero
+        && (F::tokens(s) != 0)  // tokens.nonzero
+        && (F::head_dim(s) != 0)  // head_dim.nonzero
+        && (!((F::attention_kind(s) == KvAttentionKind::mha)) || (F::query_heads(s) == F::kv_heads(s)))  // mha.heads_equal
+        && (!((F::attention_kind(s) == KvAttentionKind::mqa)) || (F::kv_heads(s) == std::uint64_t{1}))  // mqa.single_kv_head
+        && (!(((F::attention_kind(s) == KvAttentionKind::gqa) || (F::attention_kind(s) == KvAttentionKind::mqa))) || ((F::kv_heads(s) != 0 && F::query_heads(s) % F::kv_heads(s) == 0)))  // grouped.heads_divisible
+        && (!((F::role(s) == KvRole::key)) || (((F::rope_state(s) == KvRopeState::pre_rope) || (F::rope_state(s) == KvRopeState::post_rope))))  // key.rope_declared
+        && (!((F::role(s) == KvRole::value)) || ((F::rope_state(s) == KvRopeState::not_applicable)))  // value.rope_not_applicable
+        && (product_fits(std::uint64_t{F::batch(s)}, std::uint64_t{F::layers(s)}, std::uint64_t{F::kv_heads(s)}, std::uint64_t{F::tokens(s)}, std::uint64_t{F::head_dim(s)}))  // size_overflow
+        ;
 }
 
 /// True when every rule of validate_block_dim() beyond validate()'s holds.
 template <KvTensorShapeV1Like S>
 [[nodiscard]] constexpr bool satisfies_kv_tensor_shape_v1_block_dim(const S& s, std::uint32_t block_dim) noexcept {
     [[maybe_unused]] typedef Fields<S> F;
-    bool ok = true;
-    ok &= (block_dim != 0 && F::head_dim(s) % block_dim == 0);  // head_dim.block_divisible
-    return ok;
+    return true
+        && ((block_dim != 0 && F::head_dim(s) % block_dim == 0))  // head_dim.block_divisible
+        ;
 }
 
 }  // namespace detail

@@ -1,6 +1,7 @@
 // fib_quant_kv: overflow-checked counting. Every size the library derives goes through here.
 #pragma once
 
+#include <concepts>
 #include <cstdint>
 #include <initializer_list>
 #include <limits>
@@ -31,6 +32,21 @@ namespace fib_quant_kv {
         acc = *next;
     }
     return acc;
+}
+
+/// True when checked_product({factors...}) has a value, computed without one and in straight-line code: every
+/// step is multiplied (wrapping) and any step's overflow remembered, which is the same answer as stopping at the
+/// first.
+template <std::same_as<std::uint64_t>... Factors>
+[[nodiscard]] constexpr bool product_fits(Factors... factors) noexcept {
+#if defined(__GNUC__) || defined(__clang__)
+    std::uint64_t acc = 1;
+    bool overflow = false;
+    ((overflow |= __builtin_mul_overflow(acc, factors, &acc)), ...);
+    return !overflow;
+#else
+    return checked_product({factors...}).has_value();
+#endif
 }
 
 }  // namespace fib_quant_kv
