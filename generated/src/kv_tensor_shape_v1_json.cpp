@@ -152,47 +152,69 @@ std::string to_json(const KvTensorShapeV1& shape) {
 
 namespace detail {
 
-bool parse_kv_tensor_shape_v1_json_canonical(std::string_view json, KvTensorShapeV1& out) {
+std::optional<KvTensorShapeV1> parse_kv_tensor_shape_v1_json_canonical(std::string_view json) {
+    // Every value is read into a local first: the struct (and its strings' memory) is made only on success.
     json_fast::Cursor in(json);
     [[maybe_unused]] std::uint64_t number = 0;
     [[maybe_unused]] std::size_t variant = 0;
-    std::string_view schema_version;
-    if (!in.literal("{\"schema_version\":\"")) return false;
-    if (!in.plain_string(schema_version)) return false;
-    if (!in.literal("\",\"role\":\"")) return false;
-    if (!in.variant(EnumTraits<KvRole>::wire_names, variant)) return false;
-    out.role = EnumTraits<KvRole>::values[variant];
-    if (!in.literal("\",\"attention_kind\":\"")) return false;
-    if (!in.variant(EnumTraits<KvAttentionKind>::wire_names, variant)) return false;
-    out.attention_kind = EnumTraits<KvAttentionKind>::values[variant];
-    if (!in.literal("\",\"batch\":")) return false;
-    if (!in.uint(4294967295U, number)) return false;
-    out.batch = static_cast<std::uint32_t>(number);
-    if (!in.literal(",\"layers\":")) return false;
-    if (!in.uint(4294967295U, number)) return false;
-    out.layers = static_cast<std::uint32_t>(number);
-    if (!in.literal(",\"kv_heads\":")) return false;
-    if (!in.uint(4294967295U, number)) return false;
-    out.kv_heads = static_cast<std::uint32_t>(number);
-    if (!in.literal(",\"query_heads\":")) return false;
-    if (!in.uint(4294967295U, number)) return false;
-    out.query_heads = static_cast<std::uint32_t>(number);
-    if (!in.literal(",\"tokens\":")) return false;
-    if (!in.uint(4294967295U, number)) return false;
-    out.tokens = static_cast<std::uint32_t>(number);
-    if (!in.literal(",\"head_dim\":")) return false;
-    if (!in.uint(4294967295U, number)) return false;
-    out.head_dim = static_cast<std::uint32_t>(number);
-    if (!in.literal(",\"dtype\":\"")) return false;
-    if (!in.variant(EnumTraits<KvDType>::wire_names, variant)) return false;
-    out.dtype = EnumTraits<KvDType>::values[variant];
-    if (!in.literal("\",\"rope_state\":\"")) return false;
-    if (!in.variant(EnumTraits<KvRopeState>::wire_names, variant)) return false;
-    out.rope_state = EnumTraits<KvRopeState>::values[variant];
-    if (!in.literal("\"}")) return false;
-    if (!in.at_end()) return false;
-    out.schema_version.assign(schema_version);
-    return true;
+    std::string_view schema_version{};
+    KvRole role{};
+    KvAttentionKind attention_kind{};
+    std::uint32_t batch{};
+    std::uint32_t layers{};
+    std::uint32_t kv_heads{};
+    std::uint32_t query_heads{};
+    std::uint32_t tokens{};
+    std::uint32_t head_dim{};
+    KvDType dtype{};
+    KvRopeState rope_state{};
+    if (!in.literal("{\"schema_version\":\"")) return std::nullopt;
+    if (!in.plain_string(schema_version)) return std::nullopt;
+    if (!in.literal("\",\"role\":\"")) return std::nullopt;
+    if (!in.variant(EnumTraits<KvRole>::wire_names, variant)) return std::nullopt;
+    role = EnumTraits<KvRole>::values[variant];
+    if (!in.literal("\",\"attention_kind\":\"")) return std::nullopt;
+    if (!in.variant(EnumTraits<KvAttentionKind>::wire_names, variant)) return std::nullopt;
+    attention_kind = EnumTraits<KvAttentionKind>::values[variant];
+    if (!in.literal("\",\"batch\":")) return std::nullopt;
+    if (!in.uint(4294967295U, number)) return std::nullopt;
+    batch = static_cast<std::uint32_t>(number);
+    if (!in.literal(",\"layers\":")) return std::nullopt;
+    if (!in.uint(4294967295U, number)) return std::nullopt;
+    layers = static_cast<std::uint32_t>(number);
+    if (!in.literal(",\"kv_heads\":")) return std::nullopt;
+    if (!in.uint(4294967295U, number)) return std::nullopt;
+    kv_heads = static_cast<std::uint32_t>(number);
+    if (!in.literal(",\"query_heads\":")) return std::nullopt;
+    if (!in.uint(4294967295U, number)) return std::nullopt;
+    query_heads = static_cast<std::uint32_t>(number);
+    if (!in.literal(",\"tokens\":")) return std::nullopt;
+    if (!in.uint(4294967295U, number)) return std::nullopt;
+    tokens = static_cast<std::uint32_t>(number);
+    if (!in.literal(",\"head_dim\":")) return std::nullopt;
+    if (!in.uint(4294967295U, number)) return std::nullopt;
+    head_dim = static_cast<std::uint32_t>(number);
+    if (!in.literal(",\"dtype\":\"")) return std::nullopt;
+    if (!in.variant(EnumTraits<KvDType>::wire_names, variant)) return std::nullopt;
+    dtype = EnumTraits<KvDType>::values[variant];
+    if (!in.literal("\",\"rope_state\":\"")) return std::nullopt;
+    if (!in.variant(EnumTraits<KvRopeState>::wire_names, variant)) return std::nullopt;
+    rope_state = EnumTraits<KvRopeState>::values[variant];
+    if (!in.literal("\"}")) return std::nullopt;
+    if (!in.at_end()) return std::nullopt;
+    return KvTensorShapeV1{
+        std::string(schema_version),
+        role,
+        attention_kind,
+        batch,
+        layers,
+        kv_heads,
+        query_heads,
+        tokens,
+        head_dim,
+        dtype,
+        rope_state,
+    };
 }
 
 Result<KvTensorShapeV1> parse_kv_tensor_shape_v1_json_general(std::string_view json) {
@@ -202,14 +224,17 @@ Result<KvTensorShapeV1> parse_kv_tensor_shape_v1_json_general(std::string_view j
 }  // namespace detail
 
 Result<KvTensorShapeV1> parse_kv_tensor_shape_v1_json(std::string_view json) {
-    if (KvTensorShapeV1 out; detail::parse_kv_tensor_shape_v1_json_canonical(json, out)) [[likely]] return out;
+    if (std::optional<KvTensorShapeV1> fast = detail::parse_kv_tensor_shape_v1_json_canonical(json)) [[likely]] {
+        return std::move(*fast);
+    }
     return detail::parse_kv_tensor_shape_v1_json_general(json);
 }
 
 Result<KvTensorShapeV1> parse_kv_tensor_shape_v1_json_in_place(std::span<char> json) {
     // The fast path only reads; the general reader may use the bytes as scratch.
-    if (KvTensorShapeV1 out; detail::parse_kv_tensor_shape_v1_json_canonical({json.data(), json.size()}, out)) [[likely]] {
-        return out;
+    if (std::optional<KvTensorShapeV1> fast = detail::parse_kv_tensor_shape_v1_json_canonical({json.data(), json.size()}))
+        [[likely]] {
+        return std::move(*fast);
     }
     return detail::json::decode_in_place<KvTensorShapeV1Binding>(json);
 }

@@ -28,6 +28,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "fib_quant_kv/error.hpp"
@@ -231,7 +232,7 @@ class Decoder {
         return fail(wire_rules::json_invalid_length, std::move(m));
     }
 
-    bool key(std::string_view k) {
+    [[gnu::always_inline]] bool key(std::string_view k) {
         switch (state_) {
             case State::skip: return true;
             case State::object_key: {
@@ -290,7 +291,7 @@ class Decoder {
         return fail(wire_rules::json_unknown_variant, std::move(m), &f);
     }
 
-    bool scalar(Token t, std::string_view text) {
+    [[gnu::always_inline]] bool scalar(Token t, std::string_view text) {
         // serde decodes every string it does not skip before looking at its type, so a lone surrogate is the
         // error wherever the string stands (and it must not reach a message as bytes that are not UTF-8).
         if (t == Token::string && state_ != State::skip && has_encoded_surrogate(text)) {
@@ -635,14 +636,25 @@ inline Error too_large_error() {
                  Error::no_offset};
 }
 
+/// The stream that parses `work` in place: RapidJSON's own InsituStringStream where `work` is a copy of ours
+/// with a NUL byte after it (no bounds check per byte), SpanInsituStream over a caller's bytes.
+template <class Stream>
+Stream make_stream(std::span<char> work) noexcept {
+    if constexpr (std::is_same_v<Stream, rapidjson::InsituStringStream>) {
+        return Stream(work.data());
+    } else {
+        return Stream(work);
+    }
+}
+
 /// One RapidJSON pass over `work` (the caller's text `original`, or a same-length copy of it, surrogates
 /// softened), in place: afterwards `work` holds unspecified bytes. Sets `*too_big` to the offset of a number
 /// too large for RapidJSON when that is what stopped it.
-template <class Binding>
+template <class Binding, class Stream>
 Result<typename Binding::type> parse_in_place(rapidjson::Reader& reader, std::string_view original,
                                               std::span<char> work, std::size_t* too_big) {
     typename Binding::type out{};
-    SpanInsituStream stream(work);
+    Stream stream = make_stream<Stream>(work);
     Decoder<Binding> handler(out, original, work.data());
     const rapidjson::ParseResult r = reader.Parse<kParseFlags>(stream, handler);
     if (handler.has_error()) {
@@ -662,16 +674,19 @@ Result<typename Binding::type> parse_in_place(rapidjson::Reader& reader, std::st
 /// decode() after the pre-pass: parses a working copy, and starts again from a fresh copy with one more number
 /// softened each time RapidJSON stops at one too large.
 template <class Binding>
-Result<typename Binding::type> decode_copy(std::string_view text, const Prescan& scan) {
+Result<typename Binding::type> decode_copy(std::string_view text, bool backslash) {
     ThreadState state(text.size());
     std::string& work = state.buffer();
     std::vector<std::size_t> huge_numbers;  // offsets of numbers too large for RapidJSON, softened on each pass
     for (;;) {
         work.assign(text);
-        if (scan.backslash) soften_lone_high_surrogates(work);
-        for (const std::size_t at : huge_numbers) soften_number(work, at);
+        work.push_back('\0');  // InsituStringStream stops there (the input has no NUL of its own)
+        const std::span<char> bytes(work.data(), text.size());
+        if (backslash) soften_lone_high_surrogates(bytes);
+        for (const std::size_t at : huge_numbers) soften_number(bytes, at);
         std::size_t too_big = std::string_view::npos;
-        Result<typename Binding::type> result = parse_in_place<Binding>(state.reader(), text, work, &too_big);
+        Result<typename Binding::type> result =
+            parse_in_place<Binding, rapidjson::InsituStringStream>(state.reader(), text, bytes, &too_big);
         if (too_big != std::string_view::npos && softenable_number_end(text, too_big) != std::string_view::npos) {
             huge_numbers.push_back(too_big);
             continue;
@@ -688,9 +703,17 @@ Result<typename Binding::type> decode_copy(std::string_view text, const Prescan&
 template <class Binding>
 Result<typename Binding::type> decode(std::string_view text) {
     if (too_large(text.size())) return too_large_error();
-    const Prescan scan = prescan(text);
+    // The library's own passes rather than prescan(): on a descriptor-sized text, glibc's vectorised memchr and
+    // the word-at-a-time UTF-8 check cost less than one byte-level pass, and decode() copies anyway, so it needs
+    // no warning of numbers too large (it softens them when RapidJSON stops at one).
+    Prescan scan;
+    if (const void* z = std::memchr(text.data(), 0, text.size())) {
+        scan.nul = static_cast<std::size_t>(static_cast<const char*>(z) - text.data());
+    } else {
+        scan.bad_utf8 = first_invalid_utf8(text);
+    }
     if (std::optional<Error> e = input_error(scan)) return std::move(*e);
-    return decode_copy<Binding>(text, scan);
+    return decode_copy<Binding>(text, text.find('\\') != std::string_view::npos);
 }
 
 /// decode(text) for every input, but parsing the caller's bytes in place: they are scratch, and hold unspecified
@@ -702,11 +725,11 @@ Result<typename Binding::type> decode_in_place(std::span<char> text) {
     if (too_large(text.size())) return too_large_error();
     const Prescan scan = prescan(view);
     if (std::optional<Error> e = input_error(scan)) return std::move(*e);
-    if (scan.maybe_huge_number) return decode_copy<Binding>(view, scan);
+    if (scan.maybe_huge_number) return decode_copy<Binding>(view, scan.backslash);
     ThreadState state(text.size());
     if (scan.backslash) soften_lone_high_surrogates(text);
     std::size_t too_big = std::string_view::npos;  // cannot happen: prescan() would have said so
-    return parse_in_place<Binding>(state.reader(), view, text, &too_big);
+    return parse_in_place<Binding, SpanInsituStream>(state.reader(), view, text, &too_big);
 }
 
 }  // namespace fib_quant_kv::detail::json

@@ -475,9 +475,9 @@ void append_json(std::string& out, const KvTensorShapeV1& shape);
 namespace detail {
 /// parse_kv_tensor_shape_v1_json()'s two paths, exposed so that tests and a fuzz target can hold them to the same
 /// answers. The fast path reads only the canonical compact form (to_json()'s bytes; strings of printable ASCII
-/// without escapes) and returns false for anything else, leaving `out` unspecified; the general reader takes
-/// every input. Where the fast path returns true, `out` is what the general reader returns.
-[[nodiscard]] bool parse_kv_tensor_shape_v1_json_canonical(std::string_view json, KvTensorShapeV1& out);
+/// without escapes) and returns nothing for anything else; the general reader takes every input. Where the
+/// fast path returns a value, it is the value the general reader returns.
+[[nodiscard]] std::optional<KvTensorShapeV1> parse_kv_tensor_shape_v1_json_canonical(std::string_view json);
 [[nodiscard]] Result<KvTensorShapeV1> parse_kv_tensor_shape_v1_json_general(std::string_view json);
 }  // namespace detail
 
