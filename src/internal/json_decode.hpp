@@ -707,7 +707,7 @@ Result<typename Binding::type> decode(std::string_view text) {
     // the word-at-a-time UTF-8 check cost less than one byte-level pass, and decode() copies anyway, so it needs
     // no warning of numbers too large (it softens them when RapidJSON stops at one).
     Prescan scan;
-    if (const void* z = std::memchr(text.data(), 0, text.size())) {
+    if (const void* z = text.empty() ? nullptr : std::memchr(text.data(), 0, text.size())) {  // never memchr(nullptr)
         scan.nul = static_cast<std::size_t>(static_cast<const char*>(z) - text.data());
     } else {
         scan.bad_utf8 = first_invalid_utf8(text);
