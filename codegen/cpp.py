@@ -160,3 +160,34 @@ def json_fixed_bound(st) -> int:
 def fbs_scalar(t) -> str:
     """The C++ type flatc stores a scalar or enum field as (an enum's underlying type)."""
     return t.enum.underlying if t.is_enum else t.cpp
+
+
+def valid_prefix(schema, st) -> tuple[str, int, int]:
+    """The bytes every valid descriptor's canonical encoding (docs/digest.md) starts with: the domain tag, then
+    the leading fields that validate() pins to a constant, encoded. As (C++ literal, byte count, field count)."""
+    data = (schema.id + "\0" + st.name.pascal + "\0").encode("utf-8")
+    count = 0
+    for f in st.fields:
+        const = st.pinned(f)
+        if const is None:
+            break
+        if f.type.is_string:
+            value = str(const.value).encode("utf-8")
+            data += len(value).to_bytes(8, "little") + value
+        elif f.type.is_uint:
+            data += int(const.value).to_bytes(f.type.bits // 8, "little")
+        else:
+            break
+        count += 1
+    return bytes_literal(data), len(data), count
+
+
+def bytes_literal(data: bytes) -> str:
+    """A C++ string literal of exactly these bytes (octal escapes: at most three digits, so a digit that follows
+    cannot extend one); its length must be given alongside, as it may hold NUL bytes."""
+    out = ['"']
+    for b in data:
+        ch = chr(b)
+        out.append(ch if 0x20 <= b < 0x7F and ch not in '"\\?' else f"\\{b:03o}")
+    out.append('"')
+    return "".join(out)

@@ -350,6 +350,17 @@ class Struct:
     def field(self, name: str) -> Field | None:
         return next((f for f in self.fields if f.name.text == name), None)
 
+    def pinned(self, f: Field) -> Constant | None:
+        """The constant `f` must equal in every descriptor that passes validate(): an unconditional `eq` rule of
+        validate() between the field and a constant."""
+        for r in self.rules:
+            if r.when or r.check.op != "eq":
+                continue
+            kinds = {o.kind: o for o in r.check.operands}
+            if set(kinds) == {"field", "const"} and kinds["field"].field is f:
+                return kinds["const"].const
+        return None
+
     @property
     def all_rules(self) -> list[Rule]:
         """validate()'s rules, then each named check's, in schema order: the order of the rule table."""

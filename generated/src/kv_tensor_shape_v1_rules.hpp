@@ -168,9 +168,29 @@ inline constexpr std::string_view kKvTensorShapeV1Domain{"fib_quant_kv_tensor_sh
 /// The canonical encoding (docs/digest.md): domain tag, then every field in schema order.
 template <KvTensorShapeV1Like S, class Sink>
 [[gnu::always_inline]] inline void encode_kv_tensor_shape_v1(const S& s, Sink& sink) {
-    using F = Fields<S>;
+    [[maybe_unused]] typedef Fields<S> F;
     sink.update(kKvTensorShapeV1Domain);
     put_string(sink, F::schema_version(s));  // u64 LE length, UTF-8 bytes
+    put_uint<std::uint32_t>(sink, static_cast<std::uint32_t>(F::role(s)));  // enum code, u32 LE
+    put_uint<std::uint32_t>(sink, static_cast<std::uint32_t>(F::attention_kind(s)));  // enum code, u32 LE
+    put_uint<std::uint32_t>(sink, F::batch(s));  // u32 LE
+    put_uint<std::uint32_t>(sink, F::layers(s));  // u32 LE
+    put_uint<std::uint32_t>(sink, F::kv_heads(s));  // u32 LE
+    put_uint<std::uint32_t>(sink, F::query_heads(s));  // u32 LE
+    put_uint<std::uint32_t>(sink, F::tokens(s));  // u32 LE
+    put_uint<std::uint32_t>(sink, F::head_dim(s));  // u32 LE
+    put_uint<std::uint32_t>(sink, static_cast<std::uint32_t>(F::dtype(s)));  // enum code, u32 LE
+    put_uint<std::uint32_t>(sink, static_cast<std::uint32_t>(F::rope_state(s)));  // enum code, u32 LE
+}
+
+/// How the canonical encoding of every descriptor that passed validate() starts: the domain tag, then schema_version, which validate() pins to a constant.
+inline constexpr std::string_view kKvTensorShapeV1ValidPrefix{"fib_quant_kv_tensor_shape_v1\000KvTensorShapeV1\000\034\000\000\000\000\000\000\000fib_quant_kv_tensor_shape_v1", 81};
+
+/// encode_kv_tensor_shape_v1() for a descriptor that passed validate(): the fixed start in one piece.
+template <KvTensorShapeV1Like S, class Sink>
+[[gnu::always_inline]] inline void encode_valid_kv_tensor_shape_v1([[maybe_unused]] const S& s, Sink& sink) {
+    [[maybe_unused]] typedef Fields<S> F;
+    sink.update(kKvTensorShapeV1ValidPrefix);
     put_uint<std::uint32_t>(sink, static_cast<std::uint32_t>(F::role(s)));  // enum code, u32 LE
     put_uint<std::uint32_t>(sink, static_cast<std::uint32_t>(F::attention_kind(s)));  // enum code, u32 LE
     put_uint<std::uint32_t>(sink, F::batch(s));  // u32 LE
@@ -204,7 +224,7 @@ template <KvTensorShapeV1Like S>
     if (const std::size_t size = canonical_size_kv_tensor_shape_v1(s); size <= kOnStack) [[likely]] {
         char bytes[kOnStack];
         BufferSink sink{bytes};
-        encode_kv_tensor_shape_v1(s, sink);
+        encode_valid_kv_tensor_shape_v1(s, sink);
         return digest_bytes(std::string_view(bytes, size));
     }
     DigestBuilder builder;
