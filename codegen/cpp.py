@@ -191,3 +191,37 @@ def bytes_literal(data: bytes) -> str:
         out.append(ch if 0x20 <= b < 0x7F and ch not in '"\\?' else f"\\{b:03o}")
     out.append('"')
     return "".join(out)
+
+
+def hot_chain(rules: list[Rule], obj: str = "s") -> list[tuple[str, str]]:
+    """The rules of one chain as the hot predicate tests them: (expression, what it covers). Identical to
+    testing each rule, with one saving: a `fits_u64` product all of whose factors are fields that unconditional
+    `nonzero` rules of the same chain require to be non-zero is tested as "fits and is non-zero"
+    (product_fits_nonzero), which answers for those rules too (a zero factor makes the product zero, and a
+    product of non-zero factors that fits is non-zero)."""
+    out: list[tuple[str, str]] = []
+    nonzero = {r.check.operands[0].field.name.text: r for r in rules
+               if not r.when and r.check.op == "nonzero" and r.check.operands[0].kind == "field"}
+    folded: set[str] = set()
+    for r in rules:
+        if not r.when and r.check.op == "fits_u64":
+            leaves = _leaf_operands(r.check.operands[0])
+            if leaves and all(o.kind == "field" and o.field.name.text in nonzero for o in leaves):
+                folded.update(o.field.name.text for o in leaves)
+    for r in rules:
+        if r.check.op == "nonzero" and r in nonzero.values() and r.check.operands[0].field.name.text in folded:
+            continue
+        if r.check.op == "fits_u64" and not r.when and all(
+                o.kind == "field" and o.field.name.text in folded for o in _leaf_operands(r.check.operands[0])):
+            factors = ", ".join(_product_leaves(r.check.operands[0], obj))
+            covered = [nonzero[o.field.name.text].id for o in _leaf_operands(r.check.operands[0])]
+            out.append((f"product_fits_nonzero({factors})", ", ".join([r.id] + covered)))
+            continue
+        out.append((rule_holds(r, obj), r.id))
+    return out
+
+
+def _leaf_operands(op: Operand) -> list[Operand]:
+    if op.kind == "derived":
+        return [leaf for f in op.derived.factors for leaf in _leaf_operands(f)]
+    return [op]

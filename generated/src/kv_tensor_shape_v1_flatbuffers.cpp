@@ -103,6 +103,8 @@ namespace detail {
     // read as soon as it has verified. Presence, enum-code and UTF-8 problems wait until the whole table has
 /// verified, so every answer is detail::view_kv_tensor_shape_v1_general()'s (which runs the Verifier first).
 Status read_kv_tensor_shape_v1_buffer(std::span<const std::uint8_t> buffer, const FlatBufferLimits& limits, KvTensorShapeV1View& view) {
+    // Read into a local: stores to it cannot alias the buffer, so the vtable is looked up once, not per field.
+    KvTensorShapeV1View out;
     namespace fbs = flatbuffers_support;
     using Table = ::fib_quant_kv::fb::KvTensorShapeV1;
     if (std::optional<Error> e = fbs::check_frame(buffer, kKvTensorShapeV1FileIdentifier, "KvTensorShapeV1")) {
@@ -115,7 +117,7 @@ Status read_kv_tensor_shape_v1_buffer(std::span<const std::uint8_t> buffer, cons
     if (!verifier.VerifyTableStart(data)) return fbs::verify_failed("KvTensorShapeV1");
     // flatc's tables derive privately from flatbuffers::Table and are only ever reached through casts like this.
     const auto* const table = reinterpret_cast<const flatbuffers::Table*>(data);
-    view.table_ = reinterpret_cast<const Table*>(data);
+    out.table_ = reinterpret_cast<const Table*>(data);
     fbs::FirstProblem problem;
     // schema_version: string
     if (const flatbuffers::voffset_t at = table->GetOptionalFieldOffset(Table::VT_SCHEMA_VERSION); at == 0) {
@@ -124,8 +126,8 @@ Status read_kv_tensor_shape_v1_buffer(std::span<const std::uint8_t> buffer, cons
         const flatbuffers::uoffset_t to = verifier.VerifyOffset(data, at);
         const auto* const text = reinterpret_cast<const flatbuffers::String*>(data + at + to);
         if (to == 0 || !verifier.VerifyString(text)) return fbs::verify_failed("KvTensorShapeV1");
-        view.schema_version_ = text->string_view();
-        if (!is_valid_utf8(view.schema_version_)) problem.invalid_utf8(StructTraits<KvTensorShapeV1>::field(0));
+        out.schema_version_ = text->string_view();
+        if (!is_valid_utf8(out.schema_version_)) problem.invalid_utf8(StructTraits<KvTensorShapeV1>::field(0));
     }
     // role: enum KvRole
     if (const flatbuffers::voffset_t at = table->GetOptionalFieldOffset(Table::VT_ROLE); at == 0) {
@@ -135,7 +137,7 @@ Status read_kv_tensor_shape_v1_buffer(std::span<const std::uint8_t> buffer, cons
         if (!verifier.VerifyField<Code>(data, at, sizeof(Code))) return fbs::verify_failed("KvTensorShapeV1");
         const Code code = flatbuffers::ReadScalar<Code>(data + at);
         if (const std::optional<KvRole> v = kv_role_from_code(code)) {
-            view.role_ = *v;
+            out.role_ = *v;
         } else {
             problem.unknown_enum_code(StructTraits<KvTensorShapeV1>::field(1), EnumTraits<KvRole>::name, code);
         }
@@ -148,7 +150,7 @@ Status read_kv_tensor_shape_v1_buffer(std::span<const std::uint8_t> buffer, cons
         if (!verifier.VerifyField<Code>(data, at, sizeof(Code))) return fbs::verify_failed("KvTensorShapeV1");
         const Code code = flatbuffers::ReadScalar<Code>(data + at);
         if (const std::optional<KvAttentionKind> v = kv_attention_kind_from_code(code)) {
-            view.attention_kind_ = *v;
+            out.attention_kind_ = *v;
         } else {
             problem.unknown_enum_code(StructTraits<KvTensorShapeV1>::field(2), EnumTraits<KvAttentionKind>::name, code);
         }
@@ -159,7 +161,7 @@ Status read_kv_tensor_shape_v1_buffer(std::span<const std::uint8_t> buffer, cons
     } else {
         using Value = std::uint32_t;
         if (!verifier.VerifyField<Value>(data, at, sizeof(Value))) return fbs::verify_failed("KvTensorShapeV1");
-        view.batch_ = flatbuffers::ReadScalar<Value>(data + at);
+        out.batch_ = flatbuffers::ReadScalar<Value>(data + at);
     }
     // layers: u32
     if (const flatbuffers::voffset_t at = table->GetOptionalFieldOffset(Table::VT_LAYERS); at == 0) {
@@ -167,7 +169,7 @@ Status read_kv_tensor_shape_v1_buffer(std::span<const std::uint8_t> buffer, cons
     } else {
         using Value = std::uint32_t;
         if (!verifier.VerifyField<Value>(data, at, sizeof(Value))) return fbs::verify_failed("KvTensorShapeV1");
-        view.layers_ = flatbuffers::ReadScalar<Value>(data + at);
+        out.layers_ = flatbuffers::ReadScalar<Value>(data + at);
     }
     // kv_heads: u32
     if (const flatbuffers::voffset_t at = table->GetOptionalFieldOffset(Table::VT_KV_HEADS); at == 0) {
@@ -175,7 +177,7 @@ Status read_kv_tensor_shape_v1_buffer(std::span<const std::uint8_t> buffer, cons
     } else {
         using Value = std::uint32_t;
         if (!verifier.VerifyField<Value>(data, at, sizeof(Value))) return fbs::verify_failed("KvTensorShapeV1");
-        view.kv_heads_ = flatbuffers::ReadScalar<Value>(data + at);
+        out.kv_heads_ = flatbuffers::ReadScalar<Value>(data + at);
     }
     // query_heads: u32
     if (const flatbuffers::voffset_t at = table->GetOptionalFieldOffset(Table::VT_QUERY_HEADS); at == 0) {
@@ -183,7 +185,7 @@ Status read_kv_tensor_shape_v1_buffer(std::span<const std::uint8_t> buffer, cons
     } else {
         using Value = std::uint32_t;
         if (!verifier.VerifyField<Value>(data, at, sizeof(Value))) return fbs::verify_failed("KvTensorShapeV1");
-        view.query_heads_ = flatbuffers::ReadScalar<Value>(data + at);
+        out.query_heads_ = flatbuffers::ReadScalar<Value>(data + at);
     }
     // tokens: u32
     if (const flatbuffers::voffset_t at = table->GetOptionalFieldOffset(Table::VT_TOKENS); at == 0) {
@@ -191,7 +193,7 @@ Status read_kv_tensor_shape_v1_buffer(std::span<const std::uint8_t> buffer, cons
     } else {
         using Value = std::uint32_t;
         if (!verifier.VerifyField<Value>(data, at, sizeof(Value))) return fbs::verify_failed("KvTensorShapeV1");
-        view.tokens_ = flatbuffers::ReadScalar<Value>(data + at);
+        out.tokens_ = flatbuffers::ReadScalar<Value>(data + at);
     }
     // head_dim: u32
     if (const flatbuffers::voffset_t at = table->GetOptionalFieldOffset(Table::VT_HEAD_DIM); at == 0) {
@@ -199,7 +201,7 @@ Status read_kv_tensor_shape_v1_buffer(std::span<const std::uint8_t> buffer, cons
     } else {
         using Value = std::uint32_t;
         if (!verifier.VerifyField<Value>(data, at, sizeof(Value))) return fbs::verify_failed("KvTensorShapeV1");
-        view.head_dim_ = flatbuffers::ReadScalar<Value>(data + at);
+        out.head_dim_ = flatbuffers::ReadScalar<Value>(data + at);
     }
     // dtype: enum KvDType
     if (const flatbuffers::voffset_t at = table->GetOptionalFieldOffset(Table::VT_DTYPE); at == 0) {
@@ -209,7 +211,7 @@ Status read_kv_tensor_shape_v1_buffer(std::span<const std::uint8_t> buffer, cons
         if (!verifier.VerifyField<Code>(data, at, sizeof(Code))) return fbs::verify_failed("KvTensorShapeV1");
         const Code code = flatbuffers::ReadScalar<Code>(data + at);
         if (const std::optional<KvDType> v = kv_dtype_from_code(code)) {
-            view.dtype_ = *v;
+            out.dtype_ = *v;
         } else {
             problem.unknown_enum_code(StructTraits<KvTensorShapeV1>::field(9), EnumTraits<KvDType>::name, code);
         }
@@ -222,13 +224,14 @@ Status read_kv_tensor_shape_v1_buffer(std::span<const std::uint8_t> buffer, cons
         if (!verifier.VerifyField<Code>(data, at, sizeof(Code))) return fbs::verify_failed("KvTensorShapeV1");
         const Code code = flatbuffers::ReadScalar<Code>(data + at);
         if (const std::optional<KvRopeState> v = kv_rope_state_from_code(code)) {
-            view.rope_state_ = *v;
+            out.rope_state_ = *v;
         } else {
             problem.unknown_enum_code(StructTraits<KvTensorShapeV1>::field(10), EnumTraits<KvRopeState>::name, code);
         }
     }
     verifier.EndTable();
     if (problem.any()) return problem.error();
+    view = out;
     return {};
 }
 

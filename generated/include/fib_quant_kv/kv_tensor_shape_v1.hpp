@@ -388,18 +388,13 @@ template <KvTensorShapeV1Like S>
         && (is_known(F::dtype(s)))  // dtype.known
         && (is_known(F::rope_state(s)))  // rope_state.known
         && (F::schema_version(s) == kSchemaId)  // schema_version.matches
-        && (F::batch(s) != 0)  // batch.nonzero
-        && (F::layers(s) != 0)  // layers.nonzero
-        && (F::kv_heads(s) != 0)  // kv_heads.nonzero
         && (F::query_heads(s) != 0)  // query_heads.nonzero
-        && (F::tokens(s) != 0)  // tokens.nonzero
-        && (F::head_dim(s) != 0)  // head_dim.nonzero
         && (!((F::attention_kind(s) == KvAttentionKind::mha)) || (F::query_heads(s) == F::kv_heads(s)))  // mha.heads_equal
         && (!((F::attention_kind(s) == KvAttentionKind::mqa)) || (F::kv_heads(s) == std::uint64_t{1}))  // mqa.single_kv_head
         && (!(((F::attention_kind(s) == KvAttentionKind::gqa) || (F::attention_kind(s) == KvAttentionKind::mqa))) || ((F::kv_heads(s) != 0 && F::query_heads(s) % F::kv_heads(s) == 0)))  // grouped.heads_divisible
         && (!((F::role(s) == KvRole::key)) || (((F::rope_state(s) == KvRopeState::pre_rope) || (F::rope_state(s) == KvRopeState::post_rope))))  // key.rope_declared
         && (!((F::role(s) == KvRole::value)) || ((F::rope_state(s) == KvRopeState::not_applicable)))  // value.rope_not_applicable
-        && (product_fits(std::uint64_t{F::batch(s)}, std::uint64_t{F::layers(s)}, std::uint64_t{F::kv_heads(s)}, std::uint64_t{F::tokens(s)}, std::uint64_t{F::head_dim(s)}))  // size_overflow
+        && product_fits_nonzero(std::uint64_t{F::batch(s)}, std::uint64_t{F::layers(s)}, std::uint64_t{F::kv_heads(s)}, std::uint64_t{F::tokens(s)}, std::uint64_t{F::head_dim(s)})  // size_overflow, batch.nonzero, layers.nonzero, kv_heads.nonzero, tokens.nonzero, head_dim.nonzero
         ;
 }
 

@@ -49,4 +49,17 @@ template <std::same_as<std::uint64_t>... Factors>
 #endif
 }
 
+/// product_fits(factors...), and the product is not zero: no factor is zero. One test for both.
+template <std::same_as<std::uint64_t>... Factors>
+[[nodiscard]] constexpr bool product_fits_nonzero(Factors... factors) noexcept {
+#if defined(__GNUC__) || defined(__clang__)
+    std::uint64_t acc = 1;
+    bool overflow = false;
+    ((overflow |= __builtin_mul_overflow(acc, factors, &acc)), ...);
+    return !overflow && acc != 0;
+#else
+    return product_fits(factors...) && ((factors != 0) && ...);
+#endif
+}
+
 }  // namespace fib_quant_kv
