@@ -103,8 +103,6 @@ namespace detail {
     // read as soon as it has verified. Presence, enum-code and UTF-8 problems wait until the whole table has
 /// verified, so every answer is detail::view_kv_tensor_shape_v1_general()'s (which runs the Verifier first).
 Status read_kv_tensor_shape_v1_buffer(std::span<const std::uint8_t> buffer, const FlatBufferLimits& limits, KvTensorShapeV1View& view) {
-    // Read into a local: stores to it cannot alias the buffer, so the vtable is looked up once, not per field.
-    KvTensorShapeV1View out;
     namespace fbs = flatbuffers_support;
     using Table = ::fib_quant_kv::fb::KvTensorShapeV1;
     if (std::optional<Error> e = fbs::check_frame(buffer, kKvTensorShapeV1FileIdentifier, "KvTensorShapeV1")) {
@@ -117,7 +115,7 @@ Status read_kv_tensor_shape_v1_buffer(std::span<const std::uint8_t> buffer, cons
     if (!verifier.VerifyTableStart(data)) return fbs::verify_failed("KvTensorShapeV1");
     // flatc's tables derive privately from flatbuffers::Table and are only ever reached through casts like this.
     const auto* const table = reinterpret_cast<const flatbuffers::Table*>(data);
-    out.table_ = reinterpret_cast<const Table*>(data);
+    view.table_ = reinterpret_cast<const Table*>(data);
     fbs::FirstProblem problem;
     // schema_version: string
     if (const flatbuffers::voffset_t at = table->GetOptionalFieldOffset(Table::VT_SCHEMA_VERSION); at == 0) {
@@ -126,8 +124,8 @@ Status read_kv_tensor_shape_v1_buffer(std::span<const std::uint8_t> buffer, cons
         const flatbuffers::uoffset_t to = verifier.VerifyOffset(data, at);
         const auto* const text = reinterpret_cast<const flatbuffers::String*>(data + at + to);
         if (to == 0 || !verifier.VerifyString(text)) return fbs::verify_failed("KvTensorShapeV1");
-        out.schema_version_ = text->string_view();
-        if (!is_valid_utf8(out.schema_version_)) problem.invalid_utf8(StructTraits<KvTensorShapeV1>::field(0));
+        view.schema_version_ = text->string_view();
+        if (!is_valid_utf8(view.schema_version_)) problem.invalid_utf8(StructTraits<KvTensorShapeV1>::field(0));
     }
     // role: enum KvRole
     if (const flatbuffers::voffset_t at = table->GetOptionalFieldOffset(Table::VT_ROLE); at == 0) {
@@ -137,7 +135,7 @@ Status read_kv_tensor_shape_v1_buffer(std::span<const std::uint8_t> buffer, cons
         if (!verifier.VerifyField<Code>(data, at, sizeof(Code))) return fbs::verify_failed("KvTensorShapeV1");
         const Code code = flatbuffers::ReadScalar<Code>(data + at);
         if (const std::optional<KvRole> v = kv_role_from_code(code)) {
-            out.role_ = *v;
+            view.role_ = *v;
         } else {
             problem.unknown_enum_code(StructTraits<KvTensorShapeV1>::field(1), EnumTraits<KvRole>::name, code);
         }
@@ -150,7 +148,7 @@ Status read_kv_tensor_shape_v1_buffer(std::span<const std::uint8_t> buffer, cons
         if (!verifier.VerifyField<Code>(data, at, sizeof(Code))) return fbs::verify_failed("KvTensorShapeV1");
         const Code code = flatbuffers::ReadScalar<Code>(data + at);
         if (const std::optional<KvAttentionKind> v = kv_attention_kind_from_code(code)) {
-            out.attention_kind_ = *v;
+            view.attention_kind_ = *v;
         } else {
             problem.unknown_enum_code(StructTraits<KvTensorShapeV1>::field(2), EnumTraits<KvAttentionKind>::name, code);
         }
@@ -161,7 +159,7 @@ Status read_kv_tensor_shape_v1_buffer(std::span<const std::uint8_t> buffer, cons
     } else {
         using Value = std::uint32_t;
         if (!verifier.VerifyField<Value>(data, at, sizeof(Value))) return fbs::verify_failed("KvTensorShapeV1");
-        out.batch_ = flatbuffers::ReadScalar<Value>(data + at);
+        view.batch_ = flatbuffers::ReadScalar<Value>(data + at);
     }
     // layers: u32
     if (const flatbuffers::voffset_t at = table->GetOptionalFieldOffset(Table::VT_LAYERS); at == 0) {
@@ -169,7 +167,7 @@ Status read_kv_tensor_shape_v1_buffer(std::span<const std::uint8_t> buffer, cons
     } else {
         using Value = std::uint32_t;
         if (!verifier.VerifyField<Value>(data, at, sizeof(Value))) return fbs::verify_failed("KvTensorShapeV1");
-        out.layers_ = flatbuffers::ReadScalar<Value>(data + at);
+        view.layers_ = flatbuffers::ReadScalar<Value>(data + at);
     }
     // kv_heads: u32
     if (const flatbuffers::voffset_t at = table->GetOptionalFieldOffset(Table::VT_KV_HEADS); at == 0) {
@@ -177,7 +175,7 @@ Status read_kv_tensor_shape_v1_buffer(std::span<const std::uint8_t> buffer, cons
     } else {
         using Value = std::uint32_t;
         if (!verifier.VerifyField<Value>(data, at, sizeof(Value))) return fbs::verify_failed("KvTensorShapeV1");
-        out.kv_heads_ = flatbuffers::ReadScalar<Value>(data + at);
+        view.kv_heads_ = flatbuffers::ReadScalar<Value>(data + at);
     }
     // query_heads: u32
     if (const flatbuffers::voffset_t at = table->GetOptionalFieldOffset(Table::VT_QUERY_HEADS); at == 0) {
@@ -185,7 +183,7 @@ Status read_kv_tensor_shape_v1_buffer(std::span<const std::uint8_t> buffer, cons
     } else {
         using Value = std::uint32_t;
         if (!verifier.VerifyField<Value>(data, at, sizeof(Value))) return fbs::verify_failed("KvTensorShapeV1");
-        out.query_heads_ = flatbuffers::ReadScalar<Value>(data + at);
+        view.query_heads_ = flatbuffers::ReadScalar<Value>(data + at);
     }
     // tokens: u32
     if (const flatbuffers::voffset_t at = table->GetOptionalFieldOffset(Table::VT_TOKENS); at == 0) {
@@ -193,7 +191,7 @@ Status read_kv_tensor_shape_v1_buffer(std::span<const std::uint8_t> buffer, cons
     } else {
         using Value = std::uint32_t;
         if (!verifier.VerifyField<Value>(data, at, sizeof(Value))) return fbs::verify_failed("KvTensorShapeV1");
-        out.tokens_ = flatbuffers::ReadScalar<Value>(data + at);
+        view.tokens_ = flatbuffers::ReadScalar<Value>(data + at);
     }
     // head_dim: u32
     if (const flatbuffers::voffset_t at = table->GetOptionalFieldOffset(Table::VT_HEAD_DIM); at == 0) {
@@ -201,7 +199,7 @@ Status read_kv_tensor_shape_v1_buffer(std::span<const std::uint8_t> buffer, cons
     } else {
         using Value = std::uint32_t;
         if (!verifier.VerifyField<Value>(data, at, sizeof(Value))) return fbs::verify_failed("KvTensorShapeV1");
-        out.head_dim_ = flatbuffers::ReadScalar<Value>(data + at);
+        view.head_dim_ = flatbuffers::ReadScalar<Value>(data + at);
     }
     // dtype: enum KvDType
     if (const flatbuffers::voffset_t at = table->GetOptionalFieldOffset(Table::VT_DTYPE); at == 0) {
@@ -211,7 +209,7 @@ Status read_kv_tensor_shape_v1_buffer(std::span<const std::uint8_t> buffer, cons
         if (!verifier.VerifyField<Code>(data, at, sizeof(Code))) return fbs::verify_failed("KvTensorShapeV1");
         const Code code = flatbuffers::ReadScalar<Code>(data + at);
         if (const std::optional<KvDType> v = kv_dtype_from_code(code)) {
-            out.dtype_ = *v;
+            view.dtype_ = *v;
         } else {
             problem.unknown_enum_code(StructTraits<KvTensorShapeV1>::field(9), EnumTraits<KvDType>::name, code);
         }
@@ -224,30 +222,34 @@ Status read_kv_tensor_shape_v1_buffer(std::span<const std::uint8_t> buffer, cons
         if (!verifier.VerifyField<Code>(data, at, sizeof(Code))) return fbs::verify_failed("KvTensorShapeV1");
         const Code code = flatbuffers::ReadScalar<Code>(data + at);
         if (const std::optional<KvRopeState> v = kv_rope_state_from_code(code)) {
-            out.rope_state_ = *v;
+            view.rope_state_ = *v;
         } else {
             problem.unknown_enum_code(StructTraits<KvTensorShapeV1>::field(10), EnumTraits<KvRopeState>::name, code);
         }
     }
     verifier.EndTable();
     if (problem.any()) return problem.error();
-    view = out;
     return {};
 }
 
 }  // namespace detail
 
 Result<KvTensorShapeV1View> view_kv_tensor_shape_v1(std::span<const std::uint8_t> buffer, const FlatBufferLimits& limits) {
-    KvTensorShapeV1View view;
-    if (Status st = detail::read_kv_tensor_shape_v1_buffer(buffer, limits, view); !st) return std::move(st).error();
-    return view;
+    // Read straight into the result (no copy of a view just written field by field: that copy would wait on
+    // store forwarding); every path returns `result`.
+    Result<KvTensorShapeV1View> result = KvTensorShapeV1View();
+    if (Status st = detail::read_kv_tensor_shape_v1_buffer(buffer, limits, *result); !st) result = std::move(st).error();
+    return result;
 }
 
 Result<KvTensorShapeV1View> verify_kv_tensor_shape_v1_buffer(std::span<const std::uint8_t> buffer, const FlatBufferLimits& limits) {
-    KvTensorShapeV1View view;
-    if (Status st = detail::read_kv_tensor_shape_v1_buffer(buffer, limits, view); !st) return std::move(st).error();
-    if (!detail::satisfies_kv_tensor_shape_v1(view)) [[unlikely]] return detail::kv_tensor_shape_v1_first_error(view);
-    return view;
+    Result<KvTensorShapeV1View> result = KvTensorShapeV1View();  // as view_kv_tensor_shape_v1(buffer)
+    if (Status st = detail::read_kv_tensor_shape_v1_buffer(buffer, limits, *result); !st) {
+        result = std::move(st).error();
+    } else if (!detail::satisfies_kv_tensor_shape_v1(*result)) [[unlikely]] {
+        result = detail::kv_tensor_shape_v1_first_error(*result);
+    }
+    return result;
 }
 
 KvTensorShapeV1 to_native(const KvTensorShapeV1View& view) {
