@@ -537,6 +537,19 @@ int run(int argc, char** argv) {
     convert->add_option("input", convert_input, "descriptor file, or - for standard input")->required();
     convert->add_option("output", convert_output, "output file, or - for standard output")->required();
 
+    // A first word that is no option and no command is named as such (CLI11 would only say that a command is
+    // required, which reads as if none had been given).
+    if (argc > 1 && argv[1][0] != '-') {
+        const std::string_view word = argv[1];
+        const std::vector<CLI::App*> commands = app.get_subcommands([](CLI::App*) { return true; });
+        if (std::none_of(commands.begin(), commands.end(), [&](const CLI::App* c) { return c->get_name() == word; })) {
+            std::string names;
+            for (const CLI::App* c : commands) names.append(names.empty() ? "" : ", ").append(c->get_name());
+            std::fprintf(stderr, "kvshape: unknown command '%s' (the commands: %s; see kvshape --help)\n", argv[1],
+                         names.c_str());
+            return kExitUsage;
+        }
+    }
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {

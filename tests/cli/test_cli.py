@@ -482,6 +482,15 @@ class ExitStatusTest(CliTestCase):
             with self.subTest(name):
                 self.assertUsageError(run(args, (jline(GQA) + "\n").encode()))
 
+    def test_unknown_command_is_named(self):
+        for word in ["frobnicate", "chek", "Check"]:
+            with self.subTest(word):
+                proc = run([word, self.write_file(jline(GQA) + "\n")])
+                self.assertUsageError(proc)
+                self.assertEqual(proc.stdout, b"")
+                self.assertEqual(proc.stderr.decode(), f"kvshape: unknown command '{word}' (the commands: check, "
+                                 "validate, digest, convert; see kvshape --help)\n")
+
     def test_missing_input_file(self):
         missing = os.path.join(self.tmp, "does-not-exist.jsonl")
         proc = run(["check", missing])
