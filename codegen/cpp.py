@@ -6,7 +6,7 @@ operator, an escape or a case conversion of its own.
 
 from __future__ import annotations
 
-from schema_model import Check, Condition, Operand, Rule
+from model import Check, Condition, Operand, Rule
 
 
 def string_literal(text: str) -> str:

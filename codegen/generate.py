@@ -25,7 +25,8 @@ import jinja2  # noqa: E402
 
 import cpp  # noqa: E402
 from names import Name  # noqa: E402
-from schema_model import Schema, SchemaError, load  # noqa: E402
+from model import Schema, SchemaError  # noqa: E402
+from schema_model import load  # noqa: E402
 
 # One template per output kind: (template, output path relative to the output folder).
 # The comment prefix of the file's header lines follows from its extension.

@@ -2,7 +2,7 @@
 
 The tests run as `python3 -m unittest discover -s codegen/tests -t codegen/tests`, so every test module is a
 top-level module and imports this one as `_support`; importing it also puts codegen/ on sys.path, so the
-tests can `import names`, `import schema_model` and `import generate` like the generator itself does.
+tests can `import names`, `import model`, `import schema_model` and `import generate` like the generator itself does.
 """
 
 from __future__ import annotations

@@ -18,7 +18,8 @@ import yaml
 
 import _support
 from _support import edit, line_of, run_generate
-from schema_model import SchemaError, load
+from model import SchemaError
+from schema_model import load
 
 _WHERE = re.compile(r"(?P<line>\d+): (?P<path>\S+): (?P<message>.*)", re.S)
 

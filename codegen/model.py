@@ -1,0 +1,323 @@
+"""The schema model: what a checked schema document is, as the templates read it.
+
+codegen/schema_model.py builds these from a document, after checking it; nothing here checks anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field as dc_field
+from typing import Any
+
+from names import Name
+
+
+class SchemaError(Exception):
+    """A schema document that breaks a rule of the schema language."""
+
+
+UINT_TYPES = {
+    "u8": ("std::uint8_t", 8, 0xFF),
+    "u16": ("std::uint16_t", 16, 0xFFFF),
+    "u32": ("std::uint32_t", 32, 0xFFFFFFFF),
+    "u64": ("std::uint64_t", 64, 0xFFFFFFFFFFFFFFFF),
+}
+SCALAR_TYPES = set(UINT_TYPES) | {"string"}
+
+
+@dataclass
+class TypeRef:
+    """A field, parameter, constant or attribute type: `string`, an unsigned integer, or an enum."""
+
+    name: str
+    enum: "Enum | None" = None
+
+    @property
+    def is_string(self) -> bool:
+        return self.name == "string"
+
+    @property
+    def is_uint(self) -> bool:
+        return self.name in UINT_TYPES
+
+    @property
+    def is_enum(self) -> bool:
+        return self.enum is not None
+
+    @property
+    def fbs(self) -> str:
+        """The FlatBuffers schema type."""
+        if self.is_enum:
+            return self.enum.name.pascal
+        return {"string": "string", "u8": "ubyte", "u16": "ushort", "u32": "uint", "u64": "ulong"}[self.name]
+
+    @property
+    def canonical_width(self) -> int:
+        """Fixed bytes of this type in the canonical encoding (docs/digest.md): a string's u64 length (its bytes
+        follow), an enum's u32 code, an integer's own width."""
+        if self.is_string:
+            return 8
+        if self.is_enum:
+            return 4
+        return self.bits // 8
+
+    @property
+    def bits(self) -> int:
+        return UINT_TYPES[self.name][1]
+
+    @property
+    def max(self) -> int:
+        return UINT_TYPES[self.name][2]
+
+    @property
+    def cpp(self) -> str:
+        if self.is_enum:
+            return self.enum.name.pascal
+        if self.is_string:
+            return "std::string"
+        return UINT_TYPES[self.name][0]
+
+    @property
+    def wire(self) -> str:
+        """How the type is named in messages: `u32`, `string`, `enum KvRole`."""
+        return f"enum {self.enum.name.pascal}" if self.is_enum else self.name
+
+
+@dataclass
+class Constant:
+    name: Name
+    type: TypeRef
+    value: Any
+    doc: str
+
+
+@dataclass
+class ErrorKind:
+    name: Name
+    code: int
+    doc: str
+    details: list[Name]
+
+
+@dataclass
+class EnumValue:
+    name: Name
+    code: int
+    doc: str
+    attrs: dict[str, int]
+    index: int
+
+
+@dataclass
+class Attribute:
+    name: Name
+    type: TypeRef
+    doc: str
+
+
+@dataclass
+class Enum:
+    name: Name
+    doc: str
+    values: list[EnumValue]
+    attributes: list[Attribute]
+
+    @property
+    def underlying(self) -> str:
+        top = max(v.code for v in self.values)
+        for t in ("u8", "u16", "u32"):
+            if top <= UINT_TYPES[t][2]:
+                return UINT_TYPES[t][0]
+        raise AssertionError("codes are checked to fit u32")
+
+    @property
+    def fbs_underlying(self) -> str:
+        return {"std::uint8_t": "ubyte", "std::uint16_t": "ushort", "std::uint32_t": "uint"}[self.underlying]
+
+    @property
+    def dense(self) -> bool:
+        """Codes 0, 1, ... in schema order: a code is its value's index in the tables."""
+        return all(v.code == i for i, v in enumerate(self.values))
+
+    def value(self, name: str) -> EnumValue | None:
+        return next((v for v in self.values if v.name.text == name), None)
+
+
+@dataclass
+class Field:
+    name: Name
+    type: TypeRef
+    doc: str
+    default: Constant | None
+    index: int
+
+
+@dataclass
+class Param:
+    name: Name
+    type: TypeRef
+    doc: str
+
+
+@dataclass
+class Operand:
+    """One operand of a check, a product or a message placeholder.
+
+    kind: field | derived | attr (enum attribute of a field) | const | param | literal
+    """
+
+    kind: str
+    type: TypeRef
+    name: Name | None = None
+    field: Field | None = None
+    derived: "Derived | None" = None
+    attr: Attribute | None = None
+    const: Constant | None = None
+    param: Param | None = None
+    value: int | None = None
+
+    def leaf_fields(self) -> list[Field]:
+        if self.kind == "field":
+            return [self.field]
+        if self.kind == "attr":
+            return [self.field]
+        if self.kind == "derived":
+            out: list[Field] = []
+            for f in self.derived.factors:
+                for leaf in f.leaf_fields():
+                    if leaf not in out:
+                        out.append(leaf)
+            return out
+        return []
+
+
+@dataclass
+class Derived:
+    name: Name
+    doc: str
+    factors: list[Operand]
+    overflow: "Rule | None" = None
+    overflow_id: str = ""
+    node: Any = None  # where it was written, for messages
+    path: str = ""
+
+
+@dataclass
+class Check:
+    op: str  # eq | nonzero | divisible | in | fits_u64
+    operands: list[Operand]
+    values: list[EnumValue] = dc_field(default_factory=list)
+
+
+@dataclass
+class MessagePart:
+    text: str = ""
+    operand: Operand | None = None
+
+
+@dataclass
+class Condition:
+    field: Field
+    values: list[EnumValue]
+
+
+@dataclass
+class Rule:
+    id: str
+    check: Check
+    when: list[Condition]
+    error: ErrorKind
+    message: list[MessagePart]
+    details: list[tuple[Name, Operand]]
+    fields: list[Field]
+    index: int = 0
+
+    @property
+    def symbol(self) -> str:
+        """The rule id as an identifier fragment: `mha.heads_equal` -> `mha_heads_equal` (checked unique)."""
+        return self.id.replace(".", "_")
+
+    @property
+    def message_is_literal(self) -> bool:
+        return all(p.operand is None for p in self.message)
+
+    @property
+    def message_text(self) -> str:
+        """The message as written, a value shown as its `{name}`."""
+        return "".join(p.text if p.operand is None else "{" + p.operand.name.text + "}" for p in self.message)
+
+
+@dataclass
+class NamedCheck:
+    name: Name
+    doc: str
+    params: list[Param]
+    rules: list[Rule]
+
+
+@dataclass
+class Struct:
+    name: Name
+    doc: str
+    fields: list[Field]
+    derived: list[Derived]
+    rules: list[Rule]
+    checks: list[NamedCheck]
+
+    def field(self, name: str) -> Field | None:
+        return next((f for f in self.fields if f.name.text == name), None)
+
+    def pinned(self, f: Field) -> Constant | None:
+        """The constant `f` must equal in every descriptor that passes validate(): an unconditional `eq` rule of
+        validate() between the field and a constant."""
+        for r in self.rules:
+            if r.when or r.check.op != "eq":
+                continue
+            kinds = {o.kind: o for o in r.check.operands}
+            if set(kinds) == {"field", "const"} and kinds["field"].field is f:
+                return kinds["const"].const
+        return None
+
+    @property
+    def all_rules(self) -> list[Rule]:
+        """validate()'s rules, then each named check's, in schema order: the order of the rule table."""
+        return self.rules + [r for c in self.checks for r in c.rules]
+
+
+@dataclass
+class FlatBuffersOptions:
+    namespace: str  # dotted, e.g. fib_quant_kv.fb
+    file_identifier: str  # exactly 4 ASCII characters
+    file_extension: str
+
+    @property
+    def cpp_namespace(self) -> str:
+        return "::".join(self.namespace.split("."))
+
+
+@dataclass
+class Schema:
+    source: str  # repo-relative path of the schema document
+    stem: str
+    id: str
+    namespace: str
+    doc: str
+    flatbuffers: FlatBuffersOptions
+    constants: list[Constant]
+    errors: list[ErrorKind]
+    enums: list[Enum]
+    structs: list[Struct]
+    fingerprint: str  # 16 hex digits
+
+    @property
+    def details(self) -> list[Name]:
+        """Every error detail slot, each once, in declaration order."""
+        out: list[Name] = []
+        for e in self.errors:
+            for d in e.details:
+                if d not in out:
+                    out.append(d)
+        return out
+
+    @property
+    def all_rules(self) -> list[Rule]:
+        return [r for s in self.structs for r in s.all_rules]
