@@ -15,11 +15,11 @@ class SchemaError(Exception):
     """A schema document that breaks a rule of the schema language."""
 
 
-UINT_TYPES = {
-    "u8": ("std::uint8_t", 8, 0xFF),
-    "u16": ("std::uint16_t", 16, 0xFFFF),
-    "u32": ("std::uint32_t", 32, 0xFFFFFFFF),
-    "u64": ("std::uint64_t", 64, 0xFFFFFFFFFFFFFFFF),
+UINT_TYPES = {  # name: (bits, largest value); how a target spells them is the target's (codegen/targets/)
+    "u8": (8, 0xFF),
+    "u16": (16, 0xFFFF),
+    "u32": (32, 0xFFFFFFFF),
+    "u64": (64, 0xFFFFFFFFFFFFFFFF),
 }
 SCALAR_TYPES = set(UINT_TYPES) | {"string"}
 
@@ -44,13 +44,6 @@ class TypeRef:
         return self.enum is not None
 
     @property
-    def fbs(self) -> str:
-        """The FlatBuffers schema type."""
-        if self.is_enum:
-            return self.enum.name.pascal
-        return {"string": "string", "u8": "ubyte", "u16": "ushort", "u32": "uint", "u64": "ulong"}[self.name]
-
-    @property
     def canonical_width(self) -> int:
         """Fixed bytes of this type in the canonical encoding (docs/digest.md): a string's u64 length (its bytes
         follow), an enum's u32 code, an integer's own width."""
@@ -62,19 +55,11 @@ class TypeRef:
 
     @property
     def bits(self) -> int:
-        return UINT_TYPES[self.name][1]
+        return UINT_TYPES[self.name][0]
 
     @property
     def max(self) -> int:
-        return UINT_TYPES[self.name][2]
-
-    @property
-    def cpp(self) -> str:
-        if self.is_enum:
-            return self.enum.name.pascal
-        if self.is_string:
-            return "std::string"
-        return UINT_TYPES[self.name][0]
+        return UINT_TYPES[self.name][1]
 
     @property
     def wire(self) -> str:
@@ -122,16 +107,13 @@ class Enum:
     attributes: list[Attribute]
 
     @property
-    def underlying(self) -> str:
+    def code_type(self) -> str:
+        """The smallest unsigned type (`u8`, `u16`, `u32`) that holds every code: what a target stores codes as."""
         top = max(v.code for v in self.values)
         for t in ("u8", "u16", "u32"):
-            if top <= UINT_TYPES[t][2]:
-                return UINT_TYPES[t][0]
+            if top <= UINT_TYPES[t][1]:
+                return t
         raise AssertionError("codes are checked to fit u32")
-
-    @property
-    def fbs_underlying(self) -> str:
-        return {"std::uint8_t": "ubyte", "std::uint16_t": "ushort", "std::uint32_t": "uint"}[self.underlying]
 
     @property
     def dense(self) -> bool:
@@ -290,8 +272,8 @@ class FlatBuffersOptions:
     file_extension: str
 
     @property
-    def cpp_namespace(self) -> str:
-        return "::".join(self.namespace.split("."))
+    def namespace_parts(self) -> list[str]:
+        return self.namespace.split(".")
 
 
 @dataclass

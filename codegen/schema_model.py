@@ -162,7 +162,7 @@ def _constants(ctx: _Ctx, root: _LineDict) -> list[Constant]:
             if not isinstance(value, str):
                 ctx.fail(f"{p}.value", body, "expected a string", "value")
         else:
-            ctx.code(f"{p}.value", value, body, "value", UINT_TYPES[ctype][2])
+            ctx.code(f"{p}.value", value, body, "value", UINT_TYPES[ctype][1])
         constants.append(Constant(name, TypeRef(ctype), value, ctx.text(f"{p}.doc", body["doc"], body, "doc")))
     return constants
 
@@ -257,7 +257,7 @@ class _Names:
         if isinstance(op, bool):
             ctx.fail(rp, rnode, f"{op!r} is not an operand", key)
         if isinstance(op, int):
-            if op < 0 or op > UINT_TYPES["u64"][2]:
+            if op < 0 or op > UINT_TYPES["u64"][1]:
                 ctx.fail(rp, rnode, f"literal {op} is out of range", key)
             return Operand("literal", TypeRef("u64"), value=op)
         if isinstance(op, str):

@@ -36,8 +36,16 @@ class RenderedOutput(unittest.TestCase):
     def tearDownClass(cls):
         cls._tmp.cleanup()
 
+    def test_each_template_spells_with_its_own_target_only(self):
+        # The .fbs template is handed the FlatBuffers target, the C++ ones the C++ target: a C++ spelling cannot
+        # reach the schema file, nor the other way round (a template reaching for the wrong one fails: strict).
+        for template, _pattern, targets in generate.OUTPUTS:
+            with self.subTest(template):
+                want = {"fbs"} if template.endswith(".fbs.j2") else {"cpp"}
+                self.assertEqual(set(targets), want)
+
     def test_one_file_per_declared_output(self):
-        want = {pattern.format(ns="fib_quant_kv", stem="kv_tensor_shape_v1") for _, pattern in generate.OUTPUTS}
+        want = {pattern.format(ns="fib_quant_kv", stem="kv_tensor_shape_v1") for _, pattern, _targets in generate.OUTPUTS}
         self.assertEqual(sorted(self.files), sorted(want))
         self.assertIn("include/fib_quant_kv/kv_tensor_shape_v1.hpp", want)
 

@@ -1,4 +1,5 @@
-"""C++ spellings of model pieces: literals, operands, checks and messages, for the C++ templates.
+"""The C++ target: spellings of model pieces (types, literals, operands, checks, messages) for the C++
+templates. The model (codegen/model.py) is language-neutral; everything C++ about it is said here.
 
 The templates decide what to emit; these helpers only spell one expression each, so no template writes an
 operator, an escape or a case conversion of its own.
@@ -6,7 +7,32 @@ operator, an escape or a case conversion of its own.
 
 from __future__ import annotations
 
-from model import Check, Condition, Operand, Rule
+from model import Check, Condition, Operand, Rule, TypeRef
+
+_UINT = {"u8": "std::uint8_t", "u16": "std::uint16_t", "u32": "std::uint32_t", "u64": "std::uint64_t"}
+
+
+def type(t: TypeRef) -> str:  # noqa: A001 (the templates read it as cpp.type)
+    """The C++ type of a field, parameter, constant or attribute."""
+    if t.is_enum:
+        return t.enum.name.pascal
+    if t.is_string:
+        return "std::string"
+    return _UINT[t.name]
+
+
+def view_type(t: TypeRef) -> str:
+    """The type a view or a fast-path reader holds a value as: a string is borrowed, not owned."""
+    return "std::string_view" if t.is_string else type(t)
+
+
+def underlying(e) -> str:
+    """An enum's underlying type: the smallest unsigned type that holds its codes."""
+    return _UINT[e.code_type]
+
+
+def namespace(parts: list[str]) -> str:
+    return "::".join(parts)
 
 
 def string_literal(text: str) -> str:
@@ -159,7 +185,7 @@ def json_fixed_bound(st) -> int:
 
 def fbs_scalar(t) -> str:
     """The C++ type flatc stores a scalar or enum field as (an enum's underlying type)."""
-    return t.enum.underlying if t.is_enum else t.cpp
+    return underlying(t.enum) if t.is_enum else type(t)
 
 
 def valid_prefix(schema, st) -> tuple[str, int, int]:

@@ -1,0 +1,1 @@
+"""One module per output language: its spellings, operators and literals. The model is language-neutral."""
