@@ -15,71 +15,82 @@ Result<KvTensorShapeV1View> view_kv_tensor_shape_v1(const ::fib_quant_kv::fb::Kv
     if (table == nullptr) return fbs::missing_table(StructTraits<KvTensorShapeV1>::name);
     KvTensorShapeV1View view;
     view.table_ = table;
-    // schema_version: string
-    const flatbuffers::String* const schema_version = table->schema_version();
-    if (schema_version == nullptr) return fbs::missing_field(StructTraits<KvTensorShapeV1>::field(0));
-    view.schema_version_ = schema_version->string_view();
-    if (!detail::is_valid_utf8(view.schema_version_)) return fbs::invalid_utf8(StructTraits<KvTensorShapeV1>::field(0));
-    // role: enum KvRole
-    const auto role = table->role();
-    if (!role.has_value()) return fbs::missing_field(StructTraits<KvTensorShapeV1>::field(1));
-    const std::optional<KvRole> role_value = kv_role_from_code(static_cast<std::uint32_t>(*role));
-    if (!role_value) {
-        return fbs::unknown_enum_code(StructTraits<KvTensorShapeV1>::field(1), EnumTraits<KvRole>::name,
-                                      static_cast<std::uint32_t>(*role));
+    {  // schema_version: string (locals end in `_`, which no schema name can)
+        const flatbuffers::String* const value_ = table->schema_version();
+        if (value_ == nullptr) return fbs::missing_field(StructTraits<KvTensorShapeV1>::field(0));
+        view.schema_version_ = value_->string_view();
+        if (!detail::is_valid_utf8(view.schema_version_)) return fbs::invalid_utf8(StructTraits<KvTensorShapeV1>::field(0));
     }
-    view.role_ = *role_value;
-    // attention_kind: enum KvAttentionKind
-    const auto attention_kind = table->attention_kind();
-    if (!attention_kind.has_value()) return fbs::missing_field(StructTraits<KvTensorShapeV1>::field(2));
-    const std::optional<KvAttentionKind> attention_kind_value = kv_attention_kind_from_code(static_cast<std::uint32_t>(*attention_kind));
-    if (!attention_kind_value) {
-        return fbs::unknown_enum_code(StructTraits<KvTensorShapeV1>::field(2), EnumTraits<KvAttentionKind>::name,
-                                      static_cast<std::uint32_t>(*attention_kind));
+    {  // role: enum KvRole (locals end in `_`, which no schema name can)
+        const auto value_ = table->role();
+        if (!value_.has_value()) return fbs::missing_field(StructTraits<KvTensorShapeV1>::field(1));
+        const std::optional<KvRole> known_ = kv_role_from_code(static_cast<std::uint32_t>(*value_));
+        if (!known_) {
+            return fbs::unknown_enum_code(StructTraits<KvTensorShapeV1>::field(1), EnumTraits<KvRole>::name,
+                                          static_cast<std::uint32_t>(*value_));
+        }
+        view.role_ = *known_;
     }
-    view.attention_kind_ = *attention_kind_value;
-    // batch: u32
-    const auto batch = table->batch();
-    if (!batch.has_value()) return fbs::missing_field(StructTraits<KvTensorShapeV1>::field(3));
-    view.batch_ = *batch;
-    // layers: u32
-    const auto layers = table->layers();
-    if (!layers.has_value()) return fbs::missing_field(StructTraits<KvTensorShapeV1>::field(4));
-    view.layers_ = *layers;
-    // kv_heads: u32
-    const auto kv_heads = table->kv_heads();
-    if (!kv_heads.has_value()) return fbs::missing_field(StructTraits<KvTensorShapeV1>::field(5));
-    view.kv_heads_ = *kv_heads;
-    // query_heads: u32
-    const auto query_heads = table->query_heads();
-    if (!query_heads.has_value()) return fbs::missing_field(StructTraits<KvTensorShapeV1>::field(6));
-    view.query_heads_ = *query_heads;
-    // tokens: u32
-    const auto tokens = table->tokens();
-    if (!tokens.has_value()) return fbs::missing_field(StructTraits<KvTensorShapeV1>::field(7));
-    view.tokens_ = *tokens;
-    // head_dim: u32
-    const auto head_dim = table->head_dim();
-    if (!head_dim.has_value()) return fbs::missing_field(StructTraits<KvTensorShapeV1>::field(8));
-    view.head_dim_ = *head_dim;
-    // dtype: enum KvDType
-    const auto dtype = table->dtype();
-    if (!dtype.has_value()) return fbs::missing_field(StructTraits<KvTensorShapeV1>::field(9));
-    const std::optional<KvDType> dtype_value = kv_dtype_from_code(static_cast<std::uint32_t>(*dtype));
-    if (!dtype_value) {
-        return fbs::unknown_enum_code(StructTraits<KvTensorShapeV1>::field(9), EnumTraits<KvDType>::name,
-                                      static_cast<std::uint32_t>(*dtype));
+    {  // attention_kind: enum KvAttentionKind (locals end in `_`, which no schema name can)
+        const auto value_ = table->attention_kind();
+        if (!value_.has_value()) return fbs::missing_field(StructTraits<KvTensorShapeV1>::field(2));
+        const std::optional<KvAttentionKind> known_ = kv_attention_kind_from_code(static_cast<std::uint32_t>(*value_));
+        if (!known_) {
+            return fbs::unknown_enum_code(StructTraits<KvTensorShapeV1>::field(2), EnumTraits<KvAttentionKind>::name,
+                                          static_cast<std::uint32_t>(*value_));
+        }
+        view.attention_kind_ = *known_;
     }
-    view.dtype_ = *dtype_value;
-    // rope_state: enum KvRopeState
-    const auto rope_state = table->rope_state();
-    if (!rope_state.has_value()) return fbs::missing_field(StructTraits<KvTensorShapeV1>::field(10));
-    const std::optional<KvRopeState> rope_state_value = kv_rope_state_from_code(static_cast<std::uint32_t>(*rope_state));
-    if (!rope_state_value) {
-        return fbs::unknown_enum_code(StructTraits<KvTensorShapeV1>::field(10), EnumTraits<KvRopeState>::name,
-                                      static_cast<std::uint32_t>(*rope_state));
+    {  // batch: u32 (locals end in `_`, which no schema name can)
+        const auto value_ = table->batch();
+        if (!value_.has_value()) return fbs::missing_field(StructTraits<KvTensorShapeV1>::field(3));
+        view.batch_ = *value_;
     }
-    view.rope_state_ = *rope_state_value;
+    {  // layers: u32 (locals end in `_`, which no schema name can)
+        const auto value_ = table->layers();
+        if (!value_.has_value()) return fbs::missing_field(StructTraits<KvTensorShapeV1>::field(4));
+        view.layers_ = *value_;
+    }
+    {  // kv_heads: u32 (locals end in `_`, which no schema name can)
+        const auto value_ = table->kv_heads();
+        if (!value_.has_value()) return fbs::missing_field(StructTraits<KvTensorShapeV1>::field(5));
+        view.kv_heads_ = *value_;
+    }
+    {  // query_heads: u32 (locals end in `_`, which no schema name can)
+        const auto value_ = table->query_heads();
+        if (!value_.has_value()) return fbs::missing_field(StructTraits<KvTensorShapeV1>::field(6));
+        view.query_heads_ = *value_;
+    }
+    {  // tokens: u32 (locals end in `_`, which no schema name can)
+        const auto value_ = table->tokens();
+        if (!value_.has_value()) return fbs::missing_field(StructTraits<KvTensorShapeV1>::field(7));
+        view.tokens_ = *value_;
+    }
+    {  // head_dim: u32 (locals end in `_`, which no schema name can)
+        const auto value_ = table->head_dim();
+        if (!value_.has_value()) return fbs::missing_field(StructTraits<KvTensorShapeV1>::field(8));
+        view.head_dim_ = *value_;
+    }
+    {  // dtype: enum KvDType (locals end in `_`, which no schema name can)
+        const auto value_ = table->dtype();
+        if (!value_.has_value()) return fbs::missing_field(StructTraits<KvTensorShapeV1>::field(9));
+        const std::optional<KvDType> known_ = kv_dtype_from_code(static_cast<std::uint32_t>(*value_));
+        if (!known_) {
+            return fbs::unknown_enum_code(StructTraits<KvTensorShapeV1>::field(9), EnumTraits<KvDType>::name,
+                                          static_cast<std::uint32_t>(*value_));
+        }
+        view.dtype_ = *known_;
+    }
+    {  // rope_state: enum KvRopeState (locals end in `_`, which no schema name can)
+        const auto value_ = table->rope_state();
+        if (!value_.has_value()) return fbs::missing_field(StructTraits<KvTensorShapeV1>::field(10));
+        const std::optional<KvRopeState> known_ = kv_rope_state_from_code(static_cast<std::uint32_t>(*value_));
+        if (!known_) {
+            return fbs::unknown_enum_code(StructTraits<KvTensorShapeV1>::field(10), EnumTraits<KvRopeState>::name,
+                                          static_cast<std::uint32_t>(*value_));
+        }
+        view.rope_state_ = *known_;
+    }
     return view;
 }
 

@@ -154,66 +154,67 @@ namespace detail {
 
 std::optional<KvTensorShapeV1> parse_kv_tensor_shape_v1_json_canonical(std::string_view json) {
     // Every value is read into a local first: the struct (and its strings' memory) is made only on success.
-    json_fast::Cursor in(json);
-    [[maybe_unused]] std::uint64_t number = 0;
-    [[maybe_unused]] std::size_t variant = 0;
-    std::string_view schema_version{};
-    KvRole role{};
-    KvAttentionKind attention_kind{};
-    std::uint32_t batch{};
-    std::uint32_t layers{};
-    std::uint32_t kv_heads{};
-    std::uint32_t query_heads{};
-    std::uint32_t tokens{};
-    std::uint32_t head_dim{};
-    KvDType dtype{};
-    KvRopeState rope_state{};
-    if (!in.literal("{\"schema_version\":\"")) return std::nullopt;
-    if (!in.plain_string(schema_version)) return std::nullopt;
-    if (!in.literal("\",\"role\":\"")) return std::nullopt;
-    if (!in.variant(EnumTraits<KvRole>::wire_names, variant)) return std::nullopt;
-    role = EnumTraits<KvRole>::values[variant];
-    if (!in.literal("\",\"attention_kind\":\"")) return std::nullopt;
-    if (!in.variant(EnumTraits<KvAttentionKind>::wire_names, variant)) return std::nullopt;
-    attention_kind = EnumTraits<KvAttentionKind>::values[variant];
-    if (!in.literal("\",\"batch\":")) return std::nullopt;
-    if (!in.uint(4294967295U, number)) return std::nullopt;
-    batch = static_cast<std::uint32_t>(number);
-    if (!in.literal(",\"layers\":")) return std::nullopt;
-    if (!in.uint(4294967295U, number)) return std::nullopt;
-    layers = static_cast<std::uint32_t>(number);
-    if (!in.literal(",\"kv_heads\":")) return std::nullopt;
-    if (!in.uint(4294967295U, number)) return std::nullopt;
-    kv_heads = static_cast<std::uint32_t>(number);
-    if (!in.literal(",\"query_heads\":")) return std::nullopt;
-    if (!in.uint(4294967295U, number)) return std::nullopt;
-    query_heads = static_cast<std::uint32_t>(number);
-    if (!in.literal(",\"tokens\":")) return std::nullopt;
-    if (!in.uint(4294967295U, number)) return std::nullopt;
-    tokens = static_cast<std::uint32_t>(number);
-    if (!in.literal(",\"head_dim\":")) return std::nullopt;
-    if (!in.uint(4294967295U, number)) return std::nullopt;
-    head_dim = static_cast<std::uint32_t>(number);
-    if (!in.literal(",\"dtype\":\"")) return std::nullopt;
-    if (!in.variant(EnumTraits<KvDType>::wire_names, variant)) return std::nullopt;
-    dtype = EnumTraits<KvDType>::values[variant];
-    if (!in.literal("\",\"rope_state\":\"")) return std::nullopt;
-    if (!in.variant(EnumTraits<KvRopeState>::wire_names, variant)) return std::nullopt;
-    rope_state = EnumTraits<KvRopeState>::values[variant];
-    if (!in.literal("\"}")) return std::nullopt;
-    if (!in.at_end()) return std::nullopt;
+    // Locals end in `_`, which no schema name can, so a field may be called anything.
+    json_fast::Cursor in_(json);
+    [[maybe_unused]] std::uint64_t number_ = 0;
+    [[maybe_unused]] std::size_t variant_ = 0;
+    std::string_view schema_version_{};
+    KvRole role_{};
+    KvAttentionKind attention_kind_{};
+    std::uint32_t batch_{};
+    std::uint32_t layers_{};
+    std::uint32_t kv_heads_{};
+    std::uint32_t query_heads_{};
+    std::uint32_t tokens_{};
+    std::uint32_t head_dim_{};
+    KvDType dtype_{};
+    KvRopeState rope_state_{};
+    if (!in_.literal("{\"schema_version\":\"")) return std::nullopt;
+    if (!in_.plain_string(schema_version_)) return std::nullopt;
+    if (!in_.literal("\",\"role\":\"")) return std::nullopt;
+    if (!in_.variant(EnumTraits<KvRole>::wire_names, variant_)) return std::nullopt;
+    role_ = EnumTraits<KvRole>::values[variant_];
+    if (!in_.literal("\",\"attention_kind\":\"")) return std::nullopt;
+    if (!in_.variant(EnumTraits<KvAttentionKind>::wire_names, variant_)) return std::nullopt;
+    attention_kind_ = EnumTraits<KvAttentionKind>::values[variant_];
+    if (!in_.literal("\",\"batch\":")) return std::nullopt;
+    if (!in_.uint(4294967295U, number_)) return std::nullopt;
+    batch_ = static_cast<std::uint32_t>(number_);
+    if (!in_.literal(",\"layers\":")) return std::nullopt;
+    if (!in_.uint(4294967295U, number_)) return std::nullopt;
+    layers_ = static_cast<std::uint32_t>(number_);
+    if (!in_.literal(",\"kv_heads\":")) return std::nullopt;
+    if (!in_.uint(4294967295U, number_)) return std::nullopt;
+    kv_heads_ = static_cast<std::uint32_t>(number_);
+    if (!in_.literal(",\"query_heads\":")) return std::nullopt;
+    if (!in_.uint(4294967295U, number_)) return std::nullopt;
+    query_heads_ = static_cast<std::uint32_t>(number_);
+    if (!in_.literal(",\"tokens\":")) return std::nullopt;
+    if (!in_.uint(4294967295U, number_)) return std::nullopt;
+    tokens_ = static_cast<std::uint32_t>(number_);
+    if (!in_.literal(",\"head_dim\":")) return std::nullopt;
+    if (!in_.uint(4294967295U, number_)) return std::nullopt;
+    head_dim_ = static_cast<std::uint32_t>(number_);
+    if (!in_.literal(",\"dtype\":\"")) return std::nullopt;
+    if (!in_.variant(EnumTraits<KvDType>::wire_names, variant_)) return std::nullopt;
+    dtype_ = EnumTraits<KvDType>::values[variant_];
+    if (!in_.literal("\",\"rope_state\":\"")) return std::nullopt;
+    if (!in_.variant(EnumTraits<KvRopeState>::wire_names, variant_)) return std::nullopt;
+    rope_state_ = EnumTraits<KvRopeState>::values[variant_];
+    if (!in_.literal("\"}")) return std::nullopt;
+    if (!in_.at_end()) return std::nullopt;
     return KvTensorShapeV1{
-        std::string(schema_version),
-        role,
-        attention_kind,
-        batch,
-        layers,
-        kv_heads,
-        query_heads,
-        tokens,
-        head_dim,
-        dtype,
-        rope_state,
+        std::string(schema_version_),
+        role_,
+        attention_kind_,
+        batch_,
+        layers_,
+        kv_heads_,
+        query_heads_,
+        tokens_,
+        head_dim_,
+        dtype_,
+        rope_state_,
     };
 }
 
