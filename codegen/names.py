@@ -13,23 +13,6 @@ _PASCAL = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 _CHUNK = re.compile(r"[A-Z][a-z0-9]*")
 
 
-# Identifiers a schema may not use: keywords of the languages the generator targets (C++, Python), and the names
-# the generated C++ gives its own parameters and locals.
-_RESERVED = frozenset("""
-    alignas alignof and and_eq asm auto bitand bitor bool break case catch char char8_t char16_t char32_t class
-    compl concept const consteval constexpr constinit const_cast continue co_await co_return co_yield decltype
-    default delete do double dynamic_cast else enum explicit export extern false float for friend goto if inline
-    int long mutable namespace new noexcept not not_eq nullptr operator or or_eq private protected public register
-    reinterpret_cast requires return short signed sizeof static static_assert static_cast struct switch template
-    this thread_local throw true try typedef typeid typename union unsigned using virtual void volatile wchar_t
-    while xor xor_eq
-    as assert async await def del elif except finally from global import in is lambda nonlocal pass raise with
-    yield None True False
-    s e F S sink shape builder table view out json text index field variant std detail fb
-    Error Result Status Digest DigestBuilder EnumTraits StructTraits Fields ErrorKind ErrorDetails
-""".split())
-
-
 class Name:
     """An identifier as lower-case words, plus the spelling the schema wrote."""
 
@@ -57,10 +40,6 @@ class Name:
     @staticmethod
     def is_snake(text: object) -> bool:
         return isinstance(text, str) and bool(_SNAKE.match(text))
-
-    @staticmethod
-    def is_reserved(text: object) -> bool:
-        return isinstance(text, str) and text in _RESERVED
 
     @staticmethod
     def is_pascal(text: object) -> bool:

@@ -19,6 +19,7 @@ from typing import Any
 from model import (SCALAR_TYPES, UINT_TYPES, Attribute, Check, Condition, Constant, Derived, Enum, EnumValue,
                    ErrorKind, Field, FlatBuffersOptions, MessagePart, NamedCheck, Operand, Param, Rule, Schema,
                    SchemaError, Struct, TypeRef)
+import targets
 from names import Name
 from yaml_lines import _LineDict, _LineList, join_path, plain, read_document
 
@@ -67,16 +68,15 @@ class _Ctx:
     def snake(self, path: str, node: Any, parent: Any, key: Any) -> Name:
         if not Name.is_snake(node):
             self.fail(path, parent, f"{node!r} is not a snake_case name", key)
-        if Name.is_reserved(node):
-            self.fail(path, parent, f"`{node}` is reserved (a keyword of a target language, or a name the "
-                                    "generated code uses itself)", key)
+        if (why := targets.reserved(node)) is not None:
+            self.fail(path, parent, f"`{node}` is reserved: {why}", key)
         return Name(node)
 
     def pascal(self, path: str, node: Any, parent: Any, key: Any) -> Name:
         if not Name.is_pascal(node):
             self.fail(path, parent, f"{node!r} is not a PascalCase name", key)
-        if Name.is_reserved(node):
-            self.fail(path, parent, f"`{node}` is reserved (a name of the runtime or of a target language)", key)
+        if (why := targets.reserved(node)) is not None:
+            self.fail(path, parent, f"`{node}` is reserved: {why}", key)
         return Name(node)
 
     def code(self, path: str, node: Any, parent: Any, key: Any, top: int) -> int:

@@ -11,6 +11,31 @@ from model import Check, Condition, Operand, Rule, TypeRef
 
 _UINT = {"u8": "std::uint8_t", "u16": "std::uint16_t", "u32": "std::uint32_t", "u64": "std::uint64_t"}
 
+# Names a schema may not use because of this target: C++'s keywords, and names the generated C++ gives its own
+# parameters, locals and types (the readers' locals end in `_` and need no entry).
+KEYWORDS = frozenset("""
+    alignas alignof and and_eq asm auto bitand bitor bool break case catch char char8_t char16_t char32_t class
+    compl concept const consteval constexpr constinit const_cast continue co_await co_return co_yield decltype
+    default delete do double dynamic_cast else enum explicit export extern false float for friend goto if inline
+    int long mutable namespace new noexcept not not_eq nullptr operator or or_eq private protected public register
+    reinterpret_cast requires return short signed sizeof static static_assert static_cast struct switch template
+    this thread_local throw true try typedef typeid typename union unsigned using virtual void volatile wchar_t
+    while xor xor_eq
+""".split())
+GENERATED_NAMES = frozenset("""
+    s e F S sink shape builder table view out json text index field variant std detail fb
+    Error Result Status Digest DigestBuilder EnumTraits StructTraits Fields ErrorKind ErrorDetails
+""".split())
+
+
+def reserved(name: str) -> str | None:
+    """Why the C++ target cannot take `name`, or None when it can."""
+    if name in KEYWORDS:
+        return "a C++ keyword"
+    if name in GENERATED_NAMES:
+        return "a name the generated C++ uses itself"
+    return None
+
 
 def type(t: TypeRef) -> str:  # noqa: A001 (the templates read it as cpp.type)
     """The C++ type of a field, parameter, constant or attribute."""

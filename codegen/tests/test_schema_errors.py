@@ -418,6 +418,16 @@ class ShapesThatWouldNotCompile(SchemaErrorTestCase):
         text = edit(self.text, old, "{name: default, type: u32, doc: x.}\n      - " + old)
         self.where(text)
 
+    def test_a_reserved_name_says_which_target_reserves_it(self):
+        # Each target (codegen/targets/) reserves its own words; the message names the one that refuses.
+        old = "{name: rope_state, type: KvRopeState,"
+        for name, why in (("default", "a C++ keyword"), ("lambda", "a Python keyword"),
+                          ("shape", "a name the generated C++ uses itself")):
+            with self.subTest(name):
+                text = edit(self.text, old, "{name: " + name + ", type: u32, doc: x.}\n      - " + old)
+                _line, _path, message = self.where(text)
+                self.assertEqual(message, f"`{name}` is reserved: {why}")
+
     def test_check_parameter_named_like_a_generated_parameter(self):
         text = self.text
         for old, new in (("- {name: block_dim, type: u32, doc: Block", "- {name: shape, type: u32, doc: Block"),
