@@ -157,19 +157,19 @@ class Operand:
     param: Param | None = None
     value: int | None = None
 
-    def leaf_fields(self) -> list[Field]:
-        if self.kind == "field":
-            return [self.field]
-        if self.kind == "attr":
-            return [self.field]
+    def leaf_operands(self) -> list["Operand"]:
+        """A derived product flattened into its leaf factors, in multiplication order; any other operand alone."""
         if self.kind == "derived":
-            out: list[Field] = []
-            for f in self.derived.factors:
-                for leaf in f.leaf_fields():
-                    if leaf not in out:
-                        out.append(leaf)
-            return out
-        return []
+            return [leaf for f in self.derived.factors for leaf in f.leaf_operands()]
+        return [self]
+
+    def leaf_fields(self) -> list[Field]:
+        """The fields the operand reads, each once, in order (an enum attribute reads its field)."""
+        out: list[Field] = []
+        for leaf in self.leaf_operands():
+            if leaf.kind in ("field", "attr") and leaf.field not in out:
+                out.append(leaf.field)
+        return out
 
 
 @dataclass

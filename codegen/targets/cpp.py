@@ -101,10 +101,8 @@ def operand(op: Operand, obj: str = "s") -> str:
 
 
 def _product_leaves(op: Operand, obj: str) -> list[str]:
-    """A derived product flattened into its leaf factors, in multiplication order, each as a u64."""
-    if op.kind == "derived":
-        return [leaf for f in op.derived.factors for leaf in _product_leaves(f, obj)]
-    return [f"std::uint64_t{{{operand(op, obj)}}}"]
+    """A derived product's leaf factors, in multiplication order, each as a u64."""
+    return [f"std::uint64_t{{{operand(leaf, obj)}}}" for leaf in op.leaf_operands()]
 
 
 def enum_value(enum_name: str, value_name: str) -> str:
@@ -250,29 +248,22 @@ def hot_chain(rules: list[Rule], obj: str = "s") -> list[tuple[str, str]]:
     `nonzero` rules of the same chain require to be non-zero is tested as "fits and is non-zero"
     (product_fits_nonzero), which answers for those rules too (a zero factor makes the product zero, and a
     product of non-zero factors that fits is non-zero)."""
-    out: list[tuple[str, str]] = []
     nonzero = {r.check.operands[0].field.name.text: r for r in rules
                if not r.when and r.check.op == "nonzero" and r.check.operands[0].kind == "field"}
-    folded: set[str] = set()
+    folds: dict[str, list[Rule]] = {}  # fits_u64 rule id -> the nonzero rules its one test answers for
     for r in rules:
         if not r.when and r.check.op == "fits_u64":
-            leaves = _leaf_operands(r.check.operands[0])
-            if leaves and all(o.kind == "field" and o.field.name.text in nonzero for o in leaves):
-                folded.update(o.field.name.text for o in leaves)
+            leaves = r.check.operands[0].leaf_operands()
+            if all(o.kind == "field" and o.field.name.text in nonzero for o in leaves):
+                folds[r.id] = [nonzero[o.field.name.text] for o in leaves]
+    folded = {n.id for covered in folds.values() for n in covered}
+    out: list[tuple[str, str]] = []
     for r in rules:
-        if r.check.op == "nonzero" and r in nonzero.values() and r.check.operands[0].field.name.text in folded:
+        if r.id in folded:
             continue
-        if r.check.op == "fits_u64" and not r.when and all(
-                o.kind == "field" and o.field.name.text in folded for o in _leaf_operands(r.check.operands[0])):
+        if r.id in folds:
             factors = ", ".join(_product_leaves(r.check.operands[0], obj))
-            covered = [nonzero[o.field.name.text].id for o in _leaf_operands(r.check.operands[0])]
-            out.append((f"product_fits_nonzero({factors})", ", ".join([r.id] + covered)))
-            continue
-        out.append((rule_holds(r, obj), r.id))
+            out.append((f"product_fits_nonzero({factors})", ", ".join([r.id] + [n.id for n in folds[r.id]])))
+        else:
+            out.append((rule_holds(r, obj), r.id))
     return out
-
-
-def _leaf_operands(op: Operand) -> list[Operand]:
-    if op.kind == "derived":
-        return [leaf for f in op.derived.factors for leaf in _leaf_operands(f)]
-    return [op]
