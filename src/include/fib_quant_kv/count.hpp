@@ -34,32 +34,38 @@ namespace fib_quant_kv {
     return acc;
 }
 
-/// True when checked_product({factors...}) has a value, computed without one and in straight-line code: every
-/// step is multiplied (wrapping) and any step's overflow remembered, which is the same answer as stopping at the
-/// first.
+namespace detail {
+/// The product of `factors` multiplied left to right in straight-line code, wrapping, and whether any step
+/// overflowed (which is the same answer as stopping at the first that does).
+struct WrappedProduct {
+    std::uint64_t value = 1;
+    bool overflow = false;
+};
+template <std::same_as<std::uint64_t>... Factors>
+[[nodiscard]] constexpr WrappedProduct wrapped_product(Factors... factors) noexcept {
+    WrappedProduct p;
+#if defined(__GNUC__) || defined(__clang__)
+    ((p.overflow |= __builtin_mul_overflow(p.value, factors, &p.value)), ...);
+#else
+    ((p.overflow |= (p.value != 0 && factors > std::numeric_limits<std::uint64_t>::max() / p.value),
+      p.value *= factors),
+     ...);
+#endif
+    return p;
+}
+}  // namespace detail
+
+/// True when checked_product({factors...}) has a value, computed without one.
 template <std::same_as<std::uint64_t>... Factors>
 [[nodiscard]] constexpr bool product_fits(Factors... factors) noexcept {
-#if defined(__GNUC__) || defined(__clang__)
-    std::uint64_t acc = 1;
-    bool overflow = false;
-    ((overflow |= __builtin_mul_overflow(acc, factors, &acc)), ...);
-    return !overflow;
-#else
-    return checked_product({factors...}).has_value();
-#endif
+    return !detail::wrapped_product(factors...).overflow;
 }
 
 /// product_fits(factors...), and the product is not zero: no factor is zero. One test for both.
 template <std::same_as<std::uint64_t>... Factors>
 [[nodiscard]] constexpr bool product_fits_nonzero(Factors... factors) noexcept {
-#if defined(__GNUC__) || defined(__clang__)
-    std::uint64_t acc = 1;
-    bool overflow = false;
-    ((overflow |= __builtin_mul_overflow(acc, factors, &acc)), ...);
-    return !overflow && acc != 0;
-#else
-    return product_fits(factors...) && ((factors != 0) && ...);
-#endif
+    const detail::WrappedProduct p = detail::wrapped_product(factors...);
+    return !p.overflow && p.value != 0;
 }
 
 }  // namespace fib_quant_kv
