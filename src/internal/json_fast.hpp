@@ -15,6 +15,8 @@
 #include <span>
 #include <string_view>
 
+#include "internal/text.hpp"
+
 namespace fib_quant_kv::detail::json_fast {
 
 class Cursor {
@@ -85,19 +87,12 @@ class Cursor {
     [[nodiscard]] bool at_end() const noexcept { return p_ == end_; }
 
   private:
-    /// True when all 8 bytes at `p` are printable ASCII other than `"` and `\\` (the has-less and has-zero
-    /// word tests: each term is non-zero exactly when some byte is out of line).
+    /// True when all 8 bytes at `p` are printable ASCII other than `"` and `\\`: none a JSON string escapes,
+    /// none non-ASCII, no DEL.
     static bool is_plain_ascii_word(const char* p) noexcept {
-        constexpr std::uint64_t ones = 0x0101010101010101ULL;
-        constexpr std::uint64_t highs = 0x8080808080808080ULL;
         std::uint64_t w;
         std::memcpy(&w, p, 8);
-        const std::uint64_t quote = w ^ (ones * '"');
-        const std::uint64_t backslash = w ^ (ones * '\\');
-        const std::uint64_t del = w ^ (ones * 0x7F);
-        const std::uint64_t odd = (w & highs) | ((w - ones * 0x20) & ~w & highs) | ((quote - ones) & ~quote & highs) |
-                                  ((backslash - ones) & ~backslash & highs) | ((del - ones) & ~del & highs);
-        return odd == 0;
+        return (json_escape_bytes(w) | (w & kByteHighs) | has_zero_byte(w ^ (kByteOnes * 0x7F))) == 0;
     }
 
     const char* p_;

@@ -19,22 +19,29 @@ void append_decimal(std::string& out, T value) {
     out.append(buf, r.ptr);
 }
 
+inline constexpr std::uint64_t kByteOnes = 0x0101010101010101ULL;
+inline constexpr std::uint64_t kByteHighs = 0x8080808080808080ULL;
+
+/// Non-zero exactly when some byte of the word `w` is zero (the classic has-zero test).
+[[nodiscard]] constexpr std::uint64_t has_zero_byte(std::uint64_t w) noexcept {
+    return (w - kByteOnes) & ~w & kByteHighs;
+}
+
+/// Non-zero exactly when some byte of the word `w` is one a JSON string must escape: `"`, `\\` or a control
+/// character below 0x20 (the has-less and has-zero tests).
+[[nodiscard]] constexpr std::uint64_t json_escape_bytes(std::uint64_t w) noexcept {
+    return ((w - kByteOnes * 0x20) & ~w & kByteHighs) | has_zero_byte(w ^ (kByteOnes * '"')) |
+           has_zero_byte(w ^ (kByteOnes * '\\'));
+}
+
 /// The length of the longest prefix of `text`, counted in whole 8-byte words, that a JSON string holds verbatim:
 /// no `"`, no `\\`, no control character. Word at a time (SWAR); the caller looks at the bytes after it one by one.
 [[nodiscard]] inline std::size_t json_plain_prefix(std::string_view text) noexcept {
-    constexpr std::uint64_t ones = 0x0101010101010101ULL;
-    constexpr std::uint64_t highs = 0x8080808080808080ULL;
     std::size_t i = 0;
     for (; i + 8 <= text.size(); i += 8) {
         std::uint64_t w;
         std::memcpy(&w, text.data() + i, 8);
-        const std::uint64_t quote = w ^ (ones * '"');
-        const std::uint64_t backslash = w ^ (ones * '\\');
-        // The classic has-less and has-zero tests: each is non-zero exactly when some byte of w is below 0x20,
-        // some byte of `quote` is zero (a '"' in w), some byte of `backslash` is zero.
-        const std::uint64_t special = ((w - ones * 0x20) & ~w & highs) | ((quote - ones) & ~quote & highs) |
-                                      ((backslash - ones) & ~backslash & highs);
-        if (special != 0) break;
+        if (json_escape_bytes(w) != 0) break;
     }
     return i;
 }
