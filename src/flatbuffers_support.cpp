@@ -1,11 +1,11 @@
 // fib_quant_kv: frame checks and parse errors for FlatBuffers input.
 #include "internal/flatbuffers_support.hpp"
-#include "internal/sinks.hpp"
 
 #include <flatbuffers/base.h>
 
 #include <string>
 
+#include "internal/rule_errors.hpp"
 #include "internal/text.hpp"
 
 namespace fib_quant_kv::detail::flatbuffers_support {

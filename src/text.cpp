@@ -7,7 +7,7 @@
 #include <stdexcept>
 
 #include "fib_quant_kv/error.hpp"
-#include "internal/sinks.hpp"
+#include "internal/rule_errors.hpp"
 
 namespace fib_quant_kv::detail {
 

@@ -11,7 +11,7 @@
 
 #include "fib_quant_kv/kv_tensor_shape_v1.hpp"
 #include "internal/canonical.hpp"
-#include "internal/sinks.hpp"
+#include "internal/rule_errors.hpp"
 #include "internal/text.hpp"
 
 static_assert(fib_quant_kv::kKvTensorShapeV1Fingerprint == 0x159ceb33a79a5bedULL,
