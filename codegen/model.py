@@ -73,6 +73,7 @@ class Constant:
     type: TypeRef
     value: Any
     doc: str
+    scope: Name  # the schema's stem: per-schema symbols are prefixed with it, so that schemas can sit side by side
 
 
 @dataclass
@@ -270,6 +271,7 @@ class FlatBuffersOptions:
     namespace: str  # dotted, e.g. fib_quant_kv.fb
     file_identifier: str  # exactly 4 ASCII characters
     file_extension: str
+    root: "Struct | None" = None  # the root_type: the struct a whole buffer holds
 
     @property
     def namespace_parts(self) -> list[str]:
@@ -277,18 +279,17 @@ class FlatBuffersOptions:
 
 
 @dataclass
-class Schema:
-    source: str  # repo-relative path of the schema document
-    stem: str
-    id: str
+class Library:
+    """The library-wide document (schema/library.yaml): what every schema of the library shares (its namespace
+    and its error kinds) and the list of schema documents."""
+
+    source: str  # repo-relative path of the library document
+    name: str
     namespace: str
     doc: str
-    flatbuffers: FlatBuffersOptions
-    constants: list[Constant]
     errors: list[ErrorKind]
-    enums: list[Enum]
-    structs: list[Struct]
-    fingerprint: str  # 16 hex digits
+    schema_paths: list[str]  # as written, relative to the library document's folder
+    fingerprint: str  # 16 hex digits, of the library document alone
 
     @property
     def details(self) -> list[Name]:
@@ -300,6 +301,36 @@ class Schema:
                     out.append(d)
         return out
 
+
+@dataclass
+class Schema:
+    """One schema document: a descriptor family with its own id, enums, structs and FlatBuffers file. Every
+    symbol it adds to the library's namespace is its own (type names) or prefixed with its stem."""
+
+    source: str  # repo-relative path of the schema document
+    stem: str
+    id: str
+    doc: str
+    library: Library
+    flatbuffers: FlatBuffersOptions
+    constants: list[Constant]
+    enums: list[Enum]
+    structs: list[Struct]
+    fingerprint: str  # 16 hex digits, of this document and the library document
+
+    @property
+    def namespace(self) -> str:
+        return self.library.namespace
+
+    @property
+    def errors(self) -> list[ErrorKind]:
+        return self.library.errors
+
     @property
     def all_rules(self) -> list[Rule]:
         return [r for s in self.structs for r in s.all_rules]
+
+    @property
+    def type_names(self) -> list[str]:
+        """The names this schema defines in the library's namespace (enums and structs)."""
+        return [e.name.pascal for e in self.enums] + [s.name.pascal for s in self.structs]

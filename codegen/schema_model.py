@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from model import (SCALAR_TYPES, UINT_TYPES, Attribute, Check, Condition, Constant, Derived, Enum, EnumValue,
-                   ErrorKind, Field, FlatBuffersOptions, MessagePart, NamedCheck, Operand, Param, Rule, Schema,
+                   ErrorKind, Field, FlatBuffersOptions, Library, MessagePart, NamedCheck, Operand, Param, Rule, Schema,
                    SchemaError, Struct, TypeRef)
 import targets
 from names import Name
@@ -98,39 +98,82 @@ def _unique(ctx: _Ctx, path: str, node: Any, items: list, what: str, key_of) -> 
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 
 
-def load(path: Path, display: str | None = None) -> Schema:
-    """Loads and checks one schema document. `display` is the path printed in messages and headers."""
+def _fingerprint(*docs: Any) -> str:
+    text = "".join(json.dumps(plain(d), sort_keys=True, separators=(",", ":"), ensure_ascii=False) for d in docs)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def load_library(path: Path, display: str | None = None) -> Library:
+    """Loads and checks the library document: the namespace, the error kinds and the list of schema documents."""
+    display = display or str(path)
+    ctx = _Ctx(display)
+    doc = read_document(path, display)
+    root = ctx.mapping("", doc, {"library", "errors", "schemas"})
+    head = ctx.mapping("library", root["library"], {"name", "namespace", "doc"})
+    name = ctx.snake("library.name", head["name"], head, "name").text
+    namespace = ctx.snake("library.namespace", head["namespace"], head, "namespace").text
+    doc_text = ctx.text("library.doc", head["doc"], head, "doc")
+    errors = _errors(ctx, root)
+    snode = ctx.seq("schemas", root["schemas"], root, "schemas")
+    paths: list[str] = []
+    for i, s in enumerate(snode):
+        if not isinstance(s, str) or not re.fullmatch(r"[a-z][a-z0-9_]*\.yaml", s):
+            ctx.fail(f"schemas[{i}]", snode, f"{s!r} is not a schema file name like `name_v1.yaml` in this folder", i)
+        if (path.parent / s).resolve() == path.resolve():
+            ctx.fail(f"schemas[{i}]", snode, "the library document cannot list itself", i)
+        paths.append(s)
+    _unique(ctx, "schemas", snode, paths, "schema file", lambda x: x)
+    return Library(display, name, namespace, doc_text, errors, paths, _fingerprint(doc))
+
+
+def load(path: Path, display: str | None, library: Library) -> Schema:
+    """Loads and checks one schema document of `library`. `display` is the path printed in messages and headers."""
     display = display or str(path)
     ctx = _Ctx(display)
     doc = read_document(path, display)
 
-    root = ctx.mapping("", doc, {"schema", "enums", "structs", "errors", "flatbuffers"}, {"constants"})
-    fingerprint = hashlib.sha256(
-        json.dumps(plain(doc), sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-    ).hexdigest()[:16]
+    root = ctx.mapping("", doc, {"schema", "enums", "structs", "flatbuffers"}, {"constants"})
+    stem = Path(display).stem
+    if not Name.is_snake(stem):
+        ctx.fail("", None, f"the file name `{stem}` is not snake_case (it prefixes the schema's symbols)")
+    fingerprint = _fingerprint(doc, library.fingerprint)
 
-    head = ctx.mapping("schema", root["schema"], {"id", "namespace", "doc"})
+    head = ctx.mapping("schema", root["schema"], {"id", "doc"})
     schema_id = ctx.text("schema.id", head["id"], head, "id")
-    namespace = ctx.snake("schema.namespace", head["namespace"], head, "namespace").text
     schema_doc = ctx.text("schema.doc", head["doc"], head, "doc")
 
     flatbuffers = _flatbuffers(ctx, root)
-    constants = _constants(ctx, root)
-    errors = _errors(ctx, root)
+    constants = _constants(ctx, root, Name(stem))
     enums = _enums(ctx, root)
     names = _Names(ctx, {e.name.text: e for e in enums}, {c.name.text: c for c in constants},
-                   {e.name.text: e for e in errors})
+                   {e.name.text: e for e in library.errors})
     structs = _structs(names, root)
+    flatbuffers.root = _flatbuffers_root(ctx, root, structs)
 
-    return Schema(display, Path(display).stem, schema_id, namespace, schema_doc, flatbuffers, constants, errors,
-                  enums, structs, fingerprint)
+    return Schema(display, stem, schema_id, schema_doc, library, flatbuffers, constants, enums, structs,
+                  fingerprint)
+
+
+def check_together(library: Library, schemas: list[Schema]) -> None:
+    """What no single document can check: the schemas of one library must not define the same name, id, stem or
+    FlatBuffers file identifier twice, since they share one namespace."""
+    seen: dict[tuple[str, str], str] = {}
+    for s in schemas:
+        claims = [("schema id", s.id), ("file stem", s.stem), ("file identifier", s.flatbuffers.file_identifier)]
+        claims += [("type name", n) for n in s.type_names]
+        for what, value in claims:
+            other = seen.setdefault((what, value), s.source)
+            if other != s.source:
+                raise SchemaError(f"{s.source}: {what} `{value}` is already defined by {other}; the schemas of "
+                                  f"{library.source} share the namespace `{library.namespace}`")
 
 
 # ----------------------------------------------------------------------- the schema's head, constants, errors, enums
 
 
 def _flatbuffers(ctx: _Ctx, root: _LineDict) -> FlatBuffersOptions:
-    fbn = ctx.mapping("flatbuffers", root["flatbuffers"], {"namespace", "file_identifier", "file_extension"})
+    fbn = ctx.mapping("flatbuffers", root["flatbuffers"], {"namespace", "file_identifier", "file_extension"},
+                      {"root"})
     fb_ns = fbn["namespace"]
     if not isinstance(fb_ns, str) or not all(Name.is_snake(part) for part in fb_ns.split(".")):
         ctx.fail("flatbuffers.namespace", fbn, f"{fb_ns!r} is not a dotted snake_case namespace", "namespace")
@@ -145,7 +188,20 @@ def _flatbuffers(ctx: _Ctx, root: _LineDict) -> FlatBuffersOptions:
     return FlatBuffersOptions(fb_ns, fb_id, fb_ext)
 
 
-def _constants(ctx: _Ctx, root: _LineDict) -> list[Constant]:
+def _flatbuffers_root(ctx: _Ctx, root: _LineDict, structs: list[Struct]) -> Struct:
+    """The struct a whole buffer holds: `flatbuffers.root`, which may be left out when there is one struct."""
+    fbn = root["flatbuffers"]
+    if "root" not in fbn:
+        if len(structs) == 1:
+            return structs[0]
+        ctx.fail("flatbuffers", fbn, "several structs: say which one a buffer holds with `root`")
+    found = next((s for s in structs if s.name.text == fbn["root"]), None)
+    if found is None:
+        ctx.fail("flatbuffers.root", fbn, f"`{fbn['root']}` is not a struct of this schema", "root")
+    return found
+
+
+def _constants(ctx: _Ctx, root: _LineDict, scope: Name) -> list[Constant]:
     constants: list[Constant] = []
     cnode = root.get("constants") or {}
     if not isinstance(cnode, dict):
@@ -163,7 +219,7 @@ def _constants(ctx: _Ctx, root: _LineDict) -> list[Constant]:
                 ctx.fail(f"{p}.value", body, "expected a string", "value")
         else:
             ctx.code(f"{p}.value", value, body, "value", UINT_TYPES[ctype][1])
-        constants.append(Constant(name, TypeRef(ctype), value, ctx.text(f"{p}.doc", body["doc"], body, "doc")))
+        constants.append(Constant(name, TypeRef(ctype), value, ctx.text(f"{p}.doc", body["doc"], body, "doc"), scope))
     return constants
 
 

@@ -57,7 +57,7 @@ BOOST_AUTO_TEST_CASE(make_sets_every_field_and_the_schema_id) {
     const KvTensorShapeV1 s = make_kv_tensor_shape_v1(KvRole::value, KvAttentionKind::gqa, 3, 5, 7, 21, 11, 13,
                                                       KvDType::bf16, KvRopeState::not_applicable);
     BOOST_TEST(s.schema_version == "fib_quant_kv_tensor_shape_v1");
-    BOOST_TEST(s.schema_version == std::string(kSchemaId));
+    BOOST_TEST(s.schema_version == std::string(kKvTensorShapeV1SchemaId));
     BOOST_TEST(s.role == KvRole::value);
     BOOST_TEST(s.attention_kind == KvAttentionKind::gqa);
     BOOST_TEST(s.batch == 3U);
@@ -97,7 +97,7 @@ BOOST_AUTO_TEST_CASE(designated_initializers_default_the_schema_version) {
 
 BOOST_AUTO_TEST_CASE(default_constructed_shape) {
     const KvTensorShapeV1 s{};
-    BOOST_TEST(s.schema_version == std::string(kSchemaId));
+    BOOST_TEST(s.schema_version == std::string(kKvTensorShapeV1SchemaId));
     BOOST_TEST(s.role == KvRole::key);
     BOOST_TEST(s.attention_kind == KvAttentionKind::mha);
     BOOST_TEST(s.dtype == KvDType::f16);

@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from . import cpp, fbs, python
+from . import cmake, cpp, fbs, python
 
-ALL = (cpp, python)  # the targets whose reserved words a schema must avoid (fbs names nothing of its own)
+ALL = (cpp, python)  # the targets whose reserved words a schema must avoid (fbs and cmake name nothing of their own)
 
 
 def reserved(name: object) -> str | None:

@@ -56,6 +56,11 @@ def underlying(e) -> str:
     return _UINT[e.code_type]
 
 
+def constant(c) -> str:
+    """A schema constant's C++ name, prefixed with its schema's stem: `kKvTensorShapeV1SchemaId`."""
+    return f"k{c.scope.pascal}{c.name.pascal}"
+
+
 def namespace(parts: list[str]) -> str:
     return "::".join(parts)
 
@@ -90,7 +95,7 @@ def operand(op: Operand, obj: str = "s") -> str:
     if op.kind == "param":
         return op.param.name.snake
     if op.kind == "const":
-        return op.const.name.constant
+        return constant(op.const)
     if op.kind == "literal":
         return f"std::uint64_t{{{op.value}}}"
     if op.kind == "attr":

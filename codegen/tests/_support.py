@@ -19,6 +19,8 @@ CODEGEN = TESTS.parent
 REPO = CODEGEN.parent
 SCHEMA = REPO / "schema" / "kv_tensor_shape_v1.yaml"
 SCHEMA_DISPLAY = "schema/kv_tensor_shape_v1.yaml"  # how generate.py names the real schema in headers
+LIBRARY = REPO / "schema" / "library.yaml"  # the library document: namespace, error kinds, list of schemas
+LIBRARY_DISPLAY = "schema/library.yaml"
 GENERATED = REPO / "generated"
 GENERATE = CODEGEN / "generate.py"
 
@@ -32,6 +34,28 @@ if str(CODEGEN) not in sys.path:
 def schema_text() -> str:
     """The real schema document, as committed in the working tree."""
     return SCHEMA.read_text(encoding="utf-8")
+
+
+def library_text(schemas: list[str] | tuple[str, ...] = ("kv_tensor_shape_v1.yaml",)) -> str:
+    """The real library document with its list of schemas replaced by `schemas`."""
+    lines = LIBRARY.read_text(encoding="utf-8").splitlines(keepends=True)
+    start = lines.index("schemas:\n")
+    end = start + 1
+    while end < len(lines) and lines[end].startswith("  - "):
+        end += 1
+    return "".join(lines[:start + 1] + [f"  - {s}\n" for s in schemas] + lines[end:])
+
+
+def real_library():
+    """The real library document, loaded."""
+    from schema_model import load_library
+    return load_library(LIBRARY, LIBRARY_DISPLAY)
+
+
+def load_schema(path: Path, display: str | None = None, library=None):
+    """One schema document loaded as a schema of `library` (default: the real library document)."""
+    from schema_model import load
+    return load(path, display, library or real_library())
 
 
 def edit(text: str, old: str, new: str) -> str:
@@ -78,10 +102,16 @@ class TempDirTestCase(unittest.TestCase):
 
     def write_schema(self, text: str, name: str = "kv_tensor_shape_v1.yaml", folder: str = "schema") -> Path:
         """Writes a schema document into the temp folder (same file name as the real one: the name is the stem
-        of every output file)."""
+        of every output file), and beside it a library document (`self.library`) that lists every schema
+        written into that folder so far."""
         path = self.tmp / folder / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
+        listed = self.__dict__.setdefault("_listed", {}).setdefault(folder, [])
+        if name not in listed:
+            listed.append(name)
+        self.library = path.parent / "library.yaml"
+        self.library.write_text(library_text(listed), encoding="utf-8")
         return path
 
 

@@ -279,9 +279,11 @@ class SchemaEditFlowsThrough(unittest.TestCase):
         schema = tmp / "schema" / "kv_tensor_shape_v1.yaml"
         schema.parent.mkdir()
         schema.write_text(cls.schema_text, encoding="utf-8")
+        library = schema.parent / "library.yaml"
+        library.write_text(_support.library_text(), encoding="utf-8")
 
         out = tmp / "generated"
-        r = run_generate("--out", str(out), str(schema))
+        r = run_generate("--out", str(out), str(library))
         if r.returncode != 0:
             raise AssertionError(f"generate.py rejected the edited schema ({r.returncode}):\n{r.stderr}")
         cls.generated = {p.relative_to(out).as_posix(): p.read_text(encoding="utf-8")

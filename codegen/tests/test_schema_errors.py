@@ -19,7 +19,7 @@ import yaml
 import _support
 from _support import edit, line_of, run_generate
 from model import SchemaError
-from schema_model import load
+from _support import load_schema as load
 
 _WHERE = re.compile(r"(?P<line>\d+): (?P<path>\S+): (?P<message>.*)", re.S)
 
@@ -69,7 +69,7 @@ class SchemaErrorTestCase(_support.TempDirTestCase):
 
     def assert_cli_rejects(self, schema, message: str) -> None:
         out = self.tmp / "out"
-        r = run_generate("--out", str(out), str(schema))
+        r = run_generate("--out", str(out), str(self.library))
         self.assertEqual(r.returncode, 2, f"stdout: {r.stdout}\nstderr: {r.stderr}")
         self.assertEqual(r.stderr, f"generate.py: {message}\n")
         self.assertEqual(r.stdout, "")
@@ -201,15 +201,15 @@ class Duplicates(SchemaErrorTestCase):
                             says="a message is one line")
 
     def test_duplicate_yaml_key(self):
-        text = edit(self.text, "  namespace: fib_quant_kv\n", "  namespace: fib_quant_kv\n  namespace: other\n")
+        text = edit(self.text, "  id: fib_quant_kv_tensor_shape_v1\n", "  id: fib_quant_kv_tensor_shape_v1\n  id: other\n")
         display, message = self.load_error(text)
-        self.assertTrue(message.startswith(f"{display}:{line_of(text, 'namespace: other')}: "), message)
-        self.assertIn("duplicate key `namespace`", message)
+        self.assertTrue(message.startswith(f"{display}:{line_of(text, 'id: other')}: "), message)
+        self.assertIn("duplicate key `id`", message)
 
     def test_duplicate_yaml_key_names_its_key_path(self):
-        text = edit(self.text, "  namespace: fib_quant_kv\n", "  namespace: fib_quant_kv\n  namespace: other\n")
+        text = edit(self.text, "  id: fib_quant_kv_tensor_shape_v1\n", "  id: fib_quant_kv_tensor_shape_v1\n  id: other\n")
         _, message = self.load_error(text)
-        self.assertIn("schema.namespace", message)
+        self.assertIn("schema.id", message)
 
 
 class Conditions(SchemaErrorTestCase):
@@ -393,10 +393,10 @@ class Documents(SchemaErrorTestCase):
         self.assertIn("empty", message)
 
     def test_invalid_yaml(self):
-        text = edit(self.text, "  namespace: fib_quant_kv\n", "  namespace: fib_quant_kv: x\n")
+        text = edit(self.text, "  id: fib_quant_kv_tensor_shape_v1\n", "  id: fib_quant_kv_tensor_shape_v1: x\n")
         display, message = self.load_error(text)
         self.assertIn("not valid YAML", message)
-        self.assertIn(f"line {line_of(text, 'namespace: fib_quant_kv: x')}", message)
+        self.assertIn(f"line {line_of(text, 'id: fib_quant_kv_tensor_shape_v1: x')}", message)
 
     def test_unclosed_flow_mapping(self):
         text = edit(self.text, "{name: batch, type: u32, doc: Batch count.}", "{name: batch, type: u32, doc: Batch count.")

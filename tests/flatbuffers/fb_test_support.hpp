@@ -149,7 +149,7 @@ using test_shapes::mqa_key;
 /// A KvTensorShapeV1 table as raw wire values, written with flatc's own builder: any field may be left out
 /// (nullopt) and the enums hold raw codes, so tables the library would never write can be built.
 struct RawShape {
-    std::optional<std::string> schema_version = std::string(kSchemaId);
+    std::optional<std::string> schema_version = std::string(kKvTensorShapeV1SchemaId);
     std::optional<std::uint8_t> role = 0;
     std::optional<std::uint8_t> attention_kind = 0;
     std::optional<std::uint32_t> batch = 1;

@@ -955,7 +955,7 @@ BOOST_AUTO_TEST_CASE(unknown_enum_codes) {
     }
     // The brief's example, spelled out: role 7 written through flatc's builder.
     flatbuffers::FlatBufferBuilder builder;
-    const auto sv = builder.CreateString(std::string(fqk::kSchemaId));
+    const auto sv = builder.CreateString(std::string(fqk::kKvTensorShapeV1SchemaId));
     fqk::fb::KvTensorShapeV1Builder t(builder);
     t.add_schema_version(sv);
     t.add_role(static_cast<fqk::fb::KvRole>(7));
@@ -1014,7 +1014,7 @@ BOOST_AUTO_TEST_CASE(schema_version_utf8) {
             BOOST_TEST_REQUIRE(view.ok(), full(view));
             CHECK_VIEW_MATCHES(*view, s);
             const auto verified = fqk::verify_kv_tensor_shape_v1_buffer(as_span(b));
-            if (text == fqk::kSchemaId) {
+            if (text == fqk::kKvTensorShapeV1SchemaId) {
                 BOOST_TEST(verified.ok());
             } else {
                 BOOST_TEST_REQUIRE(!verified.ok());

@@ -6,4 +6,4 @@
 #include "fib_quant_kv/count.hpp"
 #include "fib_quant_kv/digest.hpp"
 #include "fib_quant_kv/error.hpp"
-#include "fib_quant_kv/kv_tensor_shape_v1.hpp"
+#include "fib_quant_kv/schemas.hpp"  // generated: every schema listed in schema/library.yaml
