@@ -187,6 +187,9 @@ INPUTS = [
     ("first_mqa_before_divisible", shape(attention_kind="mqa", kv_heads=3, query_heads=8)),
     ("first_rope_before_overflow", value(rope_state="pre_rope", batch=U32_MAX, layers=U32_MAX, tokens=U32_MAX)),
     ("first_zero_before_overflow", shape(batch=U32_MAX, layers=U32_MAX, tokens=U32_MAX, head_dim=0)),
+    # a partial product past 2^64 - 1 is an overflow even when a later factor is 0 (the original's fold)
+    ("first_zero_after_partial_overflow", shape(batch=U32_MAX, layers=U32_MAX, kv_heads=U32_MAX,
+                                                query_heads=U32_MAX, tokens=0)),
     # --- validate_block_dim()
     ("block_dim_divides", shape(head_dim=128), 32),
     ("block_dim_1", shape(head_dim=97), 1),
@@ -326,12 +329,26 @@ def verdict_of(answer, values):
 
 
 # ------------------------------------------------------------------------------------------------ counts
+def checked_product(factors):
+    """The original's checked_product: a left fold from 1 that fails as soon as a partial product passes
+    2^64 - 1, even if a later factor is 0; None on failure."""
+    acc = 1
+    for f in factors:
+        if f is None:
+            return None
+        acc *= f
+        if acc > U64_MAX:
+            return None
+    return acc
+
+
 def counts(values):
-    """vector_count, element_count, byte_size with Python integers; the overflow error past 2^64 - 1."""
-    vectors = values["batch"] * values["layers"] * values["kv_heads"] * values["tokens"]
-    elements = vectors * values["head_dim"]
-    size = elements * DTYPE_BYTES[values["dtype"]]
-    return {name: (n if n <= U64_MAX else overflow_error())
+    """vector_count, element_count, byte_size with Python integers, as the original derives them (each from the
+    one before, an overflow carrying on); the overflow error where one does not fit."""
+    vectors = checked_product([values["batch"], values["layers"], values["kv_heads"], values["tokens"]])
+    elements = checked_product([vectors, values["head_dim"]])
+    size = checked_product([elements, DTYPE_BYTES[values["dtype"]]])
+    return {name: (n if n is not None else overflow_error())
             for name, n in (("vector_count", vectors), ("element_count", elements), ("byte_size", size))}
 
 
