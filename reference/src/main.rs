@@ -1,6 +1,8 @@
 //! The Rust original as an oracle. `kvshape-reference check [--block-dim B] FILE` reads JSON Lines and writes one
 //! verdict per line in `kvshape check`'s format (no digest: the original's digest module is not part of the
-//! seed). Only what the seed needs from its crate is defined here; src/shape.rs is the seed, unchanged.
+//! seed). `kvshape-reference canonical FILE` writes, for each line that parses, `serde_json::to_string` of it
+//! whether it validates or not (tests/data/make_shape_vectors.py needs it for invalid shapes too).
+//! Only what the seed needs from its crate is defined here; src/shape.rs is the seed, unchanged.
 //! `kvshape-reference bench` and `kvshape-reference shapes` are the timing mode (src/bench.rs, for bench/run).
 
 use std::io::{BufRead, BufReader, Write};
@@ -53,10 +55,17 @@ fn verdict(n: usize, line: &str, block_dim: Option<u32>) -> serde_json::Value {
     }
 }
 
+/// The seed's canonical JSON of one line, or null when it does not parse.
+fn canonical(n: usize, line: &str) -> serde_json::Value {
+    let text = serde_json::from_str::<shape::KvTensorShapeV1>(line).ok().map(|s| serde_json::to_string(&s).unwrap());
+    serde_json::json!({"line": n, "canonical": text})
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let usage = || -> ! {
         eprintln!("usage: kvshape-reference check [--block-dim B] FILE");
+        eprintln!("       kvshape-reference canonical FILE");
         eprintln!("       kvshape-reference bench [--iters N] [--reps R] [--min-ms M]");
         eprintln!("       kvshape-reference shapes");
         std::process::exit(2)
@@ -72,7 +81,8 @@ fn main() {
         Some("shapes") if args.len() == 2 => return bench::dump_shapes(),
         _ => {}
     }
-    if args.len() < 3 || args[1] != "check" {
+    let canonical_mode = args.get(1).map(String::as_str) == Some("canonical");
+    if args.len() < 3 || (args[1] != "check" && !canonical_mode) || (canonical_mode && args.len() != 3) {
         usage();
     }
     let (block_dim, path) = match args.len() {
@@ -90,6 +100,7 @@ fn main() {
     for (i, line) in BufReader::new(file).split(b'\n').enumerate() {
         let bytes = line.expect("read error");
         let v = match std::str::from_utf8(&bytes) {
+            Ok(text) if canonical_mode => canonical(i + 1, text.strip_suffix('\r').unwrap_or(text)),
             Ok(text) => verdict(i + 1, text.strip_suffix('\r').unwrap_or(text), block_dim),
             Err(_) => serde_json::json!({"line": i + 1, "ok": false, "stage": "parse", "error": "not UTF-8"}),
         };
