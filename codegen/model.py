@@ -96,8 +96,9 @@ class EnumValue:
 @dataclass
 class Attribute:
     name: Name
-    type: TypeRef
+    type: TypeRef  # an unsigned integer or a string
     doc: str
+    optional: bool = False  # strings only: a value may leave it out (it reads as the empty string)
 
 
 @dataclass
@@ -238,6 +239,19 @@ class NamedCheck:
 
 
 @dataclass
+class Tensor:
+    """The tensor a descriptor describes, for the bindings' tensor checks: its dimensions are the factors of a
+    derived product, in order; its element type is an enum field, named in each framework by a string attribute
+    of that enum (`framework: attribute`, e.g. torch: torch_dtype)."""
+
+    doc: str
+    shape: Derived
+    dims: list[Field]  # the product's factors, each a field
+    dtype: Field
+    dtype_names: dict[str, Attribute]  # framework -> the enum's attribute naming the dtype there
+
+
+@dataclass
 class Struct:
     name: Name
     doc: str
@@ -245,6 +259,7 @@ class Struct:
     derived: list[Derived]
     rules: list[Rule]
     checks: list[NamedCheck]
+    tensor: Tensor | None = None
 
     def field(self, name: str) -> Field | None:
         return next((f for f in self.fields if f.name.text == name), None)

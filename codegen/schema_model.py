@@ -18,7 +18,7 @@ from typing import Any
 
 from model import (SCALAR_TYPES, UINT_TYPES, Attribute, Check, Condition, Constant, Derived, Enum, EnumValue,
                    ErrorKind, Field, FlatBuffersOptions, Library, MessagePart, NamedCheck, Operand, Param, Rule, Schema,
-                   SchemaError, Struct, TypeRef)
+                   SchemaError, Struct, Tensor, TypeRef)
 import targets
 from names import Name
 from yaml_lines import _LineDict, _LineList, join_path, plain, read_document
@@ -257,8 +257,14 @@ def _enums(ctx: _Ctx, root: _LineDict) -> list[Enum]:
             avals = {}
             for a in attrs:
                 if a.name.text not in v:
+                    if a.optional:
+                        avals[a.name.text] = ""
+                        continue
                     ctx.fail(vp, v, f"missing attribute `{a.name.text}`")
-                avals[a.name.text] = ctx.code(f"{vp}.{a.name.text}", v[a.name.text], v, a.name.text, a.type.max)
+                if a.type.is_string:
+                    avals[a.name.text] = ctx.text(f"{vp}.{a.name.text}", v[a.name.text], v, a.name.text)
+                else:
+                    avals[a.name.text] = ctx.code(f"{vp}.{a.name.text}", v[a.name.text], v, a.name.text, a.type.max)
             values.append(EnumValue(ctx.snake(f"{vp}.name", v["name"], v, "name"),
                                     ctx.code(f"{vp}.code", v["code"], v, "code", 0xFFFFFFFF),
                                     ctx.text(f"{vp}.doc", v["doc"], v, "doc"), avals, j))
@@ -277,11 +283,14 @@ def _enum_attributes(ctx: _Ctx, p: str, en: _LineDict) -> list[Attribute]:
         ctx.fail(f"{p}.attributes", en, "expected a mapping of name: {type, doc}", "attributes")
     for aname, abody in anode.items():
         ap = f"{p}.attributes.{aname}"
-        abody = ctx.mapping(ap, abody, {"type", "doc"})
-        if abody["type"] not in UINT_TYPES:
-            ctx.fail(f"{ap}.type", abody, f"attribute type must be one of {', '.join(UINT_TYPES)}", "type")
+        abody = ctx.mapping(ap, abody, {"type", "doc"}, {"optional"})
+        if abody["type"] not in SCALAR_TYPES:
+            ctx.fail(f"{ap}.type", abody, f"attribute type must be one of {', '.join(sorted(SCALAR_TYPES))}", "type")
+        optional = abody.get("optional", False)
+        if not isinstance(optional, bool) or (optional and abody["type"] != "string"):
+            ctx.fail(f"{ap}.optional", abody, "only a string attribute may be optional (true or false)", "optional")
         attrs.append(Attribute(ctx.snake(ap, aname, anode, aname), TypeRef(abody["type"]),
-                               ctx.text(f"{ap}.doc", abody["doc"], abody, "doc")))
+                               ctx.text(f"{ap}.doc", abody["doc"], abody, "doc"), optional))
     return attrs
 
 
@@ -337,7 +346,7 @@ def _structs(schema_names: _Names, root: _LineDict) -> list[Struct]:
     snode = ctx.seq("structs", root["structs"], root, "structs")
     for i, st in enumerate(snode):
         p = f"structs[{i}]"
-        st = ctx.mapping(p, st, {"name", "doc", "fields"}, {"derived", "rules", "checks"}, at=(snode, i))
+        st = ctx.mapping(p, st, {"name", "doc", "fields"}, {"derived", "rules", "checks", "tensor"}, at=(snode, i))
         names = _Names(ctx, schema_names.enum_by_name, schema_names.const_by_name, schema_names.error_by_name)
         fields = _fields(names, p, st)
         struct = Struct(ctx.pascal(f"{p}.name", st["name"], st, "name"), ctx.text(f"{p}.doc", st["doc"], st, "doc"),
@@ -355,11 +364,43 @@ def _structs(schema_names: _Names, root: _LineDict) -> list[Struct]:
                          "overflow")
             d.overflow = rule
         struct.checks = _named_checks(names, p, st, seen_ids)
+        if "tensor" in st:
+            struct.tensor = _tensor(names, p, st, struct)
         for k, rule in enumerate(struct.all_rules):  # validate()'s rules first, then each named check's
             rule.index = k
         structs.append(struct)
     _unique(ctx, "structs", snode, structs, "struct name", lambda x: x.name.text)
     return structs
+
+
+TENSOR_FRAMEWORKS = ("torch", "numpy")  # the array libraries a `tensor` block may name dtypes for
+
+
+def _tensor(names: _Names, p: str, st: _LineDict, struct: Struct) -> Tensor:
+    ctx = names.ctx
+    tp = f"{p}.tensor"
+    node = ctx.mapping(tp, st["tensor"], {"doc", "shape", "dtype", "dtype_names"}, at=(st, "tensor"))
+    shape = next((d for d in struct.derived if d.name.text == node["shape"]), None)
+    if shape is None:
+        ctx.fail(f"{tp}.shape", node, f"`{node['shape']}` is not a derived product of this struct", "shape")
+    leaves = [leaf for f in shape.factors for leaf in f.leaf_operands()]
+    if any(leaf.kind != "field" for leaf in leaves):
+        ctx.fail(f"{tp}.shape", node, f"`{shape.name.text}` has factors that are not fields, so they are not "
+                                      f"dimensions of a tensor", "shape")
+    dtype = struct.field(node["dtype"]) if isinstance(node["dtype"], str) else None
+    if dtype is None or not dtype.type.is_enum:
+        ctx.fail(f"{tp}.dtype", node, f"`{node['dtype']}` is not an enum field of this struct", "dtype")
+    dnode = ctx.mapping(f"{tp}.dtype_names", node["dtype_names"], set(), set(TENSOR_FRAMEWORKS),
+                        at=(node, "dtype_names"))
+    dtype_names = {}
+    for framework, attr_name in dnode.items():
+        attr = next((a for a in dtype.type.enum.attributes if a.name.text == attr_name), None)
+        if attr is None or not attr.type.is_string:
+            ctx.fail(f"{tp}.dtype_names.{framework}", dnode, f"`{attr_name}` is not a string attribute of enum "
+                                                             f"{dtype.type.enum.name.text}", framework)
+        dtype_names[framework] = attr
+    return Tensor(ctx.text(f"{tp}.doc", node["doc"], node, "doc"), shape, [leaf.field for leaf in leaves], dtype,
+                  dtype_names)
 
 
 def _fields(names: _Names, p: str, st: _LineDict) -> list[Field]:

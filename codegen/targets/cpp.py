@@ -84,6 +84,11 @@ def string_literal(text: str) -> str:
     return "".join(out)
 
 
+def literal(t: TypeRef, value) -> str:
+    """A value of type `t` (a string or an unsigned integer) as a C++ literal."""
+    return string_literal(value) if t.is_string else str(value)
+
+
 def field(f, obj: str = "s") -> str:
     """A field read through detail::Fields<S> (alias F), which serves the native struct and every view alike."""
     return f"F::{f.name.snake}({obj})"

@@ -226,7 +226,7 @@ def append_to_list(text: str, key_line: str, lines: list[str]) -> str:
 def edited_schema(text: str) -> str:
     """The real schema with fp8, page_size and the two page_size rules added, as a user would type them."""
     # A dtype: after the last KvDType value.
-    text = add_lines_after(text, "{name: f32, code: 2,", ["- {name: fp8, code: 3, doc: 8-bit float source., byte_size: 1}"])
+    text = add_lines_after(text, "{name: f32, code: 2,", ["- {name: fp8, code: 3, doc: 8-bit float source., byte_size: 1, torch_dtype: float8_e4m3fn}"])
     # A field at the end of the struct.
     text = append_to_list(text, "    fields:", ["- {name: page_size, type: u32, doc: Tokens per KV-cache page.}"])
     # Two rules at the end of validate()'s rules.

@@ -343,10 +343,10 @@ class Derived(SchemaErrorTestCase):
 
 
 class EnumAttributes(SchemaErrorTestCase):
-    _F32 = "{name: f32, code: 2, doc: f32 source., byte_size: 4}"
+    _F32 = "{name: f32, code: 2, doc: f32 source., byte_size: 4, torch_dtype: float32, numpy_dtype: float32}"
 
     def test_enum_value_missing_a_declared_attribute(self):
-        text = edit(self.text, self._F32, "{name: f32, code: 2, doc: f32 source.}")
+        text = edit(self.text, self._F32, "{name: f32, code: 2, doc: f32 source., torch_dtype: float32}")
         e = self.enum_index("KvDType")
         self.assertRejected(text, line=line_of(text, "{name: f32, code: 2"), path=f"enums[{e}].values[2]",
                             says="missing attribute `byte_size`")

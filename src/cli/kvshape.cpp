@@ -29,6 +29,7 @@
 
 #include "fib_quant_kv/fib_quant_kv.hpp"
 #include "fib_quant_kv/kv_tensor_shape_v1_flatbuffers.hpp"
+#include "internal/check.hpp"
 #include "internal/text.hpp"
 
 namespace fqk = fib_quant_kv;
@@ -170,65 +171,6 @@ class LineReader {
     int error_ = 0;
 };
 
-void append_kv(std::string& out, std::string_view key, std::uint64_t value) {
-    out.append(",\"").append(key).append("\":");
-    fqk::detail::append_decimal(out, value);
-}
-
-void append_kv(std::string& out, std::string_view key, std::string_view text) {
-    out.append(",\"").append(key).append("\":");
-    fqk::detail::append_json_string(out, text);
-}
-
-/// Appends a digest as 32 lower-case hex digits (Digest::hex(), without a string of its own).
-void append_hex(std::string& out, const fqk::Digest& digest) {
-    static constexpr char digits[] = "0123456789abcdef";
-    for (const std::uint8_t b : digest.bytes) {
-        out.push_back(digits[b >> 4]);
-        out.push_back(digits[b & 0xF]);
-    }
-}
-
-/// Appends the verdict line for one input line (without the newline); true when the line is valid. The line's
-/// bytes are parsed in place (they are scratch afterwards); `scratch` is reused for the canonical form.
-bool check_line(std::string& out, std::string& scratch, std::uint64_t number, std::span<char> text,
-                std::optional<std::uint32_t> block_dim) {
-    out.append("{\"line\":");
-    fqk::detail::append_decimal(out, number);
-    fqk::Result<fqk::KvTensorShapeV1> shape = fqk::parse_kv_tensor_shape_v1_json_in_place(text);
-    if (!shape) {
-        out.append(",\"ok\":false,\"stage\":\"parse\"");
-        append_kv(out, "error", shape.error().message);
-        out.push_back('}');
-        return false;
-    }
-    const fqk::Status st = block_dim ? fqk::validate_block_dim(*shape, *block_dim) : fqk::validate(*shape);
-    if (!st) {
-        const fqk::Error& e = st.error();
-        out.append(",\"ok\":false,\"stage\":\"validate\"");
-        append_kv(out, "error", fqk::to_string(e.kind));
-        if (e.kind == fqk::ErrorKind::dimension_not_divisible) {
-            append_kv(out, "ambient_dim", e.details.ambient_dim);
-            append_kv(out, "block_dim", e.details.block_dim);
-        } else {
-            append_kv(out, "message", e.message);
-        }
-        out.push_back('}');
-        return false;
-    }
-    // validate() passed, so neither count can overflow and the digest is defined.
-    out.append(",\"ok\":true");
-    append_kv(out, "vector_count", fqk::vector_count(*shape).value());
-    append_kv(out, "element_count", fqk::element_count(*shape).value());
-    scratch.clear();
-    fqk::append_json(scratch, *shape);
-    append_kv(out, "canonical", scratch);
-    out.append(",\"digest\":\"");
-    append_hex(out, fqk::digest(*shape).value());
-    out.append("\"}");
-    return true;
-}
-
 int run_check(const std::string& path, std::optional<std::uint32_t> block_dim) {
     LineReader in(path);
     if (!in.is_open()) {
@@ -247,7 +189,7 @@ int run_check(const std::string& path, std::optional<std::uint32_t> block_dim) {
         out.clear();
     };
     while (const std::optional<std::span<char>> line = in.next_line(flush)) {
-        all_valid &= check_line(out, scratch, ++number, *line, block_dim);
+        all_valid &= fqk::detail::check_line(out, scratch, ++number, *line, block_dim);
         out.push_back('\n');
         if (out.size() >= kWriteBlock) flush();
         if (write_failed) break;
