@@ -58,6 +58,12 @@ def load_schema(path: Path, display: str | None = None, library=None):
     return load(path, display, library or real_library())
 
 
+def render_schema(schema) -> dict[str, str]:
+    """Every output of `schema`'s library document with `schema` as its one schema: {relative path: text}."""
+    from generate import render
+    return render(schema.library, [schema])
+
+
 def edit(text: str, old: str, new: str) -> str:
     """`text` with the one occurrence of `old` replaced by `new`.
 
