@@ -29,6 +29,7 @@ import unittest
 from pathlib import Path
 
 import _support
+import generate
 from _support import run_generate
 
 CMAKE = shutil.which("cmake")
@@ -491,11 +492,13 @@ class TwoSchemasSideBySide(unittest.TestCase):
     def test_list_outputs_names_both_schemas(self):
         self.assertEqual(self.listed.returncode, 0, self.listed.stderr)
         listed = self.listed.stdout.splitlines()
-        per_schema = ["fbs/{s}.fbs", "include/fib_quant_kv/{s}.hpp", "include/fib_quant_kv/{s}_flatbuffers.hpp",
-                      "src/{s}_flatbuffers.cpp", "src/{s}_json.cpp", "src/{s}_native.cpp", "src/{s}_rules.hpp"]
-        expected = ["include/fib_quant_kv/errors.hpp", "include/fib_quant_kv/schemas.hpp", "outputs.cmake"]
-        expected += [p.format(s=s) for s in ("kv_tensor_shape_v1", "kv_page_table_v1") for p in per_schema]
+        # Every output kind: the library-wide ones once, the per-schema ones once for each stem.
+        expected = [o.path.format(ns="fib_quant_kv", stem="") for o in generate.LIBRARY_OUTPUTS]
+        expected += [o.path.format(ns="fib_quant_kv", stem=s)
+                     for s in ("kv_tensor_shape_v1", "kv_page_table_v1") for o in generate.SCHEMA_OUTPUTS]
         self.assertEqual(listed, sorted(expected))
+        self.assertIn("src/kv_page_table_v1_json.cpp", listed)
+        self.assertIn("fbs/kv_page_table_v1.fbs", listed)
         self.assertEqual(sorted(p.relative_to(self.generated_dir).as_posix()
                                 for p in self.generated_dir.rglob("*") if p.is_file()), listed)
 
