@@ -139,10 +139,8 @@ def load_all(library_path: Path) -> tuple[Library, list[Schema]]:
     """The library document and, in its order, the schema documents it lists (beside it)."""
     library = load_library(library_path, _display(library_path))
     schemas = []
-    for name in library.schema_paths:
+    for name in library.schema_paths:  # load_library() has checked that each exists
         path = library_path.parent / name
-        if not path.is_file():
-            raise SchemaError(f"{library.source}: schemas: `{name}` does not exist next to it ({_display(path)})")
         schemas.append(load(path, _display(path), library))
     return library, schemas
 

@@ -318,6 +318,17 @@ class Library:
 
 
 @dataclass
+class Claim:
+    """Something a schema defines that no other schema of its library may define too (checked by
+    schema_model.check_together): a type name, its schema id, its FlatBuffers file identifier; and where."""
+
+    what: str  # "type name", "schema id", "file identifier"
+    value: str
+    line: int
+    path: str  # key path in the schema document, e.g. enums[0].name
+
+
+@dataclass
 class Schema:
     """One schema document: a descriptor family with its own id, enums, structs and FlatBuffers file. Every
     symbol it adds to the library's namespace is its own (type names) or prefixed with its stem."""
@@ -332,6 +343,7 @@ class Schema:
     enums: list[Enum]
     structs: list[Struct]
     fingerprint: str  # 16 hex digits, of this document and the library document
+    claims: list["Claim"] = dc_field(default_factory=list)  # what must be unique across the library's schemas
 
     @property
     def namespace(self) -> str:
@@ -344,8 +356,3 @@ class Schema:
     @property
     def all_rules(self) -> list[Rule]:
         return [r for s in self.structs for r in s.all_rules]
-
-    @property
-    def type_names(self) -> list[str]:
-        """The names this schema defines in the library's namespace (enums and structs)."""
-        return [e.name.pascal for e in self.enums] + [s.name.pascal for s in self.structs]

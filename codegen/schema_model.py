@@ -16,7 +16,7 @@ from dataclasses import dataclass, field as dc_field
 from pathlib import Path
 from typing import Any
 
-from model import (SCALAR_TYPES, UINT_TYPES, Attribute, Check, Condition, Constant, Derived, Enum, EnumValue,
+from model import (SCALAR_TYPES, UINT_TYPES, Attribute, Check, Claim, Condition, Constant, Derived, Enum, EnumValue,
                    ErrorKind, Field, FlatBuffersOptions, Library, MessagePart, NamedCheck, Operand, Param, Rule, Schema,
                    SchemaError, Struct, Tensor, TypeRef)
 import targets
@@ -37,7 +37,7 @@ class _Ctx:
         elif isinstance(node, _LineList):
             line = node.item_lines[key] if isinstance(key, int) and key < len(node.item_lines) else node.line
         where = f"{self.file}:{line}" if line else self.file
-        raise SchemaError(f"{where}: {path}: {message}")
+        raise SchemaError(f"{where}: {path}: {message}" if path else f"{where}: {message}")
 
     def mapping(self, path: str, node: Any, required: set[str], optional: set[str] = frozenset(),
                 at: tuple[Any, Any] = (None, None)) -> _LineDict:
@@ -90,8 +90,10 @@ def _unique(ctx: _Ctx, path: str, node: Any, items: list, what: str, key_of) -> 
     for i, item in enumerate(items):
         k = key_of(item)
         if k in seen:
-            ctx.fail(f"{path}[{i}]", node[i] if isinstance(node, list) else None,
-                     f"duplicate {what} `{k}` (first at {path}[{seen[k]}])")
+            message = f"duplicate {what} `{k}` (first at {path}[{seen[k]}])"
+            if isinstance(node, list) and not isinstance(node[i], dict):
+                ctx.fail(f"{path}[{i}]", node, message, i)  # a plain item (a file name): the list knows its line
+            ctx.fail(f"{path}[{i}]", node[i] if isinstance(node, list) else None, message)
         seen[k] = i
 
 
@@ -118,11 +120,16 @@ def load_library(path: Path, display: str | None = None) -> Library:
     paths: list[str] = []
     for i, s in enumerate(snode):
         if not isinstance(s, str) or not re.fullmatch(r"[a-z][a-z0-9_]*\.yaml", s):
-            ctx.fail(f"schemas[{i}]", snode, f"{s!r} is not a schema file name like `name_v1.yaml` in this folder", i)
+            ctx.fail(f"schemas[{i}]", snode, f"{s!r} is not a schema file name: a snake_case name ending in `.yaml`, "
+                                             "in the library document's folder (e.g. `kv_page_table_v1.yaml`)", i)
         if (path.parent / s).resolve() == path.resolve():
             ctx.fail(f"schemas[{i}]", snode, "the library document cannot list itself", i)
         paths.append(s)
     _unique(ctx, "schemas", snode, paths, "schema file", lambda x: x)
+    for i, s in enumerate(paths):
+        if not (path.parent / s).is_file():
+            ctx.fail(f"schemas[{i}]", snode, f"`{s}` does not exist next to the library document "
+                                             f"({(Path(display).parent / s).as_posix()})", i)
     return Library(display, name, namespace, doc_text, errors, paths, _fingerprint(doc))
 
 
@@ -150,22 +157,39 @@ def load(path: Path, display: str | None, library: Library) -> Schema:
     structs = _structs(names, root)
     flatbuffers.root = _flatbuffers_root(ctx, root, structs)
 
+    def line(node: _LineDict, key: str) -> int:
+        return node.key_lines.get(key, node.line)
+
+    claims = [Claim("schema id", schema_id, line(head, "id"), "schema.id"),
+              Claim("file identifier", flatbuffers.file_identifier, line(root["flatbuffers"], "file_identifier"),
+                    "flatbuffers.file_identifier")]
+    for kind, items in (("enums", enums), ("structs", structs)):
+        claims += [Claim("type name", item.name.pascal, line(root[kind][i], "name"), f"{kind}[{i}].name")
+                   for i, item in enumerate(items)]
     return Schema(display, stem, schema_id, schema_doc, library, flatbuffers, constants, enums, structs,
-                  fingerprint)
+                  fingerprint, claims)
+
+
+_CLAIM_REASONS = {
+    "type name": "the schemas of {library} share the namespace `{namespace}`",
+    "schema id": "a schema id names one schema (it starts the domain tag of every digest)",
+    "file identifier": "a buffer's file identifier must say which schema's root table it holds",
+}
 
 
 def check_together(library: Library, schemas: list[Schema]) -> None:
-    """What no single document can check: the schemas of one library must not define the same name, id, stem or
-    FlatBuffers file identifier twice, since they share one namespace."""
-    seen: dict[tuple[str, str], str] = {}
+    """What no single document can check: the schemas of one library must not define the same type name, schema
+    id or FlatBuffers file identifier twice. (Their stems differ: the library lists each file once, in one
+    folder.) The error names the second definition, and the first by file, line and key path."""
+    seen: dict[tuple[str, str], tuple[Schema, Claim]] = {}
     for s in schemas:
-        claims = [("schema id", s.id), ("file stem", s.stem), ("file identifier", s.flatbuffers.file_identifier)]
-        claims += [("type name", n) for n in s.type_names]
-        for what, value in claims:
-            other = seen.setdefault((what, value), s.source)
-            if other != s.source:
-                raise SchemaError(f"{s.source}: {what} `{value}` is already defined by {other}; the schemas of "
-                                  f"{library.source} share the namespace `{library.namespace}`")
+        for claim in s.claims:
+            first = seen.setdefault((claim.what, claim.value), (s, claim))
+            if first[0] is not s:
+                other, at = first
+                reason = _CLAIM_REASONS[claim.what].format(library=library.source, namespace=library.namespace)
+                raise SchemaError(f"{s.source}:{claim.line}: {claim.path}: {claim.what} `{claim.value}` is already "
+                                  f"defined by {other.source}:{at.line} ({at.path}); {reason}")
 
 
 # ----------------------------------------------------------------------- the schema's head, constants, errors, enums
@@ -194,10 +218,12 @@ def _flatbuffers_root(ctx: _Ctx, root: _LineDict, structs: list[Struct]) -> Stru
     if "root" not in fbn:
         if len(structs) == 1:
             return structs[0]
-        ctx.fail("flatbuffers", fbn, "several structs: say which one a buffer holds with `root`")
+        ctx.fail("flatbuffers", root, f"{len(structs)} structs ({', '.join(s.name.text for s in structs)}): "
+                                      "name the one a whole buffer holds with `root`", "flatbuffers")
     found = next((s for s in structs if s.name.text == fbn["root"]), None)
     if found is None:
-        ctx.fail("flatbuffers.root", fbn, f"`{fbn['root']}` is not a struct of this schema", "root")
+        ctx.fail("flatbuffers.root", fbn, f"`{fbn['root']}` is not a struct of this schema "
+                                          f"(structs: {', '.join(s.name.text for s in structs)})", "root")
     return found
 
 

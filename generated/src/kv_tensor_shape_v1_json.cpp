@@ -18,6 +18,9 @@ namespace {
 using detail::json::FieldSpec;
 using detail::json::FieldType;
 
+/// Descriptors with short strings are written on the stack and copied out once.
+constexpr std::size_t kJsonOnStack = 512;
+
 // ---------------------------------------------------------------------------------------------- KvTensorShapeV1
 
 constexpr FieldSpec kKvTensorShapeV1Fields[] = {
@@ -84,12 +87,12 @@ struct KvTensorShapeV1Binding {
 namespace {
 
 /// The most bytes the JSON form of `shape` takes: quickly, counting 6 bytes for every byte of a string.
-std::size_t json_bound(const KvTensorShapeV1& shape) noexcept {
+std::size_t json_bound([[maybe_unused]] const KvTensorShapeV1& shape) noexcept {  // unused without strings
     return 230 + detail::json_string_bound(shape.schema_version.size());
 }
 
 /// The same with every string measured exactly (a pass over it): for strings too long for the stack.
-std::size_t json_bound_measured(const KvTensorShapeV1& shape) noexcept {
+std::size_t json_bound_measured([[maybe_unused]] const KvTensorShapeV1& shape) noexcept {  // unused without strings
     return 230 + detail::json_string_size(shape.schema_version);
 }
 
@@ -120,9 +123,6 @@ char* write_json(char* out, const KvTensorShapeV1& shape) noexcept {
     out = detail::write_bytes(out, "\"}");
     return out;
 }
-
-/// Descriptors with short strings are written on the stack and copied out once.
-constexpr std::size_t kJsonOnStack = 512;
 
 }  // namespace
 
