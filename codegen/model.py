@@ -249,6 +249,7 @@ class Tensor:
     dims: list[Field]  # the product's factors, each a field
     dtype: Field
     dtype_names: dict[str, Attribute]  # framework -> the enum's attribute naming the dtype there
+    element_bytes: Attribute  # the enum's integer attribute: bytes per element
 
 
 @dataclass

@@ -405,7 +405,7 @@ TENSOR_FRAMEWORKS = ("torch", "numpy")  # the array libraries a `tensor` block m
 def _tensor(names: _Names, p: str, st: _LineDict, struct: Struct) -> Tensor:
     ctx = names.ctx
     tp = f"{p}.tensor"
-    node = ctx.mapping(tp, st["tensor"], {"doc", "shape", "dtype", "dtype_names"}, at=(st, "tensor"))
+    node = ctx.mapping(tp, st["tensor"], {"doc", "shape", "dtype", "dtype_names", "element_bytes"}, at=(st, "tensor"))
     shape = next((d for d in struct.derived if d.name.text == node["shape"]), None)
     if shape is None:
         ctx.fail(f"{tp}.shape", node, f"`{node['shape']}` is not a derived product of this struct", "shape")
@@ -425,8 +425,12 @@ def _tensor(names: _Names, p: str, st: _LineDict, struct: Struct) -> Tensor:
             ctx.fail(f"{tp}.dtype_names.{framework}", dnode, f"`{attr_name}` is not a string attribute of enum "
                                                              f"{dtype.type.enum.name.text}", framework)
         dtype_names[framework] = attr
+    size = next((a for a in dtype.type.enum.attributes if a.name.text == node["element_bytes"]), None)
+    if size is None or not size.type.is_uint:
+        ctx.fail(f"{tp}.element_bytes", node, f"`{node['element_bytes']}` is not an integer attribute of enum "
+                                             f"{dtype.type.enum.name.text}", "element_bytes")
     return Tensor(ctx.text(f"{tp}.doc", node["doc"], node, "doc"), shape, [leaf.field for leaf in leaves], dtype,
-                  dtype_names)
+                  dtype_names, size)
 
 
 def _fields(names: _Names, p: str, st: _LineDict) -> list[Field]:
