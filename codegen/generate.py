@@ -29,7 +29,7 @@ sys.path.insert(0, str(HERE))
 
 import jinja2  # noqa: E402
 
-from targets import cmake, cpp, fbs, jsonschema, markdown  # noqa: E402
+from targets import cmake, cpp, fbs, jsonschema, markdown, python  # noqa: E402
 from names import Name  # noqa: E402
 from model import Library, Schema, SchemaError  # noqa: E402
 from schema_model import check_together, load, load_library  # noqa: E402
@@ -38,20 +38,24 @@ from schema_model import check_together, load, load_library  # noqa: E402
 @dataclass(frozen=True)
 class Output:
     """One output kind: its template (under codegen/templates/, one folder per target), its path relative to the
-    output folder ({ns}: the library's namespace, {stem}: the schema's file stem), the target modules it spells
+    output folder ({ns}: the library's namespace, {lib}: its name, {stem}: the schema's file stem), the target modules it spells
     with (codegen/targets/), and what the build does with it (`build`, read by CMake from outputs.cmake)."""
 
     template: str
     path: str
     targets: tuple
     build: tuple[str, ...] = ()  # roles: "library" compiled into the C++ library, "rapidjson" instantiates
-    #                              RapidJSON (the sanitizer build exempts it from one check), "flatc" for flatc
+    #                              RapidJSON (the sanitizer build exempts it from one check), "flatc" for flatc,
+    #                              "python" compiled into the Python extension, "python_package" its .py files
 
 
 LIBRARY_OUTPUTS = [
     Output("cpp/errors.hpp.j2", "include/{ns}/errors.hpp", (cpp,)),
     Output("cpp/schemas.hpp.j2", "include/{ns}/schemas.hpp", (cpp,)),
     Output("cmake/outputs.cmake.j2", "outputs.cmake", (cmake,)),
+    Output("python/module.cpp.j2", "python/module.cpp", (python, cpp), ("python",)),
+    Output("python/__init__.py.j2", "python/{lib}/__init__.py", (python,), ("python_package",)),
+    Output("python/__init__.pyi.j2", "python/{lib}/__init__.pyi", (python,), ("python_package",)),
 ]
 SCHEMA_OUTPUTS = [
     Output("cpp/types.hpp.j2", "include/{ns}/{stem}.hpp", (cpp,)),
@@ -61,6 +65,7 @@ SCHEMA_OUTPUTS = [
     Output("cpp/json.cpp.j2", "src/{stem}_json.cpp", (cpp,), ("library", "rapidjson")),
     Output("cpp/flatbuffers.cpp.j2", "src/{stem}_flatbuffers.cpp", (cpp,), ("library",)),
     Output("fbs/schema.fbs.j2", "fbs/{stem}.fbs", (fbs,), ("flatc",)),
+    Output("python/binding.cpp.j2", "python/{stem}_binding.cpp", (python, cpp), ("python",)),
     Output("jsonschema/schema.json.j2", "jsonschema/{stem}.schema.json", (jsonschema,)),
     Output("markdown/reference.md.j2", "docs/{stem}.md", (markdown,)),
 ]
@@ -96,7 +101,7 @@ def _tidy(text: str) -> str:
 
 
 def _path(output: Output, library: Library, schema: Schema | None) -> str:
-    return output.path.format(ns=library.namespace, stem=schema.stem if schema else "")
+    return output.path.format(ns=library.namespace, lib=library.name, stem=schema.stem if schema else "")
 
 
 def library_fingerprint(library: Library, schemas: list[Schema]) -> str:
@@ -119,19 +124,21 @@ def render(library: Library, schemas: list[Schema]) -> dict[str, str]:
             **{target.__name__.rsplit(".", 1)[-1]: target for target in output.targets}, **context)
         files[rel] = _tidy(text)
 
-    sources: dict[str, list[str]] = {role: [] for o in SCHEMA_OUTPUTS for role in o.build}
-    for schema in schemas:
-        for output in SCHEMA_OUTPUTS:
-            rel = _path(output, library, schema)
+    # Every output's path first: the build roles of all of them are what outputs.cmake lists.
+    planned = [(o, _path(o, library, s), s) for s in schemas for o in SCHEMA_OUTPUTS]
+    planned += [(o, _path(o, library, None), None) for o in LIBRARY_OUTPUTS]
+    sources: dict[str, list[str]] = {}
+    for output, rel, _schema in planned:
+        for role in output.build:
+            sources.setdefault(role, []).append(rel)
+    fingerprint = library_fingerprint(library, schemas)
+    for output, rel, schema in planned:
+        if schema is not None:
             emit(output, rel, schema=schema, stem=Name(schema.stem), source=schema.source,
                  identity=f"Schema {schema.id}, fingerprint {schema.fingerprint}")
-            for role in output.build:
-                sources[role].append(rel)
-    fingerprint = library_fingerprint(library, schemas)
-    for output in LIBRARY_OUTPUTS:
-        rel = _path(output, library, None)
-        emit(output, rel, library=library, schemas=schemas, sources=sources, source=library.source,
-             identity=f"Library {library.name}, fingerprint {fingerprint}")
+        else:
+            emit(output, rel, library=library, schemas=schemas, sources=sources, source=library.source,
+                 identity=f"Library {library.name}, fingerprint {fingerprint}")
     return files
 
 

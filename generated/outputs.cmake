@@ -26,3 +26,15 @@ set(FIB_QUANT_KV_GENERATED_RAPIDJSON
 set(FIB_QUANT_KV_GENERATED_FLATC
   "fbs/kv_tensor_shape_v1.fbs"
 )
+
+# Outputs with build role `python`.
+set(FIB_QUANT_KV_GENERATED_PYTHON
+  "python/kv_tensor_shape_v1_binding.cpp"
+  "python/module.cpp"
+)
+
+# Outputs with build role `python_package`.
+set(FIB_QUANT_KV_GENERATED_PYTHON_PACKAGE
+  "python/fib_quant_kv/__init__.py"
+  "python/fib_quant_kv/__init__.pyi"
+)

@@ -493,8 +493,8 @@ class TwoSchemasSideBySide(unittest.TestCase):
         self.assertEqual(self.listed.returncode, 0, self.listed.stderr)
         listed = self.listed.stdout.splitlines()
         # Every output kind: the library-wide ones once, the per-schema ones once for each stem.
-        expected = [o.path.format(ns="fib_quant_kv", stem="") for o in generate.LIBRARY_OUTPUTS]
-        expected += [o.path.format(ns="fib_quant_kv", stem=s)
+        expected = [o.path.format(ns="fib_quant_kv", lib="fib_quant_kv", stem="") for o in generate.LIBRARY_OUTPUTS]
+        expected += [o.path.format(ns="fib_quant_kv", lib="fib_quant_kv", stem=s)
                      for s in ("kv_tensor_shape_v1", "kv_page_table_v1") for o in generate.SCHEMA_OUTPUTS]
         self.assertEqual(listed, sorted(expected))
         self.assertIn("src/kv_page_table_v1_json.cpp", listed)

@@ -1,0 +1,250 @@
+// The schema-agnostic half of the Python module: see support.hpp.
+#include "python/support.hpp"
+
+#include <pybind11/stl.h>
+
+#include <string>
+
+#include "internal/check.hpp"
+
+namespace fib_quant_kv::python {
+
+namespace {
+
+PyObject* g_descriptor_error = nullptr;  // the class; owned by the module (a module attribute)
+DetailsOf g_details_of = nullptr;
+
+std::string type_name(py::handle h) { return std::string(Py_TYPE(h.ptr())->tp_name); }
+
+std::string repr_of(py::handle h) {
+    std::string r = py::repr(h).cast<std::string>();
+    if (r.size() > 80) r = r.substr(0, 77) + "...";
+    return r;
+}
+
+}  // namespace
+
+py::object make_error(const Error& e) {
+    py::object inst = py::reinterpret_borrow<py::object>(g_descriptor_error)(e.describe());
+    inst.attr("kind") = py::cast(e.kind);
+    inst.attr("rule") = py::str(e.rule.data(), e.rule.size());
+    py::tuple fields(e.fields.size());
+    for (std::size_t i = 0; i < e.fields.size(); ++i) fields[i] = py::str(e.fields[i].data(), e.fields[i].size());
+    inst.attr("fields") = std::move(fields);
+    inst.attr("message") = py::str(e.message);
+    inst.attr("details") = g_details_of(e);
+    inst.attr("offset") = e.offset == Error::no_offset ? py::object(py::none()) : py::object(py::int_(e.offset));
+    return inst;
+}
+
+void raise(const Error& e) {
+    py::object inst = make_error(e);
+    PyErr_SetObject(g_descriptor_error, inst.ptr());
+    throw py::error_already_set();
+}
+
+void type_error(std::string_view what, std::string_view expected, py::handle got) {
+    throw py::type_error(std::string(what) + ": expected " + std::string(expected) + ", got " + type_name(got));
+}
+
+void overflow_error(std::string_view what, py::handle got, std::uint64_t max) {
+    PyErr_SetString(PyExc_OverflowError, (std::string(what) + ": " + repr_of(got) + " is outside 0.." +
+                                          std::to_string(max)).c_str());
+    throw py::error_already_set();
+}
+
+std::uint64_t to_unsigned(py::handle value, std::string_view what, std::uint64_t max) {
+    // bool is an int to Python, but True as a head count is a mistake, not a 1.
+    if (!PyLong_Check(value.ptr()) || PyBool_Check(value.ptr())) {
+        // Objects that say they are integers (numpy.uint32, ...) through __index__ are accepted.
+        if (PyBool_Check(value.ptr()) || !PyIndex_Check(value.ptr())) type_error(what, "int", value);
+        py::object index = py::reinterpret_steal<py::object>(PyNumber_Index(value.ptr()));
+        if (!index) throw py::error_already_set();
+        return to_unsigned(index, what, max);
+    }
+    int overflow = 0;
+    const long long small = PyLong_AsLongLongAndOverflow(value.ptr(), &overflow);
+    if (overflow == 0) {
+        if (small == -1 && PyErr_Occurred()) throw py::error_already_set();
+        if (small < 0 || static_cast<unsigned long long>(small) > max) overflow_error(what, value, max);
+        return static_cast<std::uint64_t>(small);
+    }
+    if (overflow < 0) overflow_error(what, value, max);
+    const unsigned long long big = PyLong_AsUnsignedLongLong(value.ptr());
+    if (PyErr_Occurred()) {
+        PyErr_Clear();
+        overflow_error(what, value, max);
+    }
+    if (big > max) overflow_error(what, value, max);
+    return big;
+}
+
+std::string to_string_field(py::handle value, std::string_view what) {
+    if (!PyUnicode_Check(value.ptr())) type_error(what, "str", value);
+    return std::string(text_bytes(value, what));
+}
+
+std::string_view text_bytes(py::handle value, std::string_view what) {
+    if (PyUnicode_Check(value.ptr())) {
+        Py_ssize_t size = 0;
+        const char* data = PyUnicode_AsUTF8AndSize(value.ptr(), &size);
+        if (data == nullptr) {
+            // A lone surrogate cannot be UTF-8: the same verdict as invalid UTF-8 in bytes, but said in Python.
+            PyErr_Clear();
+            throw py::value_error(std::string(what) + ": the str holds a lone surrogate, which is not UTF-8");
+        }
+        return {data, static_cast<std::size_t>(size)};
+    }
+    if (PyBytes_Check(value.ptr())) {
+        return {PyBytes_AS_STRING(value.ptr()), static_cast<std::size_t>(PyBytes_GET_SIZE(value.ptr()))};
+    }
+    if (PyByteArray_Check(value.ptr())) {
+        return {PyByteArray_AS_STRING(value.ptr()), static_cast<std::size_t>(PyByteArray_GET_SIZE(value.ptr()))};
+    }
+    type_error(what, "str, bytes or bytearray", value);
+}
+
+std::string_view json_bytes(py::handle value, std::string_view what, py::object& keep) {
+    if (PyUnicode_Check(value.ptr())) {
+        Py_ssize_t size = 0;
+        if (const char* data = PyUnicode_AsUTF8AndSize(value.ptr(), &size)) return {data, static_cast<std::size_t>(size)};
+        PyErr_Clear();
+        keep = py::reinterpret_steal<py::object>(PyUnicode_AsEncodedString(value.ptr(), "utf-8", "surrogatepass"));
+        if (!keep) throw py::error_already_set();
+        return {PyBytes_AS_STRING(keep.ptr()), static_cast<std::size_t>(PyBytes_GET_SIZE(keep.ptr()))};
+    }
+    return text_bytes(value, what);
+}
+
+BufferView::BufferView(py::handle obj, std::string_view what) {
+    if (PyUnicode_Check(obj.ptr()) || !PyObject_CheckBuffer(obj.ptr())) {
+        type_error(what, "a bytes-like object (bytes, bytearray, memoryview, mmap, numpy uint8 array)", obj);
+    }
+    if (PyObject_GetBuffer(obj.ptr(), &view_, PyBUF_C_CONTIGUOUS) != 0) {
+        PyErr_Clear();
+        throw py::type_error(std::string(what) + ": the buffer is not C-contiguous");
+    }
+}
+
+BufferView::~BufferView() { PyBuffer_Release(&view_); }
+
+namespace {
+
+std::string shape_text(std::span<const std::uint64_t> dims) {
+    std::string s = "(";
+    for (std::size_t i = 0; i < dims.size(); ++i) s.append(i ? ", " : "").append(std::to_string(dims[i]));
+    return s.append(dims.size() == 1 ? ",)" : ")");
+}
+
+// Error's fields and rule are views of static storage; these are the check's own.
+constexpr std::string_view kDtypeRule = "tensor.dtype";
+constexpr std::string_view kShapeRule = "tensor.shape";
+
+[[noreturn]] void mismatch(std::string_view rule, std::span<const std::string_view> fields, std::string message) {
+    Error e;
+    e.kind = ErrorKind::tensor_mismatch;
+    e.rule = rule;
+    e.fields = fields;
+    e.message = std::move(message);
+    raise(e);
+}
+
+}  // namespace
+
+void check_tensor(py::handle tensor, const TensorSpec& spec) {
+    // Which framework: the top-level module of the object's type (numpy.ndarray -> numpy, torch.Tensor -> torch).
+    const std::string module = py::str(py::type::handle_of(tensor).attr("__module__"));
+    const std::string top = module.substr(0, module.find('.'));
+    const std::pair<std::string_view, std::string_view>* framework = nullptr;
+    for (const auto& f : spec.dtype_names) {
+        if (f.first == top) framework = &f;
+    }
+    if (framework == nullptr || !py::hasattr(tensor, "shape") || !py::hasattr(tensor, "dtype")) {
+        std::string names;
+        for (const auto& f : spec.dtype_names) names.append(names.empty() ? "" : " or ").append(f.first);
+        type_error("check_tensor", "a tensor of " + names, tensor);
+    }
+
+    // Shape: the tensor's dimensions, as ints, against the canonical layout.
+    const py::tuple shape = py::tuple(tensor.attr("shape"));
+    std::vector<std::uint64_t> got;
+    bool fits = true;
+    for (const py::handle d : shape) {
+        const py::object i = py::reinterpret_steal<py::object>(PyNumber_Index(d.ptr()));
+        if (!i) throw py::error_already_set();
+        const unsigned long long v = PyLong_AsUnsignedLongLong(i.ptr());
+        if (PyErr_Occurred()) {
+            PyErr_Clear();
+            fits = false;
+        }
+        got.push_back(v);
+    }
+    if (!fits || !std::equal(got.begin(), got.end(), spec.dims.begin(), spec.dims.end())) {
+        const std::string shown = py::repr(shape);
+        mismatch(kShapeRule, spec.dim_fields,
+                 "tensor shape " + shown + " does not match the descriptor's " + shape_text(spec.dims));
+    }
+
+    // Dtype: by the framework's own name for it.
+    const py::object dtype = tensor.attr("dtype");
+    const std::span<const std::string_view> dtype_fields(&spec.dtype_field, 1);
+    const std::string want(framework->second);
+    std::string have;
+    if (top == "torch") {
+        have = py::str(dtype);  // "torch.bfloat16"
+        if (have.rfind("torch.", 0) == 0) have.erase(0, 6);
+    } else {
+        have = py::str(dtype.attr("name"));  // numpy: "float16"
+    }
+    if (!want.empty() && have == want) return;
+    if (want.empty()) {
+        // The framework has no such dtype (numpy and bfloat16): accept what people store such tensors as, the
+        // raw bit patterns in an unsigned integer type of the same width, or an extension type of the same name.
+        std::string other_name;
+        for (const auto& f : spec.dtype_names) {
+            if (f.first != framework->first && !f.second.empty()) other_name = std::string(f.second);
+        }
+        const bool raw_bits = have == "uint" + std::to_string(8 * spec.element_bytes);
+        if (raw_bits || (!other_name.empty() && have == other_name)) return;
+        mismatch(kDtypeRule, dtype_fields,
+                 "tensor dtype " + top + "." + have + " does not match the descriptor's " +
+                     std::string(spec.dtype_wire) + ": " + top + " has no " + std::string(spec.dtype_wire) +
+                     " dtype, so it must be " + (other_name.empty() ? "" : top + "." + other_name + " or ") +
+                     "its raw bits as " + top + ".uint" + std::to_string(8 * spec.element_bytes));
+    }
+    mismatch(kDtypeRule, dtype_fields,
+             "tensor dtype " + top + "." + have + " does not match the descriptor's " +
+                 std::string(spec.dtype_wire) + " (" + top + "." + want + ")");
+}
+
+void bind_support(py::module_& m, DetailsOf details_of) {
+    g_details_of = details_of;
+    g_descriptor_error = PyErr_NewExceptionWithDoc(
+        "fib_quant_kv.DescriptorError",
+        "A descriptor failed to parse, broke a rule, or disagrees with a tensor (a ValueError).\n\n"
+        "Attributes: kind (ErrorKind), rule (the rule id, e.g. 'mha.heads_equal' or 'json.missing_field'), "
+        "fields (tuple of field names), message (the exact message), details (dict of the kind's numbers), "
+        "offset (byte offset of a parse error in its input, or None).",
+        PyExc_ValueError, nullptr);
+    if (g_descriptor_error == nullptr) throw py::error_already_set();
+    m.add_object("DescriptorError", py::reinterpret_steal<py::object>(g_descriptor_error));
+    Py_INCREF(g_descriptor_error);  // kept for raise(): the module holds one reference, this global another
+
+    m.def(
+        "_check_line",
+        [](py::bytes line, py::handle number, py::handle block_dim) {
+            std::string text = line;  // parsed in place: a copy of its own
+            const std::uint64_t n = to_unsigned(number, "number", ~std::uint64_t{0});
+            std::optional<std::uint32_t> bd;
+            if (!block_dim.is_none()) bd = to_uint<std::uint32_t>(block_dim, "block_dim");
+            std::string out;
+            std::string scratch;
+            const bool ok = detail::check_line(out, scratch, n, std::span<char>(text.data(), text.size()), bd);
+            return py::make_tuple(py::bytes(out), ok);
+        },
+        py::arg("line"), py::arg("number"), py::arg("block_dim") = py::none(),
+        "Internal: the verdict line `check` writes for one input line (without its newline), and whether the "
+        "line is valid. The same code as kvshape check.");
+}
+
+}  // namespace fib_quant_kv::python
