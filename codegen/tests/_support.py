@@ -121,6 +121,64 @@ class TempDirTestCase(unittest.TestCase):
         return path
 
 
+OUTER_CMAKE = """\
+cmake_minimum_required(VERSION 3.25)
+project(fqk_schema_copy LANGUAGES CXX)
+set(FIB_QUANT_KV_GENERATED_DIR "{generated}" CACHE PATH "" FORCE)
+set(FIB_QUANT_KV_BUILD_CLI OFF CACHE BOOL "" FORCE)
+add_subdirectory("{repo}" fqk)
+add_executable({exe} main.cpp)
+target_link_libraries({exe} PRIVATE fib_quant_kv::fib_quant_kv fib_quant_kv_warnings)
+"""
+
+
+def build_with_cmake(tmp: Path, generated: Path, program: str, exe: str) -> Path:
+    """Builds the real CMakeLists.txt against another rendered folder, as a user embedding the library would:
+    a small outer project adds the repository with FIB_QUANT_KV_GENERATED_DIR pointing at `generated` and
+    compiles `program` (C++) into `exe`, with warnings as errors. The Python module is built too, for this
+    interpreter, in BUILD/fqk/python. No build type (-O0), the fastest compile. Returns the build folder."""
+    import shutil
+    cmake, cxx = shutil.which("cmake"), shutil.which("g++")
+    project = tmp / "project"
+    project.mkdir()
+    (project / "main.cpp").write_text(program, encoding="utf-8")
+    (project / "CMakeLists.txt").write_text(
+        OUTER_CMAKE.format(generated=generated.as_posix(), repo=REPO.as_posix(), exe=exe), encoding="utf-8")
+    build = tmp / "build"
+    configure = [cmake, "-S", str(project), "-B", str(build), "-DFIB_QUANT_KV_WERROR=ON",
+                 "-DFIB_QUANT_KV_BUILD_TESTS=OFF", "-DFIB_QUANT_KV_INSTALL=OFF", f"-DCMAKE_CXX_COMPILER={cxx}",
+                 f"-DFIB_QUANT_KV_PYTHON={PYTHON}"]
+    if shutil.which("ninja"):
+        configure += ["-G", "Ninja"]
+    env = dict(os.environ)
+    env.pop("CMAKE_BUILD_TYPE", None)
+    for cmd, what in ((configure, "cmake configure"), ([cmake, "--build", str(build), "-j2"], "cmake --build")):
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env)
+        if r.returncode != 0:
+            raise AssertionError(f"{what} failed ({r.returncode}): {' '.join(cmd)}\n{r.stdout}{r.stderr}")
+    return build
+
+
+def run_key_values(cmd: list[str], env: dict | None = None) -> dict[str, str]:
+    """Runs a program that prints key=value lines; its lines as a dict (a failure raises with its output)."""
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
+    if r.returncode != 0:
+        raise AssertionError(f"{cmd[0]} failed ({r.returncode}):\n{r.stdout}{r.stderr}")
+    out = {}
+    for line in r.stdout.splitlines():
+        key, _, value = line.partition("=")
+        out[key] = value
+    return out
+
+
+def python_env(build: Path) -> dict:
+    """The environment that imports the Python module built by build_with_cmake()."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(build / "fqk" / "python")
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
+
+
 def clean_env() -> dict:
     """The environment for generator subprocesses: no PYTHONHASHSEED pinning unless a test sets one."""
     env = dict(os.environ)

@@ -1,17 +1,18 @@
-"""A schema edit flows through to working C++ with no hand edit anywhere.
+"""A schema edit flows through to working C++ and Python with no hand edit anywhere.
 
 A copy of schema/kv_tensor_shape_v1.yaml is edited as a user would edit it:
   * a dtype `fp8` (code 3, byte_size 1),
   * a u32 field `page_size` at the end of the struct,
   * two rules: `page_size.nonzero` ({nonzero: page_size}) and `key.tokens_page_aligned`
     ({divisible: [tokens, page_size]} when role is key).
-generate.py renders it into a temp folder, flatc compiles the rendered .fbs (as the build does), and a small
-C++ program is compiled (-Werror, the project's warning set) against the handwritten runtime (src/*.cpp) and
-the temp folder's generated sources, then run. Its output shows that the new dtype parses from JSON, the new
-field round-trips through to_json / parse and through a FlatBuffer, the new rules fire with their ids and
-messages, byte_size() counts 1 byte per fp8 element, and the canonical encoding and digest() include both.
+generate.py renders it into a temp folder, and the real CMakeLists.txt builds that folder (flatc, the library,
+-Werror) with a small C++ program and the Python module. Both are run. Their output shows that the new dtype
+parses from JSON, the new field round-trips through to_json / parse and through a FlatBuffer, the new rules fire
+with their ids and messages, byte_size() counts 1 byte per fp8 element, and the canonical encoding and digest()
+include both; and the Python module, with no hand edit, answers exactly as the C++ does.
 
-One compile for the whole module (setUpClass); skipped with a message when g++ or flatc is missing.
+One build for the module (setUpClass); skipped with a message when cmake, g++ or flatc is missing (a failure
+under FIB_QUANT_KV_REQUIRE_ALL).
 """
 
 from __future__ import annotations
@@ -27,9 +28,8 @@ import _support
 from _support import run_generate
 
 CXX = shutil.which("g++")
+CMAKE = shutil.which("cmake")
 FLATC = shutil.which("flatc")
-CXXFLAGS = ["-std=c++20", "-O0", "-Wall", "-Wextra", "-Wpedantic", "-Wconversion", "-Wsign-conversion", "-Wshadow",
-            "-Werror"]
 
 SCHEMA_ID = "fib_quant_kv_tensor_shape_v1"
 
@@ -188,6 +188,48 @@ int main(int argc, char** argv) {
 '''
 
 
+# The same checks from the Python module built from the same copy: it must agree with the C++ on the new dtype,
+# field and rules (validate, JSON, digest), with no hand edit of the bindings.
+PY_PROGRAM = r'''
+import sys
+import fib_quant_kv as fqk
+s = fqk.KvTensorShapeV1.from_json(sys.argv[1])
+print(f"dtype={s.dtype.wire_name}")
+print(f"dtype.code={s.dtype.code}")
+print(f"byte_size.fp8={fqk.KvDType.fp8.byte_size}")
+print(f"torch_dtype.fp8={fqk.KvDType.fp8.torch_dtype}")
+print(f"numpy_dtype.fp8={fqk.KvDType.fp8.numpy_dtype}")
+print(f"page_size={s.page_size}")
+print(f"to_json={s.to_json()}")
+s.validate()
+print("validate=ok")
+print(f"element_count={s.element_count}")
+print(f"byte_size={s.byte_size}")
+print(f"digest={s.digest()}")
+print(f"digest.page_size_32={s.replace(page_size=32).digest()}")
+made = fqk.KvTensorShapeV1(role="key", attention_kind="gqa", batch=2, layers=3, kv_heads=4, query_heads=8,
+                           tokens=64, head_dim=128, dtype=fqk.KvDType.fp8, rope_state="pre_rope", page_size=16)
+print(f"make_equal={'equal' if made == s else 'different'}")
+for name, bad in (("page_size_zero", s.replace(page_size=0)), ("ragged_key", s.replace(tokens=60))):
+    try:
+        bad.validate()
+        print(f"{name}.kind=ok")
+    except fqk.DescriptorError as e:
+        print(f"{name}.kind={e.kind.name}")
+        print(f"{name}.rule={e.rule}")
+        print(f"{name}.message={e.message}")
+        print(f"{name}.fields={','.join(e.fields)}")
+print(f"page_size_zero.all={','.join(e.rule for e in s.replace(page_size=0).validate_all())}")
+back = fqk.KvTensorShapeV1.from_flatbuffer(s.to_flatbuffer())
+print(f"flatbuffer_round_trip={'equal' if back == s else 'different'}")
+print(f"tensor_shape={s.tensor_shape}")
+try:
+    fqk.KvTensorShapeV1.from_json(sys.argv[1].replace(',"page_size":16', ''))
+except fqk.DescriptorError as e:
+    print(f"missing_page_size={e}")
+'''
+
+
 def add_lines_after(text: str, needle: str, lines: list[str]) -> str:
     """Inserts `lines` after the one line containing `needle`, at that line's indentation."""
     rows = text.split("\n")
@@ -255,6 +297,7 @@ def canonical_hex(page_size: int) -> str:
     return out.hex()
 
 
+@unittest.skipUnless(CMAKE, "cmake not found on PATH: the copy is built by the real CMakeLists.txt")
 @unittest.skipUnless(CXX, "g++ not found on PATH: the schema-edit flow-through test needs a C++20 compiler")
 @unittest.skipUnless(FLATC, "flatc not found on PATH: the generated .fbs is compiled by flatc, as in the build")
 class SchemaEditFlowsThrough(unittest.TestCase):
@@ -289,32 +332,11 @@ class SchemaEditFlowsThrough(unittest.TestCase):
         cls.generated = {p.relative_to(out).as_posix(): p.read_text(encoding="utf-8")
                          for p in out.rglob("*") if p.is_file()}
 
-        # flatc's C++ for the rendered .fbs, as CMakeLists.txt runs it.
-        flatc_dir = tmp / "flatc"
-        for fbs in sorted((out / "fbs").glob("*.fbs")) if (out / "fbs").is_dir() else []:
-            cls._run([FLATC, "--cpp", "--scoped-enums", "-o", str(flatc_dir / "fib_quant_kv"), str(fbs)], "flatc")
-
-        main = tmp / "main.cpp"
-        main.write_text(PROGRAM, encoding="utf-8")
-        runtime = sorted((_support.REPO / "src").glob("*.cpp"))  # digest.cpp, text.cpp, ... (not the CLI)
-        sources = [main, *runtime, *sorted((out / "src").glob("*.cpp"))]
-        exe = tmp / "flow"
-        cls._run([CXX, *CXXFLAGS, f"-I{out / 'include'}", f"-I{flatc_dir}", f"-I{_support.REPO / 'src' / 'include'}",
-                  f"-I{_support.REPO / 'src'}", *map(str, sources), "-o", str(exe)], "g++")
-
-        r = subprocess.run([str(exe), SHAPE_JSON], capture_output=True, text=True, timeout=60)
-        if r.returncode != 0:
-            raise AssertionError(f"the program failed ({r.returncode}):\n{r.stdout}{r.stderr}")
-        cls.result = {}
-        for line in r.stdout.splitlines():
-            key, _, value = line.partition("=")
-            cls.result[key] = value
-
-    @staticmethod
-    def _run(cmd: list[str], what: str) -> None:
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-        if r.returncode != 0:
-            raise AssertionError(f"{what} failed ({r.returncode}): {' '.join(cmd)}\n{r.stdout}{r.stderr}")
+        # The real CMakeLists.txt builds the copy's library, a C++ program against it, and its Python module.
+        build = _support.build_with_cmake(tmp, out, PROGRAM, "flow")
+        cls.result = _support.run_key_values([str(build / "flow"), SHAPE_JSON])
+        cls.py = _support.run_key_values([_support.PYTHON, "-c", PY_PROGRAM, SHAPE_JSON],
+                                         env=_support.python_env(build))
 
     def get(self, key: str) -> str:
         self.assertIn(key, self.result, f"the program printed no {key!r}; it printed: {self.result}")
@@ -413,6 +435,24 @@ class SchemaEditFlowsThrough(unittest.TestCase):
         self.assertEqual(self.get("flatbuffer_round_trip"), "equal")
         self.assertEqual(self.get("flatbuffer_digest_equal"), "yes")
         self.assertEqual(self.get("flatbuffer.page_size_zero"), "page_size.nonzero")
+
+    # ---- the Python module of the same copy
+    def test_python_agrees_with_the_cpp(self):
+        for key in ("dtype", "dtype.code", "byte_size.fp8", "page_size", "to_json", "validate", "element_count",
+                    "byte_size", "digest", "digest.page_size_32", "make_equal", "page_size_zero.kind",
+                    "page_size_zero.rule", "page_size_zero.message", "page_size_zero.fields", "page_size_zero.all",
+                    "ragged_key.kind", "ragged_key.rule", "ragged_key.message", "ragged_key.fields",
+                    "missing_page_size"):
+            with self.subTest(key=key):
+                self.assertIn(key, self.py, f"the Python program printed no {key!r}")
+                self.assertEqual(self.py[key], self.get(key))
+
+    def test_python_knows_the_new_dtype_and_field(self):
+        self.assertEqual(self.py["dtype"], "fp8")
+        self.assertEqual(self.py["torch_dtype.fp8"], "float8_e4m3fn")
+        self.assertEqual(self.py["numpy_dtype.fp8"], "None")  # optional attribute left out
+        self.assertEqual(self.py["flatbuffer_round_trip"], "equal")
+        self.assertEqual(self.py["tensor_shape"], "(2, 3, 4, 64, 128)")
 
 
 if __name__ == "__main__":

@@ -33,7 +33,6 @@ import generate
 from _support import run_generate
 
 CMAKE = shutil.which("cmake")
-NINJA = shutil.which("ninja")
 CXX = shutil.which("g++")
 FLATC = shutil.which("flatc")
 XXHSUM = shutil.which("xxhsum")
@@ -367,15 +366,27 @@ int main(int argc, char** argv) {
 }
 '''
 
-OUTER_CMAKE = """\
-cmake_minimum_required(VERSION 3.25)
-project(fqk_two_schemas LANGUAGES CXX)
-set(FIB_QUANT_KV_GENERATED_DIR "{generated}" CACHE PATH "" FORCE)
-set(FIB_QUANT_KV_BUILD_CLI OFF CACHE BOOL "" FORCE)
-add_subdirectory("{repo}" fqk)
-add_executable(two_schemas main.cpp)
-target_link_libraries(two_schemas PRIVATE fib_quant_kv::fib_quant_kv fib_quant_kv_warnings)
-"""
+# The same build's Python module: both schemas' classes in one module, each answering as its C++ does.
+PY_PROGRAM = r'''
+import sys
+import fib_quant_kv as fqk
+shape = fqk.KvTensorShapeV1.from_json(sys.argv[1])
+table = fqk.KvPageTableV1.from_json(sys.argv[2])
+for name, s, cls in (("shape", shape, fqk.KvTensorShapeV1), ("table", table, fqk.KvPageTableV1)):
+    s.validate()
+    print(f"{name}.to_json={s.to_json()}")
+    print(f"{name}.digest={s.digest()}")
+    print(f"{name}.flatbuffer_round_trip={'equal' if cls.from_flatbuffer(s.to_flatbuffer()) == s else 'different'}")
+print(f"table.table_bytes={table.table_bytes}")
+try:
+    table.replace(layout="head_major", head_dim=100).validate()
+except fqk.DescriptorError as e:
+    print(f"table.bad.kind={e.kind.name}")
+    print(f"table.bad.rule={e.rule}")
+    print(f"table.bad.message={e.message}")
+print(f"constants={fqk.KV_TENSOR_SHAPE_V1_SCHEMA_ID},{fqk.KV_PAGE_TABLE_V1_SCHEMA_ID}")
+print(f"page_is_a_class={isinstance(fqk.KvPageV1, type)}")
+'''
 
 
 # ---- the canonical encodings (docs/digest.md), built here independently of the library
@@ -442,36 +453,11 @@ class TwoSchemasSideBySide(unittest.TestCase):
             raise AssertionError(f"generate.py rejected the two schemas ({r.returncode}):\n{r.stderr}")
         cls.listed = run_generate("--list-outputs", str(cls.library))
 
-        project = tmp / "project"
-        project.mkdir()
-        (project / "main.cpp").write_text(PROGRAM, encoding="utf-8")
-        (project / "CMakeLists.txt").write_text(
-            OUTER_CMAKE.format(generated=cls.generated_dir.as_posix(), repo=_support.REPO.as_posix()),
-            encoding="utf-8")
-        build = tmp / "build"
-        configure = [CMAKE, "-S", str(project), "-B", str(build), "-DFIB_QUANT_KV_WERROR=ON",
-                     "-DFIB_QUANT_KV_BUILD_TESTS=OFF", "-DFIB_QUANT_KV_INSTALL=OFF", f"-DCMAKE_CXX_COMPILER={CXX}"]
-        if NINJA:
-            configure += ["-G", "Ninja"]
-        env = dict(os.environ)
-        env.pop("CMAKE_BUILD_TYPE", None)  # no build type: -O0, the fastest compile
-        cls._run(configure, "cmake configure", env)
-        cls._run([CMAKE, "--build", str(build), "-j2"], "cmake --build", env)
-
-        exe = build / "two_schemas"
-        r = subprocess.run([str(exe), SHAPE_JSON, TABLE_JSON, PAGE_JSON], capture_output=True, text=True, timeout=60)
-        if r.returncode != 0:
-            raise AssertionError(f"the program failed ({r.returncode}):\n{r.stdout}{r.stderr}")
-        cls.result = {}
-        for line in r.stdout.splitlines():
-            key, _, value = line.partition("=")
-            cls.result[key] = value
-
-    @staticmethod
-    def _run(cmd: list[str], what: str, env: dict) -> None:
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env)
-        if r.returncode != 0:
-            raise AssertionError(f"{what} failed ({r.returncode}): {' '.join(cmd)}\n{r.stdout}{r.stderr}")
+        build = _support.build_with_cmake(tmp, cls.generated_dir, PROGRAM, "two_schemas")
+        cls.result = _support.run_key_values([str(build / "two_schemas"), SHAPE_JSON, TABLE_JSON, PAGE_JSON])
+        # The Python module of the same build holds both schemas' classes, side by side.
+        cls.py = _support.run_key_values([_support.PYTHON, "-c", PY_PROGRAM, SHAPE_JSON, TABLE_JSON],
+                                         env=_support.python_env(build))
 
     def expect(self, lines: dict[str, str]) -> None:
         for key, value in lines.items():
@@ -630,6 +616,16 @@ class TwoSchemasSideBySide(unittest.TestCase):
             "error_kind.equal": "yes",
             "error_kind.block_dim": "dimension_not_divisible",
         })
+
+    def test_the_python_module_holds_both_schemas_and_agrees_with_the_cpp(self):
+        for key in ("shape.to_json", "shape.digest", "table.to_json", "table.digest", "table.table_bytes",
+                    "table.bad.kind", "table.bad.rule", "table.bad.message"):
+            with self.subTest(key=key):
+                self.assertEqual(self.py.get(key), self.result[key])
+        self.assertEqual(self.py["shape.flatbuffer_round_trip"], "equal")
+        self.assertEqual(self.py["table.flatbuffer_round_trip"], "equal")
+        self.assertEqual(self.py["constants"], f"{SHAPE_ID},{TABLE_ID}")
+        self.assertEqual(self.py["page_is_a_class"], "True")
 
 
 if __name__ == "__main__":
