@@ -44,15 +44,15 @@ foreach(file IN LISTS _fqk_package_files)
   configure_file(${file} ${_fqk_package}/${_name} COPYONLY)
 endforeach()
 
-# Where `cmake --install` puts the package: the interpreter's own site folder when it lies under the install
-# prefix (Debian's python3 and the default /usr/local: /usr/local/lib/python3.X/dist-packages, on its path),
-# otherwise lib/python3.X/site-packages under the prefix (then add that to PYTHONPATH).
+# Where `cmake --install` puts the package, relative to the prefix: the interpreter's own site folder when it lies
+# under the install prefix (Debian's python3 and the default /usr/local: lib/python3.X/dist-packages, on its
+# path), otherwise lib/python3.X/site-packages (then add that to PYTHONPATH).
 if(NOT DEFINED FIB_QUANT_KV_PYTHON_INSTALL_DIR)
   execute_process(COMMAND ${Python_EXECUTABLE} -c "import sysconfig; print(sysconfig.get_path('platlib'))"
     OUTPUT_VARIABLE _fqk_platlib OUTPUT_STRIP_TRAILING_WHITESPACE)
   cmake_path(IS_PREFIX CMAKE_INSTALL_PREFIX "${_fqk_platlib}" NORMALIZE _fqk_under_prefix)
-  if(_fqk_under_prefix)
-    set(_fqk_install_dir ${_fqk_platlib})
+  if(_fqk_under_prefix)  # relative, so that `cmake --install --prefix P` keeps it under P
+    cmake_path(RELATIVE_PATH _fqk_platlib BASE_DIRECTORY "${CMAKE_INSTALL_PREFIX}" OUTPUT_VARIABLE _fqk_install_dir)
   else()
     set(_fqk_install_dir ${CMAKE_INSTALL_LIBDIR}/python${Python_VERSION_MAJOR}.${Python_VERSION_MINOR}/site-packages)
   endif()

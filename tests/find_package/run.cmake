@@ -116,6 +116,29 @@ if(missing)
 endif()
 message(STATUS "install_find_package: installed tree: ok (package files in ${package_dir})")
 
+# ---------------------------------------------------------------------------------------------- Python
+# With the Python module built: it is installed under the prefix too, and imports from there with no build tree.
+if(DEFINED PYTHON AND NOT "${PYTHON}" STREQUAL "")
+  set(pydir "${prefix}/${PYTHON_INSTALL_DIR}")
+  if(IS_ABSOLUTE "${PYTHON_INSTALL_DIR}")
+    message(FATAL_ERROR "install_find_package: the Python install folder ${PYTHON_INSTALL_DIR} ignores --prefix")
+  endif()
+  file(GLOB native "${pydir}/fib_quant_kv/_native*.so")
+  foreach(file IN ITEMS __init__.py __init__.pyi __main__.py py.typed)
+    if(NOT EXISTS "${pydir}/fib_quant_kv/${file}")
+      message(FATAL_ERROR "install_find_package: ${pydir}/fib_quant_kv/${file} was not installed")
+    endif()
+  endforeach()
+  if(NOT native)
+    message(FATAL_ERROR "install_find_package: no extension module in ${pydir}/fib_quant_kv")
+  endif()
+  run_step(python_import "${CMAKE_COMMAND}" -E env "PYTHONPATH=${pydir}" PYTHONDONTWRITEBYTECODE=1
+    "${PYTHON}" "${CONSUMER_DIR}/check_python.py" "${pydir}")
+  if(NOT step_output STREQUAL "8192\n")
+    message(FATAL_ERROR "install_find_package: the installed Python module printed '${step_output}', not 8192")
+  endif()
+endif()
+
 # ---------------------------------------------------------------------------------------------- consumer
 set(configure_args -S "${CONSUMER_DIR}" -B "${consumer_build}" -G "${GENERATOR}"
   "-DCMAKE_PREFIX_PATH=${prefix}"
