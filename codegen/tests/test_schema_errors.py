@@ -422,7 +422,8 @@ class ShapesThatWouldNotCompile(SchemaErrorTestCase):
         # Each target (codegen/targets/) reserves its own words; the message names the one that refuses.
         old = "{name: rope_state, type: KvRopeState,"
         for name, why in (("default", "a C++ keyword"), ("lambda", "a Python keyword"),
-                          ("shape", "a name the generated C++ uses itself")):
+                          ("shape", "a name the generated C++ uses itself"),
+                          ("digest", "a name the generated Python classes use themselves")):
             with self.subTest(name):
                 text = edit(self.text, old, "{name: " + name + ", type: u32, doc: x.}\n      - " + old)
                 _line, _path, message = self.where(text)
@@ -436,6 +437,68 @@ class ShapesThatWouldNotCompile(SchemaErrorTestCase):
                          ("by block_dim {block_dim}", "by block_dim {shape}")):
             text = edit(text, old, new)
         self.where(text)
+
+
+class StringAttributesAndTensors(SchemaErrorTestCase):
+    """String enum attributes (optional ones too) and the `tensor` block the bindings' check_tensor reads."""
+
+    _TORCH = "torch_dtype: {type: string, doc:"
+
+    def test_only_a_string_attribute_may_be_optional(self):
+        text = edit(self.text, "byte_size: {type: u32, doc:", "byte_size: {type: u32, optional: true, doc:")
+        e = self.enum_index("KvDType")
+        self.assertRejected(text, line=line_of(text, "byte_size: {type: u32, optional"),
+                            path=f"enums[{e}].attributes.byte_size.optional",
+                            says="only a string attribute may be optional")
+
+    def test_a_required_string_attribute_must_be_given(self):
+        text = edit(self.text, "byte_size: 2, torch_dtype: bfloat16}", "byte_size: 2}")
+        e = self.enum_index("KvDType")
+        self.assertRejected(text, line=line_of(text, "{name: bf16, code: 1"), path=f"enums[{e}].values[1]",
+                            says="missing attribute `torch_dtype`")
+
+    def test_a_string_attribute_takes_text(self):
+        text = edit(self.text, "torch_dtype: bfloat16}", "torch_dtype: 16}")
+        e = self.enum_index("KvDType")
+        self.assertRejected(text, line=line_of(text, "{name: bf16, code: 1"),
+                            path=f"enums[{e}].values[1].torch_dtype", says="expected")
+
+    def test_tensor_shape_must_be_a_derived_product(self):
+        text = edit(self.text, "shape: element_count", "shape: elements")
+        self.assertRejected(text, line=line_of(text, "shape: elements"), path="structs[0].tensor.shape",
+                            says="`elements` is not a derived product of this struct")
+
+    def test_tensor_shape_factors_must_be_fields(self):
+        # byte_size multiplies in an enum attribute: not a dimension of the tensor.
+        text = edit(self.text, "shape: element_count", "shape: byte_size")
+        self.assertRejected(text, line=line_of(text, "shape: byte_size"), path="structs[0].tensor.shape",
+                            says="has factors that are not fields")
+
+    def test_tensor_dtype_must_be_an_enum_field(self):
+        text = edit(self.text, "      dtype: dtype\n", "      dtype: batch\n")
+        self.assertRejected(text, line=line_of(text, "dtype: batch"), path="structs[0].tensor.dtype",
+                            says="`batch` is not an enum field of this struct")
+
+    def test_tensor_dtype_names_must_be_string_attributes(self):
+        for old, new, framework in (("torch: torch_dtype", "torch: byte_size", "torch"),
+                                    ("numpy: numpy_dtype", "numpy: nothing", "numpy")):
+            with self.subTest(framework):
+                text = edit(self.text, old, new)
+                _line, path, message = self.where(text)
+                self.assertEqual(path, f"structs[0].tensor.dtype_names.{framework}")
+                self.assertIn("is not a string attribute of enum KvDType", message)
+
+    def test_tensor_dtype_names_know_their_frameworks(self):
+        text = edit(self.text, "dtype_names: {torch: torch_dtype,", "dtype_names: {jax: torch_dtype,")
+        _line, path, message = self.where(text)
+        self.assertEqual(path, "structs[0].tensor.dtype_names.jax")
+        self.assertIn("unknown key `jax`", message)
+
+    def test_tensor_element_bytes_must_be_an_integer_attribute(self):
+        text = edit(self.text, "element_bytes: byte_size", "element_bytes: torch_dtype")
+        self.assertRejected(text, line=line_of(text, "element_bytes: torch_dtype"),
+                            path="structs[0].tensor.element_bytes",
+                            says="`torch_dtype` is not an integer attribute of enum KvDType")
 
 
 if __name__ == "__main__":
