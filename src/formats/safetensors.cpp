@@ -33,6 +33,15 @@ constexpr std::string_view kMetadataKey = "__metadata__";
 
 std::string_view sv(const rapidjson::Value& v) { return {v.GetString(), v.GetStringLength()}; }
 
+/// A name or metadata string as decoded, unless it holds a lone surrogate escape ("\udc00"): RapidJSON decodes
+/// one into bytes that are not UTF-8, which the reference implementation (serde_json) rejects.
+Status utf8_string(const rapidjson::Value& v) {
+    if (fib_quant_kv::detail::has_encoded_surrogate(sv(v)))
+        return make_error(ErrorKind::parse, rules::json,
+                          "header is not UTF-8 JSON: the string " + quote(sv(v)) + " holds a lone surrogate escape");
+    return {};
+}
+
 Error entry_error(std::string_view name, std::string_view what) {
     return make_error(ErrorKind::parse, rules::tensor_entry, "tensor " + quote(name) + ": " + std::string(what));
 }
@@ -131,8 +140,10 @@ Result<Header> read(const checkpoint::detail::Input& in, const Limits& limits) {
     h.file_size = file_size;
     const std::uint64_t data_size = file_size - h.data_offset;
     bool seen_metadata = false;
-    for (auto m = doc.MemberBegin(); m != doc.MemberEnd(); ++m) {
+    const rapidjson::Value& root = doc;  // const iterators: their != is not ambiguous under C++20
+    for (auto m = root.MemberBegin(); m != root.MemberEnd(); ++m) {
         const std::string_view name = sv(m->name);
+        if (Status st = utf8_string(m->name); !st) return std::move(st).error();
         if (name == kMetadataKey) {
             if (seen_metadata)
                 return make_error(ErrorKind::parse, rules::metadata, "`__metadata__` appears twice");
@@ -141,6 +152,9 @@ Result<Header> read(const checkpoint::detail::Input& in, const Limits& limits) {
             if (!m->value.IsObject())
                 return make_error(ErrorKind::parse, rules::metadata, "`__metadata__` is not an object");
             for (auto e = m->value.MemberBegin(); e != m->value.MemberEnd(); ++e) {
+                if (Status st = utf8_string(e->name); !st) return std::move(st).error();
+                if (e->value.IsString())
+                    if (Status st = utf8_string(e->value); !st) return std::move(st).error();
                 if (!e->value.IsString())
                     return make_error(ErrorKind::parse, rules::metadata,
                                       "`__metadata__` value of " + quote(sv(e->name)) + " is not a string");

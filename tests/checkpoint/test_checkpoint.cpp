@@ -90,6 +90,7 @@ std::vector<Hostile> hostile_files() {
     t.push_back({"st: length 2^64-1", Bytes().u64(~0ULL).raw("{}").s, ErrorKind::resource_limit_exceeded, S::header_cap, "over the cap"});
     t.push_back({"st: not JSON", st_json("{abc"), ErrorKind::parse, S::json, "not UTF-8 JSON"});
     t.push_back({"st: not UTF-8", st_json("{\"\xff\xfe\":1}"), ErrorKind::parse, S::json, "not UTF-8 JSON"});
+    t.push_back({"st: lone surrogate in a metadata value", st_json(R"({"__metadata__":{"a":"x\udc00"}})"), ErrorKind::parse, S::json, "lone surrogate"});
     t.push_back({"st: trailing garbage", st_json("{} x"), ErrorKind::parse, S::json, "not UTF-8 JSON"});
     t.push_back({"st: an array", st_json("[1,2]"), ErrorKind::parse, S::header_object, "not a JSON object"});
     t.push_back({"st: 100000 nested arrays", st_json(std::string(100000, '[') + std::string(100000, ']')), ErrorKind::parse, S::header_object, "not a JSON object"});
