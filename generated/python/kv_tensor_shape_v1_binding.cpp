@@ -285,6 +285,7 @@ void bind_kv_tensor_shape_v1(py::module_& m) {
                                py::object keep;
                                return value_or_raise(parse_kv_tensor_shape_v1_json(json_bytes(state[0], "pickle state", keep)));
                            }));
+        reduce_with_newobj(cls);  // every pickle protocol the way of protocol 2 (0 and 1 would abort)
     }
 }
 

@@ -166,7 +166,9 @@ void check_tensor(py::handle tensor, const TensorSpec& spec) {
     }
 
     // Shape: the tensor's dimensions, as ints, against the canonical layout.
-    const py::tuple shape = py::tuple(tensor.attr("shape"));
+    // A plain tuple, so that the message shows (1, 2) whatever the framework's type (torch.Size([1, 2])).
+    const py::tuple shape = py::reinterpret_steal<py::tuple>(PySequence_Tuple(tensor.attr("shape").ptr()));
+    if (!shape) throw py::error_already_set();
     std::vector<std::uint64_t> got;
     bool fits = true;
     for (const py::handle d : shape) {

@@ -106,6 +106,18 @@ void enum_extras(Class& cls) {
         "The member with this wire name; ValueError when there is none.");
 }
 
+/// __reduce__ for a class pickled with py::pickle: (copyreg.__newobj__, (cls,), state), what pickle itself does
+/// for protocol 2 and later, for every protocol. Without it, protocols 0 and 1 go through copyreg._reduce_ex,
+/// which calls pybind11's base type with the instance: a C++ exception out of its tp_new, and the interpreter
+/// aborts.
+template <class Class>
+void reduce_with_newobj(Class& cls) {
+    cls.def("__reduce__", [](py::handle self) {
+        return py::make_tuple(py::module_::import("copyreg").attr("__newobj__"),
+                              py::make_tuple(py::type::handle_of(self)), self.attr("__getstate__")());
+    });
+}
+
 /// A read-only, C-contiguous view of any buffer (bytes, bytearray, memoryview, mmap, a numpy uint8 array...),
 /// released when this goes away.
 class BufferView {

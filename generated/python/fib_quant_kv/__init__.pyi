@@ -25,7 +25,9 @@ class ErrorKind:
     def name(self) -> str: ...
 
 class DescriptorError(ValueError):
-    """A descriptor failed to parse, broke a rule, or disagrees with a tensor."""
+    """A descriptor failed to parse, broke a rule, or disagrees with a tensor (a ValueError).
+
+    Attributes: kind (ErrorKind), rule (the rule id, e.g. 'mha.heads_equal' or 'json.missing_field'), fields (tuple of field names), message (the exact message), details (dict of the kind's numbers), offset (byte offset of a parse error in its input, or None)."""
     kind: ErrorKind
     rule: str
     """The rule id: a schema rule ("mha.heads_equal") or a wire-format rule ("json.missing_field")."""
@@ -134,7 +136,7 @@ class KvDType:
         """The torch dtype of this element type (torch.<name>)."""
     @property
     def numpy_dtype(self) -> str | None:
-        """The numpy dtype of this element type; numpy has none for some."""
+        """The numpy dtype of this element type; numpy has none for some. None where the value has none."""
     @staticmethod
     def from_code(code: int) -> KvDType: ...
     @staticmethod
@@ -194,13 +196,13 @@ class KvTensorShapeV1:
         """Key RoPE state or not-applicable for values."""
     @property
     def vector_count(self) -> int:
-        """Number of [batch, layer, kv_head, token] vectors. DescriptorError (size_overflow) when it does not fit in 64 bits."""
+        """Number of [batch, layer, kv_head, token] vectors. DescriptorError (resource_limit_exceeded, size_overflow) when it does not fit in 64 bits."""
     @property
     def element_count(self) -> int:
-        """Number of scalar values in canonical contiguous form. DescriptorError (size_overflow) when it does not fit in 64 bits."""
+        """Number of scalar values in canonical contiguous form. DescriptorError (resource_limit_exceeded, size_overflow) when it does not fit in 64 bits."""
     @property
     def byte_size(self) -> int:
-        """Bytes of the tensor in its source dtype. DescriptorError (size_overflow) when it does not fit in 64 bits."""
+        """Bytes of the tensor in its source dtype. DescriptorError (resource_limit_exceeded, size_overflow) when it does not fit in 64 bits."""
     def validate(self) -> None:
         """Raises DescriptorError for the first rule broken, in schema order: role.known, attention_kind.known, dtype.known, rope_state.known, schema_version.matches, batch.nonzero, layers.nonzero, kv_heads.nonzero, query_heads.nonzero, tokens.nonzero, head_dim.nonzero, mha.heads_equal, mqa.single_kv_head, grouped.heads_divisible, key.rope_declared, value.rope_not_applicable, size_overflow."""
     def validate_all(self) -> list[DescriptorError]:
@@ -221,7 +223,7 @@ class KvTensorShapeV1:
         """Verifies any bytes-like buffer in place and checks every rule; DescriptorError otherwise."""
     @property
     def tensor_shape(self) -> tuple[int, ...]:
-        """The canonical layout: one contiguous row-major tensor [batch, layers, kv_heads, tokens, head_dim]."""
+        """The tensor's shape as a tuple. The canonical layout: one contiguous row-major tensor [batch, layers, kv_heads, tokens, head_dim]."""
     def check_tensor(self, tensor: Any) -> None:
         """Validates, then checks a numpy array or torch tensor's shape and dtype; DescriptorError (tensor_mismatch) names a mismatch."""
     def replace(self, **changes: Any) -> KvTensorShapeV1:
