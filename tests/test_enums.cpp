@@ -214,13 +214,14 @@ BOOST_AUTO_TEST_SUITE_END()
 BOOST_AUTO_TEST_SUITE(error_kinds)
 
 BOOST_AUTO_TEST_CASE(names_and_codes) {
-    const std::array<std::tuple<ErrorKind, std::string_view, unsigned>, 6> kinds{{
+    const std::array<std::tuple<ErrorKind, std::string_view, unsigned>, 7> kinds{{
         {ErrorKind::parse, "parse", 1},
         {ErrorKind::corrupt_payload, "corrupt_payload", 2},
         {ErrorKind::dimension_not_divisible, "dimension_not_divisible", 3},
         {ErrorKind::resource_limit_exceeded, "resource_limit_exceeded", 4},
         {ErrorKind::tensor_mismatch, "tensor_mismatch", 5},
         {ErrorKind::unsupported, "unsupported", 6},
+        {ErrorKind::io, "io", 7},
     }};
     for (const auto& [kind, name, code] : kinds) {
         BOOST_TEST_CONTEXT("error kind " << name) {
@@ -239,7 +240,7 @@ BOOST_AUTO_TEST_CASE(unknown_names_and_codes) {
         BOOST_TEST_CONTEXT("name \"" << s << "\"") { BOOST_TEST(!parse_error_kind(s).has_value()); }
     }
     BOOST_TEST(to_string(static_cast<ErrorKind>(0)).empty());
-    BOOST_TEST(to_string(static_cast<ErrorKind>(7)).empty());
+    BOOST_TEST(to_string(static_cast<ErrorKind>(8)).empty());
     BOOST_TEST(to_string(static_cast<ErrorKind>(255)).empty());
 }
 

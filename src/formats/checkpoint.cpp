@@ -114,7 +114,7 @@ class Fd {
 };
 
 Error io_error(std::string_view rule, std::string what, const std::filesystem::path& path, int err) {
-    return make_error(ErrorKind::parse, rule, what + " " + quote(path.string()) + ": " + std::strerror(err));
+    return make_error(ErrorKind::io, rule, what + " " + quote(path.string()) + ": " + std::strerror(err));
 }
 
 Result<int> open_read(const std::filesystem::path& path) {
@@ -132,7 +132,7 @@ Result<Format> detect_fd(int fd) {
     ssize_t n = 0;
     do n = ::pread(fd, magic.data(), magic.size(), 0);
     while (n < 0 && errno == EINTR);
-    if (n < 0) return make_error(ErrorKind::parse, rules::io_read, std::string("cannot read: ") + std::strerror(errno));
+    if (n < 0) return make_error(ErrorKind::io, rules::io_read, std::string("cannot read: ") + std::strerror(errno));
     return starts_with_gguf({magic.data(), static_cast<std::size_t>(n)}) ? Format::gguf : Format::safetensors;
 }
 
@@ -223,7 +223,7 @@ Status write_all(int fd, const char* data, std::size_t n, std::uint64_t offset) 
     while (n > 0) {
         const ssize_t w = ::pwrite(fd, data, n, static_cast<off_t>(offset));
         if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return make_error(ErrorKind::parse, rules::io_write, std::string("cannot write: ") + std::strerror(errno));
+        if (w <= 0) return make_error(ErrorKind::io, rules::io_write, std::string("cannot write: ") + std::strerror(errno));
         data += w;
         n -= static_cast<std::size_t>(w);
         offset += static_cast<std::uint64_t>(w);
@@ -264,16 +264,16 @@ Status copy_range(int src, int dst, std::uint64_t from, std::uint64_t len, std::
                     use_copy_file_range = false;
                     continue;
                 }
-                if (n < 0) return make_error(ErrorKind::parse, rules::io_write, std::string("cannot copy: ") + std::strerror(errno));
-                if (n == 0) return make_error(ErrorKind::parse, rules::io_read, "the source file shrank while being copied");
+                if (n < 0) return make_error(ErrorKind::io, rules::io_write, std::string("cannot copy: ") + std::strerror(errno));
+                if (n == 0) return make_error(ErrorKind::io, rules::io_read, "the source file shrank while being copied");
                 done = static_cast<std::uint64_t>(n);
             } else {
                 if (buffer.empty()) buffer.resize(kBufferSize);
                 const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(want, buffer.size()));
                 const ssize_t n = ::pread(src, buffer.data(), take, static_cast<off_t>(pos));
                 if (n < 0 && errno == EINTR) continue;
-                if (n < 0) return make_error(ErrorKind::parse, rules::io_read, std::string("cannot read: ") + std::strerror(errno));
-                if (n == 0) return make_error(ErrorKind::parse, rules::io_read, "the source file shrank while being copied");
+                if (n < 0) return make_error(ErrorKind::io, rules::io_read, std::string("cannot read: ") + std::strerror(errno));
+                if (n == 0) return make_error(ErrorKind::io, rules::io_read, "the source file shrank while being copied");
                 if (Status st = write_all(dst, buffer.data(), static_cast<std::size_t>(n), to + (pos - from)); !st) return st;
                 done = static_cast<std::uint64_t>(n);
             }

@@ -348,6 +348,7 @@ BOOST_AUTO_TEST_CASE(refusals_leave_nothing_behind) {
     const auto missing = ck::read_header(dir.path / "absent");
     BOOST_REQUIRE(!missing.ok());
     BOOST_TEST(missing.error().rule == ck::rules::io_open);
+    BOOST_TEST(missing.error().kind == fib_quant_kv::ErrorKind::io);
     BOOST_TEST(dir.entries() == 1u);
     BOOST_TEST(slurp(src) == before);
 }

@@ -219,7 +219,7 @@ def test_validate_all():
 def test_error_kind_enum():
     assert [(k.name, k.code) for k in fqk.ErrorKind.__members__.values()] == [
         ("parse", 1), ("corrupt_payload", 2), ("dimension_not_divisible", 3), ("resource_limit_exceeded", 4),
-        ("tensor_mismatch", 5)]
+        ("tensor_mismatch", 5), ("unsupported", 6), ("io", 7)]
 
 
 # ---------------------------------------------------------------------------------------------- enums

@@ -6,8 +6,8 @@
 // [batch, layers, kv_heads, tokens, head_dim]) or a pattern with exactly one `{layer}` (one tensor per layer,
 // each [batch, kv_heads, tokens, head_dim]). docs/checkpoints.md is the specification: layouts, keys, caps.
 //
-// Every failure is an Error of the one error model. Its kinds here: parse (the header cannot be decoded, or the
-// file cannot be read: rules "io.*"), corrupt_payload (the header decodes but breaks the format's own
+// Every failure is an Error of the one error model. Its kinds here: io (a file cannot be opened, read or
+// written: rules "io.*"), parse (the header cannot be decoded), corrupt_payload (the header decodes but breaks the format's own
 // invariants: offsets, gaps, alignment), resource_limit_exceeded (a documented cap, or a size past 2^64),
 // tensor_mismatch (a tensor disagrees with its descriptor). Rule ids start with the format's name
 // ("safetensors.", "gguf.") or "checkpoint." for the descriptor checks.
