@@ -706,6 +706,67 @@ class LargeInputTest(CliTestCase):
         self.assertEqual(vs[1], ok_verdict(2, GQA_VECTORS, GQA_ELEMENTS, GQA_CANONICAL, GQA_DIGEST))
 
 
+# ---------------------------------------------------------------------------------------------- command table
+SRC_CLI = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "src", "cli")
+
+
+def command_table():
+    """The rows of kCommands in src/cli/main.cpp, in order: (name, summary, add function)."""
+    with open(os.path.join(SRC_CLI, "main.cpp"), encoding="utf-8") as f:
+        text = f.read()
+    block = re.search(r"constexpr Command kCommands\[\] = \{(.*?)\n\};", text, re.S)
+    assert block, "no kCommands table in src/cli/main.cpp"
+    rows = re.findall(r'\{\s*"([^"]+)",\s*"((?:[^"\\]|\\.)*)",\s*(\w+)\s*\}', block.group(1))
+    assert rows, "kCommands has no rows"
+    return rows
+
+
+class CommandTableTest(unittest.TestCase):
+    """The command table in src/cli/main.cpp is what `kvshape --help` lists, and each row has its file."""
+
+    def test_help_lists_every_command_of_the_table(self):
+        proc = run(["--help"])
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        lines = proc.stdout.decode().splitlines()
+        self.assertIn("Subcommands:", lines)
+        listed = []
+        for line in lines[lines.index("Subcommands:") + 1:]:
+            if not line.strip():
+                break
+            name, summary = line.split(None, 1)
+            listed.append((name, summary.strip()))
+        self.assertEqual(listed, [(name, summary) for name, summary, _ in command_table()])
+
+    def test_each_command_has_help_with_its_summary(self):
+        for name, summary, _ in command_table():
+            with self.subTest(name):
+                proc = run([name, "--help"])
+                self.assertEqual(proc.returncode, 0, proc.stderr)
+                first, usage = proc.stdout.decode().splitlines()[:2]
+                self.assertEqual(first, summary)
+                self.assertTrue(usage.startswith(f"Usage: kvshape {name} "), usage)
+
+    def test_each_row_has_its_file_and_each_file_its_row(self):
+        rows = command_table()
+        folder = os.path.join(SRC_CLI, "commands")
+        for name, _, add in rows:
+            with self.subTest(name):
+                with open(os.path.join(folder, name + ".cpp"), encoding="utf-8") as f:
+                    self.assertRegex(f.read(), r"\bRun " + add + r"\(CLI::App& command\) \{")
+        files = sorted(f[:-len(".cpp")] for f in os.listdir(folder) if f.endswith(".cpp"))
+        self.assertEqual(files, sorted(name for name, _, _ in rows))
+
+    def test_unknown_command_names_the_table(self):
+        names = ", ".join(name for name, _, _ in command_table())
+        for args in (["frobnicate"], ["frobnicate", "--help"], ["x", "check"]):
+            with self.subTest(args):
+                proc = run(args)
+                self.assertEqual(proc.returncode, 2)
+                self.assertEqual(proc.stdout, b"")
+                self.assertEqual(proc.stderr.decode(),
+                                 f"kvshape: unknown command '{args[0]}' (the commands: {names}; see kvshape --help)\n")
+
+
 if __name__ == "__main__":
     if len(sys.argv) < 2:
         sys.stderr.write("usage: %s PATH_TO_KVSHAPE [unittest options]\n" % sys.argv[0])

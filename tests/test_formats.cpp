@@ -1,0 +1,107 @@
+// The descriptor's wire forms as a library module (fib_quant_kv/formats/descriptor_io.hpp): the form table,
+// detection by content, read and write in every form, round trips, and errors that name the form's rules.
+#define BOOST_TEST_MODULE formats
+#include <boost/test/unit_test.hpp>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fib_quant_kv/formats/descriptor_io.hpp"
+#include "fib_quant_kv/kv_tensor_shape_v1_flatbuffers.hpp"
+#include "test_shapes.hpp"
+#include "test_support.hpp"
+
+using namespace fib_quant_kv;
+using formats::DescriptorForm;
+
+namespace {
+
+std::vector<std::uint8_t> bytes_of(std::string_view text) { return {text.begin(), text.end()}; }
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(form_table_names_and_parsing) {
+    BOOST_TEST(formats::kDescriptorForms.size() == 2U);
+    for (std::size_t i = 0; i < formats::kDescriptorForms.size(); ++i) {
+        const formats::DescriptorFormInfo& info = formats::kDescriptorForms[i];
+        BOOST_TEST(static_cast<std::size_t>(info.form) == i);  // in enum order
+        BOOST_TEST(formats::to_string(info.form) == info.name);
+        BOOST_TEST((formats::parse_descriptor_form(info.name) == info.form));
+        BOOST_TEST((formats::parse_descriptor_form(info.short_name) == info.form));
+    }
+    BOOST_TEST(formats::to_string(DescriptorForm::flatbuffer) == "flatbuffer");
+    BOOST_TEST((formats::parse_descriptor_form("fb") == DescriptorForm::flatbuffer));
+    BOOST_TEST(!formats::parse_descriptor_form("xml").has_value());
+    BOOST_TEST(!formats::parse_descriptor_form("").has_value());
+    BOOST_TEST(formats::to_string(static_cast<DescriptorForm>(7)).empty());
+}
+
+BOOST_AUTO_TEST_CASE(detect_by_content) {
+    const std::vector<std::uint8_t> fb = to_flatbuffer(test_shapes::mha_key());
+    BOOST_TEST((formats::detect_kv_tensor_shape_v1_form(fb) == DescriptorForm::flatbuffer));
+    BOOST_TEST((formats::detect_kv_tensor_shape_v1_form(bytes_of(" \t\r\n{")) == DescriptorForm::json));
+    BOOST_TEST((formats::detect_kv_tensor_shape_v1_form(bytes_of("[1]")) == DescriptorForm::json));
+    BOOST_TEST((formats::detect_kv_tensor_shape_v1_form(bytes_of("")) == DescriptorForm::json));
+    BOOST_TEST((formats::detect_kv_tensor_shape_v1_form(bytes_of("nope")) == DescriptorForm::json));  // text
+    BOOST_TEST((formats::detect_kv_tensor_shape_v1_form(bytes_of(std::string_view("ab\0", 3))) ==
+                DescriptorForm::flatbuffer));  // binary
+    // JSON wins when the text starts like a descriptor, whatever bytes 4..8 hold.
+    BOOST_TEST((formats::detect_kv_tensor_shape_v1_form(bytes_of("{   FQKV")) == DescriptorForm::json));
+    // Another schema's identifier is its own.
+    BOOST_TEST((formats::detect_descriptor_form(fb, "ABCD") == DescriptorForm::flatbuffer));  // has a NUL
+    BOOST_TEST((formats::detect_descriptor_form(bytes_of("xxxxABCD"), "ABCD") == DescriptorForm::flatbuffer));
+    BOOST_TEST((formats::detect_descriptor_form(bytes_of("xxxxABCD"), "FQKV") == DescriptorForm::json));
+}
+
+BOOST_AUTO_TEST_CASE(write_then_read_every_form) {
+    for (const KvTensorShapeV1& shape : {test_shapes::mha_key(), test_shapes::gqa_value(), test_shapes::mqa_key()}) {
+        for (const formats::DescriptorFormInfo& info : formats::kDescriptorForms) {
+            BOOST_TEST_CONTEXT(info.name) {
+                std::vector<std::uint8_t> bytes = formats::write_kv_tensor_shape_v1(info.form, shape);
+                BOOST_TEST((formats::detect_kv_tensor_shape_v1_form(bytes) == info.form));
+                const Result<KvTensorShapeV1> read = formats::read_kv_tensor_shape_v1(info.form, bytes);
+                BOOST_TEST_REQUIRE(static_cast<bool>(read));
+                BOOST_TEST((*read == shape));
+                std::vector<char> scratch(bytes.begin(), bytes.end());
+                const Result<KvTensorShapeV1> in_place = formats::read_kv_tensor_shape_v1_in_place(info.form, scratch);
+                BOOST_TEST_REQUIRE(static_cast<bool>(in_place));
+                BOOST_TEST((*in_place == shape));
+            }
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(written_bytes_are_the_generated_writers) {
+    const KvTensorShapeV1 shape = test_shapes::gqa_value();
+    const std::vector<std::uint8_t> json = formats::write_kv_tensor_shape_v1(DescriptorForm::json, shape);
+    BOOST_TEST(std::string(json.begin(), json.end()) == to_json(shape) + "\n");
+    BOOST_TEST((formats::write_kv_tensor_shape_v1(DescriptorForm::flatbuffer, shape) == to_flatbuffer(shape)));
+    BOOST_TEST(formats::write_kv_tensor_shape_v1(static_cast<DescriptorForm>(7), shape).empty());
+}
+
+BOOST_AUTO_TEST_CASE(read_decodes_without_validating) {
+    KvTensorShapeV1 shape = test_shapes::mha_key();
+    shape.query_heads = 3;  // breaks mha.heads_equal
+    for (const formats::DescriptorFormInfo& info : formats::kDescriptorForms) {
+        const std::vector<std::uint8_t> bytes = formats::write_kv_tensor_shape_v1(info.form, shape);
+        const Result<KvTensorShapeV1> read = formats::read_kv_tensor_shape_v1(info.form, bytes);
+        BOOST_TEST_REQUIRE(static_cast<bool>(read));
+        BOOST_TEST(validate(*read).error().rule == "mha.heads_equal");
+    }
+}
+
+BOOST_AUTO_TEST_CASE(errors_name_the_form_rules) {
+    const Result<KvTensorShapeV1> json = formats::read_kv_tensor_shape_v1(DescriptorForm::json, bytes_of("nope"));
+    BOOST_TEST_REQUIRE(!json);
+    BOOST_TEST(json.error().rule == wire_rules::json_syntax);
+    const std::vector<std::uint8_t> fb = to_flatbuffer(test_shapes::mha_key());
+    const std::vector<std::uint8_t> short_fb(fb.begin(), fb.begin() + 6);
+    const Result<KvTensorShapeV1> cut = formats::read_kv_tensor_shape_v1(DescriptorForm::flatbuffer, short_fb);
+    BOOST_TEST_REQUIRE(!cut);
+    BOOST_TEST(cut.error().rule == wire_rules::flatbuffers_size);
+    const Result<KvTensorShapeV1> unknown = formats::read_kv_tensor_shape_v1(static_cast<DescriptorForm>(7), fb);
+    BOOST_TEST_REQUIRE(!unknown);
+    BOOST_TEST(unknown.error().rule == formats::kUnknownDescriptorFormRule);
+    BOOST_TEST(unknown.error().message == "descriptor form code 7 is not a form of this library");
+}
