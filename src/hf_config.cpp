@@ -111,6 +111,12 @@ std::string describe(Token t, std::string_view text) {
                 return s.append(" bytes");
             }
             std::string s = "string ";
+            if (detail::has_encoded_surrogate(text)) {  // a lone surrogate escape: not UTF-8 once decoded
+                s.push_back('"');
+                detail::append_text(s, text);  // its bytes as \xNN
+                s.push_back('"');
+                return s;
+            }
             detail::append_json_string(s, text);
             return s;
         }

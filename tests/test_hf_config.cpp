@@ -471,6 +471,11 @@ BOOST_AUTO_TEST_CASE(bytes_that_are_not_text) {
     CHECK_ERROR(read_error("{}\0{}"s), ErrorKind::parse, "json.syntax", "", "invalid JSON: NUL byte in the input");
     CHECK_ERROR(read_error(R"({"model_type":"\udc00"})"), ErrorKind::parse, "json.syntax", "model_type",
                 "key `model_type`: lone surrogate in a \\u escape");
+    // A message shows such a string's bytes as \xNN, so that it stays UTF-8 (found by fuzz_hf_config).
+    CHECK_ERROR(read_error(R"("patch\udc00")"), ErrorKind::parse, "hf_config.invalid_type", "",
+                R"(invalid type: string "patch\xed\xb0\x80", expected a JSON object (a config.json))");
+    CHECK_ERROR(read_error(R"({"head_dim":"\udc00"})"), ErrorKind::parse, "json.syntax", "head_dim",
+                "key `head_dim`: lone surrogate in a \\u escape");
     CHECK_ERROR(read_error(R"({"model_type":"\ud800"})"), ErrorKind::parse, "json.syntax", "",
                 "invalid JSON: The surrogate pair in string is invalid.");
     // Numbers too large for RapidJSON anywhere are syntax errors (Python would read them as inf).
