@@ -598,6 +598,10 @@ std::string decimal(std::uint64_t v) {
     detail::append_decimal(s, v);
     return s;
 }
+/// "1 KV head", "8 KV heads".
+std::string count(std::uint64_t n, std::string_view noun) {
+    return decimal(n).append(" ").append(noun).append(n == 1 ? "" : "s");
+}
 }  // namespace
 
 std::string to_text(std::span<const KvCacheSize> rows) {
@@ -607,8 +611,8 @@ std::string to_text(std::span<const KvCacheSize> rows) {
     const KvTensorShapeV1& k = first.key;
     detail::append_text(out, first.model_type ? std::string_view(*first.model_type) : "(no model_type)");
     out.append(": ");
-    out.append(decimal(k.layers)).append(" layers, ").append(decimal(k.query_heads)).append(" query heads, ");
-    out.append(decimal(k.kv_heads)).append(" KV heads (").append(to_string(k.attention_kind)).append("), head_dim ");
+    out.append(count(k.layers, "layer")).append(", ").append(count(k.query_heads, "query head")).append(", ");
+    out.append(count(k.kv_heads, "KV head")).append(" (").append(to_string(k.attention_kind)).append("), head_dim ");
     out.append(decimal(k.head_dim)).append(", ").append(to_string(k.dtype)).append(", key ");
     out.append(to_string(k.rope_state)).append(", batch ").append(decimal(k.batch)).append("\n");
     out.append("K+V per token: ").append(human_bytes(first.bytes_per_token)).append(" (");

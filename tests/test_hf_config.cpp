@@ -223,6 +223,10 @@ BOOST_AUTO_TEST_CASE(text_table_exactly) {
         "note: sliding_window 4096 is not in the descriptor: every layer is sized at the full length\n";
     BOOST_TEST(to_text(rows) == expected);
     BOOST_TEST(to_text({}) == "");
+    const KvCacheSize falcon = size_ok(example("falcon-7b.json"), 1);
+    BOOST_TEST(to_text({&falcon, 1}).starts_with(
+        "falcon: 32 layers, 71 query heads, 1 KV head (mqa), head_dim 64, bf16, key post_rope, batch 1\n"
+        "K+V per token: 8.0 KiB (8192 bytes)\n"));
 }
 
 BOOST_AUTO_TEST_CASE(human_units) {
