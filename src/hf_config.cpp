@@ -61,6 +61,7 @@ struct KeyInfo {
     std::string_view nested[1];
 };
 
+// clang-format off
 #define FQK_HF_KEY(k) {#k, {#k}, {"text_config." #k}}
 constexpr std::size_t kKeyCount = static_cast<std::size_t>(HfKey::count);
 constexpr KeyInfo kKeys[kKeyCount] = {
@@ -73,6 +74,7 @@ constexpr KeyInfo kKeys[kKeyCount] = {
     FQK_HF_KEY(use_sliding_window),  FQK_HF_KEY(text_config),
 };
 #undef FQK_HF_KEY
+// clang-format on
 
 constexpr std::optional<HfKey> find_key(std::string_view name) noexcept {
     for (std::size_t i = 0; i < kKeyCount; ++i) {
@@ -162,12 +164,16 @@ class Handler {
         error_ = std::move(e);
         return false;
     }
-    bool internal() { return fail(make_error(ErrorKind::parse, wire_rules::json_syntax, {}, "internal: number not delivered as text")); }
+    bool internal() {
+        return fail(
+            make_error(ErrorKind::parse, wire_rules::json_syntax, {}, "internal: number not delivered as text"));
+    }
 
     bool root_type(Token t, std::string_view text) {
         return fail(make_error(ErrorKind::parse, hf_config_rules::invalid_type, {},
-                               std::string("invalid type: ").append(describe(t, text)).append(
-                                   ", expected a JSON object (a config.json)")));
+                               std::string("invalid type: ")
+                                   .append(describe(t, text))
+                                   .append(", expected a JSON object (a config.json)")));
     }
 
     /// Keeps the value of the current key, if it is one of ours. False on a duplicate or a lone surrogate.
@@ -260,8 +266,11 @@ class View {
         const auto r = std::from_chars(raw.data(), raw.data() + raw.size(), v);
         if (raw.front() == '-' || r.ec != std::errc{} || v > std::numeric_limits<std::uint32_t>::max()) {
             return make_error(ErrorKind::parse, hf_config_rules::invalid_value, path(k),
-                              std::string("key `").append(name(k)).append("`: invalid value: integer `").append(raw).append(
-                                  "`, expected u32"));
+                              std::string("key `")
+                                  .append(name(k))
+                                  .append("`: invalid value: integer `")
+                                  .append(raw)
+                                  .append("`, expected u32"));
         }
         return std::optional<std::uint32_t>(static_cast<std::uint32_t>(v));
     }
@@ -282,8 +291,12 @@ class View {
 
     [[nodiscard, gnu::cold]] Error type_error(HfKey k, const Slot& slot, std::string_view expected) const {
         return make_error(ErrorKind::parse, hf_config_rules::invalid_type, path(k),
-                          std::string("key `").append(name(k)).append("`: invalid type: ").append(
-                              describe(slot.token, slot.text)).append(", expected ").append(expected));
+                          std::string("key `")
+                              .append(name(k))
+                              .append("`: invalid type: ")
+                              .append(describe(slot.token, slot.text))
+                              .append(", expected ")
+                              .append(expected));
     }
 
     [[nodiscard, gnu::cold]] Error missing(HfKey k, std::string_view alternatives) const {
@@ -313,8 +326,8 @@ std::optional<KvDType> known_dtype(std::string_view torch) noexcept {
 
 constexpr std::string_view kTorchDtypeField[] = {"torch_dtype"};
 
-#define FQK_TRY(var, expr)                         \
-    auto var##_result = (expr);                    \
+#define FQK_TRY(var, expr)                                     \
+    auto var##_result = (expr);                                \
     if (!var##_result) return std::move(var##_result).error(); \
     auto var = std::move(var##_result).value()
 
@@ -327,7 +340,8 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
         std::string m = "the config is ";
         detail::append_decimal(m, json.size());
         m.append(" bytes, over the limit of ");
-        detail::append_decimal(m, std::min<std::size_t>(limits.max_bytes, std::numeric_limits<rapidjson::SizeType>::max() - 1));
+        detail::append_decimal(
+            m, std::min<std::size_t>(limits.max_bytes, std::numeric_limits<rapidjson::SizeType>::max() - 1));
         return make_error(ErrorKind::parse, hf_config_rules::too_large, {}, m.append(" bytes"));
     }
     detail::json::Prescan scan;
@@ -368,16 +382,20 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
 
     // What the schema cannot describe comes first: such a config may lack what the rest reads.
     if (m.get(HfKey::kv_lora_rank) != nullptr) {
-        return make_error(ErrorKind::unsupported, hf_config_rules::mla, m.path(HfKey::kv_lora_rank),
-                          std::string("key `").append(m.name(HfKey::kv_lora_rank)).append(
-                              "` is set: multi-head latent attention caches a compressed latent shared by the heads, "
-                              "not per-head keys and values, and a KvTensorShapeV1 cannot describe it"));
+        return make_error(
+            ErrorKind::unsupported, hf_config_rules::mla, m.path(HfKey::kv_lora_rank),
+            std::string("key `")
+                .append(m.name(HfKey::kv_lora_rank))
+                .append("` is set: multi-head latent attention caches a compressed latent shared by the heads, "
+                        "not per-head keys and values, and a KvTensorShapeV1 cannot describe it"));
     }
 
     FQK_TRY(layers, first_u32(m, {HfKey::num_hidden_layers, HfKey::n_layer}));
-    if (!layers) return m.missing(HfKey::num_hidden_layers, std::string(" (or `").append(m.name(HfKey::n_layer)).append("`)"));
+    if (!layers)
+        return m.missing(HfKey::num_hidden_layers, std::string(" (or `").append(m.name(HfKey::n_layer)).append("`)"));
     FQK_TRY(heads, first_u32(m, {HfKey::num_attention_heads, HfKey::n_head}));
-    if (!heads) return m.missing(HfKey::num_attention_heads, std::string(" (or `").append(m.name(HfKey::n_head)).append("`)"));
+    if (!heads)
+        return m.missing(HfKey::num_attention_heads, std::string(" (or `").append(m.name(HfKey::n_head)).append("`)"));
 
     // KV heads: transformers' default is the attention heads; Falcon spells them its own way.
     std::uint32_t kv = *heads;
@@ -405,13 +423,14 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
         FQK_TRY(hidden, m.u32(hidden_key));
         if (!hidden) {
             return m.missing(HfKey::hidden_size, std::string(" (or `")
-                                                   .append(m.name(HfKey::n_embd))
-                                                   .append("`, or an explicit `")
-                                                   .append(m.name(HfKey::head_dim))
-                                                   .append("`)"));
+                                                     .append(m.name(HfKey::n_embd))
+                                                     .append("`, or an explicit `")
+                                                     .append(m.name(HfKey::head_dim))
+                                                     .append("`)"));
         }
         if (*heads != 0) {  // no heads: validate() names query_heads below
-            const HfKey heads_key = m.get(HfKey::num_attention_heads) != nullptr ? HfKey::num_attention_heads : HfKey::n_head;
+            const HfKey heads_key =
+                m.get(HfKey::num_attention_heads) != nullptr ? HfKey::num_attention_heads : HfKey::n_head;
             if (*hidden % *heads != 0) {
                 std::string msg = std::string("`").append(m.name(hidden_key)).append("` ");
                 detail::append_decimal(msg, *hidden);
@@ -464,9 +483,7 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
     out.query_heads = *heads;
     out.kv_heads = kv;
     out.head_dim = hd;
-    out.attention_kind = kv == *heads ? KvAttentionKind::mha
-                         : kv == 1    ? KvAttentionKind::mqa
-                                      : KvAttentionKind::gqa;
+    out.attention_kind = kv == *heads ? KvAttentionKind::mha : kv == 1 ? KvAttentionKind::mqa : KvAttentionKind::gqa;
     return out;
 }
 
@@ -484,21 +501,21 @@ Result<KvCacheSize> size_kv_cache(const HfConfig& config, std::uint32_t tokens, 
         if (!dt) {
             std::string msg = "`torch_dtype` ";
             detail::append_json_string(msg, *config.torch_dtype);
-            msg.append(" is not a dtype of the descriptor (float16, bfloat16 or float32); give one (--dtype f16|bf16|f32)");
+            msg.append(
+                " is not a dtype of the descriptor (float16, bfloat16 or float32); give one (--dtype f16|bf16|f32)");
             return make_error(ErrorKind::unsupported, hf_config_rules::dtype_unsupported, kTorchDtypeField,
                               std::move(msg));
         }
     }
-    KvCacheSize out{config.model_type,
-                    make_kv_tensor_shape_v1(KvRole::key, config.attention_kind, options.batch, config.layers,
-                                            config.kv_heads, config.query_heads, tokens, config.head_dim, *dt,
-                                            options.key_rope),
-                    make_kv_tensor_shape_v1(KvRole::value, config.attention_kind, options.batch, config.layers,
-                                            config.kv_heads, config.query_heads, tokens, config.head_dim, *dt,
-                                            KvRopeState::not_applicable),
-                    0,
-                    0,
-                    config.notes};
+    KvCacheSize out{
+        config.model_type,
+        make_kv_tensor_shape_v1(KvRole::key, config.attention_kind, options.batch, config.layers, config.kv_heads,
+                                config.query_heads, tokens, config.head_dim, *dt, options.key_rope),
+        make_kv_tensor_shape_v1(KvRole::value, config.attention_kind, options.batch, config.layers, config.kv_heads,
+                                config.query_heads, tokens, config.head_dim, *dt, KvRopeState::not_applicable),
+        0,
+        0,
+        config.notes};
     if (Status st = validate(out.key); !st) return std::move(st).error();
     if (Status st = validate(out.value); !st) return std::move(st).error();
     // validate() checks the element count; the bytes can still overflow (size_overflow, from byte_size()).
@@ -583,8 +600,9 @@ std::string human_bytes(std::uint64_t bytes) {
     std::size_t u = 1;
     while (u + 1 < std::size(units) && (bytes >> (10 * (u + 1))) != 0) ++u;
     char buf[48];
-    const int n = std::snprintf(buf, sizeof buf, "%.1f %s", static_cast<double>(bytes) / static_cast<double>(std::uint64_t{1} << (10 * u)),
-                                units[u].data());
+    const int n =
+        std::snprintf(buf, sizeof buf, "%.1f %s",
+                      static_cast<double>(bytes) / static_cast<double>(std::uint64_t{1} << (10 * u)), units[u].data());
     return std::string(buf, static_cast<std::size_t>(n));
 }
 

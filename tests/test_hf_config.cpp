@@ -158,9 +158,9 @@ BOOST_AUTO_TEST_CASE(several_token_counts) {
     Result<std::vector<KvCacheSize>> rows = size_kv_cache(c, tokens);
     BOOST_TEST_REQUIRE(rows.ok());
     BOOST_TEST_REQUIRE(rows->size() == 3u);
-    BOOST_TEST((*rows)[0].total_bytes == 131072ull * 4096);      // 512 MiB
-    BOOST_TEST((*rows)[1].total_bytes == 131072ull * 32768);     // 4 GiB
-    BOOST_TEST((*rows)[2].total_bytes == 131072ull * 131072);    // 16 GiB
+    BOOST_TEST((*rows)[0].total_bytes == 131072ull * 4096);    // 512 MiB
+    BOOST_TEST((*rows)[1].total_bytes == 131072ull * 32768);   // 4 GiB
+    BOOST_TEST((*rows)[2].total_bytes == 131072ull * 131072);  // 16 GiB
     BOOST_TEST((*rows)[2].key.tokens == 131072u);
 
     const std::vector<std::uint32_t> with_zero = {4096, 0};
@@ -173,7 +173,8 @@ BOOST_AUTO_TEST_CASE(token_count_lists) {
     BOOST_TEST((parse_token_counts("4096").value() == std::vector<std::uint32_t>{4096}));
     BOOST_TEST((parse_token_counts("4096,32768,131072").value() == std::vector<std::uint32_t>{4096, 32768, 131072}));
     BOOST_TEST((parse_token_counts("4294967295").value() == std::vector<std::uint32_t>{4294967295u}));
-    for (const char* bad : {"", ",", "4096,", ",4096", "4096,,1", "1 ", " 1", "+1", "-1", "0x10", "4294967296", "1.5"}) {
+    for (const char* bad :
+         {"", ",", "4096,", ",4096", "4096,,1", "1 ", " 1", "+1", "-1", "0x10", "4294967296", "1.5"}) {
         BOOST_TEST_CONTEXT(bad) {
             Result<std::vector<std::uint32_t>> r = parse_token_counts(bad);
             BOOST_TEST_REQUIRE(!r.ok());
@@ -181,22 +182,24 @@ BOOST_AUTO_TEST_CASE(token_count_lists) {
             BOOST_TEST(r.error().rule == hf_config_rules::token_list);
         }
     }
-    CHECK_ERROR(parse_token_counts("4096,x").error(), ErrorKind::parse, "hf_config.token_list", "",
-                "invalid token count `x` in `4096,x`: expected decimal integers from 0 to 4294967295, separated by commas");
+    CHECK_ERROR(
+        parse_token_counts("4096,x").error(), ErrorKind::parse, "hf_config.token_list", "",
+        "invalid token count `x` in `4096,x`: expected decimal integers from 0 to 4294967295, separated by commas");
 }
 
 // ---------------------------------------------------------------------------------------------- output
 
 BOOST_AUTO_TEST_CASE(json_row_exactly) {
     const KvCacheSize s = size_ok(example("gemma-2-9b.json"), 4096);
-    BOOST_TEST(to_json(s) ==
-               R"({"model_type":"gemma2",)"
-               R"("key":{"schema_version":"fib_quant_kv_tensor_shape_v1","role":"key","attention_kind":"gqa","batch":1,)"
-               R"("layers":42,"kv_heads":8,"query_heads":16,"tokens":4096,"head_dim":256,"dtype":"f32","rope_state":"post_rope"},)"
-               R"("value":{"schema_version":"fib_quant_kv_tensor_shape_v1","role":"value","attention_kind":"gqa","batch":1,)"
-               R"("layers":42,"kv_heads":8,"query_heads":16,"tokens":4096,"head_dim":256,"dtype":"f32","rope_state":"not_applicable"},)"
-               R"("bytes_per_token":688128,"total_bytes":2818572288,)"
-               R"("notes":["sliding_window 4096 is not in the descriptor: every layer is sized at the full length"]})");
+    BOOST_TEST(
+        to_json(s) ==
+        R"({"model_type":"gemma2",)"
+        R"("key":{"schema_version":"fib_quant_kv_tensor_shape_v1","role":"key","attention_kind":"gqa","batch":1,)"
+        R"("layers":42,"kv_heads":8,"query_heads":16,"tokens":4096,"head_dim":256,"dtype":"f32","rope_state":"post_rope"},)"
+        R"("value":{"schema_version":"fib_quant_kv_tensor_shape_v1","role":"value","attention_kind":"gqa","batch":1,)"
+        R"("layers":42,"kv_heads":8,"query_heads":16,"tokens":4096,"head_dim":256,"dtype":"f32","rope_state":"not_applicable"},)"
+        R"("bytes_per_token":688128,"total_bytes":2818572288,)"
+        R"("notes":["sliding_window 4096 is not in the descriptor: every layer is sized at the full length"]})");
     BOOST_TEST(to_json(s).find(to_json(s.key)) != std::string::npos);  // the canonical descriptors, embedded
 
     // No model_type: null. Notes escaped by the library's JSON string writer.
@@ -216,17 +219,18 @@ BOOST_AUTO_TEST_CASE(text_table_exactly) {
         "gemma2: 42 layers, 16 query heads, 8 KV heads (gqa), head_dim 256, f32, key post_rope, batch 1\n"
         "K+V per token: 672.0 KiB (688128 bytes)\n"
         "    tokens       K+V bytes        size  key digest                        value digest\n"
-        "      4096      2818572288     2.6 GiB  " + digest(rows[0].key).value().hex() + "  " +
-        digest(rows[0].value).value().hex() + "\n" +
+        "      4096      2818572288     2.6 GiB  " +
+        digest(rows[0].key).value().hex() + "  " + digest(rows[0].value).value().hex() + "\n" +
         "    131072     90194313216    84.0 GiB  " + digest(rows[1].key).value().hex() + "  " +
         digest(rows[1].value).value().hex() + "\n" +
         "note: sliding_window 4096 is not in the descriptor: every layer is sized at the full length\n";
     BOOST_TEST(to_text(rows) == expected);
     BOOST_TEST(to_text({}) == "");
     const KvCacheSize falcon = size_ok(example("falcon-7b.json"), 1);
-    BOOST_TEST(to_text({&falcon, 1}).starts_with(
-        "falcon: 32 layers, 71 query heads, 1 KV head (mqa), head_dim 64, bf16, key post_rope, batch 1\n"
-        "K+V per token: 8.0 KiB (8192 bytes)\n"));
+    BOOST_TEST(to_text({&falcon, 1})
+                   .starts_with(
+                       "falcon: 32 layers, 71 query heads, 1 KV head (mqa), head_dim 64, bf16, key post_rope, batch 1\n"
+                       "K+V per token: 8.0 KiB (8192 bytes)\n"));
 }
 
 BOOST_AUTO_TEST_CASE(human_units) {
@@ -250,27 +254,32 @@ BOOST_AUTO_TEST_CASE(kv_heads_rules) {
     BOOST_TEST(read_ok(R"({"num_hidden_layers":2,"num_attention_heads":8,"num_key_value_heads":null,"hidden_size":64})")
                    .kv_heads == 8u);
     // Falcon-40B: new_decoder_architecture with num_kv_heads.
-    const HfConfig f40 = read_ok(R"({"model_type":"falcon","num_hidden_layers":60,"num_attention_heads":128,)"
-                                 R"("new_decoder_architecture":true,"num_kv_heads":8,"multi_query":true,"hidden_size":8192})");
+    const HfConfig f40 =
+        read_ok(R"({"model_type":"falcon","num_hidden_layers":60,"num_attention_heads":128,)"
+                R"("new_decoder_architecture":true,"num_kv_heads":8,"multi_query":true,"hidden_size":8192})");
     BOOST_TEST(f40.kv_heads == 8u);
     BOOST_TEST(f40.attention_kind == KvAttentionKind::gqa);
     // new_decoder_architecture without num_kv_heads: the heads (transformers' FalconConfig default).
-    BOOST_TEST(read_ok(R"({"num_hidden_layers":2,"num_attention_heads":8,"new_decoder_architecture":true,"hidden_size":64})")
-                   .kv_heads == 8u);
+    BOOST_TEST(
+        read_ok(R"({"num_hidden_layers":2,"num_attention_heads":8,"new_decoder_architecture":true,"hidden_size":64})")
+            .kv_heads == 8u);
     // multi_query false: the heads.
-    BOOST_TEST(read_ok(R"({"num_hidden_layers":2,"num_attention_heads":8,"multi_query":false,"hidden_size":64})")
-                   .kv_heads == 8u);
+    BOOST_TEST(
+        read_ok(R"({"num_hidden_layers":2,"num_attention_heads":8,"multi_query":false,"hidden_size":64})").kv_heads ==
+        8u);
     // one head, one KV head: MHA, not MQA.
     BOOST_TEST(read_ok(R"({"num_hidden_layers":2,"num_attention_heads":1,"hidden_size":64})").attention_kind ==
                KvAttentionKind::mha);
     // torch_dtype at the root of a text_config config; the newer `dtype` spelling.
-    BOOST_TEST(read_ok(R"({"torch_dtype":"float32","text_config":{"num_hidden_layers":2,"num_attention_heads":1,"hidden_size":64}})")
-                   .torch_dtype.value_or("") == "float32");
+    BOOST_TEST(
+        read_ok(
+            R"({"torch_dtype":"float32","text_config":{"num_hidden_layers":2,"num_attention_heads":1,"hidden_size":64}})")
+            .torch_dtype.value_or("") == "float32");
     BOOST_TEST(read_ok(R"({"dtype":"bfloat16","num_hidden_layers":2,"num_attention_heads":1,"hidden_size":64})")
                    .torch_dtype.value_or("") == "bfloat16");
     // text_config null: the root is the model.
-    BOOST_TEST(read_ok(R"({"text_config":null,"num_hidden_layers":2,"num_attention_heads":1,"hidden_size":64})").layers ==
-               2u);
+    BOOST_TEST(
+        read_ok(R"({"text_config":null,"num_hidden_layers":2,"num_attention_heads":1,"hidden_size":64})").layers == 2u);
     // equal qk/v head dims are fine
     BOOST_TEST(read_ok(llama_with(R"(,"v_head_dim":128,"qk_head_dim":128)")).head_dim == 128u);
     // Mistral-style sliding_window (no use_sliding_window key): a note.
@@ -278,16 +287,19 @@ BOOST_AUTO_TEST_CASE(kv_heads_rules) {
     BOOST_TEST(read_ok(llama_with(R"(,"sliding_window":null)")).notes.empty());
     BOOST_TEST(read_ok(llama_with(R"(,"sliding_window":4096,"use_sliding_window":true)")).notes.size() == 1u);
     // Keys nested anywhere else are not read.
-    BOOST_TEST(read_ok(llama_with(R"(,"rope_scaling":{"num_hidden_layers":"x","head_dim":[1]},"vision_config":{"head_dim":-1})"))
-                   .head_dim == 128u);
+    BOOST_TEST(
+        read_ok(
+            llama_with(R"(,"rope_scaling":{"num_hidden_layers":"x","head_dim":[1]},"vision_config":{"head_dim":-1})"))
+            .head_dim == 128u);
 }
 
 // ---------------------------------------------------------------------------------------------- refusals
 
 BOOST_AUTO_TEST_CASE(mla_is_refused) {
-    CHECK_ERROR(read_error(hostile("deepseek-v2-lite.json")), ErrorKind::unsupported, "hf_config.mla", "kv_lora_rank",
-                "key `kv_lora_rank` is set: multi-head latent attention caches a compressed latent shared by the heads, "
-                "not per-head keys and values, and a KvTensorShapeV1 cannot describe it");
+    CHECK_ERROR(
+        read_error(hostile("deepseek-v2-lite.json")), ErrorKind::unsupported, "hf_config.mla", "kv_lora_rank",
+        "key `kv_lora_rank` is set: multi-head latent attention caches a compressed latent shared by the heads, "
+        "not per-head keys and values, and a KvTensorShapeV1 cannot describe it");
     // kv_lora_rank null is no MLA.
     BOOST_TEST(read_ok(llama_with(R"(,"kv_lora_rank":null)")).kv_heads == 8u);
 }
@@ -328,10 +340,12 @@ BOOST_AUTO_TEST_CASE(dtype_must_be_known) {
     CHECK_ERROR(size_error(no_dtype), ErrorKind::parse, "hf_config.missing_key", "torch_dtype",
                 "missing key `torch_dtype`: the config does not say the cache dtype; give one (--dtype f16|bf16|f32)");
     BOOST_TEST(size_ok(no_dtype, 1, with_dtype(KvDType::f16)).bytes_per_token == 131072u);  // 2x32x8x128x2
-    const std::string autod = R"({"num_hidden_layers":2,"num_attention_heads":8,"hidden_size":64,"torch_dtype":"auto"})";
+    const std::string autod =
+        R"({"num_hidden_layers":2,"num_attention_heads":8,"hidden_size":64,"torch_dtype":"auto"})";
     CHECK_ERROR(size_error(autod), ErrorKind::parse, "hf_config.missing_key", "torch_dtype",
                 "`torch_dtype` is \"auto\": the config does not say the cache dtype; give one (--dtype f16|bf16|f32)");
-    const std::string f64 = R"({"num_hidden_layers":2,"num_attention_heads":8,"hidden_size":64,"torch_dtype":"float64"})";
+    const std::string f64 =
+        R"({"num_hidden_layers":2,"num_attention_heads":8,"hidden_size":64,"torch_dtype":"float64"})";
     CHECK_ERROR(size_error(f64), ErrorKind::unsupported, "hf_config.dtype_unsupported", "torch_dtype",
                 "`torch_dtype` \"float64\" is not a dtype of the descriptor (float16, bfloat16 or float32); give one "
                 "(--dtype f16|bf16|f32)");
@@ -348,13 +362,14 @@ BOOST_AUTO_TEST_CASE(heads_that_do_not_divide) {
                 "`hidden_size` 4544 is not a multiple of `num_attention_heads` 70, and there is no `head_dim`");
     BOOST_TEST(e.details.ambient_dim == 4544u);
     BOOST_TEST(e.details.block_dim == 70u);
-    CHECK_ERROR(read_error(R"({"text_config":{"n_layer":1,"n_head":5,"n_embd":12}})"), ErrorKind::dimension_not_divisible,
-                "hf_config.hidden_size_divisible", "text_config.n_embd",
+    CHECK_ERROR(read_error(R"({"text_config":{"n_layer":1,"n_head":5,"n_embd":12}})"),
+                ErrorKind::dimension_not_divisible, "hf_config.hidden_size_divisible", "text_config.n_embd",
                 "`text_config.n_embd` 12 is not a multiple of `text_config.n_head` 5, and there is no "
                 "`text_config.head_dim`");
     // Zero heads: validate() names them.
-    CHECK_ERROR(size_error(R"({"num_hidden_layers":2,"num_attention_heads":0,"hidden_size":64,"torch_dtype":"float16"})"),
-                ErrorKind::corrupt_payload, "kv_heads.nonzero", "kv_heads", "kv shape kv_heads must be > 0");
+    CHECK_ERROR(
+        size_error(R"({"num_hidden_layers":2,"num_attention_heads":0,"hidden_size":64,"torch_dtype":"float16"})"),
+        ErrorKind::corrupt_payload, "kv_heads.nonzero", "kv_heads", "kv shape kv_heads must be > 0");
 }
 
 BOOST_AUTO_TEST_CASE(sizes_that_overflow) {
@@ -365,17 +380,20 @@ BOOST_AUTO_TEST_CASE(sizes_that_overflow) {
     CHECK_ERROR(s.error(), ErrorKind::resource_limit_exceeded, "size_overflow", "batch,layers,kv_heads,tokens,head_dim",
                 "kv shape size overflow");
     // The element count fits in 64 bits, the bytes (x 4) do not: 2^16 x 2^16 x 2^31 = 2^63 elements.
-    const HfConfig d = read_ok(R"({"num_hidden_layers":65536,"num_attention_heads":65536,"head_dim":2147483648,"torch_dtype":"float32"})");
+    const HfConfig d = read_ok(
+        R"({"num_hidden_layers":65536,"num_attention_heads":65536,"head_dim":2147483648,"torch_dtype":"float32"})");
     Result<KvCacheSize> t = size_kv_cache(d, 1);
     BOOST_TEST_REQUIRE(!t.ok());
     BOOST_TEST(t.error().kind == ErrorKind::resource_limit_exceeded);
     BOOST_TEST(t.error().rule == "size_overflow");
     // Each of K and V fits, together they do not: 2^16 x 2^16 x 2^30 x 4 bytes = 2^64 - no; use 2^62 bytes each.
-    const HfConfig e = read_ok(R"({"num_hidden_layers":65536,"num_attention_heads":65536,"head_dim":1073741824,"torch_dtype":"float32"})");
+    const HfConfig e = read_ok(
+        R"({"num_hidden_layers":65536,"num_attention_heads":65536,"head_dim":1073741824,"torch_dtype":"float32"})");
     Result<KvCacheSize> u = size_kv_cache(e, 1);  // 2^16 x 2^16 x 2^30 = 2^62 elements, 2^64 bytes: over
     BOOST_TEST_REQUIRE(!u.ok());
     BOOST_TEST(u.error().rule == "size_overflow");
-    const HfConfig f = read_ok(R"({"num_hidden_layers":65536,"num_attention_heads":65536,"head_dim":536870912,"torch_dtype":"float32"})");
+    const HfConfig f = read_ok(
+        R"({"num_hidden_layers":65536,"num_attention_heads":65536,"head_dim":536870912,"torch_dtype":"float32"})");
     Result<KvCacheSize> v = size_kv_cache(f, 1);  // 2^61 elements, 2^63 bytes each, 2^64 together
     BOOST_TEST_REQUIRE(!v.ok());
     CHECK_ERROR(v.error(), ErrorKind::resource_limit_exceeded, "hf_config.total_overflow", "",
@@ -437,8 +455,9 @@ BOOST_AUTO_TEST_CASE(wrong_types_name_the_key_path) {
     // Root-level keys, booleans and strings.
     CHECK_ERROR(read_error(llama_with(R"(,"multi_query":1)")), ErrorKind::parse, "hf_config.invalid_type",
                 "multi_query", "key `multi_query`: invalid type: integer `1`, expected a boolean");
-    CHECK_ERROR(read_error(R"({"model_type":7,"num_hidden_layers":2,"num_attention_heads":8,"hidden_size":64})"), ErrorKind::parse,
-                "hf_config.invalid_type", "model_type", "key `model_type`: invalid type: integer `7`, expected a string");
+    CHECK_ERROR(read_error(R"({"model_type":7,"num_hidden_layers":2,"num_attention_heads":8,"hidden_size":64})"),
+                ErrorKind::parse, "hf_config.invalid_type", "model_type",
+                "key `model_type`: invalid type: integer `7`, expected a string");
     CHECK_ERROR(read_error(R"({"num_hidden_layers":2,"num_attention_heads":8,"hidden_size":64,"torch_dtype":16})"),
                 ErrorKind::parse, "hf_config.invalid_type", "torch_dtype",
                 "key `torch_dtype`: invalid type: integer `16`, expected a string");
@@ -470,8 +489,10 @@ BOOST_AUTO_TEST_CASE(limits_on_size_and_depth) {
 }
 
 BOOST_AUTO_TEST_CASE(bytes_that_are_not_text) {
-    CHECK_ERROR(read_error(llama_with(R"(,"architectures":["Llama)" "\xff" R"("])")), ErrorKind::parse, "json.syntax",
-                "", "invalid JSON: the input is not UTF-8");
+    CHECK_ERROR(read_error(llama_with(R"(,"architectures":["Llama)"
+                                      "\xff"
+                                      R"("])")),
+                ErrorKind::parse, "json.syntax", "", "invalid JSON: the input is not UTF-8");
     CHECK_ERROR(read_error("{}\0{}"s), ErrorKind::parse, "json.syntax", "", "invalid JSON: NUL byte in the input");
     CHECK_ERROR(read_error(R"({"model_type":"\udc00"})"), ErrorKind::parse, "json.syntax", "model_type",
                 "key `model_type`: lone surrogate in a \\u escape");
