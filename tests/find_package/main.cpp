@@ -2,6 +2,7 @@
 // and digest, and fails on any difference from the values below. The digests were computed independently of the
 // library (docs/digest.md: the canonical encoding built with Python's struct module, hashed by `xxhsum -H2`).
 #include <fib_quant_kv/fib_quant_kv.hpp>
+#include <fib_quant_kv/hf_config.hpp>
 #include <fib_quant_kv/kv_tensor_shape_v1.hpp>
 
 #include <cstdint>
@@ -112,6 +113,18 @@ int main() {
         fail("parse (truncated)", "ok", "a parse error");
     } else if (!broken.error().is_parse_error()) {
         fail("parse (truncated) kind", fqk::to_string(broken.error().kind), "parse");
+    }
+
+    // The Hugging Face config module ships too: a Llama-3-8B-shaped config, 2 x 32 x 8 x 128 x 2 bytes a token.
+    const fqk::Result<fqk::HfConfig> hf = fqk::read_hf_config(
+        R"({"model_type":"llama","num_hidden_layers":32,"num_attention_heads":32,"num_key_value_heads":8,)"
+        R"("hidden_size":4096,"torch_dtype":"bfloat16"})");
+    const fqk::Result<fqk::KvCacheSize> row =
+        hf ? fqk::size_kv_cache(*hf, 4096) : fqk::Result<fqk::KvCacheSize>(hf.error());
+    if (!row) {
+        fail("hf_config", row.error().message, "a size");
+    } else if (row->bytes_per_token != 131072) {
+        fail("hf_config bytes_per_token", std::to_string(row->bytes_per_token), "131072");
     }
 
     if (failures != 0) {

@@ -1,0 +1,127 @@
+// fib_quant_kv: a model's KV cache from its Hugging Face config.json.
+//
+// read_hf_config() reads the bytes of a config.json (bounded: HfConfigLimits) into an HfConfig, the few numbers
+// that fix the cache: layers, query heads, KV heads, head_dim, and the config's dtype. size_kv_cache() turns one
+// into the key and value KvTensorShapeV1 for a batch and a token count, both validated, with their byte sizes.
+// to_json() and to_text() format the result. Nothing throws; every failure is an Error:
+//   * parse: not a JSON object, not UTF-8, too large or too deep, a key of the wrong type or out of range
+//     (rules hf_config.*, json.syntax), a required key missing (hf_config.missing_key, naming the key);
+//   * unsupported: a cache this schema cannot describe faithfully: multi-head latent attention (kv_lora_rank),
+//     key and value head dims that differ, a torch_dtype that is not f16, bf16 or f32;
+//   * dimension_not_divisible: hidden_size (n_embd) is not a multiple of the attention heads, with no head_dim;
+//   * the descriptor's own validate() error (e.g. grouped.heads_divisible when KV heads do not divide the heads);
+//   * resource_limit_exceeded: a size that does not fit in 64 bits.
+//
+// Which keys are read (a key whose value is null counts as absent, as transformers' defaults do):
+//   * the model section: `text_config` when it is an object (LLaVA-style multimodal configs), else the root;
+//   * layers: num_hidden_layers, else n_layer (GPT-2);   heads: num_attention_heads, else n_head;
+//   * KV heads: num_key_value_heads; else Falcon's: new_decoder_architecture true -> num_kv_heads (default the
+//     heads), multi_query true -> 1, num_kv_heads; else the attention heads (transformers' default);
+//   * head_dim: an explicit head_dim, else hidden_size (or n_embd) / heads, which must divide exactly;
+//   * refused: kv_lora_rank (MLA); qk_head_dim or v_head_dim different from head_dim;
+//   * dtype: torch_dtype (or transformers' newer `dtype`) in the model section, else at the root; "auto" or
+//     absent needs an explicit dtype (HfSizeOptions::dtype), which also overrides the config's;
+//   * model_type: the root's (e.g. "llava"), else the model section's; absent is allowed (JSON null);
+//   * sliding_window: a non-null value, unless use_sliding_window is false (Qwen2), adds a note: the
+//     descriptor has no window, so every layer is sized at the full length.
+// MHA, MQA or GQA is inferred: MHA when KV heads == heads, MQA when KV heads == 1 < heads, GQA otherwise.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fib_quant_kv/error.hpp"
+#include "fib_quant_kv/kv_tensor_shape_v1.hpp"
+
+namespace fib_quant_kv {
+
+/// Rule ids of the config reader's own errors.
+namespace hf_config_rules {
+inline constexpr std::string_view too_large = "hf_config.too_large";        ///< parse: over max_bytes
+inline constexpr std::string_view too_deep = "hf_config.too_deep";          ///< parse: nested past max_depth
+inline constexpr std::string_view invalid_type = "hf_config.invalid_type";  ///< parse: a key of the wrong JSON type
+inline constexpr std::string_view invalid_value = "hf_config.invalid_value";  ///< parse: right type, out of range
+inline constexpr std::string_view duplicate_key = "hf_config.duplicate_key";  ///< parse: a key read twice
+inline constexpr std::string_view missing_key = "hf_config.missing_key";      ///< parse: a required key absent
+inline constexpr std::string_view hidden_size_divisible = "hf_config.hidden_size_divisible";  ///< no head_dim
+inline constexpr std::string_view mla = "hf_config.mla";                          ///< unsupported: kv_lora_rank
+inline constexpr std::string_view head_dims_differ = "hf_config.head_dims_differ";  ///< unsupported
+inline constexpr std::string_view dtype_unsupported = "hf_config.dtype_unsupported";  ///< unsupported
+inline constexpr std::string_view total_overflow = "hf_config.total_overflow";  ///< resource_limit_exceeded
+inline constexpr std::string_view token_list = "hf_config.token_list";          ///< parse: a bad --tokens list
+}  // namespace hf_config_rules
+
+/// Bounds on the input, checked before and while parsing. Real configs are a few KiB, nested 3 or 4 deep.
+struct HfConfigLimits {
+    std::size_t max_bytes = std::size_t{16} << 20;  ///< 16 MiB
+    std::size_t max_depth = 64;                     ///< arrays and objects, the root object counting as 1
+};
+
+/// What a config.json says about the KV cache.
+struct HfConfig {
+    std::optional<std::string> model_type;  ///< the root's model_type, else the model section's
+    std::uint32_t layers = 0;
+    std::uint32_t query_heads = 0;
+    std::uint32_t kv_heads = 0;
+    std::uint32_t head_dim = 0;
+    KvAttentionKind attention_kind{};       ///< inferred from the head counts
+    std::optional<std::string> torch_dtype;  ///< as written; resolved by size_kv_cache()
+    std::vector<std::string> notes;         ///< what the descriptors leave out (sliding windows)
+
+    friend bool operator==(const HfConfig&, const HfConfig&) = default;
+};
+
+/// Reads a config.json. The text is not kept.
+[[nodiscard]] Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& limits = {});
+
+/// How to size a cache from an HfConfig.
+struct HfSizeOptions {
+    std::uint32_t batch = 1;
+    std::optional<KvDType> dtype;                    ///< overrides the config's torch_dtype
+    KvRopeState key_rope = KvRopeState::post_rope;  ///< what serving caches store
+};
+
+/// One model's KV cache at one token count: the row `kvshape from-hf-config` prints.
+struct KvCacheSize {
+    std::optional<std::string> model_type;
+    KvTensorShapeV1 key;            ///< validated
+    KvTensorShapeV1 value;          ///< validated; rope_state not_applicable
+    std::uint64_t bytes_per_token;  ///< K + V bytes for one token of one sequence
+    std::uint64_t total_bytes;      ///< K + V bytes for `batch` sequences of `tokens` tokens
+    std::vector<std::string> notes;
+
+    friend bool operator==(const KvCacheSize&, const KvCacheSize&) = default;
+};
+
+/// The cache for `tokens` tokens; the dtype is options.dtype, else the config's torch_dtype.
+[[nodiscard]] Result<KvCacheSize> size_kv_cache(const HfConfig& config, std::uint32_t tokens,
+                                                const HfSizeOptions& options = {});
+
+/// One row per token count, in order; the first failure stops it.
+[[nodiscard]] Result<std::vector<KvCacheSize>> size_kv_cache(const HfConfig& config,
+                                                             std::span<const std::uint32_t> tokens,
+                                                             const HfSizeOptions& options = {});
+
+/// A token count list, "4096" or "4096,32768,131072": decimal u32 values, comma-separated, no spaces, at least
+/// one. Zero is accepted here (validate() refuses it later, as for any descriptor).
+[[nodiscard]] Result<std::vector<std::uint32_t>> parse_token_counts(std::string_view text);
+
+/// One row as one compact JSON object, fields in this order:
+/// {"model_type":"llama","key":{...},"value":{...},"bytes_per_token":N,"total_bytes":N,"notes":["..."]}
+/// key and value are the descriptors' canonical JSON (to_json()); model_type is null when the config has none.
+[[nodiscard]] std::string to_json(const KvCacheSize& row);
+
+/// Rows of one model (as size_kv_cache() gives them) as a table for people: a header line with the model's
+/// geometry, dtype, batch and bytes per token, one line per row with tokens, total size in exact bytes and
+/// KiB/MiB/GiB (1024 units), and the key and value digests, then the notes. Every line ends in '\n'.
+[[nodiscard]] std::string to_text(std::span<const KvCacheSize> rows);
+
+/// `bytes` in 1024 units with one decimal ("512.0 MiB"), or "N B" under 1 KiB.
+[[nodiscard]] std::string human_bytes(std::uint64_t bytes);
+
+}  // namespace fib_quant_kv
