@@ -35,6 +35,7 @@ Run add_check(CLI::App& command);     // commands/check.cpp
 Run add_validate(CLI::App& command);  // commands/validate.cpp
 Run add_digest(CLI::App& command);    // commands/digest.cpp
 Run add_convert(CLI::App& command);   // commands/convert.cpp
+Run add_from_hf_config(CLI::App& command);  // commands/from_hf_config.cpp
 
 // ---------------------------------------------------------------------------------------------- shared options
 

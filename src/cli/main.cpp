@@ -4,6 +4,7 @@
 //   kvshape validate [--all] [--block-dim B] IN     one descriptor (JSON or FlatBuffer): the verdict
 //   kvshape digest IN                               one descriptor: its digest
 //   kvshape convert --to fb|json IN OUT             one descriptor, validated, into another wire form
+//   kvshape from-hf-config CONFIG --tokens T[,T...] a model's key and value descriptors and KV-cache size
 //
 // IN is a file or - for standard input; the wire forms are told apart by content (fib_quant_kv/formats).
 // Exit status: 0 valid, 1 invalid, 2 usage or I/O error.
@@ -28,6 +29,8 @@ constexpr Command kCommands[] = {
     {"digest", "Print the digest of one valid descriptor (JSON or FlatBuffer)", add_digest},
     {"convert", "Validate one descriptor and write it in the other wire form (atomically: all or nothing)",
      add_convert},
+    {"from-hf-config", "Size a model's KV cache: its key and value descriptors from a Hugging Face config.json",
+     add_from_hf_config},
 };
 
 /// A first word that is no option and no command is named as such (CLI11 would only say that a command is

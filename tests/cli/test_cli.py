@@ -489,7 +489,7 @@ class ExitStatusTest(CliTestCase):
                 self.assertUsageError(proc)
                 self.assertEqual(proc.stdout, b"")
                 self.assertEqual(proc.stderr.decode(), f"kvshape: unknown command '{word}' (the commands: check, "
-                                 "validate, digest, convert; see kvshape --help)\n")
+                                 "validate, digest, convert, from-hf-config; see kvshape --help)\n")
 
     def test_missing_input_file(self):
         missing = os.path.join(self.tmp, "does-not-exist.jsonl")
@@ -751,10 +751,11 @@ class CommandTableTest(unittest.TestCase):
         folder = os.path.join(SRC_CLI, "commands")
         for name, _, add in rows:
             with self.subTest(name):
-                with open(os.path.join(folder, name + ".cpp"), encoding="utf-8") as f:
+                # A command's file is its name with `-` as `_`: from-hf-config is commands/from_hf_config.cpp.
+                with open(os.path.join(folder, name.replace("-", "_") + ".cpp"), encoding="utf-8") as f:
                     self.assertRegex(f.read(), r"\bRun " + add + r"\(CLI::App& command\) \{")
         files = sorted(f[:-len(".cpp")] for f in os.listdir(folder) if f.endswith(".cpp"))
-        self.assertEqual(files, sorted(name for name, _, _ in rows))
+        self.assertEqual(files, sorted(name.replace("-", "_") for name, _, _ in rows))
 
     def test_unknown_command_names_the_table(self):
         names = ", ".join(name for name, _, _ in command_table())

@@ -1,0 +1,174 @@
+#!/usr/bin/env python3
+"""End-to-end tests of `kvshape from-hf-config` (Python 3 standard library only).
+
+Run as:  python3 tests/cli/test_cli_hf_config.py PATH_TO_KVSHAPE [unittest options]
+
+Every bundled config in examples/configs/ is sized, and its bytes per token are pinned here from the model's
+hyper-parameters (2 x layers x kv_heads x head_dim x dtype bytes: keys and values); the JSON row is checked key
+by key against descriptors built here; refusals exit 1 with the reason, usage and I/O errors exit 2.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import unittest
+
+KVSHAPE = None  # set from argv[1] in __main__
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+CONFIGS = os.path.join(REPO, "examples", "configs")
+HOSTILE = os.path.join(REPO, "tests", "data", "hf_configs")
+sys.path.insert(0, os.path.dirname(HERE))  # tests/
+import require_all  # noqa: E402,F401  FIB_QUANT_KV_REQUIRE_ALL: under it any skipped test fails the run
+
+SCHEMA_ID = "fib_quant_kv_tensor_shape_v1"
+DTYPE_BYTES = {"f16": 2, "bf16": 2, "f32": 4}
+
+# config: (model_type, layers, query_heads, kv_heads, head_dim, dtype, attention_kind, notes?)
+EXPECTED = {
+    "llama-3-8b.json": ("llama", 32, 32, 8, 128, "bf16", "gqa", False),
+    "llama-2-7b.json": ("llama", 32, 32, 32, 128, "f16", "mha", False),
+    "falcon-7b.json": ("falcon", 32, 71, 1, 64, "bf16", "mqa", False),
+    "gpt2.json": ("gpt2", 12, 12, 12, 64, "f32", "mha", False),
+    "gemma-7b.json": ("gemma", 28, 16, 16, 256, "bf16", "mha", False),
+    "qwen2-7b.json": ("qwen2", 28, 28, 4, 128, "bf16", "gqa", False),
+    "gemma-2-9b.json": ("gemma2", 42, 16, 8, 256, "f32", "gqa", True),
+    "llava-1.5-7b.json": ("llava", 32, 32, 32, 128, "f16", "mha", False),
+}
+BYTES_PER_TOKEN = {  # pinned: 2 x layers x kv_heads x head_dim x bytes
+    "llama-3-8b.json": 131072, "llama-2-7b.json": 524288, "falcon-7b.json": 8192, "gpt2.json": 73728,
+    "gemma-7b.json": 458752, "qwen2-7b.json": 57344, "gemma-2-9b.json": 688128, "llava-1.5-7b.json": 524288,
+}
+
+
+def run(args, stdin_bytes=b""):
+    return subprocess.run([KVSHAPE, "from-hf-config", *args], input=stdin_bytes, capture_output=True, timeout=60)
+
+
+def descriptor(role, kind, batch, layers, kv, q, tokens, head_dim, dtype, rope):
+    return {"schema_version": SCHEMA_ID, "role": role, "attention_kind": kind, "batch": batch, "layers": layers,
+            "kv_heads": kv, "query_heads": q, "tokens": tokens, "head_dim": head_dim, "dtype": dtype,
+            "rope_state": rope}
+
+
+class BundledConfigs(unittest.TestCase):
+    def test_every_bundled_config_is_pinned(self):
+        self.assertEqual(sorted(f for f in os.listdir(CONFIGS) if f.endswith(".json")), sorted(EXPECTED))
+
+    def test_json_rows(self):
+        for name, (model, layers, q, kv, hd, dtype, kind, noted) in EXPECTED.items():
+            with self.subTest(name):
+                self.assertEqual(BYTES_PER_TOKEN[name], 2 * layers * kv * hd * DTYPE_BYTES[dtype])
+                proc = run([os.path.join(CONFIGS, name), "--tokens", "4096", "--format", "json"])
+                self.assertEqual(proc.returncode, 0, proc.stderr)
+                self.assertTrue(proc.stdout.endswith(b"}\n") and proc.stdout.count(b"\n") == 1, proc.stdout)
+                row = json.loads(proc.stdout, object_pairs_hook=lambda p: p)
+                self.assertEqual([k for k, _ in row],
+                                 ["model_type", "key", "value", "bytes_per_token", "total_bytes", "notes"])
+                row = dict(row)
+                self.assertEqual(row["model_type"], model)
+                self.assertEqual(dict(row["key"]),
+                                 descriptor("key", kind, 1, layers, kv, q, 4096, hd, dtype, "post_rope"))
+                self.assertEqual(dict(row["value"]),
+                                 descriptor("value", kind, 1, layers, kv, q, 4096, hd, dtype, "not_applicable"))
+                self.assertEqual(row["bytes_per_token"], BYTES_PER_TOKEN[name])
+                self.assertEqual(row["total_bytes"], BYTES_PER_TOKEN[name] * 4096)
+                self.assertEqual(bool(row["notes"]), noted, row["notes"])
+
+    def test_sliding_window_note_in_both_formats(self):
+        path = os.path.join(CONFIGS, "gemma-2-9b.json")
+        note = "sliding_window 4096 is not in the descriptor: every layer is sized at the full length"
+        proc = run([path, "--tokens", "8", "--format", "json"])
+        self.assertEqual(json.loads(proc.stdout)["notes"], [note])
+        text = run([path, "--tokens", "8"]).stdout.decode()
+        self.assertIn("note: " + note, text)
+
+    def test_a_token_list_gives_json_lines(self):
+        proc = run([os.path.join(CONFIGS, "llama-3-8b.json"), "--tokens", "4096,32768,131072", "--format", "json",
+                    "--batch", "2", "--dtype", "f32", "--rope", "pre_rope"])
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        rows = [json.loads(line) for line in proc.stdout.decode().splitlines()]
+        self.assertEqual([r["key"]["tokens"] for r in rows], [4096, 32768, 131072])
+        for r in rows:
+            self.assertEqual(r["bytes_per_token"], 2 * 32 * 8 * 128 * 4)
+            self.assertEqual(r["total_bytes"], r["bytes_per_token"] * 2 * r["key"]["tokens"])
+            self.assertEqual((r["key"]["batch"], r["key"]["dtype"], r["key"]["rope_state"]), (2, "f32", "pre_rope"))
+
+    def test_text_table(self):
+        proc = run([os.path.join(CONFIGS, "llama-3-8b.json"), "--tokens", "131072"])
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        text = proc.stdout.decode()
+        self.assertIn("llama: 32 layers, 32 query heads, 8 KV heads (gqa), head_dim 128, bf16", text)
+        self.assertIn("K+V per token: 128.0 KiB (131072 bytes)", text)
+        self.assertRegex(text, r"131072\s+17179869184\s+16\.0 GiB\s+[0-9a-f]{32}\s+[0-9a-f]{32}")
+
+    def test_digests_are_the_descriptors_digests(self):
+        proc = run([os.path.join(CONFIGS, "qwen2-7b.json"), "--tokens", "4096"])
+        row = json.loads(run([os.path.join(CONFIGS, "qwen2-7b.json"), "--tokens", "4096", "--format", "json"]).stdout)
+        for role in ("key", "value"):
+            digest = subprocess.run([KVSHAPE, "digest", "-"], input=json.dumps(row[role]).encode(),
+                                    capture_output=True, timeout=30)
+            self.assertEqual(digest.returncode, 0, digest.stderr)
+            self.assertIn(digest.stdout.decode().strip(), proc.stdout.decode())
+
+
+class Refusals(unittest.TestCase):
+    def refused(self, path, *extra, tokens="4096"):
+        proc = run([path, "--tokens", tokens, *extra])
+        self.assertEqual(proc.returncode, 1, proc.stderr)
+        self.assertEqual(proc.stdout, b"")
+        return proc.stderr.decode()
+
+    def test_mla(self):
+        err = self.refused(os.path.join(HOSTILE, "deepseek-v2-lite.json"))
+        self.assertIn("unsupported [hf_config.mla] (kv_lora_rank): ", err)
+        self.assertIn("multi-head latent attention", err)
+
+    def test_missing_key(self):
+        err = self.refused(os.path.join(HOSTILE, "missing-layers.json"))
+        self.assertIn("parse [hf_config.missing_key] (num_hidden_layers): missing key `num_hidden_layers` "
+                      "(or `n_layer`)", err)
+
+    def test_no_dtype_unless_given(self):
+        err = self.refused(os.path.join(HOSTILE, "no-dtype.json"))
+        self.assertIn("missing key `torch_dtype`", err)
+        self.assertEqual(run([os.path.join(HOSTILE, "no-dtype.json"), "--tokens", "8", "--dtype", "f16"]).returncode, 0)
+
+    def test_heads_that_do_not_divide_get_the_librarys_error(self):
+        err = self.refused(os.path.join(HOSTILE, "heads-not-dividing.json"))
+        self.assertIn("corrupt_payload [grouped.heads_divisible] (query_heads, kv_heads): "
+                      "query_heads must be divisible by kv_heads", err)
+
+    def test_hostile_inputs_from_stdin(self):
+        for text in (b"[]", b"not json", b'{"num_hidden_layers": "32"}', b'{"num_hidden_layers": 4294967296}',
+                     b"[" * 100000, b'{"a": "\xff"}'):
+            with self.subTest(text[:20]):
+                proc = run(["-", "--tokens", "8"], stdin_bytes=text)
+                self.assertEqual(proc.returncode, 1, proc.stderr)
+                self.assertTrue(proc.stderr.startswith(b"kvshape from-hf-config: -: parse ["), proc.stderr)
+
+    def test_zero_tokens_is_the_librarys_nonzero_rule(self):
+        err = self.refused(os.path.join(CONFIGS, "gpt2.json"), tokens="0")
+        self.assertIn("[tokens.nonzero]", err)
+
+
+class UsageErrors(unittest.TestCase):
+    def test_usage_and_io_errors_exit_2(self):
+        gpt2 = os.path.join(CONFIGS, "gpt2.json")
+        for args in ([gpt2], ["--tokens", "8"], [gpt2, "--tokens", "8,x"], [gpt2, "--tokens", "8", "--dtype", "f8"],
+                     [gpt2, "--tokens", "8", "--rope", "not_applicable"], [gpt2, "--tokens", "8", "--batch", "-1"],
+                     [gpt2, "--tokens", "8", "--format", "yaml"], [os.path.join(HOSTILE, "absent.json"), "--tokens", "8"]):
+            with self.subTest(args):
+                proc = run(args)
+                self.assertEqual(proc.returncode, 2, proc.stderr)
+                self.assertEqual(proc.stdout, b"")
+                self.assertNotEqual(proc.stderr.strip(), b"")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2:
+        sys.stderr.write("usage: %s PATH_TO_KVSHAPE [unittest options]\n" % sys.argv[0])
+        sys.exit(2)
+    KVSHAPE = os.path.abspath(sys.argv[1])
+    unittest.main(argv=[sys.argv[0]] + sys.argv[2:])
