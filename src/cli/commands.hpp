@@ -36,6 +36,7 @@ Run add_validate(CLI::App& command);  // commands/validate.cpp
 Run add_digest(CLI::App& command);    // commands/digest.cpp
 Run add_convert(CLI::App& command);   // commands/convert.cpp
 Run add_from_hf_config(CLI::App& command);  // commands/from_hf_config.cpp
+Run add_checkpoint(CLI::App& command);      // commands/checkpoint.cpp
 
 // ---------------------------------------------------------------------------------------------- shared options
 

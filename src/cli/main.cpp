@@ -5,6 +5,7 @@
 //   kvshape digest IN                               one descriptor: its digest
 //   kvshape convert --to fb|json IN OUT             one descriptor, validated, into another wire form
 //   kvshape from-hf-config CONFIG --tokens T[,T...] a model's key and value descriptors and KV-cache size
+//   kvshape checkpoint inspect|attach|verify|detach descriptors inside safetensors and GGUF files
 //
 // IN is a file or - for standard input; the wire forms are told apart by content (fib_quant_kv/formats).
 // Exit status: 0 valid, 1 invalid, 2 usage or I/O error.
@@ -31,6 +32,7 @@ constexpr Command kCommands[] = {
      add_convert},
     {"from-hf-config", "Size a model's KV cache: its key and value descriptors from a Hugging Face config.json",
      add_from_hf_config},
+    {"checkpoint", "Descriptors inside safetensors and GGUF files: inspect, attach, verify, detach", add_checkpoint},
 };
 
 /// A first word that is no option and no command is named as such (CLI11 would only say that a command is

@@ -489,7 +489,7 @@ class ExitStatusTest(CliTestCase):
                 self.assertUsageError(proc)
                 self.assertEqual(proc.stdout, b"")
                 self.assertEqual(proc.stderr.decode(), f"kvshape: unknown command '{word}' (the commands: check, "
-                                 "validate, digest, convert, from-hf-config; see kvshape --help)\n")
+                                 "validate, digest, convert, from-hf-config, checkpoint; see kvshape --help)\n")
 
     def test_missing_input_file(self):
         missing = os.path.join(self.tmp, "does-not-exist.jsonl")

@@ -1,0 +1,393 @@
+// kvshape checkpoint inspect|attach|verify|detach: descriptors inside safetensors and GGUF files, over the
+// library's checkpoint module (fib_quant_kv/formats/checkpoint.hpp; docs/checkpoints.md).
+//
+//   kvshape checkpoint inspect FILE [--format text|json]   the tensor table and the attached descriptors
+//   kvshape checkpoint attach FILE --shape SHAPE.json (--tensor NAME | --tensors PATTERN) -o OUT [--quiet]
+//   kvshape checkpoint verify FILE                         every attached descriptor against its tensors
+//   kvshape checkpoint detach FILE (--tensor NAME | --tensors PATTERN) -o OUT [--quiet]
+//
+// Exit status: 0 ok (verify: every descriptor agrees), 1 a descriptor that is invalid or disagrees with its
+// tensors (each named on stderr), 2 usage, or a file that cannot be read as a checkpoint.
+#include <unistd.h>
+
+#include <chrono>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "cli/commands.hpp"
+#include "cli/io.hpp"
+#include "fib_quant_kv/fib_quant_kv.hpp"
+#include "fib_quant_kv/formats/checkpoint.hpp"
+#include "fib_quant_kv/hf_config.hpp"
+#include "internal/text.hpp"
+
+namespace kvshape {
+namespace {
+
+namespace fqk = fib_quant_kv;
+namespace ck = fib_quant_kv::checkpoint;
+
+/// The exit status of a library error about the file itself: it cannot be read, or is not a valid checkpoint.
+int report_file_error(const char* command, const std::string& file, const fqk::Error& e) {
+    std::fprintf(stderr, "kvshape checkpoint %s: %s: %s\n", command, file.c_str(), e.describe().c_str());
+    return kExitUsage;
+}
+
+// ---------------------------------------------------------------------------------------------- progress
+
+/// Progress of a long copy on stderr, when it is a terminal and not --quiet: bytes, rate, time left, redrawn
+/// at most five times a second; silent otherwise.
+class ProgressLine {
+  public:
+    explicit ProgressLine(bool quiet) : shown_(!quiet && ::isatty(STDERR_FILENO) == 1) {}
+    ProgressLine(const ProgressLine&) = delete;
+    ProgressLine& operator=(const ProgressLine&) = delete;
+    ~ProgressLine() {
+        if (drawn_) std::fputc('\n', stderr);
+    }
+
+    [[nodiscard]] ck::Progress callback() {
+        if (!shown_) return {};
+        return [this](std::uint64_t done, std::uint64_t total) { draw(done, total); };
+    }
+
+  private:
+    using Clock = std::chrono::steady_clock;
+
+    void draw(std::uint64_t done, std::uint64_t total) {
+        const Clock::time_point now = Clock::now();
+        if (done < total && drawn_ && now - last_ < std::chrono::milliseconds(200)) return;
+        last_ = now;
+        drawn_ = true;
+        const double seconds = std::chrono::duration<double>(now - start_).count();
+        const double rate = seconds > 0 ? static_cast<double>(done) / seconds : 0;
+        std::string line = "\rcopying tensor data: " + fqk::human_bytes(done) + " of " + fqk::human_bytes(total);
+        if (rate > 0) {
+            line += ", " + fqk::human_bytes(static_cast<std::uint64_t>(rate)) + "/s";
+            if (done < total) {
+                line += ", " + std::to_string(static_cast<std::uint64_t>(static_cast<double>(total - done) / rate)) +
+                        " s left";
+            }
+        }
+        line += "    ";
+        std::fputs(line.c_str(), stderr);
+        std::fflush(stderr);
+    }
+
+    bool shown_;
+    bool drawn_ = false;
+    Clock::time_point start_ = Clock::now();
+    Clock::time_point last_{};
+};
+
+// ---------------------------------------------------------------------------------------------- inspect
+
+std::string shape_text(const std::vector<std::uint64_t>& shape) {
+    std::string s = "[";
+    for (std::size_t i = 0; i < shape.size(); ++i) s.append(i ? ", " : "").append(std::to_string(shape[i]));
+    return s + "]";
+}
+
+void append_key(std::string& out, std::string_view key) {
+    if (out.back() != '{') out.push_back(',');
+    fqk::detail::append_json_string(out, key);
+    out.push_back(':');
+}
+
+void append_string(std::string& out, std::string_view key, std::string_view value) {
+    append_key(out, key);
+    fqk::detail::append_json_string(out, value);
+}
+
+void append_number(std::string& out, std::string_view key, std::uint64_t value) {
+    append_key(out, key);
+    fqk::detail::append_decimal(out, value);
+}
+
+/// The metadata value as text: strings as they are, scalars as numbers, arrays summarised.
+std::string value_text(const ck::MetadataValue& v) {
+    using T = ck::ValueType;
+    switch (v.type) {
+        case T::string: return v.text;
+        case T::array: return std::string(ck::to_string(v.element_type)) + "[" + std::to_string(v.count) + "]";
+        case T::boolean: return v.bits ? "true" : "false";
+        case T::int8: return std::to_string(static_cast<std::int8_t>(v.bits));
+        case T::int16: return std::to_string(static_cast<std::int16_t>(v.bits));
+        case T::int32: return std::to_string(static_cast<std::int32_t>(v.bits));
+        case T::int64: return std::to_string(static_cast<std::int64_t>(v.bits));
+        case T::float32: {
+            float f;
+            const auto bits = static_cast<std::uint32_t>(v.bits);
+            std::memcpy(&f, &bits, sizeof f);
+            return std::to_string(f);
+        }
+        case T::float64: {
+            double d;
+            std::memcpy(&d, &v.bits, sizeof d);
+            return std::to_string(d);
+        }
+        default: return std::to_string(v.bits);
+    }
+}
+
+std::string inspect_json(const std::string& file, const ck::Inspection& in) {
+    const ck::Header& h = in.header;
+    std::string out = "{";
+    append_string(out, "file", file);
+    append_string(out, "format", ck::to_string(h.format));
+    append_number(out, "version", h.version);
+    append_number(out, "data_offset", h.data_offset);
+    append_number(out, "alignment", h.alignment);
+    append_key(out, "tensors");
+    out.push_back('[');
+    for (std::size_t i = 0; i < h.tensors.size(); ++i) {
+        const ck::TensorInfo& t = h.tensors[i];
+        out.append(i ? ",{" : "{");
+        append_string(out, "name", t.name);
+        append_string(out, "dtype", t.dtype);
+        append_key(out, "shape");
+        out.push_back('[');
+        for (std::size_t d = 0; d < t.shape.size(); ++d) {
+            if (d) out.push_back(',');
+            fqk::detail::append_decimal(out, t.shape[d]);
+        }
+        out.push_back(']');
+        append_number(out, "begin", t.begin);
+        append_number(out, "end", t.end);
+        out.push_back('}');
+    }
+    out.push_back(']');
+    append_key(out, "metadata");
+    out.push_back('[');
+    for (std::size_t i = 0; i < h.metadata.size(); ++i) {
+        out.append(i ? ",{" : "{");
+        append_string(out, "key", h.metadata[i].key);
+        append_string(out, "type", ck::to_string(h.metadata[i].value.type));
+        append_string(out, "value", value_text(h.metadata[i].value));
+        out.push_back('}');
+    }
+    out.push_back(']');
+    append_key(out, "descriptors");
+    out.push_back('[');
+    for (std::size_t i = 0; i < in.descriptors.size(); ++i) {
+        const ck::AttachedDescriptor& d = in.descriptors[i];
+        out.append(i ? ",{" : "{");
+        append_string(out, "key", d.key);
+        append_string(out, "target", d.target);
+        append_string(out, "layout", d.per_layer ? "per_layer" : "canonical");
+        append_key(out, "descriptor");
+        if (d.shape) {
+            fqk::append_json(out, *d.shape);
+        } else {
+            out.append("null");
+        }
+        const fqk::Result<fqk::Digest> digest =
+            d.shape ? fqk::digest(*d.shape) : fqk::Result<fqk::Digest>(d.error.value_or(fqk::Error{}));
+        append_key(out, "digest");
+        if (digest) {
+            fqk::detail::append_json_string(out, digest->hex());
+        } else {
+            out.append("null");
+        }
+        append_key(out, "error");
+        if (!digest) {
+            fqk::detail::append_json_string(out, digest.error().describe());
+        } else {
+            out.append("null");
+        }
+        append_key(out, "tensors");
+        out.push_back('[');
+        for (std::size_t t = 0; t < d.tensors.size(); ++t) {
+            if (t) out.push_back(',');
+            fqk::detail::append_json_string(out, d.tensors[t]);
+        }
+        out.append("]}");
+    }
+    out.append("]}\n");
+    return out;
+}
+
+std::string inspect_text(const std::string& file, const ck::Inspection& in) {
+    const ck::Header& h = in.header;
+    std::string out = file + ": " + std::string(ck::to_string(h.format));
+    if (h.format == ck::Format::gguf) out += " v" + std::to_string(h.version);
+    out += ", " + std::to_string(h.tensors.size()) + " tensor" + (h.tensors.size() == 1 ? "" : "s") +
+           ", data from byte " + std::to_string(h.data_offset) + " (aligned to " + std::to_string(h.alignment) +
+           "), " + fqk::human_bytes(h.file_size) + "\n";
+    out += "tensors:\n";
+    for (const ck::TensorInfo& t : h.tensors) {
+        out += "  " + t.name + "  " + t.dtype + "  " + shape_text(t.shape) + "  bytes [" + std::to_string(t.begin) +
+               ", " + std::to_string(t.end) + ")\n";
+    }
+    out += "metadata: " + std::to_string(h.metadata.size()) + " pair" + (h.metadata.size() == 1 ? "" : "s") + "\n";
+    out += "descriptors: " + std::to_string(in.descriptors.size()) + "\n";
+    for (const ck::AttachedDescriptor& d : in.descriptors) {
+        out += "  " + d.target + (d.per_layer ? " (one tensor per layer, " : " (one tensor, ") +
+               std::to_string(d.tensors.size()) + " present) under " + d.key + "\n";
+        if (!d.shape) {
+            out += "    does not decode: " + d.error.value_or(fqk::Error{}).describe() + "\n";
+            continue;
+        }
+        out += "    " + fqk::to_json(*d.shape) + "\n";
+        const fqk::Result<fqk::Digest> digest = fqk::digest(*d.shape);
+        out += "    digest " + (digest ? digest->hex() : "none: " + digest.error().describe()) + "\n";
+    }
+    return out;
+}
+
+// ---------------------------------------------------------------------------------------------- the commands
+
+struct Target {
+    std::string tensor;
+    std::string pattern;
+    [[nodiscard]] const std::string& name() const { return tensor.empty() ? pattern : tensor; }
+};
+
+void add_target_options(CLI::App& sub, Target& t) {
+    CLI::Option* one = sub.add_option("--tensor", t.tensor, "one tensor in the canonical layout")->type_name("NAME");
+    CLI::Option* group = sub.add_option("--tensors", t.pattern,
+                                        "a group of per-layer tensors, named with {layer} (e.g. past.{layer}.key)")
+                             ->type_name("PATTERN");
+    one->excludes(group);
+    group->excludes(one);
+}
+
+bool require_target(const char* command, const Target& t) {
+    if (!t.name().empty()) return true;
+    std::fprintf(stderr, "kvshape checkpoint %s: say which tensors: --tensor NAME or --tensors PATTERN\n", command);
+    return false;
+}
+
+/// A flag for a pattern given with --tensor or a name with --tensors, which would otherwise be taken silently.
+bool target_matches_option(const char* command, const Target& t) {
+    if (!t.tensor.empty() && ck::is_pattern(t.tensor)) {
+        std::fprintf(stderr, "kvshape checkpoint %s: --tensor %s holds {layer}: use --tensors for a group\n", command,
+                     t.tensor.c_str());
+        return false;
+    }
+    if (!t.pattern.empty() && !ck::is_pattern(t.pattern)) {
+        std::fprintf(stderr, "kvshape checkpoint %s: --tensors %s has no {layer}: use --tensor for one tensor\n",
+                     command, t.pattern.c_str());
+        return false;
+    }
+    return true;
+}
+
+int run_inspect(const std::string& file, const std::string& format) {
+    const fqk::Result<ck::Inspection> in = ck::inspect(file);
+    if (!in) return report_file_error("inspect", file, in.error());
+    const std::string out = format == "json" ? inspect_json(file, *in) : inspect_text(file, *in);
+    std::fwrite(out.data(), 1, out.size(), stdout);
+    return std::fflush(stdout) == 0 ? kExitValid : kExitUsage;
+}
+
+int run_verify(const std::string& file) {
+    const fqk::Result<ck::Inspection> in = ck::inspect(file);
+    if (!in) return report_file_error("verify", file, in.error());
+    const fqk::Result<std::vector<fqk::Error>> problems = ck::verify(file);
+    if (!problems) return report_file_error("verify", file, problems.error());
+    for (const fqk::Error& e : *problems) {
+        std::fprintf(stderr, "kvshape checkpoint verify: %s: %s\n", file.c_str(), e.describe().c_str());
+    }
+    if (!problems->empty()) return kExitInvalid;
+    std::printf("%s: %zu descriptor%s, every one agrees with its tensors\n", file.c_str(), in->descriptors.size(),
+                in->descriptors.size() == 1 ? "" : "s");
+    return kExitValid;
+}
+
+int run_attach(const std::string& file, const std::string& shape_path, const Target& target, const std::string& out,
+               bool quiet) {
+    if (!require_target("attach", target) || !target_matches_option("attach", target)) return kExitUsage;
+    std::variant<Bytes, IoError> text = read_all(shape_path);
+    if (const auto* io = std::get_if<IoError>(&text)) {
+        std::fprintf(stderr, "kvshape checkpoint attach: %s\n", io->message.c_str());
+        return kExitUsage;
+    }
+    Bytes& bytes = std::get<Bytes>(text);
+    const fqk::Result<fqk::KvTensorShapeV1> shape = fqk::parse_kv_tensor_shape_v1_json(
+        std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+    if (!shape) {
+        std::fprintf(stderr, "kvshape checkpoint attach: %s: %s\n", shape_path.c_str(), shape.error().describe().c_str());
+        return kExitInvalid;
+    }
+    const fqk::Result<ck::Header> header = ck::read_header(file);
+    if (!header) return report_file_error("attach", file, header.error());
+    // Every disagreement first, each named; attach() itself would stop at the first.
+    const std::vector<fqk::Error> problems = ck::check_descriptor(*header, *shape, target.name());
+    for (const fqk::Error& e : problems) {
+        std::fprintf(stderr, "kvshape checkpoint attach: %s: %s\n", file.c_str(), e.describe().c_str());
+    }
+    if (!problems.empty()) return kExitInvalid;
+    ProgressLine progress(quiet);
+    ck::WriteOptions options;
+    options.progress = progress.callback();
+    const fqk::Status st = ck::attach(file, out, *shape, target.name(), options);
+    if (!st) return report_file_error("attach", out, st.error());
+    return kExitValid;
+}
+
+int run_detach(const std::string& file, const Target& target, const std::string& out, bool quiet) {
+    if (!require_target("detach", target) || !target_matches_option("detach", target)) return kExitUsage;
+    ProgressLine progress(quiet);
+    ck::WriteOptions options;
+    options.progress = progress.callback();
+    const fqk::Status st = ck::detach(file, out, target.name(), options);
+    if (!st) {
+        if (st.error().rule == ck::rules::not_attached) {
+            std::fprintf(stderr, "kvshape checkpoint detach: %s: %s\n", file.c_str(), st.error().describe().c_str());
+            return kExitInvalid;
+        }
+        return report_file_error("detach", file, st.error());
+    }
+    return kExitValid;
+}
+
+struct State {
+    std::string file;
+    std::string format = "text";
+    std::string shape;
+    std::string out;
+    Target target;
+    bool quiet = false;
+};
+
+}  // namespace
+
+Run add_checkpoint(CLI::App& command) {
+    auto s = std::make_shared<State>();
+    command.require_subcommand(1);
+    CLI::App* inspect = command.add_subcommand("inspect", "List the tensors (name, dtype, shape, byte range) and the "
+                                                          "descriptors attached to them");
+    inspect->add_option("file", s->file, "a safetensors or GGUF file")->required();
+    inspect->add_option("--format", s->format, "text or json")->check(CLI::IsMember({"text", "json"}))
+        ->capture_default_str();
+    CLI::App* attach = command.add_subcommand("attach", "Validate a descriptor against its tensors and store it in "
+                                                        "the file's metadata, written atomically to OUT");
+    attach->add_option("file", s->file, "a safetensors or GGUF file")->required();
+    attach->add_option("--shape", s->shape, "the descriptor, as JSON (- for standard input)")->required();
+    add_target_options(*attach, s->target);
+    attach->add_option("-o,--output", s->out, "the file to write (may be FILE itself)")->required();
+    attach->add_flag("--quiet", s->quiet, "no progress on a terminal");
+    CLI::App* verify = command.add_subcommand("verify", "Check every attached descriptor against its tensors");
+    verify->add_option("file", s->file, "a safetensors or GGUF file")->required();
+    CLI::App* detach = command.add_subcommand("detach", "Remove a descriptor from the file's metadata, written "
+                                                        "atomically to OUT");
+    detach->add_option("file", s->file, "a safetensors or GGUF file")->required();
+    add_target_options(*detach, s->target);
+    detach->add_option("-o,--output", s->out, "the file to write (may be FILE itself)")->required();
+    detach->add_flag("--quiet", s->quiet, "no progress on a terminal");
+    return [s, inspect, attach, verify, detach] {
+        if (inspect->parsed()) return run_inspect(s->file, s->format);
+        if (attach->parsed()) return run_attach(s->file, s->shape, s->target, s->out, s->quiet);
+        if (verify->parsed()) return run_verify(s->file);
+        if (detach->parsed()) return run_detach(s->file, s->target, s->out, s->quiet);
+        return kExitUsage;
+    };
+}
+
+}  // namespace kvshape
