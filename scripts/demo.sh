@@ -1,18 +1,37 @@
 #!/usr/bin/env bash
-# One command from a fresh machine to the main job: install, build, then size the KV cache of every bundled
-# Hugging Face config at 4 k, 32 k and 128 k tokens, and check the bundled example descriptors.
+# One command from a fresh machine to the main job: install, build, then
+#   1. size the KV cache of every bundled Hugging Face config (examples/configs/) at 4 k, 32 k and 128 k tokens;
+#   2. attach a key and a value descriptor to a bundled checkpoint, inspect it and verify it;
+#   3. check the bundled example descriptors (examples/shapes.jsonl).
+# FIB_QUANT_KV_DEMO_NO_INSTALL=1 reruns the demo on a tree that is already built.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ "${FIB_QUANT_KV_DEMO_NO_INSTALL:-}" != 1 ]; then  # (set to 1 to rerun the demo on a built tree)
+if [ "${FIB_QUANT_KV_DEMO_NO_INSTALL:-}" != 1 ]; then
   scripts/install-deps.sh
   scripts/build.sh
 fi
+kvshape=build/kvshape
+
 for config in examples/configs/*.json; do
   echo "== kvshape from-hf-config $config --tokens 4096,32768,131072"
-  build/kvshape from-hf-config "$config" --tokens 4096,32768,131072
+  "$kvshape" from-hf-config "$config" --tokens 4096,32768,131072
   echo
 done
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cp examples/checkpoints/kv_cache.safetensors "$work/"
+file="$work/kv_cache.safetensors"
+echo "== kvshape checkpoint attach (key and value groups) to a copy of examples/checkpoints/kv_cache.safetensors"
+"$kvshape" checkpoint attach "$file" --shape examples/checkpoints/key.json --tensors 'past.{layer}.key' -o "$file"
+"$kvshape" checkpoint attach "$file" --shape examples/checkpoints/value.json --tensors 'past.{layer}.value' -o "$file"
+echo "== kvshape checkpoint inspect"
+"$kvshape" checkpoint inspect "$file" | sed "s|$work/||"
+echo "== kvshape checkpoint verify"
+"$kvshape" checkpoint verify "$file" | sed "s|$work/||"
+echo
+
 echo "== kvshape check examples/shapes.jsonl"
 status=0
-build/kvshape check examples/shapes.jsonl || status=$?
+"$kvshape" check examples/shapes.jsonl || status=$?
 echo "== exit status $status (0: all valid, 1: some invalid, 2: usage or I/O error)"
