@@ -20,7 +20,7 @@ endif()
 set(FIB_QUANT_KV_PYTHON_DIR ${PROJECT_BINARY_DIR}/python CACHE INTERNAL "")
 set(_fqk_package ${FIB_QUANT_KV_PYTHON_DIR}/fib_quant_kv)
 
-set(_fqk_sources ${PROJECT_SOURCE_DIR}/src/python/support.cpp)
+set(_fqk_sources ${PROJECT_SOURCE_DIR}/src/python/support.cpp ${PROJECT_SOURCE_DIR}/src/python/formats.cpp)
 foreach(rel IN LISTS FIB_QUANT_KV_GENERATED_PYTHON)
   list(APPEND _fqk_sources ${FIB_QUANT_KV_GENERATED_DIR}/${rel})
 endforeach()

@@ -247,6 +247,7 @@ void bind_support(py::module_& m, DetailsOf details_of) {
         py::arg("line"), py::arg("number"), py::arg("block_dim") = py::none(),
         "Internal: the verdict line `check` writes for one input line (without its newline), and whether the "
         "line is valid. The same code as kvshape check.");
+    bind_formats(m);
 }
 
 }  // namespace fib_quant_kv::python

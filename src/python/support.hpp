@@ -31,6 +31,10 @@ using DetailsOf = py::dict (*)(const Error& e);
 /// generated module initialiser, after it has bound ErrorKind.
 void bind_support(py::module_& m, DetailsOf details_of);
 
+/// The format modules' functions (checkpoints, Hugging Face configs), for fib_quant_kv/checkpoint.py and hf.py:
+/// src/python/formats.cpp. Called by bind_support().
+void bind_formats(py::module_& m);
+
 /// The DescriptorError instance for `e`: a ValueError whose str() is e.describe(), with .kind (ErrorKind),
 /// .rule, .fields (tuple of str), .message, .details (dict of the kind's detail slots) and .offset (int or None).
 [[nodiscard]] py::object make_error(const Error& e);
