@@ -22,6 +22,10 @@ std::string repr_of(py::handle h) {
     return r;
 }
 
+/// A member of an enumeration: pybind11's enums and Python's enum.Enum (IntEnum included) both give their class a
+/// `__members__` mapping.
+bool is_enum_member(py::handle value) { return py::hasattr(py::type::handle_of(value), "__members__"); }
+
 }  // namespace
 
 py::object make_error(const Error& e) {
@@ -54,10 +58,13 @@ void overflow_error(std::string_view what, py::handle got, std::uint64_t max) {
 }
 
 std::uint64_t to_unsigned(py::handle value, std::string_view what, std::uint64_t max) {
-    // bool is an int to Python, but True as a head count is a mistake, not a 1.
-    if (!PyLong_Check(value.ptr()) || PyBool_Check(value.ptr())) {
-        // Objects that say they are integers (numpy.uint32, ...) through __index__ are accepted.
-        if (PyBool_Check(value.ptr()) || !PyIndex_Check(value.ptr())) type_error(what, "int", value);
+    // bool is an int to Python, but True as a head count is a mistake, not a 1; so is an enum member
+    // (KvRole.value, an IntEnum) whose code happens to be a number.
+    if (!PyLong_CheckExact(value.ptr())) {
+        if (PyBool_Check(value.ptr()) || !PyIndex_Check(value.ptr()) || is_enum_member(value)) {
+            type_error(what, "int", value);
+        }
+        // Other objects that say they are integers (numpy.uint32, an int subclass) through __index__ are accepted.
         py::object index = py::reinterpret_steal<py::object>(PyNumber_Index(value.ptr()));
         if (!index) throw py::error_already_set();
         return to_unsigned(index, what, max);

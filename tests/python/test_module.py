@@ -12,6 +12,7 @@ against the runtime module; and a batch of hostile calls in a subprocess that mu
 
 import ast
 import copy
+import enum
 import inspect
 import mmap
 import os
@@ -103,12 +104,19 @@ def test_missing_or_unknown_keyword_refused():
 
 
 @pytest.mark.parametrize("field", INT_FIELDS)
-@pytest.mark.parametrize("value", ["1", 1.0, True, False, None, b"1", [1]],
-                         ids=["str", "float", "True", "False", "None", "bytes", "list"])
+@pytest.mark.parametrize("value", ["1", 1.0, True, False, None, b"1", [1], fqk.KvRole.value,
+                                   enum.IntEnum("Heads", "one two").two],
+                         ids=["str", "float", "True", "False", "None", "bytes", "list", "pybind11 enum", "IntEnum"])
 def test_int_field_wrong_type(field, value):
     with pytest.raises(TypeError) as info:
         make(**{field: value})
     assert f"KvTensorShapeV1.{field}: expected int" in str(info.value)
+
+
+def test_int_field_takes_what_says_it_is_an_integer():
+    numpy = pytest.importorskip("numpy")
+    assert make(batch=numpy.uint32(3)).batch == 3
+    assert make(batch=type("Count", (int,), {})(7)).batch == 7
 
 
 @pytest.mark.parametrize("field", list(ENUM_FIELDS))
