@@ -509,6 +509,8 @@ def _named_checks(names: _Names, p: str, st: _LineDict, seen_ids: dict) -> list[
             pname = ctx.snake(f"{pp}.name", prm["name"], prm, "name")
             if pname.text in field_by_name or pname.text in params:
                 ctx.fail(f"{pp}.name", prm, f"`{pname}` is already a field or parameter name", "name")
+            if (why := targets.reserved_parameter(pname.text)) is not None:
+                ctx.fail(f"{pp}.name", prm, f"`{pname}` is reserved for a parameter: {why}", "name")
             params[pname.text] = Param(pname, names.type_ref(f"{pp}.type", prm["type"], prm, "type"),
                                        ctx.text(f"{pp}.doc", prm["doc"], prm, "doc"))
         rules = _rules(names, c["rules"], f"{cp}.rules", c, "rules", params, seen_ids)

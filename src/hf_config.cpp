@@ -507,15 +507,23 @@ Result<KvCacheSize> size_kv_cache(const HfConfig& config, std::uint32_t tokens, 
                               std::move(msg));
         }
     }
-    KvCacheSize out{
-        config.model_type,
-        make_kv_tensor_shape_v1(KvRole::key, config.attention_kind, options.batch, config.layers, config.kv_heads,
-                                config.query_heads, tokens, config.head_dim, *dt, options.key_rope),
-        make_kv_tensor_shape_v1(KvRole::value, config.attention_kind, options.batch, config.layers, config.kv_heads,
-                                config.query_heads, tokens, config.head_dim, *dt, KvRopeState::not_applicable),
-        0,
-        0,
-        config.notes};
+    // Field by field, not make_kv_tensor_shape_v1(): a field the schema adds later takes its default here
+    // instead of breaking this call (handwritten code never lists every field).
+    KvTensorShapeV1 key;
+    key.role = KvRole::key;
+    key.attention_kind = config.attention_kind;
+    key.batch = options.batch;
+    key.layers = config.layers;
+    key.kv_heads = config.kv_heads;
+    key.query_heads = config.query_heads;
+    key.tokens = tokens;
+    key.head_dim = config.head_dim;
+    key.dtype = *dt;
+    key.rope_state = options.key_rope;
+    KvTensorShapeV1 value = key;
+    value.role = KvRole::value;
+    value.rope_state = KvRopeState::not_applicable;
+    KvCacheSize out{config.model_type, std::move(key), std::move(value), 0, 0, config.notes};
     if (Status st = validate(out.key); !st) return std::move(st).error();
     if (Status st = validate(out.value); !st) return std::move(st).error();
     // validate() checks the element count; the bytes can still overflow (size_overflow, from byte_size()).

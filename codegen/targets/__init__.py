@@ -16,3 +16,12 @@ def reserved(name: object) -> str | None:
         if (why := target.reserved(name)) is not None:
             return why
     return None
+
+
+def reserved_parameter(name: str) -> str | None:
+    """Why some target cannot take `name` for a named check's parameter (it sits next to the generated function's
+    own parameters), or None."""
+    for target in ALL:
+        if (why := getattr(target, "reserved_parameter", lambda _n: None)(name)) is not None:
+            return why
+    return None

@@ -11,8 +11,10 @@ from model import Check, Condition, Operand, Rule, TypeRef
 
 _UINT = {"u8": "std::uint8_t", "u16": "std::uint16_t", "u32": "std::uint32_t", "u64": "std::uint64_t"}
 
-# Names a schema may not use because of this target: C++'s keywords, and names the generated C++ gives its own
-# parameters, locals and types (the readers' locals end in `_` and need no entry).
+# Names a schema may not use because of this target: C++'s keywords, and the few names the generated C++ gives
+# its own parameters, locals, members and namespaces where a schema name could meet them (`s` is a local of
+# make_*(), whose parameters are the fields; `table` is a view's own member). Readers keep field values in
+# locals named `<field>_` and their own locals end otherwise, so fields may be called `shape`, `view` or `index`.
 KEYWORDS = frozenset("""
     alignas alignof and and_eq asm auto bitand bitor bool break case catch char char8_t char16_t char32_t class
     compl concept const consteval constexpr constinit const_cast continue co_await co_return co_yield decltype
@@ -23,7 +25,7 @@ KEYWORDS = frozenset("""
     while xor xor_eq
 """.split())
 GENERATED_NAMES = frozenset("""
-    s e F S sink shape builder table view out json text index field variant std detail fb
+    s e F S std detail fb table
     Error Result Status Digest DigestBuilder EnumTraits StructTraits Fields ErrorKind ErrorDetails
 """.split())
 
@@ -35,6 +37,12 @@ def reserved(name: str) -> str | None:
     if name in GENERATED_NAMES:
         return "a name the generated C++ uses itself"
     return None
+
+
+def reserved_parameter(name: str) -> str | None:
+    """Why a named check's parameter cannot be called `name` in C++: validate_<check>(shape, params...) names the
+    descriptor `shape`."""
+    return "the generated validate_<check>() calls the descriptor `shape`" if name == "shape" else None
 
 
 def type(t: TypeRef) -> str:  # noqa: A001 (the templates read it as cpp.type)

@@ -422,12 +422,20 @@ class ShapesThatWouldNotCompile(SchemaErrorTestCase):
         # Each target (codegen/targets/) reserves its own words; the message names the one that refuses.
         old = "{name: rope_state, type: KvRopeState,"
         for name, why in (("default", "a C++ keyword"), ("lambda", "a Python keyword"),
-                          ("shape", "a name the generated C++ uses itself"),
+                          ("table", "a name the generated C++ uses itself"),
                           ("digest", "a name the generated Python classes use themselves")):
             with self.subTest(name):
                 text = edit(self.text, old, "{name: " + name + ", type: u32, doc: x.}\n      - " + old)
                 _line, _path, message = self.where(text)
                 self.assertEqual(message, f"`{name}` is reserved: {why}")
+
+    def test_names_the_generated_code_no_longer_takes_from_fields(self):
+        # Once reserved for the generated code's own locals and parameters; now fields may have them (the
+        # two-schema build compiles and runs a field named `index`).
+        old = "{name: rope_state, type: KvRopeState,"
+        for name in ("shape", "view", "index", "json", "out", "builder", "field", "variant", "number"):
+            with self.subTest(name):
+                load(self.write_schema(edit(self.text, old, "{name: " + name + ", type: u32, doc: x.}\n      - " + old)))
 
     def test_check_parameter_named_like_a_generated_parameter(self):
         text = self.text
@@ -436,7 +444,10 @@ class ShapesThatWouldNotCompile(SchemaErrorTestCase):
                          ("block_dim: block_dim}", "block_dim: shape}"),
                          ("by block_dim {block_dim}", "by block_dim {shape}")):
             text = edit(text, old, new)
-        self.where(text)
+        _line, path, message = self.where(text)
+        self.assertTrue(path.endswith(".params[0].name"), path)
+        self.assertEqual(message, "`shape` is reserved for a parameter: the generated validate_<check>() calls the "
+                                  "descriptor `shape`")
 
 
 class StringAttributesAndTensors(SchemaErrorTestCase):

@@ -89,7 +89,7 @@ structs:
     doc: One page of the cache.
     fields:
       - {name: location, type: KvPageLocation, doc: Where the page lives.}
-      - {name: slot, type: u32, doc: Slot in its pool.}
+      - {name: index, type: u32, doc: "Index of the page in its pool (a name the generated code once reserved)."}
       - {name: byte_offset, type: u64, doc: Byte offset of the page in its pool.}
       - {name: tokens_used, type: u32, doc: Tokens written to the page.}
     rules:
@@ -183,7 +183,7 @@ SHAPE_JSON = ('{"schema_version":"fib_quant_kv_tensor_shape_v1","role":"key","at
               '"rope_state":"pre_rope"}')
 TABLE_JSON = ('{"schema_version":"fib_quant_kv_page_table_v1","layout":"token_major","element":"f16",'
               '"page_tokens":16,"kv_heads":4,"head_dim":128,"page_count":1000}')
-PAGE_JSON = '{"location":"device","slot":7,"byte_offset":4294967296,"tokens_used":12}'
+PAGE_JSON = '{"location":"device","index":7,"byte_offset":4294967296,"tokens_used":12}'
 
 PROGRAM = r'''
 // Written by codegen/tests/test_two_schemas.py: two schemas of one library, side by side in one program.
@@ -407,7 +407,7 @@ TABLE_CANONICAL = (_domain(TABLE_ID, "KvPageTableV1") + _string(TABLE_ID)
                    + struct.pack("<III", 16, 4, 128)  # page_tokens, kv_heads, head_dim
                    + struct.pack("<Q", 1000))  # page_count
 PAGE_CANONICAL = (_domain(TABLE_ID, "KvPageV1")
-                  + struct.pack("<II", 0, 7)  # location device, slot
+                  + struct.pack("<II", 0, 7)  # location device, index
                   + struct.pack("<Q", 4294967296)  # byte_offset
                   + struct.pack("<I", 12))  # tokens_used
 

@@ -154,10 +154,11 @@ namespace detail {
 
 std::optional<KvTensorShapeV1> parse_kv_tensor_shape_v1_json_canonical(std::string_view json) {
     // Every value is read into a local first: the struct (and its strings' memory) is made only on success.
-    // Locals end in `_`, which no schema name can, so a field may be called anything.
-    json_fast::Cursor in_(json);
-    [[maybe_unused]] std::uint64_t number_ = 0;
-    [[maybe_unused]] std::size_t variant_ = 0;
+    // Field values go to locals named `<field>_`; the reader's own locals end otherwise, so a field may be
+    // called anything.
+    json_fast::Cursor cursor(json);
+    [[maybe_unused]] std::uint64_t number = 0;
+    [[maybe_unused]] std::size_t which = 0;
     std::string_view schema_version_{};
     KvRole role_{};
     KvAttentionKind attention_kind_{};
@@ -169,40 +170,40 @@ std::optional<KvTensorShapeV1> parse_kv_tensor_shape_v1_json_canonical(std::stri
     std::uint32_t head_dim_{};
     KvDType dtype_{};
     KvRopeState rope_state_{};
-    if (!in_.literal("{\"schema_version\":\"")) return std::nullopt;
-    if (!in_.plain_string(schema_version_)) return std::nullopt;
-    if (!in_.literal("\",\"role\":\"")) return std::nullopt;
-    if (!in_.variant(EnumTraits<KvRole>::wire_names, variant_)) return std::nullopt;
-    role_ = EnumTraits<KvRole>::values[variant_];
-    if (!in_.literal("\",\"attention_kind\":\"")) return std::nullopt;
-    if (!in_.variant(EnumTraits<KvAttentionKind>::wire_names, variant_)) return std::nullopt;
-    attention_kind_ = EnumTraits<KvAttentionKind>::values[variant_];
-    if (!in_.literal("\",\"batch\":")) return std::nullopt;
-    if (!in_.uint(4294967295U, number_)) return std::nullopt;
-    batch_ = static_cast<std::uint32_t>(number_);
-    if (!in_.literal(",\"layers\":")) return std::nullopt;
-    if (!in_.uint(4294967295U, number_)) return std::nullopt;
-    layers_ = static_cast<std::uint32_t>(number_);
-    if (!in_.literal(",\"kv_heads\":")) return std::nullopt;
-    if (!in_.uint(4294967295U, number_)) return std::nullopt;
-    kv_heads_ = static_cast<std::uint32_t>(number_);
-    if (!in_.literal(",\"query_heads\":")) return std::nullopt;
-    if (!in_.uint(4294967295U, number_)) return std::nullopt;
-    query_heads_ = static_cast<std::uint32_t>(number_);
-    if (!in_.literal(",\"tokens\":")) return std::nullopt;
-    if (!in_.uint(4294967295U, number_)) return std::nullopt;
-    tokens_ = static_cast<std::uint32_t>(number_);
-    if (!in_.literal(",\"head_dim\":")) return std::nullopt;
-    if (!in_.uint(4294967295U, number_)) return std::nullopt;
-    head_dim_ = static_cast<std::uint32_t>(number_);
-    if (!in_.literal(",\"dtype\":\"")) return std::nullopt;
-    if (!in_.variant(EnumTraits<KvDType>::wire_names, variant_)) return std::nullopt;
-    dtype_ = EnumTraits<KvDType>::values[variant_];
-    if (!in_.literal("\",\"rope_state\":\"")) return std::nullopt;
-    if (!in_.variant(EnumTraits<KvRopeState>::wire_names, variant_)) return std::nullopt;
-    rope_state_ = EnumTraits<KvRopeState>::values[variant_];
-    if (!in_.literal("\"}")) return std::nullopt;
-    if (!in_.at_end()) return std::nullopt;
+    if (!cursor.literal("{\"schema_version\":\"")) return std::nullopt;
+    if (!cursor.plain_string(schema_version_)) return std::nullopt;
+    if (!cursor.literal("\",\"role\":\"")) return std::nullopt;
+    if (!cursor.variant(EnumTraits<KvRole>::wire_names, which)) return std::nullopt;
+    role_ = EnumTraits<KvRole>::values[which];
+    if (!cursor.literal("\",\"attention_kind\":\"")) return std::nullopt;
+    if (!cursor.variant(EnumTraits<KvAttentionKind>::wire_names, which)) return std::nullopt;
+    attention_kind_ = EnumTraits<KvAttentionKind>::values[which];
+    if (!cursor.literal("\",\"batch\":")) return std::nullopt;
+    if (!cursor.uint(4294967295U, number)) return std::nullopt;
+    batch_ = static_cast<std::uint32_t>(number);
+    if (!cursor.literal(",\"layers\":")) return std::nullopt;
+    if (!cursor.uint(4294967295U, number)) return std::nullopt;
+    layers_ = static_cast<std::uint32_t>(number);
+    if (!cursor.literal(",\"kv_heads\":")) return std::nullopt;
+    if (!cursor.uint(4294967295U, number)) return std::nullopt;
+    kv_heads_ = static_cast<std::uint32_t>(number);
+    if (!cursor.literal(",\"query_heads\":")) return std::nullopt;
+    if (!cursor.uint(4294967295U, number)) return std::nullopt;
+    query_heads_ = static_cast<std::uint32_t>(number);
+    if (!cursor.literal(",\"tokens\":")) return std::nullopt;
+    if (!cursor.uint(4294967295U, number)) return std::nullopt;
+    tokens_ = static_cast<std::uint32_t>(number);
+    if (!cursor.literal(",\"head_dim\":")) return std::nullopt;
+    if (!cursor.uint(4294967295U, number)) return std::nullopt;
+    head_dim_ = static_cast<std::uint32_t>(number);
+    if (!cursor.literal(",\"dtype\":\"")) return std::nullopt;
+    if (!cursor.variant(EnumTraits<KvDType>::wire_names, which)) return std::nullopt;
+    dtype_ = EnumTraits<KvDType>::values[which];
+    if (!cursor.literal("\",\"rope_state\":\"")) return std::nullopt;
+    if (!cursor.variant(EnumTraits<KvRopeState>::wire_names, which)) return std::nullopt;
+    rope_state_ = EnumTraits<KvRopeState>::values[which];
+    if (!cursor.literal("\"}")) return std::nullopt;
+    if (!cursor.at_end()) return std::nullopt;
     return KvTensorShapeV1{
         std::string(schema_version_),
         role_,
