@@ -300,6 +300,49 @@ class Refusals(CheckpointTestCase):
         self.assert_folder(["in", "shape.json"])
 
 
+# ---------------------------------------------------------------------------------------------- verify refuses
+
+class VerifyDisagreements(CheckpointTestCase):
+    """Descriptors written into the files by this test (not by kvshape), disagreeing with their tensors."""
+
+    def verify_fails(self, path):
+        proc = run("verify", path)
+        self.assertEqual(proc.returncode, 1, proc.stderr)
+        self.assertEqual(proc.stdout, b"")
+        lines = proc.stderr.decode().splitlines()
+        for line in lines:
+            self.assertTrue(line.startswith(f"kvshape checkpoint verify: {path}: "), line)
+        return lines
+
+    def test_gguf(self):
+        good = cf.descriptor("key", layers=2, kv_heads=2, tokens=4, head_dim=8, dtype="f16")
+        bad = cf.descriptor("value", layers=3, kv_heads=2, tokens=4, head_dim=8, dtype="bf16")
+        path = self.write_file(per_layer_gguf(extra_metadata=[
+            (cf.KEY_PREFIX + "blk.{layer}.attn_k", cf.STRING, cf.canonical(good)),
+            (cf.KEY_PREFIX + "blk.{layer}.attn_v", cf.STRING, cf.canonical(bad))]), "m.gguf")
+        lines = self.verify_fails(path)
+        self.assertEqual(len(lines), 3, lines)
+        self.assertTrue(any("[checkpoint.dtype]" in ln and "blk.0.attn_v" in ln for ln in lines), lines)
+        self.assertTrue(any("[checkpoint.dtype]" in ln and "blk.1.attn_v" in ln for ln in lines), lines)
+        self.assertTrue(any("[checkpoint.missing_tensor]" in ln and "blk.2.attn_v" in ln for ln in lines), lines)
+        self.assertFalse(any("attn_k" in ln for ln in lines), lines)
+
+    def test_safetensors(self):
+        tensors = [(f"k.{layer}", "F32", [1, 2, 3, 4], cf.pattern_bytes(layer, 96)) for layer in range(2)]
+        d = cf.descriptor("key", layers=2, kv_heads=2, tokens=3, head_dim=4, dtype="f32")
+        mha = dict(d, attention_kind="mha")  # query_heads 8 != kv_heads 2: invalid
+        for metadata, rule in (({cf.KEY_PREFIX + "k.{layer}": cf.canonical(mha)}, "[mha.heads_equal]"),
+                               ({cf.KEY_PREFIX + "k.{layer}": "{not json"}, "parse ["),
+                               ({cf.KEY_PREFIX + "k.0": cf.canonical(d)}, "[checkpoint.shape]")):
+            with self.subTest(rule):
+                path = self.write_file(cf.safetensors(tensors, metadata), "m.safetensors")
+                lines = self.verify_fails(path)
+                self.assertTrue(any(rule in ln for ln in lines), lines)
+        path = self.write_file(cf.safetensors(tensors, {cf.KEY_PREFIX + "k.{layer}": cf.canonical(d)}), "ok.st")
+        self.assertEqual(self.ok("verify", path).stdout.decode(),
+                         f"{path}: 1 descriptor, every one agrees with its tensors\n")
+
+
 # ---------------------------------------------------------------------------------------------- unreadable files
 
 class UnreadableFiles(CheckpointTestCase):
