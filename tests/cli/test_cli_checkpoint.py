@@ -17,7 +17,6 @@ import pty
 import shutil
 import subprocess
 import sys
-import unittest
 
 KVSHAPE = None  # set from argv[1] in __main__
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -27,7 +26,7 @@ sys.path.insert(0, os.path.dirname(HERE))  # tests/
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "checkpoint"))  # tests/checkpoint/
 import require_all  # noqa: E402  FIB_QUANT_KV_REQUIRE_ALL: under it any skipped test fails the run
 import checkpoint_files as cf  # noqa: E402
-from cli_support import TempDirTestCase  # noqa: E402
+from cli_support import TempDirTestCase, kvshape_from_argv  # noqa: E402
 
 # The bundled files: 2 layers of past.{layer}.key / .value, each [1, 2, 4, 8] bf16 (128 bytes), in that order.
 BUNDLED_NAMES = ["past.0.key", "past.0.value", "past.1.key", "past.1.value"]
@@ -634,11 +633,5 @@ class Progress(CheckpointTestCase):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 2:
-        sys.stderr.write("usage: %s PATH_TO_KVSHAPE [unittest options]\n" % sys.argv[0])
-        sys.exit(2)
-    KVSHAPE = os.path.abspath(sys.argv[1])
-    if not os.access(KVSHAPE, os.X_OK):
-        sys.stderr.write("not an executable: %s\n" % KVSHAPE)
-        sys.exit(2)
+    KVSHAPE = kvshape_from_argv()
     require_all.unittest_main(argv=[sys.argv[0]] + sys.argv[2:], verbosity=2)
