@@ -18,3 +18,10 @@ $SUDO apt-get install -y -qq --no-install-recommends \
 if ! command -v cargo >/dev/null 2>&1; then
   $SUDO apt-get install -y -qq --no-install-recommends cargo >/dev/null
 fi
+# Tests only: node and npm for the independent GGUF reader (@huggingface/gguf, tests/checkpoint/gguf_js; the test
+# installs the package with `npm ci`). A node already on PATH is used as it is: NodeSource's nodejs bundles its own
+# npm and conflicts with Debian's npm package. Debian 12's nodejs is 18; the package declares node >= 20, but
+# reads local files under 18.20 as well (checked), and npm only warns about the declared engine.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi

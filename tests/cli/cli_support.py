@@ -7,6 +7,7 @@ hashed by `xxhsum -H2`.
 
 import json
 import os
+import sys
 import tempfile
 import unittest
 
@@ -70,3 +71,15 @@ class TempDirTestCase(unittest.TestCase):
         with open(path, "wb") as f:
             f.write(data if isinstance(data, bytes) else data.encode("utf-8"))
         return path
+
+
+def kvshape_from_argv():
+    """The kvshape executable named by argv[1] (absolute), or exit 2 with the usage."""
+    if len(sys.argv) < 2:
+        sys.stderr.write("usage: %s PATH_TO_KVSHAPE [unittest options]\n" % sys.argv[0])
+        sys.exit(2)
+    path = os.path.abspath(sys.argv[1])
+    if not os.access(path, os.X_OK):
+        sys.stderr.write("not an executable: %s\n" % path)
+        sys.exit(2)
+    return path

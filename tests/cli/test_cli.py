@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) 
 import require_all  # noqa: E402  FIB_QUANT_KV_REQUIRE_ALL: under it any skipped test fails the run
 from cli_support import (FIELD_ORDER, GQA, GQA_CANONICAL, GQA_DIGEST, GQA_ELEMENTS, GQA_VECTORS, MHA,  # noqa: E402
                          MHA_CANONICAL, MHA_DIGEST, MHA_ELEMENTS, MHA_VECTORS, SCHEMA_ID, TempDirTestCase, jline,
-                         shape)
+                         kvshape_from_argv, shape)
 DIGEST_RE = re.compile(r"\A[0-9a-f]{32}\Z")
 
 
@@ -769,11 +769,5 @@ class CommandTableTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 2:
-        sys.stderr.write("usage: %s PATH_TO_KVSHAPE [unittest options]\n" % sys.argv[0])
-        sys.exit(2)
-    KVSHAPE = os.path.abspath(sys.argv[1])
-    if not os.access(KVSHAPE, os.X_OK):
-        sys.stderr.write("not an executable: %s\n" % KVSHAPE)
-        sys.exit(2)
+    KVSHAPE = kvshape_from_argv()
     require_all.unittest_main(argv=[sys.argv[0]] + sys.argv[2:], verbosity=2)

@@ -10,6 +10,7 @@
 // tensors (each named on stderr), 2 usage, or a file that cannot be read as a checkpoint.
 #include <unistd.h>
 
+#include <charconv>
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
@@ -109,7 +110,17 @@ void append_number(std::string& out, std::string_view key, std::uint64_t value) 
     fqk::detail::append_decimal(out, value);
 }
 
-/// The metadata value as text: strings as they are, scalars as numbers, arrays summarised.
+/// The shortest text that reads back as the same float (std::to_string's fixed six decimals would show an
+/// epsilon of 1e-7 as 0.000000).
+template <class Float>
+std::string shortest_text(Float f) {
+    char buf[64];
+    const std::to_chars_result r = std::to_chars(buf, buf + sizeof buf, f);
+    return std::string(buf, r.ptr);
+}
+
+/// The metadata value as text: strings as they are, scalars as numbers (floats in their shortest round-trip
+/// form), arrays summarised.
 std::string value_text(const ck::MetadataValue& v) {
     using T = ck::ValueType;
     switch (v.type) {
@@ -124,12 +135,12 @@ std::string value_text(const ck::MetadataValue& v) {
             float f;
             const auto bits = static_cast<std::uint32_t>(v.bits);
             std::memcpy(&f, &bits, sizeof f);
-            return std::to_string(f);
+            return shortest_text(f);
         }
         case T::float64: {
             double d;
             std::memcpy(&d, &v.bits, sizeof d);
-            return std::to_string(d);
+            return shortest_text(d);
         }
         default: return std::to_string(v.bits);
     }
@@ -322,6 +333,8 @@ int run_attach(const std::string& file, const std::string& shape_path, const Tar
     for (const fqk::Error& e : problems) {
         std::fprintf(stderr, "kvshape checkpoint attach: %s: %s\n", file.c_str(), e.describe().c_str());
     }
+    // A malformed pattern (not exactly one {layer}) is a usage error, as it is for detach; not a disagreement.
+    if (problems.size() == 1 && problems.front().rule == ck::rules::target) return kExitUsage;
     if (!problems.empty()) return kExitInvalid;
     ProgressLine progress(quiet);
     ck::WriteOptions options;
