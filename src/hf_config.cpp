@@ -317,10 +317,11 @@ Result<std::optional<std::uint32_t>> first_u32(const View& v, std::initializer_l
     return std::optional<std::uint32_t>{};
 }
 
+/// The KvDType whose torch dtype (the schema's torch_dtype attribute) a config's torch_dtype names.
 std::optional<KvDType> known_dtype(std::string_view torch) noexcept {
-    if (torch == "float16") return KvDType::f16;
-    if (torch == "bfloat16") return KvDType::bf16;
-    if (torch == "float32") return KvDType::f32;
+    for (const KvDType v : EnumTraits<KvDType>::values) {
+        if (torch_dtype(v) == torch) return v;
+    }
     return std::nullopt;
 }
 

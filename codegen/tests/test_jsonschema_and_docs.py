@@ -93,7 +93,7 @@ class JsonSchema(_Rendered):
                          {"schema_version": {"const": "fib_quant_kv_tensor_shape_v1"}})
 
     def test_a_new_enum_value_reaches_the_json_schema(self):
-        f32 = "      - {name: f32, code: 2, doc: f32 source., byte_size: 4, torch_dtype: float32, numpy_dtype: float32}\n"
+        f32 = "      - {name: f32, code: 2, doc: f32 source., byte_size: 4, torch_dtype: float32, numpy_dtype: float32, safetensors_dtype: F32, ggml_type: F32}\n"
         text = edit(_support.schema_text(), f32,
                     f32 + "      - {name: f8, code: 3, doc: fp8 source., byte_size: 1, torch_dtype: float8_e4m3fn}\n")
         doc = self.json_schema(text)

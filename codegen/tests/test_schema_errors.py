@@ -343,10 +343,10 @@ class Derived(SchemaErrorTestCase):
 
 
 class EnumAttributes(SchemaErrorTestCase):
-    _F32 = "{name: f32, code: 2, doc: f32 source., byte_size: 4, torch_dtype: float32, numpy_dtype: float32}"
+    _F32 = "{name: f32, code: 2, doc: f32 source., byte_size: 4, torch_dtype: float32, numpy_dtype: float32, safetensors_dtype: F32, ggml_type: F32}"
 
     def test_enum_value_missing_a_declared_attribute(self):
-        text = edit(self.text, self._F32, "{name: f32, code: 2, doc: f32 source., torch_dtype: float32}")
+        text = edit(self.text, self._F32, "{name: f32, code: 2, doc: f32 source., torch_dtype: float32, safetensors_dtype: F32}")
         e = self.enum_index("KvDType")
         self.assertRejected(text, line=line_of(text, "{name: f32, code: 2"), path=f"enums[{e}].values[2]",
                             says="missing attribute `byte_size`")
@@ -463,13 +463,13 @@ class StringAttributesAndTensors(SchemaErrorTestCase):
                             says="only a string attribute may be optional")
 
     def test_a_required_string_attribute_must_be_given(self):
-        text = edit(self.text, "byte_size: 2, torch_dtype: bfloat16}", "byte_size: 2}")
+        text = edit(self.text, "byte_size: 2, torch_dtype: bfloat16, safetensors_dtype", "byte_size: 2, safetensors_dtype")
         e = self.enum_index("KvDType")
         self.assertRejected(text, line=line_of(text, "{name: bf16, code: 1"), path=f"enums[{e}].values[1]",
                             says="missing attribute `torch_dtype`")
 
     def test_a_string_attribute_takes_text(self):
-        text = edit(self.text, "torch_dtype: bfloat16}", "torch_dtype: 16}")
+        text = edit(self.text, "torch_dtype: bfloat16,", "torch_dtype: 16,")
         e = self.enum_index("KvDType")
         self.assertRejected(text, line=line_of(text, "{name: bf16, code: 1"),
                             path=f"enums[{e}].values[1].torch_dtype", says="expected")

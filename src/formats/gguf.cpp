@@ -309,21 +309,21 @@ std::optional<GgmlType> ggml_type(std::uint32_t code) noexcept {
 }
 
 std::optional<KvDType> to_kv_dtype(std::uint32_t code) noexcept {
-    switch (code) {
-        case 0: return KvDType::f32;
-        case 1: return KvDType::f16;
-        case 30: return KvDType::bf16;
-        default: return std::nullopt;
+    // The schema's ggml_type attribute of KvDType, by name: a dtype added to the schema is known here too.
+    const std::optional<GgmlType> type = ggml_type(code);
+    if (!type) return std::nullopt;
+    for (const KvDType v : EnumTraits<KvDType>::values) {
+        if (::fib_quant_kv::ggml_type(v) == type->name) return v;
     }
+    return std::nullopt;
 }
 
-std::uint32_t from_kv_dtype(KvDType dtype) noexcept {
-    switch (dtype) {
-        case KvDType::f16: return 1;
-        case KvDType::bf16: return 30;
-        case KvDType::f32: return 0;
+std::optional<std::uint32_t> from_kv_dtype(KvDType dtype) noexcept {
+    const std::string_view name = ::fib_quant_kv::ggml_type(dtype);
+    for (const TypeRow& row : kTypes) {
+        if (!name.empty() && row.type.name == name) return row.code;
     }
-    return 0;
+    return std::nullopt;
 }
 
 Result<Header> read_header(int fd, const Limits& limits) {

@@ -203,20 +203,14 @@ std::optional<std::uint32_t> dtype_size(std::string_view dtype) noexcept {
 }
 
 std::optional<KvDType> to_kv_dtype(std::string_view dtype) noexcept {
-    if (dtype == "F16") return KvDType::f16;
-    if (dtype == "BF16") return KvDType::bf16;
-    if (dtype == "F32") return KvDType::f32;
+    // The schema's safetensors_dtype attribute of KvDType: a dtype added to the schema is known here too.
+    for (const KvDType v : EnumTraits<KvDType>::values) {
+        if (!dtype.empty() && safetensors_dtype(v) == dtype) return v;
+    }
     return std::nullopt;
 }
 
-std::string_view from_kv_dtype(KvDType dtype) noexcept {
-    switch (dtype) {
-        case KvDType::f16: return "F16";
-        case KvDType::bf16: return "BF16";
-        case KvDType::f32: return "F32";
-    }
-    return {};
-}
+std::string_view from_kv_dtype(KvDType dtype) noexcept { return safetensors_dtype(dtype); }
 
 Result<Header> read_header(int fd, const Limits& limits) {
     checkpoint::detail::Input in(fd);

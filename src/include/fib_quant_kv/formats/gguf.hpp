@@ -50,9 +50,10 @@ struct GgmlType {
 /// The ggml type with this code (F32 0, F16 1, the quantized types, BF16 30, ...); nothing for an unknown or
 /// removed code.
 [[nodiscard]] std::optional<GgmlType> ggml_type(std::uint32_t code) noexcept;
-/// The KvDType of a ggml type code (0 f32, 1 f16, 30 bf16), if any, and back.
+/// The KvDType of a ggml type code (0 f32, 1 f16, 30 bf16), if any, and back: the schema's ggml_type attribute
+/// of KvDType, by name (nothing for a dtype GGUF has no type for).
 [[nodiscard]] std::optional<KvDType> to_kv_dtype(std::uint32_t code) noexcept;
-[[nodiscard]] std::uint32_t from_kv_dtype(KvDType dtype) noexcept;
+[[nodiscard]] std::optional<std::uint32_t> from_kv_dtype(KvDType dtype) noexcept;
 
 /// Reads and checks the header. Reads up to the end of the tensor infos, never the data.
 [[nodiscard]] Result<Header> read_header(int fd, const Limits& limits = {});

@@ -35,7 +35,8 @@ inline constexpr std::string_view offsets_gap = "safetensors.offsets_gap";  ///<
 /// Bytes per element of a safetensors dtype (F16, BF16, F32, F64, I8..I64, U8..U64, BOOL, F8_E4M3, F8_E5M2);
 /// nothing for any other name.
 [[nodiscard]] std::optional<std::uint32_t> dtype_size(std::string_view dtype) noexcept;
-/// The KvDType of a safetensors dtype (F16, BF16, F32), if any, and back.
+/// The KvDType of a safetensors dtype (F16, BF16, F32), if any, and back: the schema's safetensors_dtype
+/// attribute of KvDType (empty for a dtype safetensors has no name for).
 [[nodiscard]] std::optional<KvDType> to_kv_dtype(std::string_view dtype) noexcept;
 [[nodiscard]] std::string_view from_kv_dtype(KvDType dtype) noexcept;
 
