@@ -166,6 +166,9 @@ def load(path: Path, display: str | None, library: Library) -> Schema:
     for kind, items in (("enums", enums), ("structs", structs)):
         claims += [Claim("type name", item.name.pascal, line(root[kind][i], "name"), f"{kind}[{i}].name")
                    for i, item in enumerate(items)]
+    # The types the generated code adds in the namespace for each struct: its FlatBuffers view.
+    claims += [Claim("type name", f"{st.name.pascal}View", line(root["structs"][i], "name"), f"structs[{i}].name")
+               for i, st in enumerate(structs)]
     return Schema(display, stem, schema_id, schema_doc, library, flatbuffers, constants, enums, structs,
                   fingerprint, claims)
 

@@ -317,6 +317,23 @@ Result<std::optional<std::uint32_t>> first_u32(const View& v, std::initializer_l
     return std::optional<std::uint32_t>{};
 }
 
+/// The dtypes' wire names as --dtype takes them, from the schema: "f16|bf16|f32".
+std::string dtype_choices() {
+    std::string s;
+    for (const KvDType v : EnumTraits<KvDType>::values) s.append(s.empty() ? "" : "|").append(to_string(v));
+    return s;
+}
+
+/// Their torch names, from the schema's torch_dtype attribute: "float16, bfloat16 or float32".
+std::string torch_dtype_names() {
+    std::string s;
+    const auto& values = EnumTraits<KvDType>::values;
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        s.append(i == 0 ? "" : i + 1 == values.size() ? " or " : ", ").append(torch_dtype(values[i]));
+    }
+    return s;
+}
+
 /// The KvDType whose torch dtype (the schema's torch_dtype attribute) a config's torch_dtype names.
 std::optional<KvDType> known_dtype(std::string_view torch) noexcept {
     for (const KvDType v : EnumTraits<KvDType>::values) {
@@ -495,15 +512,17 @@ Result<KvCacheSize> size_kv_cache(const HfConfig& config, std::uint32_t tokens, 
     if (!dt) {
         if (!config.torch_dtype || *config.torch_dtype == "auto") {
             std::string msg = config.torch_dtype ? "`torch_dtype` is \"auto\"" : "missing key `torch_dtype`";
-            msg.append(": the config does not say the cache dtype; give one (--dtype f16|bf16|f32)");
+            msg.append(": the config does not say the cache dtype; give one (--dtype ");
+            msg.append(dtype_choices()).append(")");
             return make_error(ErrorKind::parse, hf_config_rules::missing_key, kTorchDtypeField, std::move(msg));
         }
         dt = known_dtype(*config.torch_dtype);
         if (!dt) {
             std::string msg = "`torch_dtype` ";
             detail::append_json_string(msg, *config.torch_dtype);
-            msg.append(
-                " is not a dtype of the descriptor (float16, bfloat16 or float32); give one (--dtype f16|bf16|f32)");
+            msg.append(" is not a dtype of the descriptor (").append(torch_dtype_names());
+            msg.append("); give one (--dtype ");
+            msg.append(dtype_choices()).append(")");
             return make_error(ErrorKind::unsupported, hf_config_rules::dtype_unsupported, kTorchDtypeField,
                               std::move(msg));
         }

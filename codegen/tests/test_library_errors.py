@@ -151,6 +151,15 @@ class CheckedTogether(LibraryErrorTestCase):
             page, f"{self.page}:{line_of(page, '- name: KvDType')}: structs[0].name: type name `KvDType` is already "
                   f"defined by {self.shape}:{shape_line} (enums[3].name); " + self.NAMESPACE.format(lib=self.lib))
 
+    def test_enum_named_like_the_view_of_the_other_schemas_struct(self):
+        # KvTensorShapeV1 brings the generated class KvTensorShapeV1View into the namespace too.
+        page = PAGE_TABLE_SCHEMA.replace("KvPageLocation", "KvTensorShapeV1View")
+        shape_line = line_of(_support.schema_text(), "- name: KvTensorShapeV1")
+        self.assertTogetherRejected(
+            page, f"{self.page}:{line_of(page, '- name: KvTensorShapeV1View')}: enums[0].name: type name "
+                  f"`KvTensorShapeV1View` is already defined by {self.shape}:{shape_line} (structs[0].name); "
+                  + self.NAMESPACE.format(lib=self.lib))
+
     def test_same_schema_id(self):
         page = edit(PAGE_TABLE_SCHEMA, "  id: fib_quant_kv_page_table_v1\n", "  id: fib_quant_kv_tensor_shape_v1\n")
         shape_line = line_of(_support.schema_text(), "  id: fib_quant_kv_tensor_shape_v1")

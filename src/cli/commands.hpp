@@ -44,6 +44,9 @@ Run add_checkpoint(CLI::App& command);      // commands/checkpoint.cpp
 /// sign: not empty, no spaces, no "0x", no octal.
 [[nodiscard]] std::optional<std::uint32_t> parse_u32(std::string_view text);
 
+/// Checks an option's text with parse_u32(), with the message every u32 option gives.
+[[nodiscard]] CLI::Validator u32_validator();
+
 /// Adds `--block-dim B`, read with parse_u32().
 void add_block_dim_option(CLI::App& command, std::optional<std::uint32_t>& target);
 

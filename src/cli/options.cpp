@@ -14,17 +14,21 @@ std::optional<std::uint32_t> parse_u32(std::string_view text) {
     return value;
 }
 
+CLI::Validator u32_validator() {
+    return CLI::Validator(
+        [](std::string& text) {
+            return parse_u32(text) ? std::string() : "expected a whole number from 0 to 4294967295, got '" + text + "'";
+        },
+        "U32");
+}
+
 void add_block_dim_option(CLI::App& command, std::optional<std::uint32_t>& target) {
     command
         .add_option_function<std::string>(
             "--block-dim", [&target](const std::string& text) { target = parse_u32(text); },
             "also require head_dim to be a multiple of B (0 never is)")
         ->type_name("B")
-        ->check(CLI::Validator(
-            [](std::string& text) {
-                return parse_u32(text) ? std::string() : "expected a whole number from 0 to 4294967295, got '" + text + "'";
-            },
-            "U32"));
+        ->check(u32_validator());
 }
 
 }  // namespace kvshape

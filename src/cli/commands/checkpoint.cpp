@@ -323,7 +323,8 @@ int run_attach(const std::string& file, const std::string& shape_path, const Tar
     const fqk::Result<fqk::KvTensorShapeV1> shape = fqk::parse_kv_tensor_shape_v1_json(
         std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
     if (!shape) {
-        std::fprintf(stderr, "kvshape checkpoint attach: %s: %s\n", shape_path.c_str(), shape.error().describe().c_str());
+        std::fprintf(stderr, "kvshape checkpoint attach: %s: %s\n", shape_path.c_str(),
+                     shape.error().describe().c_str());
         return kExitInvalid;
     }
     const fqk::Result<ck::Header> header = ck::read_header(file);

@@ -101,11 +101,7 @@ Run add_from_hf_config(CLI::App& command) {
             "--batch", [o](const std::string& text) { o->batch = parse_u32(text).value_or(0); },
             "sequences in the batch (default 1)")
         ->type_name("B")
-        ->check(CLI::Validator(
-            [](std::string& text) {
-                return parse_u32(text) ? std::string() : "expected a whole number from 0 to 4294967295, got '" + text + "'";
-            },
-            "U32"));
+        ->check(u32_validator());
     command
         .add_option_function<std::string>(
             "--dtype", [o](const std::string& text) { o->dtype = fqk::parse_kv_dtype(text); },
