@@ -35,18 +35,33 @@ constexpr Command kCommands[] = {
     {"checkpoint", "Descriptors inside safetensors and GGUF files: inspect, attach, verify, detach", add_checkpoint},
 };
 
-/// A first word that is no option and no command is named as such (CLI11 would only say that a command is
-/// required, which reads as if none had been given). True when it was reported.
-bool report_unknown_command(int argc, char** argv) {
-    if (argc < 2 || argv[1][0] == '-') return false;
-    const std::string_view word = argv[1];
-    if (std::any_of(std::begin(kCommands), std::end(kCommands), [&](const Command& c) { return c.name == word; })) {
-        return false;
-    }
+bool is_command(std::string_view word) {
+    return std::any_of(std::begin(kCommands), std::end(kCommands), [&](const Command& c) { return c.name == word; });
+}
+
+/// A command line without a command says so, naming the commands: a first word that is no option and no command
+/// (CLI11 would only say that a command is required, which reads as if none had been given), no words at all, or
+/// only an option kvshape does not know. True when it was reported.
+bool report_missing_command(int argc, char** argv) {
     std::string names;
     for (const Command& c : kCommands) names.append(names.empty() ? "" : ", ").append(c.name);
-    std::fprintf(stderr, "kvshape: unknown command '%s' (the commands: %s; see kvshape --help)\n", argv[1],
-                 names.c_str());
+    if (argc < 2) {
+        std::fprintf(stderr, "kvshape: a command is required (the commands: %s; see kvshape --help)\n", names.c_str());
+        return true;
+    }
+    const std::string_view first = argv[1];
+    if (first[0] != '-') {
+        if (is_command(first)) return false;
+        std::fprintf(stderr, "kvshape: unknown command '%s' (the commands: %s; see kvshape --help)\n", argv[1],
+                     names.c_str());
+        return true;
+    }
+    if (first == "-h" || first == "--help" || first == "--help-all" || first == "--version") return false;
+    for (int i = 2; i < argc; ++i) {
+        if (is_command(argv[i])) return false;  // CLI11 names the unknown option in its context
+    }
+    std::fprintf(stderr, "kvshape: unknown option '%s', and no command (the commands: %s; see kvshape --help)\n",
+                 argv[1], names.c_str());
     return true;
 }
 
@@ -61,7 +76,7 @@ int run(int argc, char** argv) {
         runs.emplace_back(sub, c.add(*sub));
     }
 
-    if (report_unknown_command(argc, argv)) return kExitUsage;
+    if (report_missing_command(argc, argv)) return kExitUsage;
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {

@@ -491,6 +491,22 @@ class ExitStatusTest(CliTestCase):
                 self.assertEqual(proc.stderr.decode(), f"kvshape: unknown command '{word}' (the commands: check, "
                                  "validate, digest, convert, from-hf-config, checkpoint; see kvshape --help)\n")
 
+    def test_no_command_names_the_commands(self):
+        names = "check, validate, digest, convert, from-hf-config, checkpoint"
+        for args, text in (([], "kvshape: a command is required (the commands: %s; see kvshape --help)\n" % names),
+                           (["--bogus"], "kvshape: unknown option '--bogus', and no command (the commands: %s; see "
+                                         "kvshape --help)\n" % names)):
+            with self.subTest(args):
+                proc = run(args)
+                self.assertUsageError(proc)
+                self.assertEqual(proc.stderr.decode(), text)
+        # An unknown option next to a command is CLI11's to name; --help and --version still work alone.
+        proc = run(["--bogus", "check"])
+        self.assertUsageError(proc)
+        self.assertIn("--bogus", proc.stderr.decode())
+        self.assertEqual(run(["--version"]).returncode, 0)
+        self.assertEqual(run(["--help"]).returncode, 0)
+
     def test_missing_input_file(self):
         missing = os.path.join(self.tmp, "does-not-exist.jsonl")
         proc = run(["check", missing])
