@@ -483,6 +483,31 @@ std::vector<AttachedDescriptor> attached_descriptors(const Header& header) {
     return out;
 }
 
+std::int64_t MetadataValue::signed_value() const noexcept {
+    switch (type) {
+        case ValueType::int8: return static_cast<std::int8_t>(bits);
+        case ValueType::int16: return static_cast<std::int16_t>(bits);
+        case ValueType::int32: return static_cast<std::int32_t>(bits);
+        case ValueType::int64: return static_cast<std::int64_t>(bits);
+        default: return 0;
+    }
+}
+
+float MetadataValue::float32_value() const noexcept {
+    if (type != ValueType::float32) return 0;
+    const auto low = static_cast<std::uint32_t>(bits);
+    float f;
+    std::memcpy(&f, &low, sizeof f);
+    return f;
+}
+
+double MetadataValue::float64_value() const noexcept {
+    if (type != ValueType::float64) return 0;
+    double d;
+    std::memcpy(&d, &bits, sizeof d);
+    return d;
+}
+
 Result<Inspection> inspect(const std::filesystem::path& path, const Limits& limits) {
     Result<Header> h = read_header(path, limits);
     if (!h) return std::move(h).error();
@@ -491,21 +516,25 @@ Result<Inspection> inspect(const std::filesystem::path& path, const Limits& limi
     return out;
 }
 
-Result<std::vector<Error>> verify(const std::filesystem::path& path, const Limits& limits) {
-    Result<Inspection> in = inspect(path, limits);
-    if (!in) return std::move(in).error();
+std::vector<Error> verify(const Inspection& inspection) {
     std::vector<Error> out;
-    for (AttachedDescriptor& d : in->descriptors) {
+    for (const AttachedDescriptor& d : inspection.descriptors) {
         if (d.error) {
-            out.push_back(std::move(*d.error));
+            out.push_back(*d.error);
             continue;
         }
-        for (Error& e : check_descriptor(in->header, *d.shape, d.target)) {
+        for (Error& e : check_descriptor(inspection.header, *d.shape, d.target)) {
             if (e.kind != ErrorKind::tensor_mismatch) e.message = "descriptor " + quote(d.key) + ": " + e.message;
             out.push_back(std::move(e));
         }
     }
     return out;
+}
+
+Result<std::vector<Error>> verify(const std::filesystem::path& path, const Limits& limits) {
+    Result<Inspection> in = inspect(path, limits);
+    if (!in) return std::move(in).error();
+    return verify(*in);
 }
 
 namespace {

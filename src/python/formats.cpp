@@ -38,21 +38,12 @@ py::object metadata_value(const ck::MetadataValue& v) {
     switch (v.type) {
         case T::string: return py::str(v.text);
         case T::boolean: return py::bool_(v.bits != 0);
-        case T::int8: return py::int_(static_cast<std::int8_t>(v.bits));
-        case T::int16: return py::int_(static_cast<std::int16_t>(v.bits));
-        case T::int32: return py::int_(static_cast<std::int32_t>(v.bits));
-        case T::int64: return py::int_(static_cast<std::int64_t>(v.bits));
-        case T::float32: {
-            float f;
-            const auto bits = static_cast<std::uint32_t>(v.bits);
-            std::memcpy(&f, &bits, sizeof f);
-            return py::float_(f);
-        }
-        case T::float64: {
-            double d;
-            std::memcpy(&d, &v.bits, sizeof d);
-            return py::float_(d);
-        }
+        case T::int8:
+        case T::int16:
+        case T::int32:
+        case T::int64: return py::int_(v.signed_value());
+        case T::float32: return py::float_(v.float32_value());
+        case T::float64: return py::float_(v.float64_value());
         case T::array:
             return py::dict(py::arg("array_of") = std::string(ck::to_string(v.element_type)), py::arg("count") = v.count);
         default: return to_int(v.bits);

@@ -14,7 +14,6 @@
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
-#include <cstring>
 #include <memory>
 #include <string>
 #include <variant>
@@ -110,6 +109,23 @@ void append_number(std::string& out, std::string_view key, std::uint64_t value) 
     fqk::detail::append_decimal(out, value);
 }
 
+/// `"key":[...]`, `each(out, item)` appending one element per item, separated by commas.
+template <class Items, class Each>
+void append_list(std::string& out, std::string_view key, const Items& items, Each each) {
+    append_key(out, key);
+    out.push_back('[');
+    bool first = true;
+    for (const auto& item : items) {
+        if (!first) out.push_back(',');
+        first = false;
+        each(out, item);
+    }
+    out.push_back(']');
+}
+
+void append_decimal_item(std::string& out, std::uint64_t value) { fqk::detail::append_decimal(out, value); }
+void append_string_item(std::string& out, const std::string& text) { fqk::detail::append_json_string(out, text); }
+
 /// The shortest text that reads back as the same float (std::to_string's fixed six decimals would show an
 /// epsilon of 1e-7 as 0.000000).
 template <class Float>
@@ -127,21 +143,12 @@ std::string value_text(const ck::MetadataValue& v) {
         case T::string: return v.text;
         case T::array: return std::string(ck::to_string(v.element_type)) + "[" + std::to_string(v.count) + "]";
         case T::boolean: return v.bits ? "true" : "false";
-        case T::int8: return std::to_string(static_cast<std::int8_t>(v.bits));
-        case T::int16: return std::to_string(static_cast<std::int16_t>(v.bits));
-        case T::int32: return std::to_string(static_cast<std::int32_t>(v.bits));
-        case T::int64: return std::to_string(static_cast<std::int64_t>(v.bits));
-        case T::float32: {
-            float f;
-            const auto bits = static_cast<std::uint32_t>(v.bits);
-            std::memcpy(&f, &bits, sizeof f);
-            return shortest_text(f);
-        }
-        case T::float64: {
-            double d;
-            std::memcpy(&d, &v.bits, sizeof d);
-            return shortest_text(d);
-        }
+        case T::int8:
+        case T::int16:
+        case T::int32:
+        case T::int64: return std::to_string(v.signed_value());
+        case T::float32: return shortest_text(v.float32_value());
+        case T::float64: return shortest_text(v.float64_value());
         default: return std::to_string(v.bits);
     }
 }
@@ -154,72 +161,51 @@ std::string inspect_json(const std::string& file, const ck::Inspection& in) {
     append_number(out, "version", h.version);
     append_number(out, "data_offset", h.data_offset);
     append_number(out, "alignment", h.alignment);
-    append_key(out, "tensors");
-    out.push_back('[');
-    for (std::size_t i = 0; i < h.tensors.size(); ++i) {
-        const ck::TensorInfo& t = h.tensors[i];
-        out.append(i ? ",{" : "{");
-        append_string(out, "name", t.name);
-        append_string(out, "dtype", t.dtype);
-        append_key(out, "shape");
-        out.push_back('[');
-        for (std::size_t d = 0; d < t.shape.size(); ++d) {
-            if (d) out.push_back(',');
-            fqk::detail::append_decimal(out, t.shape[d]);
-        }
-        out.push_back(']');
-        append_number(out, "begin", t.begin);
-        append_number(out, "end", t.end);
-        out.push_back('}');
-    }
-    out.push_back(']');
-    append_key(out, "metadata");
-    out.push_back('[');
-    for (std::size_t i = 0; i < h.metadata.size(); ++i) {
-        out.append(i ? ",{" : "{");
-        append_string(out, "key", h.metadata[i].key);
-        append_string(out, "type", ck::to_string(h.metadata[i].value.type));
-        append_string(out, "value", value_text(h.metadata[i].value));
-        out.push_back('}');
-    }
-    out.push_back(']');
-    append_key(out, "descriptors");
-    out.push_back('[');
-    for (std::size_t i = 0; i < in.descriptors.size(); ++i) {
-        const ck::AttachedDescriptor& d = in.descriptors[i];
-        out.append(i ? ",{" : "{");
-        append_string(out, "key", d.key);
-        append_string(out, "target", d.target);
-        append_string(out, "layout", d.per_layer ? "per_layer" : "canonical");
-        append_key(out, "descriptor");
+    append_list(out, "tensors", h.tensors, [](std::string& o, const ck::TensorInfo& t) {
+        o.push_back('{');
+        append_string(o, "name", t.name);
+        append_string(o, "dtype", t.dtype);
+        append_list(o, "shape", t.shape, append_decimal_item);
+        append_number(o, "begin", t.begin);
+        append_number(o, "end", t.end);
+        o.push_back('}');
+    });
+    append_list(out, "metadata", h.metadata, [](std::string& o, const ck::MetadataEntry& m) {
+        o.push_back('{');
+        append_string(o, "key", m.key);
+        append_string(o, "type", ck::to_string(m.value.type));
+        append_string(o, "value", value_text(m.value));
+        o.push_back('}');
+    });
+    append_list(out, "descriptors", in.descriptors, [](std::string& o, const ck::AttachedDescriptor& d) {
+        o.push_back('{');
+        append_string(o, "key", d.key);
+        append_string(o, "target", d.target);
+        append_string(o, "layout", d.per_layer ? "per_layer" : "canonical");
+        append_key(o, "descriptor");
         if (d.shape) {
-            fqk::append_json(out, *d.shape);
+            fqk::append_json(o, *d.shape);
         } else {
-            out.append("null");
+            o.append("null");
         }
         const fqk::Result<fqk::Digest> digest =
             d.shape ? fqk::digest(*d.shape) : fqk::Result<fqk::Digest>(d.error.value_or(fqk::Error{}));
-        append_key(out, "digest");
+        append_key(o, "digest");
         if (digest) {
-            fqk::detail::append_json_string(out, digest->hex());
+            fqk::detail::append_json_string(o, digest->hex());
         } else {
-            out.append("null");
+            o.append("null");
         }
-        append_key(out, "error");
+        append_key(o, "error");
         if (!digest) {
-            fqk::detail::append_json_string(out, digest.error().describe());
+            fqk::detail::append_json_string(o, digest.error().describe());
         } else {
-            out.append("null");
+            o.append("null");
         }
-        append_key(out, "tensors");
-        out.push_back('[');
-        for (std::size_t t = 0; t < d.tensors.size(); ++t) {
-            if (t) out.push_back(',');
-            fqk::detail::append_json_string(out, d.tensors[t]);
-        }
-        out.append("]}");
-    }
-    out.append("]}\n");
+        append_list(o, "tensors", d.tensors, append_string_item);
+        o.push_back('}');
+    });
+    out.append("}\n");
     return out;
 }
 
@@ -298,14 +284,13 @@ int run_inspect(const std::string& file, const std::string& format) {
 }
 
 int run_verify(const std::string& file) {
-    const fqk::Result<ck::Inspection> in = ck::inspect(file);
+    const fqk::Result<ck::Inspection> in = ck::inspect(file);  // the header, read once
     if (!in) return report_file_error("verify", file, in.error());
-    const fqk::Result<std::vector<fqk::Error>> problems = ck::verify(file);
-    if (!problems) return report_file_error("verify", file, problems.error());
-    for (const fqk::Error& e : *problems) {
+    const std::vector<fqk::Error> problems = ck::verify(*in);
+    for (const fqk::Error& e : problems) {
         std::fprintf(stderr, "kvshape checkpoint verify: %s: %s\n", file.c_str(), e.describe().c_str());
     }
-    if (!problems->empty()) return kExitInvalid;
+    if (!problems.empty()) return kExitInvalid;
     std::printf("%s: %zu descriptor%s, every one agrees with its tensors\n", file.c_str(), in->descriptors.size(),
                 in->descriptors.size() == 1 ? "" : "s");
     return kExitValid;

@@ -63,6 +63,12 @@ struct MetadataValue {
     [[nodiscard]] const std::string* as_string() const noexcept {
         return type == ValueType::string ? &text : nullptr;
     }
+    /// int8 ... int64: the value, sign-extended from its type's width (0 for another type).
+    [[nodiscard]] std::int64_t signed_value() const noexcept;
+    /// float32: the value (0 for another type).
+    [[nodiscard]] float float32_value() const noexcept;
+    /// float64: the value (0 for another type).
+    [[nodiscard]] double float64_value() const noexcept;
 };
 
 /// One metadata pair, in file order. For GGUF, [begin, end) is the pair's absolute byte range in the file (key,
@@ -173,6 +179,8 @@ struct Inspection {
 /// its message naming the key). The outer Result fails when the file cannot be read; the list is empty when
 /// every descriptor agrees with its tensors.
 [[nodiscard]] Result<std::vector<Error>> verify(const std::filesystem::path& path, const Limits& limits = {});
+/// The same for a header already read (inspect()'s): no second read of the file.
+[[nodiscard]] std::vector<Error> verify(const Inspection& inspection);
 
 /// Progress of a long copy: bytes written so far and in total.
 using Progress = std::function<void(std::uint64_t done, std::uint64_t total)>;
