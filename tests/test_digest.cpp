@@ -58,37 +58,17 @@ struct VectorBinding {
     static void set_enum(type&, std::size_t, std::size_t) noexcept {}
 };
 
-struct LoadedVectors {
-    std::vector<Vector> vectors;
-    std::string problem;  ///< why loading failed, if it did
-};
-
-const LoadedVectors& loaded() {
-    static const LoadedVectors result = [] {
-        LoadedVectors out;
-        const std::string path = std::string(FIB_QUANT_KV_TEST_DATA) + "/digest_vectors.jsonl";
-        std::ifstream in(path, std::ios::binary);
-        if (!in) {
-            out.problem = "cannot open " + path;
-            return out;
-        }
-        std::string text;
-        std::size_t line_no = 0;
-        while (std::getline(in, text)) {
-            ++line_no;
-            if (text.empty()) continue;
+const test::LoadedVectors<Vector>& loaded() {
+    static const std::string path = std::string(FIB_QUANT_KV_TEST_DATA) + "/digest_vectors.jsonl";
+    static const test::LoadedVectors<Vector> result =
+        test::load_vector_file<Vector>(path, [](const std::string& text, std::string& problem) {
             Result<Vector> r = detail::json::decode<VectorBinding>(text);
             if (!r) {
-                out.problem = path + " line " + std::to_string(line_no) + ": " + r.error().describe();
-                out.vectors.clear();
-                return out;
+                problem = r.error().describe();
+                return Vector{};
             }
-            Vector v = std::move(r).value();
-            v.line = line_no;
-            out.vectors.push_back(std::move(v));
-        }
-        return out;
-    }();
+            return std::move(r).value();
+        });
     return result;
 }
 

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <boost/test/unit_test.hpp>
+#include <cstddef>
 #include <cstdint>
+#include <fstream>
 #include <limits>
 #include <ostream>
 #include <string>
@@ -113,3 +115,44 @@ using test_shapes::mha_key;
 using test_shapes::mqa_key;
 
 }  // namespace fib_quant_kv::test
+
+// ---------------------------------------------------------------------------------------------- vector files
+namespace fib_quant_kv::test {
+
+/// The vectors of a JSON Lines file, or why they could not be read.
+template <class V>
+struct LoadedVectors {
+    std::vector<V> vectors;
+    std::string problem;  ///< "PATH line N: why", when loading failed; then `vectors` is empty
+};
+
+/// Reads the JSON Lines file at `path`, skipping blank lines: `parse(text, problem)` returns one line's vector,
+/// or sets `problem` (which stops the loading). Each vector's `line` member is set to its line number.
+template <class V, class Parse>
+LoadedVectors<V> load_vector_file(const std::string& path, Parse parse) {
+    LoadedVectors<V> out;
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        out.problem = "cannot open " + path;
+        return out;
+    }
+    std::string text;
+    std::size_t line_no = 0;
+    while (std::getline(in, text)) {
+        ++line_no;
+        if (text.empty()) continue;
+        std::string problem;
+        V v = parse(text, problem);
+        if (!problem.empty()) {
+            out.problem = path + " line " + std::to_string(line_no) + ": " + problem;
+            out.vectors.clear();
+            return out;
+        }
+        v.line = line_no;
+        out.vectors.push_back(std::move(v));
+    }
+    return out;
+}
+
+}  // namespace fib_quant_kv::test
+

@@ -166,44 +166,21 @@ class Loader {
     }
 };
 
-struct LoadedVectors {
-    std::vector<Vector> vectors;
-    std::string problem;  ///< why loading failed, if it did
-};
-
-const LoadedVectors& loaded() {
-    static const LoadedVectors result = [] {
-        LoadedVectors out;
-        const std::string path = std::string(FIB_QUANT_KV_TEST_DATA) + "/shape_vectors.jsonl";
-        std::ifstream in(path, std::ios::binary);
-        if (!in) {
-            out.problem = "cannot open " + path;
-            return out;
-        }
-        std::string text;
-        std::size_t line_no = 0;
-        while (std::getline(in, text)) {
-            ++line_no;
-            if (text.empty()) continue;
-            const std::string where = path + " line " + std::to_string(line_no) + ": ";
+const test::LoadedVectors<Vector>& loaded() {
+    static const std::string path = std::string(FIB_QUANT_KV_TEST_DATA) + "/shape_vectors.jsonl";
+    static const test::LoadedVectors<Vector> result =
+        test::load_vector_file<Vector>(path, [](const std::string& text, std::string& problem) {
             rapidjson::Document doc;
             doc.Parse(text.data(), text.size());
             if (doc.HasParseError()) {
-                out.problem = where + rapidjson::GetParseError_En(doc.GetParseError());
-                break;
+                problem = rapidjson::GetParseError_En(doc.GetParseError());
+                return Vector{};
             }
             Loader loader;
             Vector v = loader.vector(doc);
-            if (!loader.problem.empty()) {
-                out.problem = where + loader.problem;
-                break;
-            }
-            v.line = line_no;
-            out.vectors.push_back(std::move(v));
-        }
-        if (!out.problem.empty()) out.vectors.clear();
-        return out;
-    }();
+            problem = loader.problem;
+            return v;
+        });
     return result;
 }
 
