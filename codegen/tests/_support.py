@@ -106,6 +106,16 @@ class TempDirTestCase(unittest.TestCase):
         self.addCleanup(self._tmp.cleanup)
         self.tmp = Path(self._tmp.name)
 
+    def assert_generate_rejects(self, library: Path, message: str) -> None:
+        """`generate.py --out TMP/out LIBRARY` exits 2 with exactly `message` on stderr, says nothing on stdout
+        and writes nothing."""
+        out = self.tmp / "out"
+        r = run_generate("--out", str(out), str(library))
+        self.assertEqual(r.returncode, 2, f"stdout: {r.stdout}\nstderr: {r.stderr}")
+        self.assertEqual(r.stderr, f"generate.py: {message}\n")
+        self.assertEqual(r.stdout, "")
+        self.assertFalse(out.exists(), "generate.py wrote output for an invalid document")
+
     def write_schema(self, text: str, name: str = "kv_tensor_shape_v1.yaml", folder: str = "schema") -> Path:
         """Writes a schema document into the temp folder (same file name as the real one: the name is the stem
         of every output file), and beside it a library document (`self.library`) that lists every schema
@@ -157,6 +167,48 @@ def build_with_cmake(tmp: Path, generated: Path, program: str, exe: str) -> Path
         if r.returncode != 0:
             raise AssertionError(f"{what} failed ({r.returncode}): {' '.join(cmd)}\n{r.stdout}{r.stderr}")
     return build
+
+
+def render_library(tmp: Path, schemas: dict[str, str]) -> tuple[Path, Path]:
+    """Writes `schemas` ({file name: text}) and a library document listing them, in order, into TMP/schema and
+    renders them with generate.py into TMP/generated: (the library document, the generated folder). A rejection
+    raises with the generator's message."""
+    folder = tmp / "schema"
+    folder.mkdir()
+    for name, text in schemas.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    library = folder / "library.yaml"
+    library.write_text(library_text(list(schemas)), encoding="utf-8")
+    out = tmp / "generated"
+    r = run_generate("--out", str(out), str(library))
+    if r.returncode != 0:
+        raise AssertionError(f"generate.py rejected {', '.join(schemas)} ({r.returncode}):\n{r.stderr}")
+    return library, out
+
+
+class BuiltOnceTestCase(unittest.TestCase):
+    """A test case whose expensive work (render, build, run) is done once for the class, in a fresh temporary
+    folder removed afterwards: subclasses define `_build(cls, tmp)` and may name `tmp_prefix`."""
+
+    tmp_prefix = "fqkv_codegen_"
+    maxDiff = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls._tmp = tempfile.TemporaryDirectory(prefix=cls.tmp_prefix)
+        try:
+            cls._build(Path(cls._tmp.name))
+        except BaseException:
+            cls._tmp.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls._tmp.cleanup()
+
+    @classmethod
+    def _build(cls, tmp: Path) -> None:
+        raise NotImplementedError
 
 
 def run_key_values(cmd: list[str], env: dict | None = None) -> dict[str, str]:

@@ -13,10 +13,9 @@ breaks one thing, and checks:
 from __future__ import annotations
 
 import unittest
-from pathlib import Path
 
 import _support
-from _support import edit, line_of, run_generate
+from _support import edit, line_of
 from generate import load_all, render
 from model import SchemaError
 from schema_model import load_library
@@ -51,21 +50,13 @@ class LibraryErrorTestCase(_support.TempDirTestCase):
         for name, text in (schemas or {}).items():
             (self.folder / name).write_text(text, encoding="utf-8")
 
-    def assert_cli_rejects(self, message: str) -> None:
-        out = self.tmp / "out"
-        r = run_generate("--out", str(out), str(self.library))
-        self.assertEqual(r.returncode, 2, f"stdout: {r.stdout}\nstderr: {r.stderr}")
-        self.assertEqual(r.stderr, f"generate.py: {message}\n")
-        self.assertEqual(r.stdout, "")
-        self.assertFalse(out.exists(), "generate.py wrote output for an invalid library")
-
     def assertLibraryRejected(self, library: str, message: str) -> None:
         """load_library() alone rejects `library` with exactly `message`, and so does generate.py."""
         self.write(library, {SHAPE: _support.schema_text()})
         with self.assertRaises(SchemaError) as cm:
             load_library(self.library, self.lib)
         self.assertEqual(str(cm.exception), message)
-        self.assert_cli_rejects(message)
+        self.assert_generate_rejects(self.library, message)
 
     def assertTogetherRejected(self, page_text: str, message: str) -> None:
         """The library of the real schema and `page_text` is rejected with exactly `message` when its schemas are
@@ -74,7 +65,7 @@ class LibraryErrorTestCase(_support.TempDirTestCase):
         with self.assertRaises(SchemaError) as cm:
             render(*load_all(self.library))
         self.assertEqual(str(cm.exception), message)
-        self.assert_cli_rejects(message)
+        self.assert_generate_rejects(self.library, message)
 
 
 class Baseline(LibraryErrorTestCase):

@@ -213,7 +213,7 @@ class DriftCheck(_support.TempDirTestCase):
     def test_check_fails_when_the_schema_changed(self):
         out = self.fresh_copy()
         text = edit(_support.schema_text(), "doc: Batch count.", "doc: Number of sequences in the batch.")
-        schema = self.write_schema(text)
+        self.write_schema(text)
         r = run_generate("--check", "--out", str(out), str(self.library))
         self.assertEqual(r.returncode, 1)
         self.assertIn("+    /// Number of sequences in the batch.", r.stdout)

@@ -20,12 +20,10 @@ from __future__ import annotations
 import shutil
 import struct
 import subprocess
-import tempfile
 import unittest
 from pathlib import Path
 
 import _support
-from _support import run_generate
 
 CXX = shutil.which("g++")
 CMAKE = shutil.which("cmake")
@@ -300,35 +298,13 @@ def canonical_hex(page_size: int) -> str:
 @unittest.skipUnless(CMAKE, "cmake not found on PATH: the copy is built by the real CMakeLists.txt")
 @unittest.skipUnless(CXX, "g++ not found on PATH: the schema-edit flow-through test needs a C++20 compiler")
 @unittest.skipUnless(FLATC, "flatc not found on PATH: the generated .fbs is compiled by flatc, as in the build")
-class SchemaEditFlowsThrough(unittest.TestCase):
-    maxDiff = None
-
-    @classmethod
-    def setUpClass(cls):
-        cls._tmp = tempfile.TemporaryDirectory(prefix="fqkv_codegen_flow_")
-        try:
-            cls._build(Path(cls._tmp.name))
-        except BaseException:
-            cls._tmp.cleanup()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls._tmp.cleanup()
+class SchemaEditFlowsThrough(_support.BuiltOnceTestCase):
+    tmp_prefix = "fqkv_codegen_flow_"
 
     @classmethod
     def _build(cls, tmp: Path) -> None:
         cls.schema_text = edited_schema(_support.schema_text())
-        schema = tmp / "schema" / "kv_tensor_shape_v1.yaml"
-        schema.parent.mkdir()
-        schema.write_text(cls.schema_text, encoding="utf-8")
-        library = schema.parent / "library.yaml"
-        library.write_text(_support.library_text(), encoding="utf-8")
-
-        out = tmp / "generated"
-        r = run_generate("--out", str(out), str(library))
-        if r.returncode != 0:
-            raise AssertionError(f"generate.py rejected the edited schema ({r.returncode}):\n{r.stderr}")
+        _library, out = _support.render_library(tmp, {"kv_tensor_shape_v1.yaml": cls.schema_text})
         cls.generated = {p.relative_to(out).as_posix(): p.read_text(encoding="utf-8")
                          for p in out.rglob("*") if p.is_file()}
 

@@ -17,7 +17,7 @@ import unittest
 import yaml
 
 import _support
-from _support import edit, line_of, run_generate
+from _support import edit, line_of
 from model import SchemaError
 from _support import load_schema as load
 
@@ -64,16 +64,8 @@ class SchemaErrorTestCase(_support.TempDirTestCase):
             load(schema, display)
         message = str(cm.exception)
         self.assertTrue(message.startswith(display + ":"), f"message does not start with the file name: {message!r}")
-        self.assert_cli_rejects(schema, message)
+        self.assert_generate_rejects(self.library, message)
         return display, message
-
-    def assert_cli_rejects(self, schema, message: str) -> None:
-        out = self.tmp / "out"
-        r = run_generate("--out", str(out), str(self.library))
-        self.assertEqual(r.returncode, 2, f"stdout: {r.stdout}\nstderr: {r.stderr}")
-        self.assertEqual(r.stderr, f"generate.py: {message}\n")
-        self.assertEqual(r.stdout, "")
-        self.assertFalse(out.exists(), "generate.py wrote output for an invalid schema")
 
     def where(self, text: str) -> tuple[int, str, str]:
         """(line, key path, message) of the error load() reports for `text`."""

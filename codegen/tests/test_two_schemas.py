@@ -20,11 +20,9 @@ this suite as ctest `codegen_unit`).
 
 from __future__ import annotations
 
-import os
 import shutil
 import struct
 import subprocess
-import tempfile
 import unittest
 from pathlib import Path
 
@@ -421,36 +419,13 @@ def _xxh128(data: bytes) -> str:
 @unittest.skipUnless(CXX, "g++ not found on PATH: the two-schema build needs a C++20 compiler")
 @unittest.skipUnless(FLATC, "flatc not found on PATH: the build compiles both rendered .fbs files with flatc")
 @unittest.skipUnless(XXHSUM, "xxhsum not found on PATH: the digests are checked against `xxhsum -H2`")
-class TwoSchemasSideBySide(unittest.TestCase):
-    maxDiff = None
-
-    @classmethod
-    def setUpClass(cls):
-        cls._tmp = tempfile.TemporaryDirectory(prefix="fqkv_codegen_two_")
-        try:
-            cls._build(Path(cls._tmp.name))
-        except BaseException:
-            cls._tmp.cleanup()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls._tmp.cleanup()
+class TwoSchemasSideBySide(_support.BuiltOnceTestCase):
+    tmp_prefix = "fqkv_codegen_two_"
 
     @classmethod
     def _build(cls, tmp: Path) -> None:
-        schema_dir = tmp / "schema"
-        schema_dir.mkdir()
-        (schema_dir / "kv_tensor_shape_v1.yaml").write_text(_support.schema_text(), encoding="utf-8")
-        (schema_dir / "kv_page_table_v1.yaml").write_text(PAGE_TABLE_SCHEMA, encoding="utf-8")
-        cls.library = schema_dir / "library.yaml"
-        cls.library.write_text(_support.library_text(["kv_tensor_shape_v1.yaml", "kv_page_table_v1.yaml"]),
-                               encoding="utf-8")
-
-        cls.generated_dir = tmp / "generated"
-        r = run_generate("--out", str(cls.generated_dir), str(cls.library))
-        if r.returncode != 0:
-            raise AssertionError(f"generate.py rejected the two schemas ({r.returncode}):\n{r.stderr}")
+        cls.library, cls.generated_dir = _support.render_library(
+            tmp, {"kv_tensor_shape_v1.yaml": _support.schema_text(), "kv_page_table_v1.yaml": PAGE_TABLE_SCHEMA})
         cls.listed = run_generate("--list-outputs", str(cls.library))
 
         build = _support.build_with_cmake(tmp, cls.generated_dir, PROGRAM, "two_schemas")
