@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -61,21 +62,23 @@ void LineReader::fill() {
     }
 }
 
-std::variant<Bytes, IoError> read_all(const std::string& path) {
+std::variant<Bytes, IoError> read_all(const std::string& path, std::size_t limit) {
     const InputFile file(path);
     if (!file.is_open()) return IoError{"cannot open " + path + ": " + std::strerror(errno)};
     struct stat st {};
     const bool regular = ::fstat(file.fd(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= 0;
     constexpr std::size_t kReadBlock = 64 * 1024;
     Bytes bytes;
-    bytes.reserve(regular ? static_cast<std::size_t>(st.st_size) + 1 : kReadBlock);
-    for (;;) {
+    bytes.reserve(std::min(regular ? static_cast<std::size_t>(st.st_size) + 1 : kReadBlock, limit));
+    while (bytes.size() < limit) {
         if (bytes.size() == bytes.capacity()) bytes.reserve_more(kReadBlock);  // a file that grew, or a pipe
-        const ssize_t n = read_some(file.fd(), bytes.data() + bytes.size(), bytes.capacity() - bytes.size());
+        const std::size_t room = std::min(bytes.capacity(), limit) - bytes.size();
+        const ssize_t n = read_some(file.fd(), bytes.data() + bytes.size(), room);
         if (n < 0) return IoError{"error reading " + path + ": " + std::strerror(errno)};
-        if (n == 0) return bytes;
+        if (n == 0) break;
         bytes.resize(bytes.size() + static_cast<std::size_t>(n));
     }
+    return bytes;
 }
 
 std::optional<IoError> write_atomically(const std::string& path, std::span<const std::uint8_t> bytes) {

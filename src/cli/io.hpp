@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <optional>
 #include <span>
 #include <string>
@@ -127,8 +128,11 @@ struct IoError {
 };
 
 /// All of a file (or stdin) in memory, read into one buffer: sized from fstat for a regular file (one byte more,
-/// so that the read that meets the end needs no room of its own), grown by realloc for anything else.
-[[nodiscard]] std::variant<Bytes, IoError> read_all(const std::string& path);
+/// so that the read that meets the end needs no room of its own), grown by realloc for anything else. At most
+/// `limit` bytes are read: a reader with a size cap passes cap + 1 and sees that the input is larger, without
+/// reading all of it.
+[[nodiscard]] std::variant<Bytes, IoError> read_all(const std::string& path,
+                                                    std::size_t limit = std::numeric_limits<std::size_t>::max());
 
 /// Writes `bytes` to `path` durably and all or nothing: a temporary file in the destination's folder, written,
 /// given the usual mode (0666 less the umask), fsynced, renamed over `path`, then the folder fsynced; nothing is

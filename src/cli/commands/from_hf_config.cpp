@@ -1,15 +1,17 @@
 // kvshape from-hf-config CONFIG.json --tokens T[,T...]: a model's key and value descriptors, and the KV-cache
 // bytes they take, from its Hugging Face config.json (fib_quant_kv/hf_config.hpp does the reading and sizing).
-#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <variant>
 #include <vector>
 
 #include "cli/commands.hpp"
+#include "cli/io.hpp"
 #include "fib_quant_kv/fib_quant_kv.hpp"
 #include "fib_quant_kv/hf_config.hpp"
 
@@ -27,31 +29,6 @@ struct Options {
     std::string format = "text";
 };
 
-/// At most `limit` bytes of a file or stdin ("-"): enough for the reader to see that a larger input is too large,
-/// without reading all of it.
-std::optional<std::string> read_bounded(const std::string& path, std::size_t limit) {
-    std::FILE* f = path == "-" ? stdin : std::fopen(path.c_str(), "rb");
-    if (f == nullptr) {
-        std::fprintf(stderr, "kvshape from-hf-config: cannot open %s: %s\n", path.c_str(), std::strerror(errno));
-        return std::nullopt;
-    }
-    std::string text;
-    char block[65536];
-    while (text.size() < limit) {
-        const std::size_t n = std::fread(block, 1, std::min(sizeof block, limit - text.size()), f);
-        text.append(block, n);
-        if (n == 0) break;
-    }
-    const bool failed = std::ferror(f) != 0;
-    const int err = errno;
-    if (f != stdin) std::fclose(f);
-    if (failed) {
-        std::fprintf(stderr, "kvshape from-hf-config: error reading %s: %s\n", path.c_str(), std::strerror(err));
-        return std::nullopt;
-    }
-    return text;
-}
-
 int run_from_hf_config(const Options& o) {
     const fqk::Result<std::vector<std::uint32_t>> tokens = fqk::parse_token_counts(o.tokens);
     if (!tokens) {
@@ -59,9 +36,14 @@ int run_from_hf_config(const Options& o) {
         return kExitUsage;
     }
     const fqk::HfConfigLimits limits;
-    const std::optional<std::string> text = read_bounded(o.config, limits.max_bytes + 1);
-    if (!text) return kExitUsage;
-    const fqk::Result<fqk::HfConfig> config = fqk::read_hf_config(*text, limits);
+    std::variant<Bytes, IoError> text = read_all(o.config, limits.max_bytes + 1);  // enough to see "too large"
+    if (const auto* io = std::get_if<IoError>(&text)) {
+        std::fprintf(stderr, "kvshape from-hf-config: %s\n", io->message.c_str());
+        return kExitUsage;
+    }
+    Bytes& bytes = std::get<Bytes>(text);
+    const fqk::Result<fqk::HfConfig> config =
+        fqk::read_hf_config(std::string_view(bytes.data(), bytes.size()), limits);
     if (!config) {
         std::fprintf(stderr, "kvshape from-hf-config: %s: %s\n", o.config.c_str(), config.error().describe().c_str());
         return kExitInvalid;
