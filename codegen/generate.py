@@ -47,27 +47,35 @@ class Output:
     build: tuple[str, ...] = ()  # roles: "library" compiled into the C++ library, "rapidjson" instantiates
     #                              RapidJSON (the sanitizer build exempts it from one check), "flatc" for flatc,
     #                              "python" compiled into the Python extension, "python_package" its .py files
+    scope: str = "all"  # per-schema outputs: "flat" for flat schemas (v1's kind), "composite" for nested ones
+    #                     (model.Schema.is_flat); library outputs: "flat" renders with the flat schemas only
+
+    def takes(self, schema: Schema) -> bool:
+        return self.scope == "all" or (self.scope == "flat") == schema.is_flat
 
 
 LIBRARY_OUTPUTS = [
     Output("cpp/errors.hpp.j2", "include/{ns}/errors.hpp", (cpp,)),
     Output("cpp/schemas.hpp.j2", "include/{ns}/schemas.hpp", (cpp,)),
     Output("cmake/outputs.cmake.j2", "outputs.cmake", (cmake,)),
-    Output("python/module.cpp.j2", "python/module.cpp", (python, cpp), ("python",)),
-    Output("python/__init__.py.j2", "python/{lib}/__init__.py", (python,), ("python_package",)),
-    Output("python/__init__.pyi.j2", "python/{lib}/__init__.pyi", (python,), ("python_package",)),
+    # The Python module binds the flat schemas so far; a composite schema's classes are not rendered yet.
+    Output("python/module.cpp.j2", "python/module.cpp", (python, cpp), ("python",), "flat"),
+    Output("python/__init__.py.j2", "python/{lib}/__init__.py", (python,), ("python_package",), "flat"),
+    Output("python/__init__.pyi.j2", "python/{lib}/__init__.pyi", (python,), ("python_package",), "flat"),
 ]
 SCHEMA_OUTPUTS = [
-    Output("cpp/types.hpp.j2", "include/{ns}/{stem}.hpp", (cpp,)),
-    Output("cpp/flatbuffers.hpp.j2", "include/{ns}/{stem}_flatbuffers.hpp", (cpp,)),
-    Output("cpp/rules.hpp.j2", "src/{stem}_rules.hpp", (cpp,)),
-    Output("cpp/native.cpp.j2", "src/{stem}_native.cpp", (cpp,), ("library",)),
-    Output("cpp/json.cpp.j2", "src/{stem}_json.cpp", (cpp,), ("library", "rapidjson")),
-    Output("cpp/flatbuffers.cpp.j2", "src/{stem}_flatbuffers.cpp", (cpp,), ("library",)),
-    Output("fbs/schema.fbs.j2", "fbs/{stem}.fbs", (fbs,), ("flatc",)),
-    Output("python/binding.cpp.j2", "python/{stem}_binding.cpp", (python, cpp), ("python",)),
-    Output("jsonschema/schema.json.j2", "jsonschema/{stem}.schema.json", (jsonschema,)),
-    Output("markdown/reference.md.j2", "docs/{stem}.md", (markdown,)),
+    Output("cpp/types.hpp.j2", "include/{ns}/{stem}.hpp", (cpp,), (), "flat"),
+    Output("cpp/flatbuffers.hpp.j2", "include/{ns}/{stem}_flatbuffers.hpp", (cpp,), (), "flat"),
+    Output("cpp/rules.hpp.j2", "src/{stem}_rules.hpp", (cpp,), (), "flat"),
+    Output("cpp/native.cpp.j2", "src/{stem}_native.cpp", (cpp,), ("library",), "flat"),
+    Output("cpp/json.cpp.j2", "src/{stem}_json.cpp", (cpp,), ("library", "rapidjson"), "flat"),
+    Output("cpp/flatbuffers.cpp.j2", "src/{stem}_flatbuffers.cpp", (cpp,), ("library",), "flat"),
+    Output("fbs/schema.fbs.j2", "fbs/{stem}.fbs", (fbs,), ("flatc",), "flat"),
+    Output("python/binding.cpp.j2", "python/{stem}_binding.cpp", (python, cpp), ("python",), "flat"),
+    Output("jsonschema/schema.json.j2", "jsonschema/{stem}.schema.json", (jsonschema,), (), "flat"),
+    Output("markdown/reference.md.j2", "docs/{stem}.md", (markdown,), (), "flat"),
+    Output("cpp/composite.hpp.j2", "include/{ns}/{stem}.hpp", (cpp,), (), "composite"),
+    Output("cpp/composite.cpp.j2", "src/{stem}.cpp", (cpp,), ("library",), "composite"),
 ]
 # JSON has no comments and Markdown's are not line prefixes: those templates write their mark themselves.
 COMMENT = {".hpp": "//", ".cpp": "//", ".fbs": "//", ".py": "#", ".pyi": "#", ".cmake": "#", ".json": "", ".md": ""}
@@ -125,7 +133,7 @@ def render(library: Library, schemas: list[Schema]) -> dict[str, str]:
         files[rel] = _tidy(text)
 
     # Every output's path first: the build roles of all of them are what outputs.cmake lists.
-    planned = [(o, _path(o, library, s), s) for s in schemas for o in SCHEMA_OUTPUTS]
+    planned = [(o, _path(o, library, s), s) for s in schemas for o in SCHEMA_OUTPUTS if o.takes(s)]
     planned += [(o, _path(o, library, None), None) for o in LIBRARY_OUTPUTS]
     sources: dict[str, list[str]] = {}
     for output, rel, _schema in planned:
@@ -137,7 +145,8 @@ def render(library: Library, schemas: list[Schema]) -> dict[str, str]:
             emit(output, rel, schema=schema, stem=Name(schema.stem), source=schema.source,
                  identity=f"Schema {schema.id}, fingerprint {schema.fingerprint}")
         else:
-            emit(output, rel, library=library, schemas=schemas, sources=sources, source=library.source,
+            shown = schemas if output.scope == "all" else [s for s in schemas if s.is_flat]
+            emit(output, rel, library=library, schemas=shown, sources=sources, source=library.source,
                  identity=f"Library {library.name}, fingerprint {fingerprint}")
     return files
 
@@ -146,9 +155,11 @@ def load_all(library_path: Path) -> tuple[Library, list[Schema]]:
     """The library document and, in its order, the schema documents it lists (beside it)."""
     library = load_library(library_path, _display(library_path))
     schemas = []
+    loaded: dict[str, Schema] = {}
     for name in library.schema_paths:  # load_library() has checked that each exists
         path = library_path.parent / name
-        schemas.append(load(path, _display(path), library))
+        schemas.append(load(path, _display(path), library, loaded))
+        loaded[name] = schemas[-1]
     return library, schemas
 
 

@@ -30,6 +30,11 @@ class TypeRef:
 
     name: str
     enum: "Enum | None" = None
+    struct: "Struct | None" = None  # a nested struct of the same schema (composite schemas only)
+
+    @property
+    def is_struct(self) -> bool:
+        return self.struct is not None
 
     @property
     def is_string(self) -> bool:
@@ -63,7 +68,9 @@ class TypeRef:
 
     @property
     def wire(self) -> str:
-        """How the type is named in messages: `u32`, `string`, `enum KvRole`."""
+        """How the type is named in messages: `u32`, `string`, `enum KvRole`, `struct KvStorage`."""
+        if self.is_struct:
+            return f"struct {self.struct.name.pascal}"
         return f"enum {self.enum.name.pascal}" if self.is_enum else self.name
 
 
@@ -107,6 +114,7 @@ class Enum:
     doc: str
     values: list[EnumValue]
     attributes: list[Attribute]
+    owner: str = ""  # the stem of the schema that defines it; another schema may use it through `imports`
 
     @property
     def code_type(self) -> str:
@@ -133,6 +141,17 @@ class Field:
     doc: str
     default: Constant | None
     index: int
+    optional: bool = False  # may be absent; absent is not zero (composite schemas only)
+    max_items: int | None = None  # a bounded array of `type` (composite schemas only)
+
+    @property
+    def is_array(self) -> bool:
+        return self.max_items is not None
+
+    @property
+    def is_plain(self) -> bool:
+        """One value of a scalar or enum type, always present: all a flat struct has."""
+        return not self.optional and not self.is_array and not self.type.is_struct
 
 
 @dataclass
@@ -146,7 +165,10 @@ class Param:
 class Operand:
     """One operand of a check, a product or a message placeholder.
 
-    kind: field | derived | attr (enum attribute of a field) | const | param | literal
+    kind: field | derived | attr (enum attribute of a field) | const | param | literal | add (sum of `terms`)
+
+    In a composite schema a field or attr operand may be a path: `steps` holds each field on the way from the
+    struct the rule belongs to, and whether that step is every element of an array (`groups[].kv_heads`).
     """
 
     kind: str
@@ -158,6 +180,25 @@ class Operand:
     const: Constant | None = None
     param: Param | None = None
     value: int | None = None
+    steps: list[tuple["Field", bool]] = dc_field(default_factory=list)
+    terms: list["Operand"] = dc_field(default_factory=list)
+
+    @property
+    def path_text(self) -> str:
+        """The operand as the schema writes it: `window`, `quant.group_size`, `groups[].key_head_dim`."""
+        if self.kind == "add":
+            return " + ".join(t.path_text for t in self.terms)
+        if self.kind in ("field", "attr") and self.steps:
+            text = ".".join(f.name.text + ("[]" if each else "") for f, each in self.steps)
+            return text + (f".{self.attr.name.text}" if self.kind == "attr" else "")
+        if self.kind == "literal":
+            return str(self.value)
+        return self.name.text
+
+    @property
+    def each_step(self) -> int | None:
+        """The index of the step that ranges over an array's elements, if any."""
+        return next((i for i, (_, each) in enumerate(self.steps) if each), None)
 
     def leaf_operands(self) -> list["Operand"]:
         """A derived product flattened into its leaf factors, in multiplication order; any other operand alone."""
@@ -168,6 +209,10 @@ class Operand:
     def leaf_fields(self) -> list[Field]:
         """The fields the operand reads, each once, in order (an enum attribute reads its field)."""
         out: list[Field] = []
+        if self.kind == "add":
+            for t in self.terms:
+                out += [f for f in t.leaf_fields() if f not in out]
+            return out
         for leaf in self.leaf_operands():
             if leaf.kind in ("field", "attr") and leaf.field not in out:
                 out.append(leaf.field)
@@ -183,6 +228,7 @@ class Derived:
     overflow_id: str = ""
     node: Any = None  # where it was written, for messages
     path: str = ""
+    native: bool = False  # computed by handwritten code, declared here (composite schemas only)
 
 
 @dataclass
@@ -202,6 +248,8 @@ class MessagePart:
 class Condition:
     field: Field
     values: list[EnumValue]
+    test: str = "in"  # in (an enum field holds one of `values`) | zero | nonzero (an unsigned field)
+    operand: "Operand | None" = None  # the field as an operand (its path in a composite schema)
 
 
 @dataclass
@@ -261,6 +309,20 @@ class Struct:
     rules: list[Rule]
     checks: list[NamedCheck]
     tensor: Tensor | None = None
+
+    @property
+    def is_flat(self) -> bool:
+        """Scalar and enum fields only, always present, and products only: what the flat (v1) outputs render."""
+        return all(f.is_plain for f in self.fields) and not any(d.native for d in self.derived)
+
+    @property
+    def nested(self) -> list["Struct"]:
+        """The structs this one holds, directly, each once, in field order."""
+        out: list[Struct] = []
+        for f in self.fields:
+            if f.type.is_struct and f.type.struct not in out:
+                out.append(f.type.struct)
+        return out
 
     def field(self, name: str) -> Field | None:
         return next((f for f in self.fields if f.name.text == name), None)
@@ -345,6 +407,20 @@ class Schema:
     structs: list[Struct]
     fingerprint: str  # 16 hex digits, of this document and the library document
     claims: list["Claim"] = dc_field(default_factory=list)  # what must be unique across the library's schemas
+    imports: list["Schema"] = dc_field(default_factory=list)  # schemas whose enums this one uses by reference
+
+    @property
+    def is_flat(self) -> bool:
+        """Every struct flat and nothing imported: rendered by the flat outputs (v1's), else by the composite ones."""
+        return all(st.is_flat for st in self.structs) and not self.imports
+
+    @property
+    def imported_enums(self) -> list[Enum]:
+        return [e for s in self.imports for e in s.enums]
+
+    @property
+    def root(self) -> Struct:
+        return self.flatbuffers.root
 
     @property
     def namespace(self) -> str:

@@ -133,13 +133,14 @@ def load_library(path: Path, display: str | None = None) -> Library:
     return Library(display, name, namespace, doc_text, errors, paths, _fingerprint(doc))
 
 
-def load(path: Path, display: str | None, library: Library) -> Schema:
-    """Loads and checks one schema document of `library`. `display` is the path printed in messages and headers."""
+def load(path: Path, display: str | None, library: Library, loaded: dict[str, Schema] | None = None) -> Schema:
+    """Loads and checks one schema document of `library`. `display` is the path printed in messages and headers.
+    `loaded` holds the library's schemas read so far, by file name: the ones `imports` may name."""
     display = display or str(path)
     ctx = _Ctx(display)
     doc = read_document(path, display)
 
-    root = ctx.mapping("", doc, {"schema", "enums", "structs", "flatbuffers"}, {"constants"})
+    root = ctx.mapping("", doc, {"schema", "enums", "structs", "flatbuffers"}, {"constants", "imports"})
     stem = Path(display).stem
     if not Name.is_snake(stem):
         ctx.fail("", None, f"the file name `{stem}` is not snake_case (it prefixes the schema's symbols)")
@@ -151,8 +152,17 @@ def load(path: Path, display: str | None, library: Library) -> Schema:
 
     flatbuffers = _flatbuffers(ctx, root)
     constants = _constants(ctx, root, Name(stem))
+    imports = _imports(ctx, root, loaded or {})
     enums = _enums(ctx, root)
-    names = _Names(ctx, {e.name.text: e for e in enums}, {c.name.text: c for c in constants},
+    for e in enums:
+        e.owner = stem
+    enum_by_name = {e.name.text: e for e in enums}
+    for imp in imports:
+        for e in imp.enums:
+            if e.name.text in enum_by_name:
+                ctx.fail("imports", root, f"enum `{e.name.text}` of {imp.source} is also defined here", "imports")
+            enum_by_name[e.name.text] = e
+    names = _Names(ctx, enum_by_name, {c.name.text: c for c in constants},
                    {e.name.text: e for e in library.errors})
     structs = _structs(names, root)
     flatbuffers.root = _flatbuffers_root(ctx, root, structs)
@@ -169,8 +179,37 @@ def load(path: Path, display: str | None, library: Library) -> Schema:
     # The types the generated code adds in the namespace for each struct: its FlatBuffers view.
     claims += [Claim("type name", f"{st.name.pascal}View", line(root["structs"][i], "name"), f"structs[{i}].name")
                for i, st in enumerate(structs)]
-    return Schema(display, stem, schema_id, schema_doc, library, flatbuffers, constants, enums, structs,
-                  fingerprint, claims)
+    schema = Schema(display, stem, schema_id, schema_doc, library, flatbuffers, constants, enums, structs,
+                    fingerprint, claims, imports)
+    if not schema.is_flat:
+        _check_composite(ctx, root, schema)
+    return schema
+
+
+def _imports(ctx: _Ctx, root: _LineDict, loaded: dict[str, Schema]) -> list[Schema]:
+    """The schemas whose enums this one uses by reference: each listed before this one in the library document."""
+    out: list[Schema] = []
+    inode = ctx.seq("imports", root.get("imports", []), root, "imports", nonempty=False)
+    for i, name in enumerate(inode):
+        if name not in loaded:
+            ctx.fail(f"imports[{i}]", inode, f"{name!r} is not a schema listed before this one in the library "
+                                             f"document ({', '.join(loaded) or 'none is'})", i)
+        out.append(loaded[name])
+    _unique(ctx, "imports", inode, [s.stem for s in out], "import", lambda x: x)
+    return out
+
+
+def _check_composite(ctx: _Ctx, root: _LineDict, schema: Schema) -> None:
+    """What the composite outputs need: one root struct that nests the others, with a schema_version field."""
+    rootst = schema.root
+    if rootst is not schema.structs[-1]:
+        ctx.fail("flatbuffers.root", root["flatbuffers"], "in a schema with nested structs the root is the last "
+                 "struct (nested structs are declared before the structs that hold them)", "root")
+    for st in schema.structs:
+        if any(d.native for d in st.derived) and st is not rootst:
+            ctx.fail("structs", root, f"`{st.name.text}`: native derived counts belong to the root struct", "structs")
+        if st.checks or st.tensor:
+            ctx.fail("structs", root, f"`{st.name.text}`: named checks and tensor blocks are for flat schemas", "structs")
 
 
 _CLAIM_REASONS = {
@@ -337,14 +376,47 @@ class _Names:
     error_by_name: dict[str, ErrorKind]
     field_by_name: dict[str, Field] = dc_field(default_factory=dict)
     derived_by_name: dict[str, Derived] = dc_field(default_factory=dict)
+    struct_by_name: dict[str, Struct] = dc_field(default_factory=dict)  # declared before the one being read
 
     def type_ref(self, p: str, node: Any, parent: Any, key: Any) -> TypeRef:
         if node in SCALAR_TYPES:
             return TypeRef(node)
         if node in self.enum_by_name:
             return TypeRef(node, self.enum_by_name[node])
+        if node in self.struct_by_name:
+            return TypeRef(node, struct=self.struct_by_name[node])
         self.ctx.fail(p, parent, f"unknown type `{node}` (scalars: {', '.join(sorted(SCALAR_TYPES))}; "
-                                 f"enums: {', '.join(self.enum_by_name) or 'none'})", key)
+                                 f"enums: {', '.join(self.enum_by_name) or 'none'}; structs declared above: "
+                                 f"{', '.join(self.struct_by_name) or 'none'})", key)
+
+    def path(self, op: str, rp: str, rnode: Any, key: str) -> Operand:
+        """A dotted path through nested struct fields (`quant.group_size`, `groups[].kv_heads`), ending in a field
+        or in an attribute of an enum field (`quant.scheme.block_elems`)."""
+        ctx = self.ctx
+        parts = op.split(".")
+        fields, steps = self.field_by_name, []
+        for k, part in enumerate(parts):
+            each = part.endswith("[]")
+            fname = part[:-2] if each else part
+            fld = fields.get(fname) if fields is not None else None
+            if fld is None:
+                prev = steps[-1][0] if steps else None
+                if prev is not None and prev.type.is_enum and k == len(parts) - 1 and not each:
+                    attr = next((a for a in prev.type.enum.attributes if a.name.text == fname), None)
+                    if attr is not None:
+                        return Operand("attr", attr.type, name=Name(fname), field=prev, attr=attr, steps=steps)
+                ctx.fail(rp, rnode, f"`{op}`: `{fname}` is not a field here", key)
+            if (each and not fld.is_array) or (fld.is_array and not each and k < len(parts) - 1):
+                ctx.fail(rp, rnode, f"`{op}`: `{fname}` " + ("is not an array" if each else
+                                                             "is an array: write `" + fname + "[]`"), key)
+            steps.append((fld, each))
+            fields = {f.name.text: f for f in fld.type.struct.fields} if fld.type.is_struct else None
+        last = steps[-1][0]
+        if last.type.is_struct:
+            ctx.fail(rp, rnode, f"`{op}` is a struct, not a value", key)
+        if sum(1 for _, each in steps if each) > 1:
+            ctx.fail(rp, rnode, f"`{op}` ranges over two arrays", key)
+        return Operand("field", last.type, name=last.name, field=last, steps=steps)
 
     def operand(self, op: Any, rp: str, rnode: Any, params: dict[str, Param], key: str = "check") -> Operand:
         ctx = self.ctx
@@ -354,10 +426,17 @@ class _Names:
             if op < 0 or op > UINT_TYPES["u64"][1]:
                 ctx.fail(rp, rnode, f"literal {op} is out of range", key)
             return Operand("literal", TypeRef("u64"), value=op)
+        if isinstance(op, dict) and set(op) == {"add"} and isinstance(op["add"], list) and len(op["add"]) == 2:
+            terms = [self.operand(t, rp, rnode, params, key) for t in op["add"]]
+            if not all(t.type.is_uint and t.kind != "derived" for t in terms):
+                ctx.fail(rp, rnode, "`add` takes two unsigned fields, parameters, constants or literals", key)
+            return Operand("add", TypeRef("u64"), name=Name("add"), terms=terms)
         if isinstance(op, str):
             if op in self.field_by_name:
                 fld = self.field_by_name[op]
-                return Operand("field", fld.type, name=fld.name, field=fld)
+                return Operand("field", fld.type, name=fld.name, field=fld, steps=[(fld, False)])
+            if ("." in op or "[]" in op) and re.fullmatch(r"[a-z0-9_]+(\[\])?(\.[a-z0-9_]+(\[\])?)+|[a-z0-9_]+\[\]", op):
+                return self.path(op, rp, rnode, key)
             if op in self.derived_by_name:
                 return Operand("derived", TypeRef("u64"), name=Name(op), derived=self.derived_by_name[op])
             if op in params:
@@ -376,7 +455,8 @@ def _structs(schema_names: _Names, root: _LineDict) -> list[Struct]:
     for i, st in enumerate(snode):
         p = f"structs[{i}]"
         st = ctx.mapping(p, st, {"name", "doc", "fields"}, {"derived", "rules", "checks", "tensor"}, at=(snode, i))
-        names = _Names(ctx, schema_names.enum_by_name, schema_names.const_by_name, schema_names.error_by_name)
+        names = _Names(ctx, schema_names.enum_by_name, schema_names.const_by_name, schema_names.error_by_name,
+                       struct_by_name={s.name.text: s for s in structs})
         fields = _fields(names, p, st)
         struct = Struct(ctx.pascal(f"{p}.name", st["name"], st, "name"), ctx.text(f"{p}.doc", st["doc"], st, "doc"),
                         fields, [], [], [])
@@ -442,8 +522,22 @@ def _fields(names: _Names, p: str, st: _LineDict) -> list[Field]:
     fnode = ctx.seq(f"{p}.fields", st["fields"], st, "fields")
     for j, f in enumerate(fnode):
         fp = f"{p}.fields[{j}]"
-        f = ctx.mapping(fp, f, {"name", "type", "doc"}, {"default"}, at=(fnode, j))
+        f = ctx.mapping(fp, f, {"name", "type", "doc"}, {"default", "optional", "max_items"}, at=(fnode, j))
         ftype = names.type_ref(f"{fp}.type", f["type"], f, "type")
+        optional = f.get("optional", False)
+        if not isinstance(optional, bool):
+            ctx.fail(f"{fp}.optional", f, "expected true or false", "optional")
+        max_items = None
+        if "max_items" in f:
+            max_items = ctx.code(f"{fp}.max_items", f["max_items"], f, "max_items", 0xFFFFFFFF)
+            if max_items == 0:
+                ctx.fail(f"{fp}.max_items", f, "an array holds at least one item", "max_items")
+            if optional:
+                ctx.fail(f"{fp}.optional", f, "an array is not optional: it may be empty", "optional")
+        if optional and ftype.is_struct:
+            ctx.fail(f"{fp}.optional", f, "a nested struct is not optional", "optional")
+        if (optional or max_items is not None) and "default" in f:
+            ctx.fail(f"{fp}.default", f, "optional fields and arrays have no default", "default")
         default = None
         if "default" in f:
             default = names.const_by_name.get(f["default"])
@@ -453,7 +547,7 @@ def _fields(names: _Names, p: str, st: _LineDict) -> list[Field]:
                 ctx.fail(f"{fp}.default", f, f"constant `{default.name}` is {default.type.wire}, "
                                              f"the field is {ftype.wire}", "default")
         fields.append(Field(ctx.snake(f"{fp}.name", f["name"], f, "name"), ftype,
-                            ctx.text(f"{fp}.doc", f["doc"], f, "doc"), default, j))
+                            ctx.text(f"{fp}.doc", f["doc"], f, "doc"), default, j, optional, max_items))
     _unique(ctx, f"{p}.fields", fnode, fields, "field name", lambda x: x.name.text)
     return fields
 
@@ -465,10 +559,19 @@ def _derived(names: _Names, p: str, st: _LineDict) -> list[Derived]:
     dnode = ctx.seq(f"{p}.derived", st.get("derived", []), st, "derived", nonempty=False)
     for j, d in enumerate(dnode):
         dp = f"{p}.derived[{j}]"
-        d = ctx.mapping(dp, d, {"name", "doc", "product", "overflow"}, at=(dnode, j))
+        d = ctx.mapping(dp, d, {"name", "doc", "overflow"}, {"product", "native"}, at=(dnode, j))
         dname = ctx.snake(f"{dp}.name", d["name"], d, "name")
         if dname.text in field_by_name or dname.text in derived_by_name:
             ctx.fail(f"{dp}.name", d, f"`{dname}` is already a field or derived name", "name")
+        if ("native" in d) == ("product" in d) or d.get("native", True) is not True:
+            ctx.fail(dp, d, "a derived quantity is either a `product` or `native: true` (handwritten)")
+        if "native" in d:
+            derived = Derived(dname, ctx.text(f"{dp}.doc", d["doc"], d, "doc"), [],
+                              overflow_id=ctx.text(f"{dp}.overflow", d["overflow"], d, "overflow"), native=True)
+            derived.node, derived.path = d, dp
+            derived_by_name[dname.text] = derived
+            out.append(derived)
+            continue
         factors = []
         for k, term in enumerate(ctx.seq(f"{dp}.product", d["product"], d, "product")):
             tp = f"{dp}.product[{k}]"
@@ -599,6 +702,57 @@ def _rule_check(names: _Names, rp: str, r: _LineDict, check: Any, params: dict[s
             if not same:
                 ctx.fail(cp, r, f"`eq` compares {a.type.wire} with {b.type.wire}", "check")
         chk = Check(op, [a, b])
+    elif op in ("present", "absent"):
+        a = operand(args, cp, r, params)
+        if a.kind != "field" or not a.field.optional:
+            ctx.fail(cp, r, f"`{op}` applies to optional fields, `{args}` is not one", "check")
+        chk = Check(op, [a])
+    elif op in ("distinct", "count", "contains", "excludes", "partition"):
+        arity = {"distinct": 1, "count": 3, "contains": 2, "excludes": 2, "partition": 2}[op]
+        items = [args] if arity == 1 else args
+        if not isinstance(items, list) or len(items) != arity:
+            ctx.fail(cp, r, f"`{op}` takes " + {"distinct": "an array field", "count": "[array, min, max]",
+                                                "contains": "[array, [values]]", "excludes": "[array, [values]]",
+                                                "partition": "[array_path, count]"}[op], "check")
+        a = operand(items[0], cp, r, params)
+        last_is_array = a.kind == "field" and a.steps and a.steps[-1][0].is_array and not a.steps[-1][1]
+        if op == "partition":
+            if a.kind != "field" or a.each_step is None or not a.field.is_array or not a.type.is_uint:
+                ctx.fail(cp, r, f"`partition` takes the path of an array of integers inside an array "
+                                f"(`groups[].layers`), `{items[0]}` is not one", "check")
+            n = operand(items[1], cp, r, params)
+            if not n.type.is_uint or n.kind == "derived":
+                ctx.fail(cp, r, "`partition`'s count is unsigned", "check")
+            chk = Check(op, [a, n])
+        else:
+            if not last_is_array or a.each_step is not None:
+                ctx.fail(cp, r, f"`{op}` applies to an array field, `{items[0]}` is not one", "check")
+            if op == "count":
+                lo, hi = (operand(x, cp, r, params) for x in items[1:])
+                if not all(x.kind in ("literal", "const") and x.type.is_uint for x in (lo, hi)):
+                    ctx.fail(cp, r, "`count` bounds are integer literals or constants", "check")
+                chk = Check(op, [a, lo, hi])
+            elif op == "distinct":
+                if a.type.is_struct or a.type.is_string:
+                    ctx.fail(cp, r, "`distinct` compares integers or enum values", "check")
+                chk = Check(op, [a])
+            else:
+                if not a.type.is_enum or not isinstance(items[1], list):
+                    ctx.fail(cp, r, f"`{op}` takes [enum array, [values...]]", "check")
+                vals = []
+                for v in items[1]:
+                    ev = a.type.enum.value(v) if isinstance(v, str) else None
+                    if ev is None:
+                        ctx.fail(cp, r, f"`{v}` is not a value of enum {a.type.enum.name}", "check")
+                    vals.append(ev)
+                chk = Check(op, [a], vals)
+    elif op == "le":
+        if not isinstance(args, list) or len(args) != 2:
+            ctx.fail(cp, r, "`le` takes a list of two operands", "check")
+        a, b = (operand(x, cp, r, params) for x in args)
+        if not (a.type.is_uint and b.type.is_uint):
+            ctx.fail(cp, r, "`le` takes unsigned integer operands", "check")
+        chk = Check(op, [a, b])
     elif op in ("nonzero", "fits_u64", "known"):
         a = operand(args, cp, r, params)
         if op == "known" and (a.kind != "field" or not a.type.is_enum):
@@ -622,8 +776,12 @@ def _rule_check(names: _Names, rp: str, r: _LineDict, check: Any, params: dict[s
             vals.append(ev)
         chk = Check(op, [a], vals)
     else:
-        ctx.fail(cp, r, f"unknown check operator `{op}` "
-                        "(known: eq, nonzero, divisible, in, known, fits_u64)", "check")
+        ctx.fail(cp, r, f"unknown check operator `{op}` (known: eq, nonzero, divisible, in, known, fits_u64, "
+                        "present, absent, count, distinct, contains, excludes, partition, le)", "check")
+    arrays = {tuple(id(f) for f, _ in o.steps[:o.each_step + 1]) for o in chk.operands
+              if o.kind in ("field", "attr") and o.each_step is not None}
+    if len(arrays) > 1:
+        ctx.fail(cp, r, "a rule ranges over one array at most", "check")
     if op != "fits_u64" and any(o.kind == "derived" for o in chk.operands):
         ctx.fail(cp, r, "derived quantities may overflow: only `fits_u64` takes one", "check")
     return chk
@@ -636,9 +794,19 @@ def _rule_when(names: _Names, rp: str, r: _LineDict, wnode: Any) -> list[Conditi
         ctx.fail(f"{rp}.when", r, "expected a mapping of enum_field: value(s)", "when")
     for wf, wv in wnode.items():
         wp = f"{rp}.when.{wf}"
-        fld = names.field_by_name.get(wf)
+        if "." in wf or "[]" in wf:
+            o = names.operand(wf, wp, r, {}, "when")
+            fld = o.field if o.kind == "field" else None
+        else:
+            fld = names.field_by_name.get(wf)
+            o = Operand("field", fld.type, name=fld.name, field=fld, steps=[(fld, False)]) if fld else None
         if fld is None:
             ctx.fail(wp, r, f"`{wf}` is not a field", "when")
+        if fld.is_array:
+            ctx.fail(wp, r, f"`{wf}` is an array", "when")
+        if fld.type.is_uint and wv in ("zero", "nonzero"):
+            when.append(Condition(fld, [], wv, o))
+            continue
         if not fld.type.is_enum:
             ctx.fail(wp, r, f"`{wf}` is not an enum field (it is {fld.type.wire})", "when")
         vals = []
@@ -647,7 +815,7 @@ def _rule_when(names: _Names, rp: str, r: _LineDict, wnode: Any) -> list[Conditi
             if ev is None:
                 ctx.fail(wp, r, f"`{v}` is not a value of enum {fld.type.enum.name}", "when")
             vals.append(ev)
-        when.append(Condition(fld, vals))
+        when.append(Condition(fld, vals, "in", o))
     return when
 
 

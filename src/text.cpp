@@ -125,7 +125,9 @@ namespace fib_quant_kv {
 std::string Error::describe() const {
     std::string out(to_string(kind));
     if (!rule.empty()) out.append(" [").append(rule).append("]");
-    if (!fields.empty()) {
+    if (!path.empty()) {
+        out.append(" (").append(path).append(")");
+    } else if (!fields.empty()) {
         out.append(" (");
         for (std::size_t i = 0; i < fields.size(); ++i) out.append(i == 0 ? "" : ", ").append(fields[i]);
         out.append(")");

@@ -285,3 +285,201 @@ def hot_chain(rules: list[Rule], obj: str = "s") -> list[tuple[str, str]]:
         else:
             out.append((rule_holds(r, obj), r.id))
     return out
+
+
+# ------------------------------------------------------------------------------------------------ composite structs
+# A composite schema (nested structs, optional fields, arrays: codegen/model.py Struct.is_flat false) is read and
+# written by the runtime in src/internal/composite.hpp; what is generated is its types, its traits and its rules,
+# each rule a block of plain code over the native struct `s` (an array's element is `e`, at index `i`).
+
+
+def member_type(f) -> str:
+    """A composite struct's member type: std::vector for arrays, std::optional for optional fields."""
+    t = f.type.struct.name.pascal if f.type.is_struct else type(f.type)
+    if f.is_array:
+        return f"std::vector<{t}>"
+    if f.optional:
+        return f"std::optional<{t}>"
+    return t
+
+
+def type_name(f) -> str:
+    """How the reader names a field's type in messages: u32, string, enum KvRole, struct KvStorage."""
+    return f.type.wire
+
+
+def _array_scope(rule: Rule):
+    """The operand step that ranges over an array's elements, as (operand, index of the step), if the rule has one."""
+    ops = list(rule.check.operands) + [c.operand for c in rule.when if c.operand is not None]
+    ops += [p.operand for p in rule.message if p.operand is not None] + [o for _, o in rule.details]
+    for o in ops:
+        for t in ([o] if o.kind != "add" else o.terms):
+            if t.kind in ("field", "attr") and t.each_step is not None and not (rule.check.op == "partition"):
+                return t, t.each_step
+    return None, None
+
+
+def _access(op: Operand, scoped: bool, elem: str) -> str:
+    """The C++ lvalue of a field operand's last field (an optional is not dereferenced)."""
+    expr = "s"
+    for k, (f, each) in enumerate(op.steps):
+        if each and scoped:
+            expr = elem
+        else:
+            expr = f"{expr}.{f.name.snake}"
+    return expr
+
+
+def _value(op: Operand, scoped: bool, elem: str) -> str:
+    """An operand's value; optional fields dereferenced (a guard has checked they are present)."""
+    if op.kind == "add":
+        return "(" + " + ".join(f"std::uint64_t{{{_value(t, scoped, elem)}}}" for t in op.terms) + ")"
+    if op.kind in ("field", "attr"):
+        base = _access(op, scoped, elem)
+        if op.field.optional:
+            base = f"(*{base})"
+        return f"{op.attr.name.snake}({base})" if op.kind == "attr" else base
+    if op.kind == "const":
+        return constant(op.const)
+    if op.kind == "literal":
+        return f"std::uint64_t{{{op.value}}}"
+    raise AssertionError(op.kind)
+
+
+def _guards(ops, scoped: bool, elem: str) -> list[str]:
+    out: list[str] = []
+    for o in ops:
+        for t in ([o] if o.kind != "add" else o.terms):
+            if t.kind in ("field", "attr") and t.field.optional:
+                g = f"{_access(t, scoped, elem)}.has_value()"
+                if g not in out:
+                    out.append(g)
+    return out
+
+
+def _u64(expr: str) -> str:
+    return f"std::uint64_t{{{expr}}}"
+
+
+def _composite_check(rule: Rule, schema, scoped: bool, elem: str) -> str:
+    c = rule.check
+    ops = c.operands
+    v = [(_value(o, scoped, elem) if o.kind != "derived" else None) for o in ops]
+    if c.op == "eq":
+        if ops[0].type.is_string or ops[1].type.is_string:
+            return f"std::string_view({v[0]}) == {v[1]}"
+        if ops[0].type.is_uint:
+            return f"{_u64(v[0])} == {_u64(v[1])}"
+        return f"{v[0]} == {v[1]}"
+    if c.op == "nonzero":
+        return f"{v[0]} != 0"
+    if c.op == "le":
+        return f"{_u64(v[0])} <= {_u64(v[1])}"
+    if c.op == "divisible":
+        return f"({_u64(v[1])} == 0 || {_u64(v[0])} % {_u64(v[1])} == 0)"
+    if c.op == "in":
+        return _one_of(v[0], ops[0].type.enum, c.values)
+    if c.op == "known":
+        return f"composite::all_known({v[0]})" if ops[0].field.is_array else f"is_known({v[0]})"
+    if c.op in ("present", "absent"):
+        raw = _access(ops[0], scoped, elem)
+        return f"{raw}.has_value()" if c.op == "present" else f"!{raw}.has_value()"
+    if c.op == "count":
+        return f"({v[0]}.size() >= {v[1]} && {v[0]}.size() <= {v[2]})"
+    if c.op == "distinct":
+        return f"composite::all_distinct({v[0]})"
+    if c.op in ("contains", "excludes"):
+        e = ops[0].type.enum.name.pascal
+        values = ", ".join(enum_value(e, x.name.snake) for x in c.values)
+        fn = "contains_all" if c.op == "contains" else "contains_none"
+        return f"composite::{fn}({v[0]}, {{{values}}})"
+    if c.op == "partition":
+        arr = ops[0]
+        k = arr.each_step
+        outer = Operand("field", arr.steps[k][0].type, name=arr.steps[k][0].name, field=arr.steps[k][0],
+                        steps=[(f, False) for f, _ in arr.steps[:k + 1]])
+        inner = ".".join(f.name.snake for f, _ in arr.steps[k + 1:])
+        return (f"composite::partitions({_access(outer, False, elem)}, [](const auto& item) -> const auto& "
+                f"{{ return item.{inner}; }}, {_u64(v[1])})")
+    if c.op == "fits_u64":
+        return f"detail::{schema.stem}_{ops[0].derived.name.snake}(s).has_value()"
+    raise AssertionError(c.op)
+
+
+def _condition(cond: Condition, scoped: bool, elem: str) -> str:
+    v = _value(cond.operand, scoped, elem)
+    if cond.test == "zero":
+        return f"{v} == 0"
+    if cond.test == "nonzero":
+        return f"{v} != 0"
+    return _one_of(v, cond.field.type.enum, cond.values)
+
+
+def _subject(rule: Rule) -> str:
+    """The path an error of the rule names: its first operand's (an array rule's element index fills `[]`)."""
+    o = rule.check.operands[0]
+    if rule.check.op == "partition":
+        return ".".join(f.name.text for f, _ in o.steps[:o.each_step + 1])
+    if o.kind == "derived":
+        return ""
+    return o.path_text if o.kind != "attr" else ".".join(
+        f.name.text + ("[]" if each else "") for f, each in o.steps)
+
+
+def _show(op: Operand, scoped: bool, elem: str) -> str:
+    """An expression appending the operand's value to std::string `m`, as a message shows it."""
+    v = _value(op, scoped, elem)
+    if op.type.is_enum:
+        return f"m.append(to_string({v}));"
+    if op.type.is_string:
+        return f"m.append({v});"
+    return f"m.append(std::to_string({v}));"
+
+
+def composite_rule(rule: Rule, schema) -> str:
+    """One rule of a composite struct as a block of C++: when it applies, its check, and the Error it reports
+    (built in the lambda handed to `sink`, which a caller that only wants a yes or no never calls)."""
+    scope, k = _array_scope(rule)
+    elem = "e"
+    scoped = scope is not None
+    ops = [o for o in rule.check.operands if o.kind != "derived"]
+    guard_ops = [] if rule.check.op in ("present", "absent") else list(ops)
+    guard_ops += [c.operand for c in rule.when]
+    guard_ops += [p.operand for p in rule.message if p.operand is not None] + [o for _, o in rule.details]
+    conds = _guards(guard_ops, scoped, elem) + [_condition(c, scoped, elem) for c in rule.when]
+    check_expr = _composite_check(rule, schema, scoped, elem)
+    subject = _subject(rule)
+    index = "i" if scoped else "PathLink::no_index"
+    body = [f"Error err = make_error(StructTraits<S>::rules[{rule.index}]);",
+            f"err.path = at.text({string_literal(subject)}, {index});"]
+    if not rule.message_is_literal:
+        body.append("std::string m;")
+        for p in rule.message:
+            body.append(f"m.append({string_literal(p.text)});" if p.operand is None else _show(p.operand, scoped, elem))
+        body.append("err.message = std::move(m);")
+    for name, o in rule.details:
+        body.append(f"err.details.{name.snake} = {_u64(_value(o, scoped, elem))};")
+    body.append("return err;")
+    fire = ("if (!sink([&] {\n" + "".join(f"        {b}\n" for b in body) + "    })) return false;")
+    test = f"if (!({check_expr})) {{\n    {fire}\n}}"
+    if conds:
+        test = f"if ({' && '.join(conds)}) {{\n" + "\n".join("    " + line for line in test.splitlines()) + "\n}"
+    if scoped:
+        arr = Operand("field", scope.steps[k][0].type, name=scope.steps[k][0].name, field=scope.steps[k][0],
+                      steps=[(f, False) for f, _ in scope.steps[:k + 1]])
+        test = (f"for (std::size_t i = 0; i < {_access(arr, False, elem)}.size(); ++i) {{\n"
+                f"    [[maybe_unused]] const auto& {elem} = {_access(arr, False, elem)}[i];\n"
+                + "\n".join("    " + line for line in test.splitlines()) + "\n}")
+    return f"// {rule.id}: {rule.message_text}\n" + test
+
+
+def rule_fields(rule: Rule) -> list[str]:
+    """The fields a composite rule concerns, as paths (static storage in Error::fields)."""
+    out: list[str] = []
+    for o in rule.check.operands:
+        for t in ([o] if o.kind != "add" else o.terms):
+            if t.kind in ("field", "attr"):
+                p = ".".join(f.name.text + ("[]" if each else "") for f, each in t.steps)
+                if p not in out:
+                    out.append(p)
+    return out

@@ -172,7 +172,13 @@ def build_with_cmake(tmp: Path, generated: Path, program: str, exe: str) -> Path
 def render_library(tmp: Path, schemas: dict[str, str]) -> tuple[Path, Path]:
     """Writes `schemas` ({file name: text}) and a library document listing them, in order, into TMP/schema and
     renders them with generate.py into TMP/generated: (the library document, the generated folder). A rejection
-    raises with the generator's message."""
+    raises with the generator's message. The library's handwritten code needs every schema of the real library
+    (src/cache_spec.cpp the v2 spec, src/hf_config.cpp v1): the real documents of those not given are added
+    last, in the real library's order."""
+    schemas = dict(schemas)
+    for name in real_library().schema_paths:
+        if name not in schemas:
+            schemas[name] = (LIBRARY.parent / name).read_text(encoding="utf-8")
     folder = tmp / "schema"
     folder.mkdir()
     for name, text in schemas.items():

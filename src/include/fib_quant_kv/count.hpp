@@ -21,6 +21,12 @@ namespace fib_quant_kv {
 #endif
 }
 
+/// a + b, or nothing when the sum does not fit in 64 bits.
+[[nodiscard]] constexpr std::optional<std::uint64_t> checked_add(std::uint64_t a, std::uint64_t b) noexcept {
+    if (b > std::numeric_limits<std::uint64_t>::max() - a) return std::nullopt;  // compared by subtraction
+    return a + b;
+}
+
 /// The product of `factors`, multiplied left to right; nothing at the first step that overflows (as the Rust
 /// original's try_fold: [2^32, 2^32, 0] overflows even though the true product is 0).
 [[nodiscard]] constexpr std::optional<std::uint64_t> checked_product(

@@ -59,6 +59,7 @@ struct Error {
     std::string message;                       ///< human-readable; for validation rules, the seed's text
     ErrorDetails details;                      ///< kind-specific numbers (dimension_not_divisible)
     std::size_t offset = no_offset;            ///< parse errors: byte offset in the input, where known
+    std::string path{};  ///< nested descriptors: where, e.g. "groups[2].window"; empty for flat ones (v1)
 
     [[nodiscard]] bool is_parse_error() const noexcept { return kind == ErrorKind::parse; }
 
@@ -70,7 +71,7 @@ struct Error {
     friend bool operator==(const Error& a, const Error& b) noexcept {
         return a.kind == b.kind && a.rule == b.rule &&
                std::equal(a.fields.begin(), a.fields.end(), b.fields.begin(), b.fields.end()) &&
-               a.message == b.message && a.details == b.details && a.offset == b.offset;
+               a.message == b.message && a.details == b.details && a.offset == b.offset && a.path == b.path;
     }
 };
 

@@ -1,0 +1,185 @@
+// fib_quant_kv: the parts of the composite (nested) descriptors' runtime that are not templates: the JSON tree
+// reader, the reader's messages and PathLink's text.
+#include <rapidjson/error/en.h>
+#include <rapidjson/reader.h>
+
+#include <cstring>
+
+#include "internal/composite.hpp"
+
+namespace fib_quant_kv {
+
+std::string PathLink::text(std::string_view tail, std::size_t tail_index) const {
+    std::vector<const PathLink*> chain;
+    for (const PathLink* p = this; p != nullptr; p = p->parent) {
+        if (!p->field.empty()) chain.push_back(p);
+    }
+    std::string out;
+    for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+        if (!out.empty()) out.push_back('.');
+        out.append((*it)->field);
+        if ((*it)->index != no_index) out.append("[").append(std::to_string((*it)->index)).append("]");
+    }
+    if (!tail.empty()) {
+        if (!out.empty()) out.push_back('.');
+        const std::size_t brackets = tail.find("[]");
+        if (brackets == std::string_view::npos || tail_index == no_index) {
+            out.append(tail);
+        } else {
+            out.append(tail.substr(0, brackets)).append("[").append(std::to_string(tail_index)).append("]");
+            out.append(tail.substr(brackets + 2));
+        }
+    }
+    return out;
+}
+
+std::optional<std::string> json_schema_version(std::string_view json) {
+    Result<detail::composite::Node> tree = detail::composite::parse_tree(json);
+    if (!tree || tree->kind != detail::composite::Node::Kind::object) return std::nullopt;
+    std::optional<std::string> found;
+    for (const auto& [key, value] : tree->members) {
+        if (key != "schema_version") continue;
+        if (found || value.kind != detail::composite::Node::Kind::string) return std::nullopt;
+        found = value.text;
+    }
+    return found;
+}
+
+namespace detail::composite {
+
+namespace {
+
+/// Builds the tree from RapidJSON's SAX events; numbers arrive as their text.
+class TreeBuilder {
+  public:
+    TreeBuilder(const TreeLimits& limits, const rapidjson::StringStream& stream, Node& root)
+        : limits_(limits), stream_(stream), root_(root) {}
+
+    bool Null() { return add(Node::Kind::null, {}); }
+    bool Bool(bool b) { return add(Node::Kind::boolean, b ? "true" : "false"); }
+    bool Int(int) { return false; }
+    bool Uint(unsigned) { return false; }
+    bool Int64(std::int64_t) { return false; }
+    bool Uint64(std::uint64_t) { return false; }
+    bool Double(double) { return false; }
+    bool RawNumber(const char* s, rapidjson::SizeType n, bool) { return add(Node::Kind::number, {s, n}); }
+    bool String(const char* s, rapidjson::SizeType n, bool) { return add(Node::Kind::string, {s, n}); }
+    bool StartObject() { return open(Node::Kind::object); }
+    bool StartArray() { return open(Node::Kind::array); }
+    bool Key(const char* s, rapidjson::SizeType n, bool) {
+        stack_.back()->members.emplace_back(std::string(s, n), Node{});
+        return true;
+    }
+    bool EndObject(rapidjson::SizeType) { return close(); }
+    bool EndArray(rapidjson::SizeType) { return close(); }
+
+    std::optional<std::string> limit_error;
+
+  private:
+    Node* slot() {
+        if (stack_.empty()) return &root_;
+        Node* top = stack_.back();
+        if (top->kind == Node::Kind::array) return &top->items.emplace_back();
+        return &top->members.back().second;
+    }
+    bool add(Node::Kind kind, std::string_view text) {
+        if (++values_ > limits_.max_values) {
+            limit_error = "more than " + std::to_string(limits_.max_values) + " values";
+            return false;
+        }
+        Node* n = slot();
+        n->kind = kind;
+        n->text.assign(text);
+        n->offset = stream_.Tell();
+        return true;
+    }
+    bool open(Node::Kind kind) {
+        if (stack_.size() + 1 > limits_.max_depth) {
+            limit_error = "nested deeper than " + std::to_string(limits_.max_depth);
+            return false;
+        }
+        if (!add(kind, {})) return false;
+        // A vector of children may move its elements as it grows: the stack points only at nodes whose parent
+        // no longer grows while they are open (the last child of the top).
+        Node* n = stack_.empty() ? &root_
+                  : stack_.back()->kind == Node::Kind::array ? &stack_.back()->items.back()
+                                                              : &stack_.back()->members.back().second;
+        stack_.push_back(n);
+        return true;
+    }
+    bool close() {
+        stack_.pop_back();
+        return true;
+    }
+
+    const TreeLimits& limits_;
+    const rapidjson::StringStream& stream_;
+    Node& root_;
+    std::vector<Node*> stack_;
+    std::size_t values_ = 0;
+};
+
+}  // namespace
+
+Result<Node> parse_tree(std::string_view json, const TreeLimits& limits) {
+    if (std::memchr(json.data(), 0, json.size()) != nullptr && !json.empty()) {
+        return Error{ErrorKind::parse, wire_rules::json_syntax, {}, "invalid JSON: NUL byte in the input", {},
+                     static_cast<std::size_t>(static_cast<const char*>(std::memchr(json.data(), 0, json.size())) -
+                                              json.data())};
+    }
+    if (json.size() >= std::numeric_limits<rapidjson::SizeType>::max()) {
+        return Error{ErrorKind::parse, wire_rules::json_syntax, {}, "invalid JSON: the input is 4 GiB or larger", {},
+                     Error::no_offset};
+    }
+    Node root;
+    rapidjson::Reader reader;
+    const std::string text(json);  // NUL-terminated for RapidJSON's stream
+    rapidjson::StringStream stream(text.c_str());
+    TreeBuilder builder(limits, stream, root);
+    constexpr unsigned kFlags = rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseIterativeFlag |
+                                rapidjson::kParseValidateEncodingFlag;
+    const rapidjson::ParseResult r = reader.Parse<kFlags>(stream, builder);
+    if (builder.limit_error) {
+        return Error{ErrorKind::parse, wire_rules::json_syntax, {}, "invalid JSON: " + *builder.limit_error, {},
+                     r.Offset()};
+    }
+    if (r.IsError()) {
+        return Error{ErrorKind::parse, wire_rules::json_syntax, {},
+                     std::string("invalid JSON: ") + rapidjson::GetParseError_En(r.Code()), {}, r.Offset()};
+    }
+    return root;
+}
+
+std::string describe(const Node& n) {
+    switch (n.kind) {
+        case Node::Kind::null: return "null";
+        case Node::Kind::boolean: return "boolean `" + n.text + "`";
+        case Node::Kind::number: {
+            const bool is_float = n.text.find_first_of(".eE") != std::string::npos || n.text == "-0";
+            return (is_float ? "floating point `" : "integer `") + n.text + "`";
+        }
+        case Node::Kind::string: {
+            std::string s = "string ";
+            append_json_string(s, n.text);
+            return s;
+        }
+        case Node::Kind::array: return "sequence";
+        case Node::Kind::object: return "map";
+    }
+    return "value";
+}
+
+Error read_error(std::string_view rule, const FieldInfo* field, const PathLink& at, std::string message,
+                 std::size_t offset) {
+    Error e;
+    e.kind = ErrorKind::parse;
+    e.rule = rule;
+    e.path = at.text();
+    if (field != nullptr) e.fields = field->fields;
+    e.message = field != nullptr ? "field `" + e.path + "`: " + message : std::move(message);
+    e.offset = offset;
+    return e;
+}
+
+}  // namespace detail::composite
+}  // namespace fib_quant_kv

@@ -1,0 +1,426 @@
+// fib_quant_kv internal: the JSON reader and writer, the canonical encoder and the rule helpers of every
+// composite (nested) descriptor, written once against the generated CompositeTraits<S>.
+//
+// The JSON form (docs/digest.md has the canonical encoding):
+//   * a struct is a JSON object; unknown keys are ignored (their values are still checked as JSON), a known key
+//     twice is an error at the second, a missing required field is an error naming it;
+//   * an optional field may be left out or be null, and is then absent; the writer leaves absent fields out;
+//   * an array field is a JSON array of at most FieldInfo::max_items items: one more is refused before it is
+//     stored;
+//   * unsigned fields take JSON integers only (no fraction, exponent or sign) within their type's range;
+//   * enums are a wire name as a string;
+//   * strings are UTF-8 (RapidJSON validates the encoding and the escapes).
+// Errors are ErrorKind::parse with a wire_rules::json_* rule, the field's name in Error::fields, where it is in
+// Error::path ("groups[2].window") and the byte offset where the value starts.
+#pragma once
+
+#include <algorithm>
+#include <bit>
+#include <charconv>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include "fib_quant_kv/composite.hpp"
+#include "fib_quant_kv/enum_traits.hpp"
+#include "fib_quant_kv/error.hpp"
+#include "internal/canonical.hpp"
+#include "internal/text.hpp"
+
+namespace fib_quant_kv::detail::composite {
+
+// ------------------------------------------------------------------------------------------------ the JSON tree
+
+/// One JSON value as the reader keeps it: numbers as their text, strings decoded.
+struct Node {
+    enum class Kind : std::uint8_t { null, boolean, number, string, array, object };
+    Kind kind = Kind::null;
+    std::string text;  ///< number: the token as written; string: the decoded text; boolean: "true"/"false"
+    std::vector<Node> items;                             ///< array
+    std::vector<std::pair<std::string, Node>> members;   ///< object, in document order
+    std::size_t offset = 0;                              ///< where the value ends in the input (RapidJSON's offset)
+};
+
+/// Limits on what the reader builds, checked while it builds it.
+struct TreeLimits {
+    std::size_t max_depth = 64;       ///< nested arrays and objects, the root counting as 1
+    std::size_t max_values = 1 << 22; ///< every value, at any depth
+};
+
+/// Parses `json` (the whole text; only whitespace may follow the value) into a tree. A syntax error, bytes that
+/// are not UTF-8, a NUL byte, a tree past `limits`: a parse Error with rule json.syntax and its offset.
+[[nodiscard]] Result<Node> parse_tree(std::string_view json, const TreeLimits& limits = {});
+
+/// "map", "sequence", "string \"x\"", "integer `5`", "floating point `1.5`", "boolean `true`", "null".
+[[nodiscard]] std::string describe(const Node& n);
+
+/// The Error every reader failure is: kind parse, the rule, where, the message prefixed "field `path`: ".
+[[nodiscard]] Error read_error(std::string_view rule, const FieldInfo* field, const PathLink& at, std::string message,
+                               std::size_t offset);
+
+// ------------------------------------------------------------------------------------------------ reading
+
+template <class T>
+struct Reader;
+
+/// Reads `n` into `out`, the value of field `field` at `at`.
+template <class T>
+[[nodiscard]] std::optional<Error> read_value(const Node& n, T& out, const FieldInfo& field, const PathLink& at) {
+    return Reader<T>::read(n, out, field, at);
+}
+
+template <std::unsigned_integral T>
+struct Reader<T> {
+    static std::optional<Error> read(const Node& n, T& out, const FieldInfo& f, const PathLink& at) {
+        if (n.kind != Node::Kind::number || n.text.find_first_of(".eE") != std::string::npos || n.text[0] == '-') {
+            return read_error(wire_rules::json_invalid_type, &f, at,
+                              "invalid type: " + describe(n) + ", expected " + std::string(f.type_name), n.offset);
+        }
+        std::uint64_t v = 0;
+        const auto [end, ec] = std::from_chars(n.text.data(), n.text.data() + n.text.size(), v);
+        if (ec != std::errc{} || end != n.text.data() + n.text.size() || v > std::numeric_limits<T>::max()) {
+            return read_error(wire_rules::json_invalid_value, &f, at,
+                              "invalid value: integer `" + n.text + "`, expected " + std::string(f.type_name),
+                              n.offset);
+        }
+        out = static_cast<T>(v);
+        return std::nullopt;
+    }
+};
+
+template <>
+struct Reader<std::string> {
+    static std::optional<Error> read(const Node& n, std::string& out, const FieldInfo& f, const PathLink& at) {
+        if (n.kind != Node::Kind::string) {
+            return read_error(wire_rules::json_invalid_type, &f, at, "invalid type: " + describe(n) + ", expected a string",
+                              n.offset);
+        }
+        out = n.text;
+        return std::nullopt;
+    }
+};
+
+template <class E>
+    requires std::is_enum_v<E>
+struct Reader<E> {
+    static std::optional<Error> read(const Node& n, E& out, const FieldInfo& f, const PathLink& at) {
+        if (n.kind != Node::Kind::string) {
+            return read_error(wire_rules::json_invalid_type, &f, at,
+                              "invalid type: " + describe(n) + ", expected " + std::string(f.type_name), n.offset);
+        }
+        if (const std::optional<E> v = enum_from_wire_name<E>(n.text)) {
+            out = *v;
+            return std::nullopt;
+        }
+        std::string m = "unknown variant ";
+        append_json_string(m, n.text);
+        m += ", expected one of ";
+        for (std::size_t i = 0; i < EnumTraits<E>::wire_names.size(); ++i) {
+            m.append(i == 0 ? "`" : ", `").append(EnumTraits<E>::wire_names[i]).append("`");
+        }
+        return read_error(wire_rules::json_unknown_variant, &f, at, std::move(m), n.offset);
+    }
+};
+
+template <class T>
+struct Reader<std::optional<T>> {
+    static std::optional<Error> read(const Node& n, std::optional<T>& out, const FieldInfo& f, const PathLink& at) {
+        if (n.kind == Node::Kind::null) {
+            out.reset();
+            return std::nullopt;
+        }
+        T v{};
+        if (std::optional<Error> e = read_value(n, v, f, at)) return e;
+        out = std::move(v);
+        return std::nullopt;
+    }
+};
+
+template <class T>
+struct Reader<std::vector<T>> {
+    static std::optional<Error> read(const Node& n, std::vector<T>& out, const FieldInfo& f, const PathLink& at) {
+        if (n.kind != Node::Kind::array) {
+            return read_error(wire_rules::json_invalid_type, &f, at, "invalid type: " + describe(n) + ", expected an array",
+                              n.offset);
+        }
+        if (n.items.size() > f.max_items) {
+            return read_error(wire_rules::json_invalid_length, &f, at,
+                              "invalid length " + std::to_string(n.items.size()) + ", expected at most " +
+                                  std::to_string(f.max_items) + " items",
+                              n.offset);
+        }
+        out.clear();
+        out.resize(n.items.size());
+        for (std::size_t i = 0; i < n.items.size(); ++i) {
+            const PathLink item{at.parent, at.field, i};
+            FieldInfo element = f;
+            element.max_items = 0;
+            if (std::optional<Error> e = read_value(n.items[i], out[i], element, item)) return e;
+        }
+        return std::nullopt;
+    }
+};
+
+template <Composite S>
+struct Reader<S> {
+    static std::optional<Error> read(const Node& n, S& out, const FieldInfo* f, const PathLink& at) {
+        using Traits = CompositeTraits<S>;
+        if (n.kind != Node::Kind::object) {
+            return read_error(wire_rules::json_invalid_type, f, at,
+                              "invalid type: " + describe(n) + ", expected struct " + std::string(Traits::name) +
+                                  " (a JSON object)",
+                              n.offset);
+        }
+        // serde's order: members in document order (a known key twice fails at the second, a bad value where it
+        // stands), then the first missing required field in declaration order.
+        constexpr std::size_t count = Traits::fields.size();
+        std::array<bool, count> seen{};
+        std::optional<Error> error;
+        for (const auto& [key, value] : n.members) {
+            std::size_t i = 0;
+            while (i < count && Traits::fields[i].name != key) ++i;
+            if (i == count) continue;  // unknown: ignored
+            const PathLink here{&at, Traits::fields[i].name};
+            if (seen[i]) {
+                return read_error(wire_rules::json_duplicate_field, &Traits::fields[i], here,
+                                  "duplicate field `" + key + "`", value.offset);
+            }
+            seen[i] = true;
+            Traits::each_field(out, [&](std::size_t j, auto& field_value) {
+                if (j != i) return true;
+                error = Reader<std::remove_cvref_t<decltype(field_value)>>::read(value, field_value, Traits::fields[i],
+                                                                                 here);
+                return false;
+            });
+            if (error) return error;
+        }
+        for (std::size_t i = 0; i < count; ++i) {
+            if (!seen[i] && !Traits::fields[i].optional) {
+                return read_error(wire_rules::json_missing_field, nullptr, at,
+                                  "missing field `" + std::string(Traits::fields[i].name) + "`", n.offset);
+            }
+        }
+        return error;
+    }
+    static std::optional<Error> read(const Node& n, S& out, const FieldInfo& f, const PathLink& at) {
+        return read(n, out, &f, at);
+    }
+};
+
+/// The whole reader: text to a struct. Decoding does not validate.
+template <Composite S>
+[[nodiscard]] Result<S> parse_json(std::string_view json) {
+    Result<Node> tree = parse_tree(json);
+    if (!tree) return std::move(tree).error();
+    S out{};
+    const PathLink root{};
+    if (std::optional<Error> e = Reader<S>::read(*tree, out, nullptr, root)) return std::move(*e);
+    return out;
+}
+
+// ------------------------------------------------------------------------------------------------ writing
+
+inline void write_value(std::string& out, std::string_view v) { append_json_string(out, v); }
+inline void write_value(std::string& out, const std::string& v) { append_json_string(out, v); }
+
+template <std::unsigned_integral T>
+void write_value(std::string& out, T v) {
+    char buf[24];
+    const auto r = std::to_chars(buf, buf + sizeof buf, v);
+    out.append(buf, r.ptr);
+}
+
+template <class E>
+    requires std::is_enum_v<E>
+void write_value(std::string& out, E v) {
+    out.push_back('"');
+    out.append(enum_wire_name(v));  // wire names are plain snake_case: nothing to escape
+    out.push_back('"');
+}
+
+template <Composite S>
+void write_value(std::string& out, const S& s);
+
+template <class T>
+void write_value(std::string& out, const std::vector<T>& v) {
+    out.push_back('[');
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        if (i != 0) out.push_back(',');
+        write_value(out, v[i]);
+    }
+    out.push_back(']');
+}
+
+/// The compact JSON form: fields in schema order, absent optional fields left out.
+template <Composite S>
+void write_value(std::string& out, const S& s) {
+    using Traits = CompositeTraits<S>;
+    out.push_back('{');
+    bool first = true;
+    Traits::each_field(s, [&](std::size_t i, const auto& value) {
+        using V = std::remove_cvref_t<decltype(value)>;
+        if constexpr (is_optional<V>::value) {
+            if (!value) return true;
+        }
+        if (!first) out.push_back(',');
+        first = false;
+        out.push_back('"');
+        out.append(Traits::fields[i].name);
+        out.append("\":");
+        if constexpr (is_optional<V>::value) {
+            write_value(out, *value);
+        } else {
+            write_value(out, value);
+        }
+        return true;
+    });
+    out.push_back('}');
+}
+
+// ------------------------------------------------------------------------------------------------ canonical encoding
+
+template <class Sink, std::unsigned_integral T>
+void encode_value(Sink& sink, T v) {
+    put_uint<T>(sink, v);
+}
+template <class Sink>
+void encode_value(Sink& sink, const std::string& v) {
+    put_string(sink, v);
+}
+template <class Sink, class E>
+    requires std::is_enum_v<E>
+void encode_value(Sink& sink, E v) {
+    put_uint<std::uint32_t>(sink, static_cast<std::uint32_t>(v));
+}
+template <class Sink, class T>
+void encode_value(Sink& sink, const std::optional<T>& v) {
+    put_uint<std::uint8_t>(sink, v ? 1 : 0);
+    if (v) encode_value(sink, *v);
+}
+template <class Sink, Composite S>
+void encode_value(Sink& sink, const S& s);
+template <class Sink, class T>
+void encode_value(Sink& sink, const std::vector<T>& v) {
+    put_uint<std::uint32_t>(sink, static_cast<std::uint32_t>(v.size()));
+    for (const T& item : v) encode_value(sink, item);
+}
+/// docs/digest.md: every field in schema order; nested structs inline, with no tag of their own.
+template <class Sink, Composite S>
+void encode_value(Sink& sink, const S& s) {
+    CompositeTraits<S>::each_field(s, [&](std::size_t, const auto& value) {
+        encode_value(sink, value);
+        return true;
+    });
+}
+
+// ------------------------------------------------------------------------------------------------ differences
+
+template <class T>
+struct is_vector_of_composite : std::false_type {};
+template <Composite T>
+struct is_vector_of_composite<std::vector<T>> : std::true_type {};
+
+template <class T>
+std::string value_text(const T& v) {
+    std::string out;
+    if constexpr (is_optional<T>::value) {
+        if (!v) return "absent";
+        write_value(out, *v);
+    } else {
+        write_value(out, v);
+    }
+    return out;
+}
+
+/// Appends every difference between `a` and `b` at `at`: field by field; arrays of structs item by item when
+/// both hold as many, else as their counts; other values as wholes.
+template <Composite S>
+void differences(const S& a, const S& b, const PathLink& at, std::vector<Difference>& out) {
+    using Traits = CompositeTraits<S>;
+    std::array<const void*, Traits::fields.size()> b_fields{};
+    Traits::each_field(b, [&](std::size_t i, const auto& v) {
+        b_fields[i] = &v;
+        return true;
+    });
+    Traits::each_field(a, [&](std::size_t i, const auto& va) {
+        using V = std::remove_cvref_t<decltype(va)>;
+        const V& vb = *static_cast<const V*>(b_fields[i]);
+        const PathLink here{&at, Traits::fields[i].name};
+        if constexpr (Composite<V>) {
+            differences(va, vb, here, out);
+        } else if constexpr (is_vector_of_composite<V>::value) {
+            if (va.size() != vb.size()) {
+                out.push_back({here.text(), std::to_string(va.size()) + " items", std::to_string(vb.size()) + " items"});
+            } else {
+                for (std::size_t k = 0; k < va.size(); ++k) {
+                    const PathLink item{&at, Traits::fields[i].name, k};
+                    differences(va[k], vb[k], item, out);
+                }
+            }
+        } else if (!(va == vb)) {
+            out.push_back({here.text(), value_text(va), value_text(vb)});
+        }
+        return true;
+    });
+}
+
+// ------------------------------------------------------------------------------------------------ rule helpers
+
+/// No value twice.
+template <class T>
+[[nodiscard]] bool all_distinct(const std::vector<T>& v) {
+    if (v.size() <= 16) {
+        for (std::size_t i = 0; i < v.size(); ++i) {
+            for (std::size_t j = 0; j < i; ++j) {
+                if (v[i] == v[j]) return false;
+            }
+        }
+        return true;
+    }
+    std::vector<T> sorted(v);
+    std::sort(sorted.begin(), sorted.end());
+    return std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end();
+}
+
+/// Every one of `wanted` is in `v`.
+template <class T>
+[[nodiscard]] bool contains_all(const std::vector<T>& v, std::initializer_list<T> wanted) {
+    return std::all_of(wanted.begin(), wanted.end(),
+                       [&](const T& w) { return std::find(v.begin(), v.end(), w) != v.end(); });
+}
+
+/// None of `unwanted` is in `v`.
+template <class T>
+[[nodiscard]] bool contains_none(const std::vector<T>& v, std::initializer_list<T> unwanted) {
+    return std::none_of(unwanted.begin(), unwanted.end(),
+                        [&](const T& w) { return std::find(v.begin(), v.end(), w) != v.end(); });
+}
+
+/// The arrays `part(item)` of the items of `items`, together, hold each of 0..count-1 exactly once.
+template <class Item, class Part>
+[[nodiscard]] bool partitions(const std::vector<Item>& items, Part&& part, std::uint64_t count) {
+    std::size_t total = 0;
+    for (const Item& item : items) total += part(item).size();
+    if (total != count) return false;
+    std::vector<bool> seen(static_cast<std::size_t>(count), false);
+    for (const Item& item : items) {
+        for (const auto v : part(item)) {
+            if (v >= count || seen[static_cast<std::size_t>(v)]) return false;
+            seen[static_cast<std::size_t>(v)] = true;
+        }
+    }
+    return true;
+}
+
+/// Every item is a known value of its enum.
+template <class E>
+[[nodiscard]] bool all_known(const std::vector<E>& v) {
+    return std::all_of(v.begin(), v.end(), [](E e) { return enum_index(e).has_value(); });
+}
+
+}  // namespace fib_quant_kv::detail::composite
