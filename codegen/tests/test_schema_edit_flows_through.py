@@ -86,8 +86,24 @@ void error(std::string_view prefix, const Status& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc != 2) return 2;
+    if (argc != 3) return 2;
     const std::string json = argv[1];
+
+    // The v2 spec, edited too: a quantization scheme and a rule that uses it.
+    const Result<KvCacheSpecV2> spec = parse_kv_cache_spec_v2_json(argv[2]);
+    out("v2.parse", spec ? std::string("ok") : spec.error().describe());
+    if (spec) {
+        out("v2.scheme", to_string(spec->quant.scheme));
+        out("v2.scheme.code", num(static_cast<std::uint32_t>(spec->quant.scheme)));
+        out("v2.validate", status(validate(*spec)));
+        out("v2.bytes_per_token", count(bytes_per_token(*spec)));
+        KvCacheSpecV2 tensor_scales = *spec;
+        tensor_scales.quant.scale_granularity = KvScaleGranularity::tensor;
+        tensor_scales.quant.group_size.reset();
+        out("v2.tensor_scales", status(validate(tensor_scales)));
+        out("v2.digest", digest(*spec) ? digest(*spec)->hex() : digest(*spec).error().describe());
+        out("v2.canonical", hex(canonical_encoding(*spec)));
+    }
 
     // JSON in: the new dtype name and the new field.
     Result<KvTensorShapeV1> parsed = parse_kv_tensor_shape_v1_json(json);
@@ -263,6 +279,31 @@ def append_to_list(text: str, key_line: str, lines: list[str]) -> str:
     return "\n".join(rows[: last + 1] + [item_indent + line for line in lines] + rows[last + 1:])
 
 
+# A v2 spec in the edited scheme: one layer of 2 heads of 64 channels, fp4 with an f16 scale per 32 channels.
+SPEC_JSON = ('{"schema_version":"fib_quant_kv_cache_spec_v2","layers":1,"batch":1,"tokens":4,"groups":[{"layers":[0],'
+             '"attention":"full","kv_heads":2,"key_head_dim":64,"value_head_dim":64,"rope_state":"post_rope"}],'
+             '"storage":{"dim_order":["layer","token","head","dim"],"packing":"separate","block_size":0,'
+             '"value_layout":"rows"},"quant":{"scheme":"fp4_e2m1","dtype":"bf16","scale_granularity":"group",'
+             '"group_size":32,"scale_dtype":"f16"}}')
+
+
+def edited_spec(text: str) -> str:
+    """The real v2 schema with a quantization scheme (fp4_e2m1, code 16, two elements a byte) and a rule that
+    uses it, as a user would type them."""
+    text = add_lines_after(text, "{name: q8_k, code: 15,", [
+        "- {name: fp4_e2m1, code: 16, doc: fp4 e2m1 with group scales., block_elems: 2, block_bytes: 1}"])
+    anchor = "      - id: quant.group_size.present\n"
+    if text.count(anchor) != 1:
+        raise AssertionError("the v2 schema no longer has quant.group_size.present; update the test")
+    return text.replace(anchor, "\n".join([
+        "      - id: quant.fp4.group_scales",
+        "        when: {scheme: fp4_e2m1}",
+        "        check: {in: [scale_granularity, [group]]}",
+        "        error: corrupt_payload",
+        '        message: "fp4_e2m1 needs group scales, not {scale_granularity}"',
+    ]) + "\n" + anchor)
+
+
 def edited_schema(text: str) -> str:
     """The real schema with fp8, page_size and the two page_size rules added, as a user would type them."""
     # A dtype: after the last KvDType value.
@@ -304,13 +345,15 @@ class SchemaEditFlowsThrough(_support.BuiltOnceTestCase):
     @classmethod
     def _build(cls, tmp: Path) -> None:
         cls.schema_text = edited_schema(_support.schema_text())
-        _library, out = _support.render_library(tmp, {"kv_tensor_shape_v1.yaml": cls.schema_text})
+        cls.spec_text = edited_spec(_support.LIBRARY.parent.joinpath("kv_cache_spec_v2.yaml").read_text("utf-8"))
+        _library, out = _support.render_library(tmp, {"kv_tensor_shape_v1.yaml": cls.schema_text,
+                                                      "kv_cache_spec_v2.yaml": cls.spec_text})
         cls.generated = {p.relative_to(out).as_posix(): p.read_text(encoding="utf-8")
                          for p in out.rglob("*") if p.is_file()}
 
         # The real CMakeLists.txt builds the copy's library, a C++ program against it, and its Python module.
         build = _support.build_with_cmake(tmp, out, PROGRAM, "flow")
-        cls.result = _support.run_key_values([str(build / "flow"), SHAPE_JSON])
+        cls.result = _support.run_key_values([str(build / "flow"), SHAPE_JSON, SPEC_JSON])
         cls.py = _support.run_key_values([_support.PYTHON, "-c", PY_PROGRAM, SHAPE_JSON],
                                          env=_support.python_env(build))
 
@@ -331,6 +374,22 @@ class SchemaEditFlowsThrough(_support.BuiltOnceTestCase):
         rules = self.generated["src/kv_tensor_shape_v1_rules.hpp"]
         self.assertIn("// key.tokens_page_aligned: key tokens {tokens} must be a multiple of page_size {page_size}",
                       rules)
+
+    # ---- the v2 edit
+    def test_v2_scheme_and_rule_flow_through(self):
+        self.assertIn("fp4_e2m1 = 16,", self.generated["include/fib_quant_kv/kv_cache_spec_v2.hpp"])
+        self.assertEqual(self.get("v2.parse"), "ok")
+        self.assertEqual((self.get("v2.scheme"), self.get("v2.scheme.code")), ("fp4_e2m1", "16"))
+        self.assertEqual(self.get("v2.validate"), "ok")
+        # Per token: 2 heads x (K + V) x (64 / 2 elements a byte = 32 bytes, + 64 / 32 = 2 f16 scales = 4 bytes).
+        self.assertEqual(self.get("v2.bytes_per_token"), str(2 * 2 * (32 + 4)))
+        self.assertEqual(self.get("v2.tensor_scales"), "corrupt_payload [quant.fp4.group_scales] "
+                                                       "(quant.scale_granularity): fp4_e2m1 needs group scales, "
+                                                       "not tensor")
+        # The scheme's code, 16, is in the canonical encoding (docs/digest.md): after the storage fields.
+        enc = bytes.fromhex(self.get("v2.canonical"))
+        self.assertIn(struct.pack("<III", 16, 1, 4) + b"\x01" + struct.pack("<I", 32) + b"\x01" + struct.pack("<I", 0),
+                      enc)
 
     # ---- JSON
     def test_new_dtype_parses_from_json(self):

@@ -1,0 +1,117 @@
+// fib_quant_kv: the byte counts of a v2 cache spec (schema/kv_cache_spec_v2.yaml declares them as `native`
+// derived counts). Every step is overflow-checked: a count that does not fit in 64 bits is nothing, which
+// validate() reports as size_overflow. The counts are defined for any spec, valid or not (validate() runs them
+// before the nested structs' rules), so nothing here trusts a field it has not bounded.
+//
+// What a layer group holds, per layer (docs/cache_spec_v2.md says the same with examples):
+//   * per token and sequence: K, kv_heads rows of key_head_dim elements, and V, kv_heads rows of value_head_dim
+//     (MLA: one latent row of key_head_dim, no V; linear: nothing). A row of n elements takes n * dtype bytes
+//     unquantized, or n / block_elems * block_bytes under a quantization scheme (a block divides the row: a rule);
+//     token scales add one scale per row, group scales one per group_size elements of a row;
+//   * per layer: tensor scales, one for K and one for V; head scales, one per head for K and for V;
+//   * per sequence: a linear group's state_bytes;
+//   * tokens held: every token for full and MLA groups, at most `window` or `chunk` for sliding and chunked ones;
+//     a paged cache (block_size > 0) holds whole blocks.
+#include <algorithm>
+#include <optional>
+
+#include "fib_quant_kv/kv_cache_spec_v2.hpp"
+
+namespace fib_quant_kv::detail {
+namespace {
+
+using U = std::optional<std::uint64_t>;
+
+U mul(U a, U b) { return a && b ? checked_mul(*a, *b) : std::nullopt; }
+U add(U a, U b) { return a && b ? checked_add(*a, *b) : std::nullopt; }
+
+/// Bytes of one row of `n` elements.
+U row_bytes(const KvQuantization& q, std::uint64_t n) {
+    const std::uint64_t block_bytes = fib_quant_kv::block_bytes(q.scheme);
+    if (block_bytes == 0) return checked_mul(n, byte_size(q.dtype));
+    const std::uint64_t per_block = fib_quant_kv::block_elems(q.scheme);
+    if (per_block == 0) return std::nullopt;  // an unknown scheme code: no count
+    return checked_mul(n / per_block, block_bytes);
+}
+
+std::uint64_t scale_bytes(const KvQuantization& q) { return q.scale_dtype ? byte_size(*q.scale_dtype) : 0; }
+
+/// Scales one row of `n` elements carries per token.
+std::uint64_t token_scales(const KvQuantization& q, std::uint64_t n) {
+    if (n == 0) return 0;
+    switch (q.scale_granularity) {
+        case KvScaleGranularity::token: return 1;
+        case KvScaleGranularity::group: return q.group_size && *q.group_size != 0 ? n / *q.group_size : 0;
+        default: return 0;
+    }
+}
+
+/// The rows a group keeps per token: K rows and V rows (MLA keeps one latent row, linear none).
+struct Rows {
+    std::uint64_t key_rows = 0, key_dim = 0, value_rows = 0, value_dim = 0;
+};
+Rows rows(const KvLayerGroup& g) {
+    switch (g.attention) {
+        case KvLayerAttention::linear: return {};
+        case KvLayerAttention::mla: return {1, g.key_head_dim, 0, 0};
+        default: return {g.kv_heads, g.key_head_dim, g.kv_heads, g.value_head_dim};
+    }
+}
+
+/// Bytes one token of one sequence takes in one layer of `g`, scales included.
+U per_token_layer(const KvLayerGroup& g, const KvQuantization& q) {
+    const Rows r = rows(g);
+    const std::uint64_t sb = scale_bytes(q);
+    U key = add(row_bytes(q, r.key_dim), checked_mul(token_scales(q, r.key_dim), sb));
+    U value = add(row_bytes(q, r.value_dim), checked_mul(token_scales(q, r.value_dim), sb));
+    return add(mul(key, r.key_rows), mul(value, r.value_rows));
+}
+
+/// Bytes of scales one layer of `g` holds whatever the tokens: tensor and head scales.
+U per_layer_fixed(const KvLayerGroup& g, const KvQuantization& q) {
+    const Rows r = rows(g);
+    const std::uint64_t tensors = std::uint64_t{r.key_rows != 0} + std::uint64_t{r.value_rows != 0 && r.value_dim != 0};
+    switch (q.scale_granularity) {
+        case KvScaleGranularity::tensor: return checked_mul(tensors, scale_bytes(q));
+        case KvScaleGranularity::head:
+            return mul(checked_add(r.key_rows, r.value_dim != 0 ? r.value_rows : 0), U{scale_bytes(q)});
+        default: return 0;
+    }
+}
+
+/// Tokens one sequence keeps in `g`, before paging.
+std::uint64_t held_tokens(const KvLayerGroup& g, std::uint64_t tokens) {
+    switch (g.attention) {
+        case KvLayerAttention::linear: return 0;
+        case KvLayerAttention::sliding_window: return g.window ? std::min<std::uint64_t>(tokens, *g.window) : tokens;
+        case KvLayerAttention::chunked_local: return g.chunk ? std::min<std::uint64_t>(tokens, *g.chunk) : tokens;
+        default: return tokens;
+    }
+}
+
+}  // namespace
+
+std::optional<std::uint64_t> kv_cache_spec_v2_bytes_per_token(const KvCacheSpecV2& spec) noexcept {
+    U total = 0;
+    for (const KvLayerGroup& g : spec.groups) {
+        total = add(total, mul(U{g.layers.size()}, per_token_layer(g, spec.quant)));
+    }
+    return total;
+}
+
+std::optional<std::uint64_t> kv_cache_spec_v2_bytes_held(const KvCacheSpecV2& spec) noexcept {
+    if (!kv_cache_spec_v2_bytes_per_token(spec)) return std::nullopt;
+    U total = 0;
+    const std::uint64_t block = spec.storage.block_size;
+    for (const KvLayerGroup& g : spec.groups) {
+        std::uint64_t held = held_tokens(g, spec.tokens);
+        U kept = held;
+        if (block != 0 && held != 0) kept = mul(U{(held - 1) / block + 1}, U{block});  // whole blocks
+        U per_sequence = add(mul(kept, per_token_layer(g, spec.quant)), U{g.state_bytes.value_or(0)});
+        U layer = add(mul(per_sequence, U{spec.batch}), per_layer_fixed(g, spec.quant));
+        total = add(total, mul(layer, U{g.layers.size()}));
+    }
+    return total;
+}
+
+}  // namespace fib_quant_kv::detail

@@ -1,0 +1,485 @@
+// The v2 cache spec (schema/kv_cache_spec_v2.yaml): JSON form with optional fields, nested structs and bounded
+// arrays; every rule with its path; the byte counts, each worked out by hand in a comment; the canonical
+// encoding built byte by byte here (docs/digest.md) and the digests from tests/data/spec_v2_vectors.jsonl
+// (Python struct + xxhsum, tests/data/make_spec_v2_vectors.py).
+#define BOOST_TEST_MODULE cache_spec_v2
+#include <boost/test/unit_test.hpp>
+
+#include <cstdint>
+#include <fstream>
+#include <string>
+
+#include "fib_quant_kv/fib_quant_kv.hpp"
+
+namespace fqk = fib_quant_kv;
+
+BOOST_TEST_DONT_PRINT_LOG_VALUE(fib_quant_kv::KvCacheSpecV2)
+
+namespace {
+
+const std::string kHead = R"({"schema_version":"fib_quant_kv_cache_spec_v2",)";
+
+/// A Gemma-style cache as vLLM pages it: five sliding-window layers, then one full layer, K and V stacked.
+const std::string kGemmaLike =
+    kHead + R"("layers":6,"batch":1,"tokens":1000,"groups":[)"
+            R"({"layers":[0,1,2,3,4],"attention":"sliding_window","window":512,"kv_heads":2,"key_head_dim":128,"value_head_dim":128,"rope_state":"post_rope"},)"
+            R"({"layers":[5],"attention":"full","kv_heads":2,"key_head_dim":128,"value_head_dim":128,"rope_state":"post_rope"}],)"
+            R"("storage":{"dim_order":["kv","block","token","head","dim"],"packing":"stacked","block_size":16,"value_layout":"rows"},)"
+            R"("quant":{"scheme":"none","dtype":"bf16","scale_granularity":"none"}})";
+
+/// A DeepSeek-style MLA cache: one latent of 512 + 64 per token, fp8 with one f32 scale per tensor.
+const std::string kMla =
+    kHead + R"("layers":3,"batch":2,"tokens":100,"groups":[)"
+            R"({"layers":[0,1,2],"attention":"mla","kv_lora_rank":512,"qk_rope_head_dim":64,"kv_heads":1,"key_head_dim":576,"value_head_dim":0,"rope_state":"post_rope"}],)"
+            R"("storage":{"dim_order":["layer","batch","token","head","dim"],"packing":"separate","block_size":0,"value_layout":"rows"},)"
+            R"("quant":{"scheme":"fp8_e4m3","dtype":"bf16","scale_granularity":"tensor","scale_dtype":"f32"}})";
+
+/// A llama.cpp-style q8_0 cache with V transposed.
+const std::string kQ8 =
+    kHead + R"("layers":2,"batch":1,"tokens":10,"groups":[)"
+            R"({"layers":[1,0],"attention":"full","kv_heads":8,"key_head_dim":128,"value_head_dim":128,"rope_state":"post_rope"}],)"
+            R"("storage":{"dim_order":["layer","token","head","dim"],"packing":"separate","block_size":0,"value_layout":"transposed"},)"
+            R"("quant":{"scheme":"q8_0","dtype":"f16","scale_granularity":"none"}})";
+
+/// A hybrid: one full layer and two linear-attention layers with 1000 bytes of state each.
+const std::string kHybrid =
+    kHead + R"("layers":3,"batch":3,"tokens":5,"groups":[)"
+            R"({"layers":[0],"attention":"full","kv_heads":1,"key_head_dim":64,"value_head_dim":64,"rope_state":"pre_rope"},)"
+            R"({"layers":[1,2],"attention":"linear","state_bytes":1000,"kv_heads":0,"key_head_dim":0,"value_head_dim":0,"rope_state":"not_applicable"}],)"
+            R"("storage":{"dim_order":["layer","batch","token","head","dim"],"packing":"separate","block_size":0,"value_layout":"rows"},)"
+            R"("quant":{"scheme":"none","dtype":"f16","scale_granularity":"none"}})";
+
+/// int4 with one f16 scale per 32 channels.
+const std::string kInt4 =
+    kHead + R"("layers":1,"batch":1,"tokens":1,"groups":[)"
+            R"({"layers":[0],"attention":"chunked_local","chunk":8192,"kv_heads":2,"key_head_dim":128,"value_head_dim":128,"rope_state":"post_rope"}],)"
+            R"("storage":{"dim_order":["layer","token","head","dim"],"packing":"separate","block_size":0,"value_layout":"rows"},)"
+            R"("quant":{"scheme":"int4","dtype":"bf16","scale_granularity":"group","group_size":32,"scale_dtype":"f16"}})";
+
+fqk::KvCacheSpecV2 parse(const std::string& json) {
+    fqk::Result<fqk::KvCacheSpecV2> r = fqk::parse_kv_cache_spec_v2_json(json);
+    BOOST_TEST_REQUIRE(r.ok(), (r.ok() ? "" : r.error().describe()));
+    return std::move(r).value();
+}
+
+fqk::Error parse_error(const std::string& json) {
+    fqk::Result<fqk::KvCacheSpecV2> r = fqk::parse_kv_cache_spec_v2_json(json);
+    BOOST_TEST_REQUIRE(!r.ok());
+    return std::move(r).error();
+}
+
+fqk::Error first_violation(const std::string& json) {
+    fqk::Status s = fqk::validate(parse(json));
+    BOOST_TEST_REQUIRE(!s.ok());
+    return std::move(s).error();
+}
+
+/// `text` with the first `from` replaced by `to` (which must be there).
+std::string edit(std::string text, const std::string& from, const std::string& to) {
+    const std::size_t at = text.find(from);
+    BOOST_TEST_REQUIRE(at != std::string::npos, from);
+    return text.replace(at, from.size(), to);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(json_form)
+
+BOOST_AUTO_TEST_CASE(canonical_text_round_trips_byte_for_byte) {
+    for (const std::string* doc : {&kGemmaLike, &kMla, &kQ8, &kHybrid, &kInt4}) {
+        const fqk::KvCacheSpecV2 spec = parse(*doc);
+        BOOST_TEST(fqk::to_json(spec) == *doc);
+        BOOST_TEST(parse(fqk::to_json(spec)) == spec);
+        BOOST_TEST(fqk::validate(spec).ok(), (fqk::validate(spec).ok() ? "" : fqk::validate(spec).error().describe()));
+    }
+}
+
+BOOST_AUTO_TEST_CASE(fields_and_nesting_as_read) {
+    const fqk::KvCacheSpecV2 spec = parse(kGemmaLike);
+    BOOST_TEST(spec.groups.size() == 2U);
+    BOOST_TEST((spec.groups[0].attention == fqk::KvLayerAttention::sliding_window));
+    BOOST_TEST(spec.groups[0].window.has_value());
+    BOOST_TEST(*spec.groups[0].window == 512U);
+    BOOST_TEST(!spec.groups[1].window.has_value());
+    BOOST_TEST(spec.storage.dim_order.size() == 5U);
+    BOOST_TEST((spec.storage.dim_order[1] == fqk::KvDim::block));
+    BOOST_TEST((spec.quant.dtype == fqk::KvDType::bf16));  // v1's enum, by reference
+    BOOST_TEST(!spec.quant.group_size.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(absent_is_not_zero) {
+    // null and a missing key read as absent, and the writer leaves the field out; 0 is a value.
+    const std::string with_null = edit(kGemmaLike, R"("attention":"full",)", R"("attention":"full","window":null,)");
+    BOOST_TEST(parse(with_null) == parse(kGemmaLike));
+    BOOST_TEST(fqk::to_json(parse(with_null)) == kGemmaLike);
+    const std::string with_zero = edit(kGemmaLike, R"("window":512)", R"("window":0)");
+    const fqk::KvCacheSpecV2 zero = parse(with_zero);
+    BOOST_TEST(zero.groups[0].window.has_value());
+    BOOST_TEST(*zero.groups[0].window == 0U);
+    BOOST_TEST(fqk::to_json(zero) == with_zero);
+}
+
+BOOST_AUTO_TEST_CASE(unknown_keys_are_ignored_in_any_order) {
+    const std::string reordered =
+        R"({"quant":{"scale_granularity":"none","dtype":"bf16","scheme":"none","future":[1,{"x":null}]},"tokens":1000,)"
+        R"("batch":1,"layers":6,"schema_version":"fib_quant_kv_cache_spec_v2","storage":{"value_layout":"rows","block_size":16,)"
+        R"("packing":"stacked","dim_order":["kv","block","token","head","dim"]},"groups":[)"
+        R"({"rope_state":"post_rope","value_head_dim":128,"key_head_dim":128,"kv_heads":2,"window":512,"attention":"sliding_window","layers":[0,1,2,3,4]},)"
+        R"({"layers":[5],"attention":"full","kv_heads":2,"key_head_dim":128,"value_head_dim":128,"rope_state":"post_rope"}]})";
+    BOOST_TEST(fqk::to_json(parse(reordered)) == kGemmaLike);
+}
+
+BOOST_AUTO_TEST_CASE(parse_errors_name_the_path) {
+    fqk::Error e = parse_error(edit(kGemmaLike, R"("window":512)", R"("window":"512")"));
+    BOOST_TEST(e.rule == fqk::wire_rules::json_invalid_type);
+    BOOST_TEST(e.path == "groups[0].window");
+    BOOST_TEST(e.message == R"(field `groups[0].window`: invalid type: string "512", expected u32)");
+    BOOST_TEST((e.kind == fqk::ErrorKind::parse));
+
+    e = parse_error(edit(kGemmaLike, R"("block_size":16)", R"("block_size":4294967296)"));
+    BOOST_TEST(e.rule == fqk::wire_rules::json_invalid_value);
+    BOOST_TEST(e.message == "field `storage.block_size`: invalid value: integer `4294967296`, expected u32");
+
+    e = parse_error(edit(kGemmaLike, R"("block_size":16)", R"("block_size":16.0)"));
+    BOOST_TEST(e.message == "field `storage.block_size`: invalid type: floating point `16.0`, expected u32");
+
+    e = parse_error(edit(kGemmaLike, R"("block_size":16)", R"("block_size":-0)"));
+    BOOST_TEST(e.message == "field `storage.block_size`: invalid type: floating point `-0`, expected u32");
+
+    e = parse_error(edit(kGemmaLike, R"("packing":"stacked")", R"("packing":"interleaved")"));
+    BOOST_TEST(e.rule == fqk::wire_rules::json_unknown_variant);
+    BOOST_TEST(e.message == "field `storage.packing`: unknown variant \"interleaved\", expected one of `separate`, `stacked`");
+
+    e = parse_error(edit(kGemmaLike, R"("dim_order":["kv",)", R"("dim_order":["kv",7,)"));
+    BOOST_TEST(e.path == "storage.dim_order[1]");
+    BOOST_TEST(e.message == "field `storage.dim_order[1]`: invalid type: integer `7`, expected enum KvDim");
+
+    e = parse_error(edit(kGemmaLike, R"("tokens":1000,)", ""));
+    BOOST_TEST(e.rule == fqk::wire_rules::json_missing_field);
+    BOOST_TEST(e.message == "missing field `tokens`");
+
+    e = parse_error(edit(kGemmaLike, R"("layers":[5],"attention":"full",)", R"("layers":[5],)"));
+    BOOST_TEST(e.message == "missing field `attention`");
+    BOOST_TEST(e.path == "groups[1]");
+
+    e = parse_error(edit(kGemmaLike, R"("batch":1,)", R"("batch":1,"batch":2,)"));
+    BOOST_TEST(e.rule == fqk::wire_rules::json_duplicate_field);
+    BOOST_TEST(e.message == "field `batch`: duplicate field `batch`");
+
+    e = parse_error(edit(kGemmaLike, R"("storage":{)", R"("storage":[)"));
+    BOOST_TEST(e.rule == fqk::wire_rules::json_syntax);
+
+    e = parse_error(edit(kGemmaLike, R"("storage":{"dim_order")", R"("storage":["dim_order"]")"));
+    BOOST_TEST(e.rule == fqk::wire_rules::json_syntax);
+
+    e = parse_error(kGemmaLike + " x");
+    BOOST_TEST(e.rule == fqk::wire_rules::json_syntax);
+
+    e = parse_error("[]");
+    BOOST_TEST(e.rule == fqk::wire_rules::json_invalid_type);
+    BOOST_TEST(e.message == "invalid type: sequence, expected struct KvCacheSpecV2 (a JSON object)");
+
+    e = parse_error(std::string("{\"a\":\"\xff\"}"));
+    BOOST_TEST(e.rule == fqk::wire_rules::json_syntax);
+
+    e = parse_error(std::string(100, '[') + std::string(100, ']'));
+    BOOST_TEST(e.rule == fqk::wire_rules::json_syntax);
+    BOOST_TEST(e.message == "invalid JSON: nested deeper than 64");
+}
+
+BOOST_AUTO_TEST_CASE(arrays_past_their_bound_are_refused_before_they_are_stored) {
+    std::string groups;
+    for (int i = 0; i < 257; ++i) groups += std::string(i ? "," : "") + "{}";
+    fqk::Error e = parse_error(kHead + R"("layers":1,"batch":1,"tokens":1,"groups":[)" + groups + "]}");
+    BOOST_TEST(e.rule == fqk::wire_rules::json_invalid_length);
+    BOOST_TEST(e.path == "groups");
+    BOOST_TEST(e.message == "field `groups`: invalid length 257, expected at most 256 items");
+
+    e = parse_error(edit(kGemmaLike, R"("dim_order":["kv",)", R"("dim_order":["kv","kv","kv","kv",)"));
+    BOOST_TEST(e.message == "field `storage.dim_order`: invalid length 8, expected at most 7 items");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(rules)
+
+BOOST_AUTO_TEST_CASE(hostile_specs_get_typed_errors_with_paths) {
+    struct Case {
+        std::string from, to, rule, path, message;
+        fqk::ErrorKind kind = fqk::ErrorKind::corrupt_payload;
+    };
+    const Case cases[] = {
+        {R"("dim_order":["kv","block","token")", R"("dim_order":["kv","block","token","token")",
+         "storage.dim_order.permutation", "storage.dim_order", "storage dim_order names a dimension twice"},
+        {R"("window":512)", R"("window":0)", "group.window.nonzero", "groups[0].window", "a window must be > 0"},
+        {R"("window":512)", R"("window":null)", "group.window.present", "groups[0].window",
+         "a sliding_window group needs a window"},
+        {R"("attention":"full",)", R"("attention":"full","window":8,)", "group.window.absent", "groups[1].window",
+         "only a sliding_window group has a window"},
+        {R"("layers":[5])", R"("layers":[4])", "groups.partition", "groups",
+         "the groups must hold each layer 0 to 6 - 1 exactly once"},
+        {R"("layers":[5])", R"("layers":[5,6])", "groups.partition", "groups",
+         "the groups must hold each layer 0 to 6 - 1 exactly once"},
+        {R"("layers":[5])", R"("layers":[])", "groups.partition", "groups",
+         "the groups must hold each layer 0 to 6 - 1 exactly once"},
+        {R"("tokens":1000)", R"("tokens":0)", "tokens.nonzero", "tokens", "kv cache spec tokens must be > 0"},
+        {R"("schema_version":"fib_quant_kv_cache_spec_v2")", R"("schema_version":"fib_quant_kv_tensor_shape_v1")",
+         "schema_version.matches", "schema_version",
+         "kv cache spec schema_version fib_quant_kv_tensor_shape_v1, expected fib_quant_kv_cache_spec_v2"},
+        {R"("block_size":16)", R"("block_size":0)", "storage.contiguous.no_block_dim", "storage.dim_order",
+         "a contiguous cache (block_size 0) has no block dimension in dim_order"},
+        {R"(["kv","block","token")", R"(["block","token")", "storage.stacked.kv_dim", "storage.dim_order",
+         "stacked K and V need a kv dimension in dim_order"},
+        {R"("scale_granularity":"none")", R"("scale_granularity":"head")", "quant.unscaled", "quant.scale_granularity",
+         "an unquantized cache or a ggml block type has no separate scales (scale_granularity none)"},
+        {R"("rope_state":"post_rope"},)", R"("rope_state":"not_applicable"},)", "group.rope.declared",
+         "groups[0].rope_state", "a group's keys must declare pre_rope or post_rope"},
+    };
+    for (const Case& c : cases) {
+        BOOST_TEST_CONTEXT(c.rule) {
+            const fqk::Error e = first_violation(edit(kGemmaLike, c.from, c.to));
+            BOOST_TEST(e.rule == c.rule);
+            BOOST_TEST(e.path == c.path);
+            BOOST_TEST(e.message == c.message);
+            BOOST_TEST((e.kind == c.kind));
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(mla_is_one_latent_head_without_v) {
+    fqk::Error e = first_violation(edit(kMla, R"("kv_heads":1)", R"("kv_heads":2)"));
+    BOOST_TEST(e.rule == "group.mla.single_head");
+    BOOST_TEST(e.path == "groups[0].kv_heads");
+    BOOST_TEST(e.message == "an mla group holds one latent head, not 2");
+
+    e = first_violation(edit(kMla, R"("key_head_dim":576)", R"("key_head_dim":512)"));
+    BOOST_TEST(e.rule == "group.mla.latent_width");
+    BOOST_TEST(e.message == "an mla group's key_head_dim 512 must be kv_lora_rank 512 + qk_rope_head_dim 64");
+
+    e = first_violation(edit(kMla, R"("value_head_dim":0)", R"("value_head_dim":128)"));
+    BOOST_TEST(e.rule == "group.mla.no_value");
+    BOOST_TEST(e.message == "an mla group has no separate V: value_head_dim must be 0, not 128");
+
+    e = first_violation(edit(kMla, R"("kv_lora_rank":512,)", ""));
+    BOOST_TEST(e.rule == "group.mla.kv_lora_rank.present");
+    BOOST_TEST(e.path == "groups[0].kv_lora_rank");
+}
+
+BOOST_AUTO_TEST_CASE(divisibility_reports_both_dimensions) {
+    // q8_0 blocks are 32 elements: a head of 100 channels cannot be cut into them.
+    fqk::Error e = first_violation(edit(kQ8, R"("key_head_dim":128)", R"("key_head_dim":100)"));
+    BOOST_TEST(e.rule == "quant.block_divides_key");
+    BOOST_TEST((e.kind == fqk::ErrorKind::dimension_not_divisible));
+    BOOST_TEST(e.path == "groups[0].key_head_dim");
+    BOOST_TEST(e.details.ambient_dim == 100U);
+    BOOST_TEST(e.details.block_dim == 32U);
+    BOOST_TEST(e.message == "key_head_dim 100 is not a multiple of the q8_0 block of 32");
+
+    e = first_violation(edit(kInt4, R"("group_size":32)", R"("group_size":48)"));
+    BOOST_TEST(e.rule == "quant.group_divides_key");
+    BOOST_TEST(e.details.ambient_dim == 128U);
+    BOOST_TEST(e.details.block_dim == 48U);
+
+    e = first_violation(edit(kInt4, R"("group_size":32)", R"("group_size":0)"));
+    BOOST_TEST(e.rule == "quant.group_size.nonzero");
+    BOOST_TEST(e.path == "quant.group_size");
+}
+
+BOOST_AUTO_TEST_CASE(counts_past_2_64_are_resource_limit_exceeded) {
+    // 4294967295 heads of 4294967295 channels of bf16: one layer's K row set is (2^32-1)^2 * 2 bytes, past 2^64.
+    const std::string huge =
+        edit(kGemmaLike, R"("kv_heads":2,"key_head_dim":128,"value_head_dim":128,"rope_state":"post_rope"}])",
+             R"("kv_heads":4294967295,"key_head_dim":4294967295,"value_head_dim":128,"rope_state":"post_rope"}])");
+    const fqk::Error e = first_violation(huge);
+    BOOST_TEST(e.rule == "size_overflow");
+    BOOST_TEST((e.kind == fqk::ErrorKind::resource_limit_exceeded));
+    BOOST_TEST(e.message == "kv cache spec size overflow");
+    BOOST_TEST(!fqk::bytes_held(parse(huge)).ok());
+    BOOST_TEST(!fqk::bytes_per_token(parse(huge)).ok());
+
+    // At the edge: 2^32-1 tokens of 2^32-1 sequences of one 2-byte element fit (< 2^65 - ...)? They do not:
+    // (2^32-1)^2 * 2 = 2^65 - 2^34 + 2 > 2^64. One byte per element does: (2^32-1)^2 = 2^64 - 2^33 + 1.
+    const std::string edge =
+        kHead + R"("layers":1,"batch":4294967295,"tokens":4294967295,"groups":[)"
+                R"({"layers":[0],"attention":"full","kv_heads":1,"key_head_dim":1,"value_head_dim":1,"rope_state":"post_rope"}],)"
+                R"("storage":{"dim_order":["layer","batch","token","head","dim"],"packing":"separate","block_size":0,"value_layout":"rows"},)"
+                R"("quant":{"scheme":"fp8_e4m3","dtype":"bf16","scale_granularity":"tensor","scale_dtype":"f32"}})";
+    // K and V, 1 byte each per token: 2 * (2^32-1)^2 > 2^64: overflow.
+    BOOST_TEST(first_violation(edge).rule == "size_overflow");
+    const std::string edge_k_only = edit(edge, R"("value_head_dim":1)", R"("value_head_dim":0)");
+    // value_head_dim 0 on a full group breaks group.value_head_dim.nonzero, but the count is defined: K only,
+    // (2^32-1)^2 bytes + one f32 tensor scale = 2^64 - 2^33 + 5.
+    const fqk::Result<std::uint64_t> held = fqk::bytes_held(parse(edge_k_only));
+    BOOST_TEST_REQUIRE(held.ok());
+    BOOST_TEST(*held == 0xFFFFFFFE00000001ULL + 4U);
+    BOOST_TEST(first_violation(edge_k_only).rule == "group.value_head_dim.nonzero");
+}
+
+BOOST_AUTO_TEST_CASE(validate_all_reports_every_violation_in_order) {
+    std::string bad = edit(kGemmaLike, R"("tokens":1000)", R"("tokens":0)");
+    bad = edit(bad, R"("window":512)", R"("window":0)");
+    bad = edit(bad, R"("dim_order":["kv","block","token")", R"("dim_order":["kv","block","token","token")");
+    const std::vector<fqk::Error> all = fqk::validate_all(parse(bad));
+    BOOST_TEST_REQUIRE(all.size() == 3U);
+    BOOST_TEST(all[0].rule == "tokens.nonzero");  // the root's own rules first
+    BOOST_TEST(all[1].path == "groups[0].window");  // then the groups, in order
+    BOOST_TEST(all[2].path == "storage.dim_order");  // then storage
+    BOOST_TEST(all[1].describe() == "corrupt_payload [group.window.nonzero] (groups[0].window): a window must be > 0");
+}
+
+BOOST_AUTO_TEST_CASE(unknown_codes_are_refused_not_indexed) {
+    fqk::KvCacheSpecV2 spec = parse(kGemmaLike);
+    spec.groups[1].attention = static_cast<fqk::KvLayerAttention>(200);
+    fqk::Status s = fqk::validate(spec);
+    BOOST_TEST_REQUIRE(!s.ok());
+    BOOST_TEST(s.error().rule == "group.attention.known");
+    BOOST_TEST(s.error().path == "groups[1].attention");
+    spec = parse(kGemmaLike);
+    spec.storage.dim_order[0] = static_cast<fqk::KvDim>(99);
+    BOOST_TEST(fqk::validate(spec).error().rule == "storage.dim_order.known");
+    spec = parse(kGemmaLike);
+    spec.quant.scheme = static_cast<fqk::KvQuantScheme>(77);
+    BOOST_TEST(fqk::validate(spec).error().rule == "quant.scheme.known");
+    BOOST_TEST(fqk::to_json(spec).find(R"("scheme":"")") != std::string::npos);  // written, never indexed past the table
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(counts)
+
+BOOST_AUTO_TEST_CASE(bytes_worked_out_by_hand) {
+    struct Case {
+        const std::string* doc;
+        std::uint64_t per_token, held;
+    };
+    const Case cases[] = {
+        // 6 layers x (2 heads x 128 x 2 bytes) x (K + V) = 6144 per token. Held: the 5 sliding layers keep
+        // min(1000, 512) = 512 tokens = 32 whole blocks of 16 (512 x 1024 bytes each); the full layer keeps 1000
+        // tokens in 63 blocks = 1008 tokens: 5 x 524288 + 1032192 = 3653632.
+        {&kGemmaLike, 6144, 3653632},
+        // 3 layers x one 576-byte fp8 latent = 1728 per token. Held: 3 x (2 sequences x 100 tokens x 576 + one
+        // f32 scale for K, no V) = 3 x 115204 = 345612.
+        {&kMla, 1728, 345612},
+        // q8_0: a row of 128 is 4 blocks of 34 = 136 bytes; 8 heads x 136 x (K + V) = 2176 per layer per token;
+        // 2 layers: 4352; 10 tokens: 43520.
+        {&kQ8, 4352, 43520},
+        // full layer: 64 x 2 bytes x (K + V) = 256 per token; 3 sequences x 5 tokens x 256 = 3840; two linear
+        // layers: 3 sequences x 1000 bytes each = 6000. Total 9840.
+        {&kHybrid, 256, 9840},
+        // int4: a row of 128 is 64 bytes, plus 128 / 32 = 4 f16 scales = 8 bytes: 72; 2 heads x (K + V) = 288.
+        // One token, under the 8192 chunk: 288.
+        {&kInt4, 288, 288},
+    };
+    for (const Case& c : cases) {
+        const fqk::KvCacheSpecV2 spec = parse(*c.doc);
+        BOOST_TEST(*fqk::bytes_per_token(spec) == c.per_token);
+        BOOST_TEST(*fqk::bytes_held(spec) == c.held);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(windows_and_chunks_cap_what_is_held) {
+    // Past the window, sliding layers stop growing; the full layer keeps growing by 1024 bytes a token (whole
+    // blocks of 16 tokens).
+    fqk::KvCacheSpecV2 spec = parse(kGemmaLike);
+    spec.tokens = 100000;
+    // sliding: 5 x 512 x 1024; full: cdiv(100000, 16) = 6250 blocks = 100000 tokens x 1024.
+    BOOST_TEST(*fqk::bytes_held(spec) == 5ULL * 512 * 1024 + 100000ULL * 1024);
+    spec.storage.block_size = 0;  // (not valid: the block dimension stays, but the count is defined)
+    spec.tokens = 1001;
+    BOOST_TEST(*fqk::bytes_held(spec) == 5ULL * 512 * 1024 + 1001ULL * 1024);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(digest)
+
+BOOST_AUTO_TEST_CASE(canonical_encoding_byte_by_byte) {
+    // docs/digest.md for a composite spec: the domain tag, then every field in order; u32 little-endian; a
+    // string as its u64 length and bytes; an optional as one byte 0/1 and the value when present; an array as
+    // its u32 count and items; a nested struct's fields inline; enum codes as u32.
+    std::string want;
+    auto u8 = [&](unsigned v) { want.push_back(static_cast<char>(v)); };
+    auto u32 = [&](std::uint32_t v) {
+        for (int i = 0; i < 4; ++i) u8((v >> (8 * i)) & 0xFF);
+    };
+    auto u64 = [&](std::uint64_t v) {
+        for (int i = 0; i < 8; ++i) u8(static_cast<unsigned>((v >> (8 * i)) & 0xFF));
+    };
+    want.append("fib_quant_kv_cache_spec_v2");
+    u8(0);
+    want.append("KvCacheSpecV2");
+    u8(0);
+    u64(26);
+    want.append("fib_quant_kv_cache_spec_v2");
+    u32(2);   // layers
+    u32(1);   // batch
+    u32(10);  // tokens
+    u32(1);   // one group
+    u32(2);   // its layers: [1, 0]
+    u32(1);
+    u32(0);
+    u32(0);  // attention full
+    u8(0);   // window absent
+    u8(0);   // chunk absent
+    u8(0);   // kv_lora_rank absent
+    u8(0);   // qk_rope_head_dim absent
+    u8(0);   // state_bytes absent
+    u32(8);  // kv_heads
+    u32(128);
+    u32(128);
+    u32(1);  // post_rope
+    u32(4);  // dim_order: layer token head dim
+    u32(1);
+    u32(3);
+    u32(4);
+    u32(5);
+    u32(0);  // separate
+    u32(0);  // block_size
+    u32(1);  // transposed
+    u32(5);  // q8_0
+    u32(0);  // f16
+    u32(0);  // scale_granularity none
+    u8(0);   // group_size absent
+    u8(0);   // scale_dtype absent
+    BOOST_TEST(fqk::canonical_encoding(parse(kQ8)) == want);
+}
+
+BOOST_AUTO_TEST_CASE(digests_match_the_independent_vectors) {
+    // tests/data/spec_v2_vectors.jsonl: {"json": ..., "digest": ...} per line, the digest from xxhsum -H2 over
+    // an encoding built with Python's struct (tests/data/make_spec_v2_vectors.py).
+    std::ifstream in(FIB_QUANT_KV_TEST_DATA "/spec_v2_vectors.jsonl");
+    BOOST_TEST_REQUIRE(in.good());
+    std::string line;
+    int n = 0;
+    while (std::getline(in, line)) {
+        const std::string json_key = R"({"json":)", hex_key = R"(,"canonical_hex":")", digest_key = R"(","digest":")";
+        const std::size_t h = line.find(hex_key), d = line.find(digest_key);
+        BOOST_TEST_REQUIRE((line.starts_with(json_key) && h != std::string::npos && d != std::string::npos));
+        const std::string json = line.substr(json_key.size(), h - json_key.size());
+        const std::string hex = line.substr(h + hex_key.size(), d - h - hex_key.size());
+        const std::string digest = line.substr(d + digest_key.size(), 32);
+        const fqk::Result<fqk::KvCacheSpecV2> spec = fqk::parse_kv_cache_spec_v2_json(json);
+        BOOST_TEST_REQUIRE(spec.ok());
+        std::string encoding_hex;
+        for (const char c : fqk::canonical_encoding(*spec)) {
+            constexpr char kDigits[] = "0123456789abcdef";
+            encoding_hex.push_back(kDigits[static_cast<unsigned char>(c) >> 4]);
+            encoding_hex.push_back(kDigits[static_cast<unsigned char>(c) & 15]);
+        }
+        BOOST_TEST(encoding_hex == hex);
+        BOOST_TEST(fqk::to_json(*spec) == json);
+        const fqk::Result<fqk::Digest> got = fqk::digest(*spec);
+        BOOST_TEST_REQUIRE(got.ok());
+        BOOST_TEST(got->hex() == digest);
+        ++n;
+    }
+    BOOST_TEST(n >= 5);
+}
+
+BOOST_AUTO_TEST_CASE(digest_refuses_an_invalid_spec) {
+    const fqk::Result<fqk::Digest> d = fqk::digest(parse(edit(kGemmaLike, R"("window":512)", R"("window":0)")));
+    BOOST_TEST_REQUIRE(!d.ok());
+    BOOST_TEST(d.error().rule == "group.window.nonzero");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
