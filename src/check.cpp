@@ -29,12 +29,52 @@ void append_hex(std::string& out, const Digest& digest) {
     }
 }
 
+/// The verdict on a line whose schema_version names the v2 cache spec (--block-dim is v1's and does not apply).
+bool check_spec_line(std::string& out, std::string& scratch, std::string_view text) {
+    Result<KvCacheSpecV2> spec = parse_kv_cache_spec_v2_json(text);
+    if (!spec) {
+        out.append(",\"ok\":false,\"stage\":\"parse\"");
+        append_kv(out, "error", spec.error().message);
+        out.push_back('}');
+        return false;
+    }
+    if (const Status st = validate(*spec); !st) {
+        const Error& e = st.error();
+        out.append(",\"ok\":false,\"stage\":\"validate\"");
+        append_kv(out, "error", to_string(e.kind));
+        append_kv(out, "rule", e.rule);
+        append_kv(out, "path", e.path);
+        append_kv(out, "message", e.message);
+        out.push_back('}');
+        return false;
+    }
+    out.append(",\"ok\":true");
+    append_kv(out, "schema", kKvCacheSpecV2SchemaId);
+    append_kv(out, "bytes_per_token", bytes_per_token(*spec).value());
+    append_kv(out, "bytes_held", bytes_held(*spec).value());
+    scratch.clear();
+    append_json(scratch, *spec);
+    append_kv(out, "canonical", scratch);
+    out.append(",\"digest\":\"");
+    append_hex(out, digest(*spec).value());
+    out.append("\"}");
+    return true;
+}
+
+/// True when the line's top-level schema_version is the v2 cache spec's: a search for the id first, so that v1
+/// lines (which do not hold it) pay one memmem and nothing else.
+bool is_spec_line(std::string_view text) {
+    if (text.find(kKvCacheSpecV2SchemaId) == std::string_view::npos) return false;
+    return json_schema_version(text) == kKvCacheSpecV2SchemaId;
+}
+
 }  // namespace
 
 bool check_line(std::string& out, std::string& scratch, std::uint64_t number, std::span<char> text,
                 std::optional<std::uint32_t> block_dim) {
     out.append("{\"line\":");
     detail::append_decimal(out, number);
+    if (is_spec_line({text.data(), text.size()})) [[unlikely]] return check_spec_line(out, scratch, {text.data(), text.size()});
     Result<KvTensorShapeV1> shape = parse_kv_tensor_shape_v1_json_in_place(text);
     if (!shape) {
         out.append(",\"ok\":false,\"stage\":\"parse\"");

@@ -37,6 +37,8 @@ Run add_digest(CLI::App& command);    // commands/digest.cpp
 Run add_convert(CLI::App& command);   // commands/convert.cpp
 Run add_from_hf_config(CLI::App& command);  // commands/from_hf_config.cpp
 Run add_checkpoint(CLI::App& command);      // commands/checkpoint.cpp
+Run add_upgrade(CLI::App& command);         // commands/upgrade.cpp
+Run add_compat(CLI::App& command);          // commands/compat.cpp
 
 // ---------------------------------------------------------------------------------------------- shared options
 

@@ -17,6 +17,12 @@ std::optional<DescriptorInput> read_descriptor(const char* command, const std::s
     }
     Bytes& bytes = std::get<Bytes>(read);
     const fqk::formats::DescriptorForm form = fqk::formats::detect_kv_tensor_shape_v1_form(bytes.octets());
+    if (form == fqk::formats::DescriptorForm::json) {
+        const std::string_view text(bytes.chars().data(), bytes.chars().size());
+        if (fqk::json_schema_version(text) == fqk::kKvCacheSpecV2SchemaId) {
+            return DescriptorInput{form, fqk::Error{}, fqk::parse_kv_cache_spec_v2_json(text)};
+        }
+    }
     // The decoded struct keeps nothing of the bytes, so they may be the JSON reader's scratch.
     return DescriptorInput{form, fqk::formats::read_kv_tensor_shape_v1_in_place(form, bytes.chars())};
 }

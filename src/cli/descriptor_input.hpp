@@ -13,9 +13,12 @@ namespace kvshape {
 struct DescriptorInput {
     fib_quant_kv::formats::DescriptorForm form;
     fib_quant_kv::Result<fib_quant_kv::KvTensorShapeV1> shape;  // decoded, not validated
+    /// Set instead of `shape` for a JSON document whose schema_version names the v2 cache spec.
+    std::optional<fib_quant_kv::Result<fib_quant_kv::KvCacheSpecV2>> spec{};
 };
 
-/// Reads and decodes IN; on an I/O error prints "kvshape COMMAND: MESSAGE" on stderr and returns nothing.
+/// Reads and decodes IN, as a v1 descriptor or, for JSON whose schema_version says so, a v2 cache spec; on an
+/// I/O error prints "kvshape COMMAND: MESSAGE" on stderr and returns nothing.
 [[nodiscard]] std::optional<DescriptorInput> read_descriptor(const char* command, const std::string& path);
 
 /// "PREFIXinvalid json: corrupt_payload [mha.heads_equal] (query_heads, kv_heads): MHA requires ..."

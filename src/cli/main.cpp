@@ -33,6 +33,9 @@ constexpr Command kCommands[] = {
     {"from-hf-config", "Size a model's KV cache: its key and value descriptors from a Hugging Face config.json",
      add_from_hf_config},
     {"checkpoint", "Descriptors inside safetensors and GGUF files: inspect, attach, verify, detach", add_checkpoint},
+    {"upgrade", "Print the v2 cache spec of the cache a v1 descriptor describes", add_upgrade},
+    {"compat", "Exit 0 if a cache written under spec A can be read under spec B, else list the differences",
+     add_compat},
 };
 
 bool is_command(std::string_view word) {

@@ -29,9 +29,33 @@ std::vector<std::string> form_choices() {
     return names;
 }
 
+/// A v2 cache spec has one wire form so far, JSON: --to json writes its canonical JSON (and a newline).
+int convert_spec(const ConvertOptions& o, fqk::formats::DescriptorForm form, const fqk::Result<fqk::KvCacheSpecV2>& spec) {
+    if (!spec) {
+        report_invalid(stderr, "kvshape convert: ", form, spec.error());
+        return kExitInvalid;
+    }
+    if (const fqk::Status st = fqk::validate(*spec); !st) {
+        report_invalid(stderr, "kvshape convert: ", form, st.error());
+        return kExitInvalid;
+    }
+    if (fqk::formats::parse_descriptor_form(o.to) != fqk::formats::DescriptorForm::json) {
+        std::fprintf(stderr, "kvshape convert: a v2 cache spec has no FlatBuffers form yet; --to json writes it\n");
+        return kExitUsage;
+    }
+    std::string text = fqk::to_json(*spec);
+    text.push_back('\n');
+    if (const std::optional<IoError> e = write_atomically(o.output, std::vector<std::uint8_t>(text.begin(), text.end()))) {
+        std::fprintf(stderr, "kvshape convert: %s\n", e->message.c_str());
+        return kExitUsage;
+    }
+    return kExitValid;
+}
+
 int run_convert(const ConvertOptions& o) {
     const std::optional<DescriptorInput> in = read_descriptor("convert", o.input);
     if (!in) return kExitUsage;
+    if (in->spec) return convert_spec(o, in->form, *in->spec);
     if (!in->shape) {
         report_invalid(stderr, "kvshape convert: ", in->form, in->shape.error());
         return kExitInvalid;

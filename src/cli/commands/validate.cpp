@@ -47,9 +47,36 @@ void report_valid(fqk::formats::DescriptorForm form, const Descriptor& s) {
                 fqk::digest(s).value().hex().c_str());
 }
 
+/// A v2 cache spec: every violation (--all) or the first; when valid, its counts and digest.
+int validate_spec(const ValidateOptions& o, fqk::formats::DescriptorForm form,
+                  const fqk::Result<fqk::KvCacheSpecV2>& spec) {
+    std::vector<fqk::Error> errors;
+    if (!spec) {
+        errors.push_back(spec.error());
+    } else if (o.all) {
+        errors = fqk::validate_all(*spec);
+    } else if (fqk::Status st = fqk::validate(*spec); !st) {
+        errors.push_back(std::move(st).error());
+    }
+    if (errors.empty() && o.block_dim) {
+        std::fprintf(stderr, "kvshape validate: --block-dim applies to v1 descriptors only\n");
+        return kExitUsage;
+    }
+    if (!errors.empty()) {
+        for (const fqk::Error& e : errors) report_invalid(stdout, "", form, e);
+        return kExitInvalid;
+    }
+    std::printf("valid %s: kv cache spec v2, %zu layer groups, bytes_per_token %llu, bytes_held %llu, digest %s\n",
+                std::string(fqk::formats::to_string(form)).c_str(), spec->groups.size(),
+                static_cast<unsigned long long>(fqk::bytes_per_token(*spec).value()),
+                static_cast<unsigned long long>(fqk::bytes_held(*spec).value()), fqk::digest(*spec).value().hex().c_str());
+    return kExitValid;
+}
+
 int run_validate(const ValidateOptions& o) {
     const std::optional<DescriptorInput> in = read_descriptor("validate", o.input);
     if (!in) return kExitUsage;
+    if (in->spec) return validate_spec(o, in->form, *in->spec);
     const std::vector<fqk::Error> errors = in->shape ? violations(*in->shape, o) : std::vector{in->shape.error()};
     if (!errors.empty()) {
         for (const fqk::Error& e : errors) report_invalid(stdout, "", in->form, e);
