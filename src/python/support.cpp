@@ -146,6 +146,14 @@ std::string shape_text(std::span<const std::uint64_t> dims) {
 // Error's fields and rule are views of static storage; these are the check's own.
 constexpr std::string_view kDtypeRule = "tensor.dtype";
 constexpr std::string_view kShapeRule = "tensor.shape";
+constexpr std::string_view kStridesRule = "tensor.strides";
+
+/// "(1, 16)"
+std::string tuple_text(const std::vector<long long>& v) {
+    std::string out = "(";
+    for (std::size_t i = 0; i < v.size(); ++i) out.append(i ? ", " : "").append(std::to_string(v[i]));
+    return out.append(v.size() == 1 ? ",)" : ")");
+}
 
 [[noreturn]] void mismatch(std::string_view rule, std::span<const std::string_view> fields, std::string message) {
     Error e;
@@ -192,6 +200,33 @@ void check_tensor(py::handle tensor, const TensorSpec& spec) {
         const std::string shown = py::repr(shape);
         mismatch(kShapeRule, spec.dim_fields,
                  "tensor shape " + shown + " does not match the descriptor's " + shape_text(spec.dims));
+    }
+
+    // Strides: the elements must lie in the canonical row-major order, not only have its shape. A transposed or
+    // strided view of the right shape holds its elements elsewhere. A dimension of size 1 may have any stride;
+    // a tensor with no elements has no order to check.
+    if (std::find(got.begin(), got.end(), 0) == got.end()) {
+        std::vector<long long> strides;
+        if (top == "torch") {
+            for (const py::handle st : tensor.attr("stride")()) strides.push_back(st.cast<long long>());
+        } else if (py::hasattr(tensor, "strides") && py::hasattr(tensor, "itemsize")) {
+            const long long item = tensor.attr("itemsize").cast<long long>();
+            for (const py::handle st : tensor.attr("strides")) {
+                const long long bytes = st.cast<long long>();
+                strides.push_back(item != 0 && bytes % item == 0 ? bytes / item : -1);
+            }
+        }
+        std::vector<long long> want(got.size(), 1);
+        for (std::size_t k = got.size(); k-- > 1;) want[k - 1] = want[k] * static_cast<long long>(got[k]);
+        bool ok = strides.size() == got.size();
+        for (std::size_t k = 0; ok && k < got.size(); ++k) ok = got[k] == 1 || strides[k] == want[k];
+        if (!ok) {
+            mismatch(kStridesRule, spec.dim_fields,
+                     "tensor strides " + tuple_text(strides) + " (in elements) are not the row-major strides " +
+                         tuple_text(want) + " of the descriptor's layout " + shape_text(spec.dims) +
+                         ": a transposed or strided view holds its elements in another order (make it contiguous "
+                         "first)");
+        }
     }
 
     // Dtype: by the framework's own name for it.

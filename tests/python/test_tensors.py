@@ -106,6 +106,21 @@ def test_numpy_views_and_scalars():
     assert_shape_mismatch(mismatch(lambda: s.check_tensor(np.array(1.0, dtype=np.float32))), ())
 
 
+def test_numpy_transposed_view_of_the_right_shape_is_refused():
+    # A (1, 2, 2, 4, 3) array transposed to (1, 2, 2, 3, 4): the shape is right, the element order is not.
+    t = np.zeros((1, 2, 2, 4, 3), dtype=np.float32).swapaxes(3, 4)
+    e = mismatch(lambda: make("f32").check_tensor(t))
+    assert e.rule == "tensor.strides"
+    assert e.fields == DIM_FIELDS
+    assert e.message == ("tensor strides (48, 24, 12, 1, 3) (in elements) are not the row-major strides "
+                         "(48, 24, 12, 4, 1) of the descriptor's layout [1, 2, 2, 3, 4]: a transposed or strided "
+                         "view holds its elements in another order (make it contiguous first)")
+    assert make("f32").check_tensor(np.ascontiguousarray(t)) is None
+    # every other token: the right shape, strided
+    e = mismatch(lambda: make("f32").check_tensor(np.zeros((1, 2, 2, 6, 4), dtype=np.float32)[:, :, :, ::2]))
+    assert e.rule == "tensor.strides"
+
+
 # ---------------------------------------------------------------------------------------------- torch
 @pytest.fixture(scope="module")
 def torch():
@@ -140,6 +155,19 @@ def test_torch_dtype_mismatch(torch, dtype, torch_name):
 def test_torch_shape_mismatch(torch, shape):
     e = mismatch(lambda: make("bf16").check_tensor(torch.zeros(shape, dtype=torch.bfloat16)))
     assert_shape_mismatch(e, shape)
+
+
+def test_torch_transposed_view_is_refused(torch):
+    # The case: torch.empty((1, 2, 2, 16, 8)).transpose(3, 4) has the shape of a descriptor with tokens 8
+    # and head_dim 16, and its bytes in the other order.
+    s = make("f32", tokens=8, head_dim=16)
+    t = torch.empty((1, 2, 2, 16, 8)).transpose(3, 4)
+    e = mismatch(lambda: s.check_tensor(t))
+    assert e.rule == "tensor.strides"
+    assert "tensor strides (512, 256, 128, 1, 8) (in elements)" in e.message
+    assert s.check_tensor(t.contiguous()) is None
+    # size-1 dimensions may have any stride: a view that only adds one is still row-major
+    assert s.check_tensor(torch.empty((2, 2, 8, 16)).unsqueeze(0)) is None
 
 
 def test_torch_meta_tensor(torch):
