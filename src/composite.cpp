@@ -33,26 +33,82 @@ std::string PathLink::text(std::string_view tail, std::size_t tail_index) const 
     return out;
 }
 
-std::optional<std::string> json_schema_version(std::string_view json) {
-    Result<detail::composite::Node> tree = detail::composite::parse_tree(json);
-    if (!tree || tree->kind != detail::composite::Node::Kind::object) return std::nullopt;
-    std::optional<std::string> found;
-    for (const auto& [key, value] : tree->members) {
-        if (key != "schema_version") continue;
-        if (found || value.kind != detail::composite::Node::Kind::string) return std::nullopt;
-        found = value.text;
-    }
-    return found;
-}
-
 namespace detail::composite {
 
 namespace {
 
+/// A RapidJSON input stream over bytes that are not NUL-terminated: no copy of the input.
+class ViewStream {
+  public:
+    using Ch = char;
+    explicit ViewStream(std::string_view text) : text_(text) {}
+    Ch Peek() const { return pos_ < text_.size() ? text_[pos_] : '\0'; }
+    Ch Take() { return pos_ < text_.size() ? text_[pos_++] : '\0'; }
+    std::size_t Tell() const { return pos_; }
+    Ch* PutBegin() { return nullptr; }
+    void Put(Ch) {}
+    void Flush() {}
+    std::size_t PutEnd(Ch*) { return 0; }
+
+  private:
+    std::string_view text_;
+    std::size_t pos_ = 0;
+};
+
+constexpr unsigned kTreeFlags =
+    rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag;
+
+/// Reads only the top-level "schema_version" string; stores nothing else.
+class VersionPeek {
+  public:
+    bool Null() { return value(false, {}); }
+    bool Bool(bool) { return value(false, {}); }
+    bool Int(int) { return false; }
+    bool Uint(unsigned) { return false; }
+    bool Int64(std::int64_t) { return false; }
+    bool Uint64(std::uint64_t) { return false; }
+    bool Double(double) { return false; }
+    bool RawNumber(const char*, rapidjson::SizeType, bool) { return value(false, {}); }
+    bool String(const char* s, rapidjson::SizeType n, bool) { return value(true, {s, n}); }
+    bool StartObject() { return open(true); }
+    bool StartArray() { return open(false); }
+    bool Key(const char* s, rapidjson::SizeType n, bool) {
+        at_version_ = depth_ == 1 && std::string_view(s, n) == "schema_version";
+        return true;
+    }
+    bool EndObject(rapidjson::SizeType) { return --depth_, true; }
+    bool EndArray(rapidjson::SizeType) { return --depth_, true; }
+
+    std::optional<std::string> found;
+    bool bad = false;  ///< not an object at the top, the key twice, or not a string
+
+  private:
+    bool value(bool is_string, std::string_view text) {
+        if (depth_ == 0) bad = true;  // a scalar document
+        if (at_version_) {
+            at_version_ = false;
+            if (!is_string || found) bad = true;
+            found = std::string(text);
+        }
+        return !bad;
+    }
+    bool open(bool object) {
+        if (depth_ == 0 && !object) bad = true;
+        if (at_version_) {
+            bad = true;
+            at_version_ = false;
+        }
+        ++depth_;
+        return !bad && depth_ <= 64;
+    }
+    std::size_t depth_ = 0;
+    bool at_version_ = false;
+};
+
 /// Builds the tree from RapidJSON's SAX events; numbers arrive as their text.
 class TreeBuilder {
   public:
-    TreeBuilder(const TreeLimits& limits, const rapidjson::StringStream& stream, Node& root)
+    TreeBuilder(const TreeLimits& limits, const ViewStream& stream, Node& root)
         : limits_(limits), stream_(stream), root_(root) {}
 
     bool Null() { return add(Node::Kind::null, {}); }
@@ -113,13 +169,14 @@ class TreeBuilder {
     }
 
     const TreeLimits& limits_;
-    const rapidjson::StringStream& stream_;
+    const ViewStream& stream_;
     Node& root_;
     std::vector<Node*> stack_;
     std::size_t values_ = 0;
 };
 
 }  // namespace
+
 
 Result<Node> parse_tree(std::string_view json, const TreeLimits& limits) {
     if (std::memchr(json.data(), 0, json.size()) != nullptr && !json.empty()) {
@@ -133,12 +190,9 @@ Result<Node> parse_tree(std::string_view json, const TreeLimits& limits) {
     }
     Node root;
     rapidjson::Reader reader;
-    const std::string text(json);  // NUL-terminated for RapidJSON's stream
-    rapidjson::StringStream stream(text.c_str());
+    ViewStream stream(json);
     TreeBuilder builder(limits, stream, root);
-    constexpr unsigned kFlags = rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseIterativeFlag |
-                                rapidjson::kParseValidateEncodingFlag;
-    const rapidjson::ParseResult r = reader.Parse<kFlags>(stream, builder);
+    const rapidjson::ParseResult r = reader.Parse<kTreeFlags>(stream, builder);
     if (builder.limit_error) {
         return Error{ErrorKind::parse, wire_rules::json_syntax, {}, "invalid JSON: " + *builder.limit_error, {},
                      r.Offset()};
@@ -182,4 +236,15 @@ Error read_error(std::string_view rule, const FieldInfo* field, const PathLink& 
 }
 
 }  // namespace detail::composite
+
+std::optional<std::string> json_schema_version(std::string_view json) {
+    if (json.size() >= std::numeric_limits<rapidjson::SizeType>::max()) return std::nullopt;
+    rapidjson::Reader reader;
+    detail::composite::ViewStream stream(json);
+    detail::composite::VersionPeek peek;
+    const rapidjson::ParseResult r = reader.Parse<detail::composite::kTreeFlags>(stream, peek);
+    if (r.IsError() || peek.bad) return std::nullopt;
+    return peek.found;
+}
+
 }  // namespace fib_quant_kv

@@ -19,7 +19,9 @@ std::optional<DescriptorInput> read_descriptor(const char* command, const std::s
     const fqk::formats::DescriptorForm form = fqk::formats::detect_kv_tensor_shape_v1_form(bytes.octets());
     if (form == fqk::formats::DescriptorForm::json) {
         const std::string_view text(bytes.chars().data(), bytes.chars().size());
-        if (fqk::json_schema_version(text) == fqk::kKvCacheSpecV2SchemaId) {
+        // Only a text that holds the v2 id can name it: v1 inputs pay one search, not a second parse.
+        if (text.find(fqk::kKvCacheSpecV2SchemaId) != std::string_view::npos &&
+            fqk::json_schema_version(text) == fqk::kKvCacheSpecV2SchemaId) {
             return DescriptorInput{form, fqk::Error{}, fqk::parse_kv_cache_spec_v2_json(text)};
         }
     }

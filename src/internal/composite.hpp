@@ -11,7 +11,7 @@
 //   * enums are a wire name as a string;
 //   * strings are UTF-8 (RapidJSON validates the encoding and the escapes).
 // Errors are ErrorKind::parse with a wire_rules::json_* rule, the field's name in Error::fields, where it is in
-// Error::path ("groups[2].window") and the byte offset where the value starts.
+// Error::path ("groups[2].window") and the byte offset just past the value (where the reader stood).
 #pragma once
 
 #include <algorithm>

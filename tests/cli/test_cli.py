@@ -489,10 +489,10 @@ class ExitStatusTest(CliTestCase):
                 self.assertUsageError(proc)
                 self.assertEqual(proc.stdout, b"")
                 self.assertEqual(proc.stderr.decode(), f"kvshape: unknown command '{word}' (the commands: check, "
-                                 "validate, digest, convert, from-hf-config, checkpoint; see kvshape --help)\n")
+                                 "validate, digest, convert, from-hf-config, checkpoint, upgrade, compat; see kvshape --help)\n")
 
     def test_no_command_names_the_commands(self):
-        names = "check, validate, digest, convert, from-hf-config, checkpoint"
+        names = "check, validate, digest, convert, from-hf-config, checkpoint, upgrade, compat"
         for args, text in (([], "kvshape: a command is required (the commands: %s; see kvshape --help)\n" % names),
                            (["--bogus"], "kvshape: unknown option '--bogus', and no command (the commands: %s; see "
                                          "kvshape --help)\n" % names)):

@@ -75,8 +75,17 @@ class SpecCommands(TempDirTestCase):
         doc["groups"][1]["kv_heads"] = "2"
         r = run("validate", self.spec_file(doc))
         self.assertEqual(r.returncode, 1)
+        # The offset is where the reader stood when it refused the value: just past it (as for v1).
+        text = jline(doc)
+        second = text.index('"kv_heads":"2"', text.index('"layers":[5]'))
         self.assertEqual(r.stdout, "invalid json: parse [json.invalid_type] (groups[1].kv_heads): field "
-                                   "`groups[1].kv_heads`: invalid type: string \"2\", expected u32 (at byte 331)\n")
+                                   "`groups[1].kv_heads`: invalid type: string \"2\", expected u32 (at byte %d)\n"
+                                   % (second + len('"kv_heads":"2"')))
+        doc = json.loads(json.dumps(self.gemma))
+        doc["storage"]["block_size"] = 4294967296
+        text = jline(doc)
+        r = run("validate", self.spec_file(doc))
+        self.assertTrue(r.stdout.endswith("expected u32 (at byte %d)\n" % (text.index("4294967296") + 10)), r.stdout)
 
     def test_convert_writes_canonical_json_and_refuses_flatbuffers(self):
         doc = json.loads(json.dumps(self.gemma))

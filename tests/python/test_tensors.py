@@ -113,7 +113,7 @@ def test_numpy_transposed_view_of_the_right_shape_is_refused():
     assert e.rule == "tensor.strides"
     assert e.fields == DIM_FIELDS
     assert e.message == ("tensor strides (48, 24, 12, 1, 3) (in elements) are not the row-major strides "
-                         "(48, 24, 12, 4, 1) of the descriptor's layout [1, 2, 2, 3, 4]: a transposed or strided "
+                         "(48, 24, 12, 4, 1) of the descriptor's layout (1, 2, 2, 3, 4): a transposed or strided "
                          "view holds its elements in another order (make it contiguous first)")
     assert make("f32").check_tensor(np.ascontiguousarray(t)) is None
     # every other token: the right shape, strided
