@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "internal/composite.hpp"
+#include "internal/rule_errors.hpp"
 
 namespace fib_quant_kv {
 
@@ -179,14 +180,12 @@ class TreeBuilder {
 
 
 Result<Node> parse_tree(std::string_view json, const TreeLimits& limits) {
-    if (std::memchr(json.data(), 0, json.size()) != nullptr && !json.empty()) {
-        return Error{ErrorKind::parse, wire_rules::json_syntax, {}, "invalid JSON: NUL byte in the input", {},
-                     static_cast<std::size_t>(static_cast<const char*>(std::memchr(json.data(), 0, json.size())) -
-                                              json.data())};
+    if (const void* nul = json.empty() ? nullptr : std::memchr(json.data(), 0, json.size())) {
+        return make_error(ErrorKind::parse, wire_rules::json_syntax, "invalid JSON: NUL byte in the input",
+                          static_cast<std::size_t>(static_cast<const char*>(nul) - json.data()));
     }
     if (json.size() >= std::numeric_limits<rapidjson::SizeType>::max()) {
-        return Error{ErrorKind::parse, wire_rules::json_syntax, {}, "invalid JSON: the input is 4 GiB or larger", {},
-                     Error::no_offset};
+        return make_error(ErrorKind::parse, wire_rules::json_syntax, "invalid JSON: the input is 4 GiB or larger");
     }
     Node root;
     rapidjson::Reader reader;
@@ -194,12 +193,12 @@ Result<Node> parse_tree(std::string_view json, const TreeLimits& limits) {
     TreeBuilder builder(limits, stream, root);
     const rapidjson::ParseResult r = reader.Parse<kTreeFlags>(stream, builder);
     if (builder.limit_error) {
-        return Error{ErrorKind::parse, wire_rules::json_syntax, {}, "invalid JSON: " + *builder.limit_error, {},
-                     r.Offset()};
+        return make_error(ErrorKind::parse, wire_rules::json_syntax, "invalid JSON: " + *builder.limit_error,
+                          r.Offset());
     }
     if (r.IsError()) {
-        return Error{ErrorKind::parse, wire_rules::json_syntax, {},
-                     std::string("invalid JSON: ") + rapidjson::GetParseError_En(r.Code()), {}, r.Offset()};
+        return make_error(ErrorKind::parse, wire_rules::json_syntax,
+                          std::string("invalid JSON: ") + rapidjson::GetParseError_En(r.Code()), r.Offset());
     }
     return root;
 }
@@ -225,13 +224,11 @@ std::string describe(const Node& n) {
 
 Error read_error(std::string_view rule, const FieldInfo* field, const PathLink& at, std::string message,
                  std::size_t offset) {
-    Error e;
-    e.kind = ErrorKind::parse;
-    e.rule = rule;
-    e.path = at.text();
-    if (field != nullptr) e.fields = field->fields;
-    e.message = field != nullptr ? "field `" + e.path + "`: " + message : std::move(message);
-    e.offset = offset;
+    std::string path = at.text();
+    if (field != nullptr) message = "field `" + path + "`: " + message;
+    Error e = make_error(ErrorKind::parse, rule, std::move(message), offset,
+                         field != nullptr ? field->fields : std::span<const std::string_view>{});
+    e.path = std::move(path);
     return e;
 }
 

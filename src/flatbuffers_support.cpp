@@ -12,12 +12,7 @@ namespace fib_quant_kv::detail::flatbuffers_support {
 namespace {
 
 Error parse_error(std::string_view rule, std::span<const std::string_view> field, std::string message) {
-    Error e;
-    e.kind = ErrorKind::parse;
-    e.rule = rule;
-    e.fields = field;
-    e.message = std::move(message);
-    return e;
+    return make_error(ErrorKind::parse, rule, std::move(message), Error::no_offset, field);
 }
 
 /// Bytes for a message: printable ASCII as is, anything else as \xNN, so the message stays text.

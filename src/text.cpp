@@ -1,13 +1,9 @@
-// fib_quant_kv: JSON string escaping (serde_json's exact form), Error::describe, and the cold error path's guard.
+// fib_quant_kv: JSON string escaping (serde_json's exact form) and UTF-8 checks.
 #include "internal/text.hpp"
 
 #include <array>
 #include <cstdint>
 #include <cstring>
-#include <stdexcept>
-
-#include "fib_quant_kv/error.hpp"
-#include "internal/rule_errors.hpp"
 
 namespace fib_quant_kv::detail {
 
@@ -114,31 +110,4 @@ std::size_t first_invalid_utf8(std::string_view text) noexcept {
     return std::string_view::npos;
 }
 
-Error not_violated() {
-    throw std::logic_error("fib_quant_kv: an error was asked for a descriptor that breaks no rule");
-}
-
 }  // namespace fib_quant_kv::detail
-
-namespace fib_quant_kv {
-
-std::string Error::describe() const {
-    std::string out(to_string(kind));
-    if (!rule.empty()) out.append(" [").append(rule).append("]");
-    if (!path.empty()) {
-        out.append(" (").append(path).append(")");
-    } else if (!fields.empty()) {
-        out.append(" (");
-        for (std::size_t i = 0; i < fields.size(); ++i) out.append(i == 0 ? "" : ", ").append(fields[i]);
-        out.append(")");
-    }
-    out.append(": ").append(message);
-    if (offset != no_offset) {
-        out.append(" (at byte ");
-        detail::append_decimal(out, offset);
-        out.append(")");
-    }
-    return out;
-}
-
-}  // namespace fib_quant_kv

@@ -3,11 +3,18 @@
 #pragma once
 
 #include <boost/test/unit_test.hpp>
+#include <unistd.h>
+
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <limits>
 #include <ostream>
+#include <random>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -108,6 +115,64 @@ inline bool same_error(const Error& a, const Error& b) { return a == b; }
     BOOST_TEST(::fib_quant_kv::test::same_error((a), (b)),                                                   \
                "errors differ: " << (a).describe() << " (offset " << (a).offset << ") vs " << (b).describe() \
                                  << " (offset " << (b).offset << ")")
+
+// ---------------------------------------------------------------------------------------------- files
+/// A fresh folder per test, removed afterwards (its sub-folders made writable again first).
+struct TempDir {
+    std::filesystem::path path;
+    TempDir() {
+        std::random_device rd;
+        path = std::filesystem::temp_directory_path() /
+               ("fqk_test_" + std::to_string(::getpid()) + "_" + std::to_string(rd()));
+        std::filesystem::create_directories(path);
+    }
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    ~TempDir() {
+        std::error_code ec;
+        for (auto it = std::filesystem::recursive_directory_iterator(path, ec);
+             !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+            if (it->is_directory(ec)) std::filesystem::permissions(it->path(), std::filesystem::perms::owner_all,
+                                                                   std::filesystem::perm_options::add, ec);
+        }
+        std::filesystem::remove_all(path, ec);
+    }
+    std::filesystem::path write(const std::string& name, const std::string& bytes) const {
+        std::ofstream(path / name, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+        return path / name;
+    }
+    /// The names in the folder, sorted, hidden ones (a temporary file left behind) included.
+    std::vector<std::string> names() const {
+        std::vector<std::string> out;
+        for (const auto& e : std::filesystem::directory_iterator(path)) out.push_back(e.path().filename().string());
+        std::sort(out.begin(), out.end());
+        return out;
+    }
+    std::size_t entries() const { return names().size(); }
+};
+
+/// The bytes of a file ("" when it cannot be read).
+inline std::string slurp(const std::filesystem::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+/// While it lives, the process acts as uid and gid 65534 (nobody) when it runs as root, so that a folder's or a
+/// file's mode denies it what it denies everyone else; otherwise it changes nothing.
+class AsNobody {
+  public:
+    AsNobody() : switched_(::geteuid() == 0) {
+        if (switched_) BOOST_REQUIRE(::setegid(65534) == 0 && ::seteuid(65534) == 0);
+    }
+    AsNobody(const AsNobody&) = delete;
+    AsNobody& operator=(const AsNobody&) = delete;
+    ~AsNobody() {
+        if (switched_ && (::seteuid(0) != 0 || ::setegid(0) != 0)) std::abort();  // the rest of the run needs root
+    }
+
+  private:
+    bool switched_;
+};
 
 // ---------------------------------------------------------------------------------------------- shapes
 using test_shapes::gqa_value;

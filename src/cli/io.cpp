@@ -11,8 +11,18 @@
 #include <cstdlib>
 #include <new>
 
+#include "internal/file_io.hpp"
+#include "internal/rule_errors.hpp"
+
 namespace kvshape {
 namespace {
+
+namespace fqk = fib_quant_kv;
+
+/// How messages name an input: "standard input" for -, else the path as the library quotes names.
+std::string input_name(const std::string& path) {
+    return path == "-" ? std::string("standard input") : fqk::detail::quote(path);
+}
 
 /// read(2) that retries on EINTR: the number of bytes read, 0 at end of input, -1 on an error (errno set).
 ssize_t read_some(int fd, char* into, std::size_t count) {
@@ -23,6 +33,18 @@ ssize_t read_some(int fd, char* into, std::size_t count) {
 }
 
 }  // namespace
+
+IoError open_error(const std::string& path, int err) {
+    return fqk::detail::io_error(fqk::io_rules::open, "cannot open " + input_name(path), err);
+}
+
+IoError read_error(const std::string& path, int err) {
+    return fqk::detail::io_error(fqk::io_rules::read, "cannot read " + input_name(path), err);
+}
+
+IoError stdout_error(int err) {
+    return fqk::detail::io_error(fqk::io_rules::write, "cannot write standard output", err);
+}
 
 Bytes::~Bytes() { std::free(data_); }
 
@@ -64,7 +86,7 @@ void LineReader::fill() {
 
 std::variant<Bytes, IoError> read_all(const std::string& path, std::size_t limit) {
     const InputFile file(path);
-    if (!file.is_open()) return IoError{"cannot open " + path + ": " + std::strerror(errno)};
+    if (!file.is_open()) return open_error(path, errno);
     struct stat st {};
     const bool regular = ::fstat(file.fd(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= 0;
     constexpr std::size_t kReadBlock = 64 * 1024;
@@ -74,7 +96,7 @@ std::variant<Bytes, IoError> read_all(const std::string& path, std::size_t limit
         if (bytes.size() == bytes.capacity()) bytes.reserve_more(kReadBlock);  // a file that grew, or a pipe
         const std::size_t room = std::min(bytes.capacity(), limit) - bytes.size();
         const ssize_t n = read_some(file.fd(), bytes.data() + bytes.size(), room);
-        if (n < 0) return IoError{"error reading " + path + ": " + std::strerror(errno)};
+        if (n < 0) return read_error(path, errno);
         if (n == 0) break;
         bytes.resize(bytes.size() + static_cast<std::size_t>(n));
     }
@@ -84,45 +106,12 @@ std::variant<Bytes, IoError> read_all(const std::string& path, std::size_t limit
 std::optional<IoError> write_atomically(const std::string& path, std::span<const std::uint8_t> bytes) {
     if (path == "-") {
         if (std::fwrite(bytes.data(), 1, bytes.size(), stdout) != bytes.size() || std::fflush(stdout) != 0) {
-            return IoError{std::string("error writing standard output: ") + std::strerror(errno)};
+            return stdout_error(errno);
         }
         return std::nullopt;
     }
-    std::string tmp = path + ".tmp.XXXXXX";
-    const int fd = ::mkstemp(tmp.data());
-    if (fd < 0) return IoError{"cannot create a temporary file beside " + path + ": " + std::strerror(errno)};
-    auto fail = [&](const char* what) {
-        const int err = errno;
-        ::close(fd);
-        ::unlink(tmp.c_str());
-        return IoError{std::string(what) + " " + path + ": " + std::strerror(err)};
-    };
-    for (std::size_t done = 0; done < bytes.size();) {
-        const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return fail("error writing");
-        done += static_cast<std::size_t>(n);
-    }
-    const mode_t mask = ::umask(0);  // mkstemp makes 0600; give the file the usual 0666 less umask
-    ::umask(mask);
-    if (::fchmod(fd, 0666 & ~mask) != 0 || ::fsync(fd) != 0) return fail("error writing");
-    if (::close(fd) != 0) {
-        const int err = errno;
-        ::unlink(tmp.c_str());
-        return IoError{"error writing " + path + ": " + std::strerror(err)};
-    }
-    if (::rename(tmp.c_str(), path.c_str()) != 0) {
-        const int err = errno;
-        ::unlink(tmp.c_str());
-        return IoError{"cannot rename the temporary file to " + path + ": " + std::strerror(err)};
-    }
-    // Make the rename itself durable: flush the folder's entry too (best effort: some file systems refuse).
-    const std::string::size_type slash = path.rfind('/');
-    const std::string folder = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
-    if (const int dir = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dir >= 0) {
-        (void)::fsync(dir);
-        ::close(dir);
-    }
+    fqk::Status st = fqk::detail::write_file_atomically(path, bytes);
+    if (!st) return std::move(st).error();
     return std::nullopt;
 }
 

@@ -1,5 +1,5 @@
-// kvshape's I/O, shared by every command: an input (a file or -) read line by line or whole, and the durable
-// all-or-nothing writer for an output file.
+// kvshape's I/O, shared by every command: an input (a file or -) read line by line or whole, and an output file
+// (or -) written all or nothing by the library's atomic writer.
 #pragma once
 
 #include <sys/types.h>
@@ -15,6 +15,8 @@
 #include <string_view>
 #include <utility>
 #include <variant>
+
+#include "fib_quant_kv/error.hpp"
 
 namespace kvshape {
 
@@ -122,10 +124,16 @@ class LineReader {
     int error_ = 0;
 };
 
-/// An I/O failure, reported as exit status 2: the message names the file and says what went wrong.
-struct IoError {
-    std::string message;
-};
+/// An I/O failure, reported as exit status 2: the library's Error of kind io (rule io.open, io.read or io.write),
+/// its message naming the file and ending with the operating system's text.
+using IoError = fib_quant_kv::Error;
+
+/// The IoError of an input (a file, or - for standard input) that cannot be opened, or read, with errno `err`:
+/// "cannot open `PATH`: ...", "cannot read standard input: ...".
+[[nodiscard]] IoError open_error(const std::string& path, int err);
+[[nodiscard]] IoError read_error(const std::string& path, int err);
+/// The IoError of standard output that cannot be written: "cannot write standard output: ...".
+[[nodiscard]] IoError stdout_error(int err);
 
 /// All of a file (or stdin) in memory, read into one buffer: sized from fstat for a regular file (one byte more,
 /// so that the read that meets the end needs no room of its own), grown by realloc for anything else. At most
@@ -134,9 +142,9 @@ struct IoError {
 [[nodiscard]] std::variant<Bytes, IoError> read_all(const std::string& path,
                                                     std::size_t limit = std::numeric_limits<std::size_t>::max());
 
-/// Writes `bytes` to `path` durably and all or nothing: a temporary file in the destination's folder, written,
-/// given the usual mode (0666 less the umask), fsynced, renamed over `path`, then the folder fsynced; nothing is
-/// left behind on failure. "-" writes to standard output.
+/// Writes `bytes` to `path` durably and all or nothing, with the library's atomic writer
+/// (fib_quant_kv::detail::write_file_atomically, src/internal/file_io.hpp: a new file gets 0666 less the umask, a
+/// replaced one keeps its permission bits). "-" writes to standard output.
 [[nodiscard]] std::optional<IoError> write_atomically(const std::string& path, std::span<const std::uint8_t> bytes);
 
 }  // namespace kvshape

@@ -6,19 +6,17 @@
 #include <string>
 
 #include "fib_quant_kv/kv_tensor_shape_v1_flatbuffers.hpp"
+#include "internal/rule_errors.hpp"
 #include "internal/text.hpp"
 
 namespace fib_quant_kv::formats {
 namespace {
 
 [[gnu::cold]] Error unknown_form(DescriptorForm form) {
-    Error e;
-    e.kind = ErrorKind::parse;
-    e.rule = kUnknownDescriptorFormRule;
-    e.message = "descriptor form code ";
-    detail::append_decimal(e.message, static_cast<std::uint64_t>(form));
-    e.message.append(" is not a form of this library");
-    return e;
+    std::string message = "descriptor form code ";
+    detail::append_decimal(message, static_cast<std::uint64_t>(form));
+    message.append(" is not a form of this library");
+    return detail::make_error(ErrorKind::parse, kUnknownDescriptorFormRule, std::move(message));
 }
 
 }  // namespace

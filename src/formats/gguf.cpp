@@ -16,8 +16,8 @@ namespace {
 using checkpoint::detail::Cursor;
 using checkpoint::detail::format_shape;
 using checkpoint::detail::Input;
-using checkpoint::detail::make_error;
-using checkpoint::detail::quote;
+using fib_quant_kv::detail::make_error;
+using fib_quant_kv::detail::quote;
 
 // ggml's types by code: name, elements per block, bytes per block. Codes 4, 5, 31-33 and 36-38 were removed
 // from ggml and are unknown here.

@@ -1,5 +1,5 @@
 // fib_quant_kv internal: where the checkpoint readers read from (a file descriptor or bytes in memory), a
-// buffered cursor over it, and the cold-path Error builders they share.
+// buffered cursor over it, and the checks and texts they share (defined in src/formats/checkpoint_header.cpp).
 #pragma once
 
 #include <sys/stat.h>
@@ -17,15 +17,9 @@
 
 #include "fib_quant_kv/error.hpp"
 #include "fib_quant_kv/formats/checkpoint.hpp"
+#include "internal/rule_errors.hpp"
 
 namespace fib_quant_kv::checkpoint::detail {
-
-/// An Error of `kind` and `rule` with `message` (static-storage rule id; the message is copied).
-[[nodiscard]] Error make_error(ErrorKind kind, std::string_view rule, std::string message,
-                               std::size_t offset = Error::no_offset);
-
-/// A name as messages quote it: printable ASCII kept, every other byte as \xNN, at most 200 bytes shown.
-[[nodiscard]] std::string quote(std::string_view name);
 
 /// "[a, b, c]"
 [[nodiscard]] std::string format_shape(std::span<const std::uint64_t> shape);
@@ -46,7 +40,7 @@ class Input {
     [[nodiscard]] Status open() {
         if (fd_ < 0) return {};
         struct stat st {};
-        if (::fstat(fd_, &st) != 0) return make_error(ErrorKind::parse, rules::io_read, std::string("cannot stat: ") + std::strerror(errno));
+        if (::fstat(fd_, &st) != 0) return fib_quant_kv::detail::io_error(io_rules::read, "cannot stat", errno);
         size_ = static_cast<std::uint64_t>(st.st_size);
         return {};
     }
@@ -62,10 +56,9 @@ class Input {
         while (done < out.size()) {
             const ssize_t n = ::pread(fd_, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
             if (n < 0 && errno == EINTR) continue;
-            if (n <= 0)
-                return make_error(ErrorKind::parse, rules::io_read,
-                                  n < 0 ? std::string("cannot read: ") + std::strerror(errno)
-                                        : std::string("the file shrank while being read"));
+            if (n < 0) return fib_quant_kv::detail::io_error(io_rules::read, "cannot read", errno);
+            if (n == 0)
+                return fib_quant_kv::detail::make_error(ErrorKind::io, io_rules::read, "the file shrank while being read");
             done += static_cast<std::size_t>(n);
         }
         return {};
@@ -127,11 +120,6 @@ class Cursor {
 
 inline void append_le(std::string& out, std::uint64_t v, std::size_t n) {
     for (std::size_t i = 0; i < n; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-
-/// The descriptor entry of `target`, if the header has one.
-[[nodiscard]] inline std::string descriptor_key(std::string_view target) {
-    return std::string(kDescriptorKeyPrefix).append(target);
 }
 
 }  // namespace fib_quant_kv::checkpoint::detail

@@ -17,8 +17,8 @@ namespace fib_quant_kv::checkpoint::safetensors {
 namespace {
 
 using checkpoint::detail::format_shape;
-using checkpoint::detail::make_error;
-using checkpoint::detail::quote;
+using fib_quant_kv::detail::make_error;
+using fib_quant_kv::detail::quote;
 
 struct DTypeRow {
     std::string_view name;

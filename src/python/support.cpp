@@ -6,6 +6,7 @@
 #include <string>
 
 #include "internal/check.hpp"
+#include "internal/rule_errors.hpp"
 
 namespace fib_quant_kv::python {
 
@@ -156,12 +157,8 @@ std::string tuple_text(const std::vector<long long>& v) {
 }
 
 [[noreturn]] void mismatch(std::string_view rule, std::span<const std::string_view> fields, std::string message) {
-    Error e;
-    e.kind = ErrorKind::tensor_mismatch;
-    e.rule = rule;
-    e.fields = fields;
-    e.message = std::move(message);
-    raise(e);
+    raise(fib_quant_kv::detail::make_error(ErrorKind::tensor_mismatch, rule, std::move(message), Error::no_offset,
+                                           fields));
 }
 
 }  // namespace

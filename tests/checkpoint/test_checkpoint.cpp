@@ -6,6 +6,7 @@
 
 #include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -27,32 +28,14 @@ namespace fs = std::filesystem;
 namespace ck = fib_quant_kv::checkpoint;
 using fib_quant_kv::ErrorKind;
 using namespace ckpt_test;
+using fib_quant_kv::test::AsNobody;
+using fib_quant_kv::test::slurp;
+using fib_quant_kv::test::TempDir;
 
 namespace {
 
 std::span<const std::uint8_t> span_of(const std::string& s) {
     return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
-}
-
-/// A fresh folder per test, removed afterwards.
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::random_device rd;
-        path = fs::temp_directory_path() / ("fqk_ckpt_" + std::to_string(::getpid()) + "_" + std::to_string(rd()));
-        fs::create_directories(path);
-    }
-    ~TempDir() { fs::remove_all(path); }
-    fs::path write(const std::string& name, const std::string& bytes) const {
-        std::ofstream(path / name, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-        return path / name;
-    }
-    std::size_t entries() const { return static_cast<std::size_t>(std::distance(fs::directory_iterator(path), fs::directory_iterator())); }
-};
-
-std::string slurp(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 fib_quant_kv::KvTensorShapeV1 shape(std::uint32_t layers, std::uint32_t kv_heads, std::uint32_t tokens,
@@ -351,6 +334,108 @@ BOOST_AUTO_TEST_CASE(refusals_leave_nothing_behind) {
     BOOST_TEST(missing.error().kind == fib_quant_kv::ErrorKind::io);
     BOOST_TEST(dir.entries() == 1u);
     BOOST_TEST(slurp(src) == before);
+}
+
+namespace {
+
+/// in.safetensors in `dir`: one tensor `k`, F16 [1, 2, 2, 4, 8], its 256 bytes pattern_bytes(256, 1).
+fs::path one_f16_tensor(const TempDir& dir) {
+    const std::string json = R"({"k":{"dtype":"F16","shape":[1,2,2,4,8],"data_offsets":[0,256]}})";
+    return dir.write("in.safetensors", safetensors_file(json, pattern_bytes(256, 1)));
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(attach_and_detach_replace_an_existing_output_by_rename) {
+    // Atomic means a new file renamed over the old one: a reader holding the old output (here a hard link made
+    // beforehand) keeps its bytes, and the name points at a new inode with the old one's permission bits. A writer
+    // that truncated the output in place would pass every contents-only check whenever -o is not the input.
+    TempDir dir;
+    const fs::path src = one_f16_tensor(dir);
+    const auto s = shape(2, 2, 4, 8, fib_quant_kv::KvDType::f16);
+    const std::string old_bytes = "old output, longer than the new one: " + std::string(4000, 'x');
+    const fs::path out = dir.write("out.safetensors", old_bytes);
+    const fs::path link = dir.path / "out.hardlink";
+    fs::create_hard_link(out, link);
+    BOOST_REQUIRE(::chmod(out.c_str(), 0600) == 0);
+    auto check_replaced = [&](const struct stat& before) {
+        struct stat after {};
+        BOOST_REQUIRE(::stat(out.c_str(), &after) == 0);
+        BOOST_TEST(after.st_ino != before.st_ino, "the writer wrote into the old file instead of renaming over it");
+        BOOST_TEST(after.st_nlink == 1u);
+        BOOST_TEST((after.st_mode & 07777) == 0600u);
+        struct stat held {};
+        BOOST_REQUIRE(::stat(link.c_str(), &held) == 0);
+        BOOST_TEST(held.st_ino == before.st_ino);
+    };
+    struct stat before {};
+    BOOST_REQUIRE(::stat(out.c_str(), &before) == 0);
+    BOOST_REQUIRE(ck::attach(src, out, s, "k").ok());
+    check_replaced(before);
+    BOOST_TEST(slurp(link) == old_bytes);
+    const auto h = ck::read_header(out);
+    BOOST_REQUIRE(h.ok());
+    BOOST_TEST(h->metadata.size() == 1u);
+
+    // detach over an existing output, and attach in place (-o the input): the same.
+    const std::string attached = slurp(out);
+    fs::remove(link);
+    fs::create_hard_link(out, link);
+    BOOST_REQUIRE(::stat(out.c_str(), &before) == 0);
+    BOOST_REQUIRE(ck::detach(out, out, "k").ok());
+    check_replaced(before);
+    BOOST_TEST(slurp(link) == attached);
+    BOOST_TEST(slurp(out).substr(slurp(out).size() - 256) == pattern_bytes(256, 1));
+    BOOST_TEST(dir.names() == (std::vector<std::string>{"in.safetensors", "out.hardlink", "out.safetensors"}));
+}
+
+BOOST_AUTO_TEST_CASE(io_failures_are_io_errors_with_the_os_text) {
+    TempDir dir;
+    const fs::path src = one_f16_tensor(dir);
+    const std::string before = slurp(src);
+    const auto s = shape(2, 2, 4, 8, fib_quant_kv::KvDType::f16);
+    const fs::path absent = dir.path / "absent";
+    const std::string no_such = "cannot open `" + absent.string() + "`: No such file or directory";
+    CHECK_ERROR(ck::detect(absent).error(), ErrorKind::io, ck::rules::io_open, "", no_such);
+    CHECK_ERROR(ck::read_header(absent).error(), ErrorKind::io, ck::rules::io_open, "", no_such);
+    CHECK_ERROR(ck::inspect(absent).error(), ErrorKind::io, ck::rules::io_open, "", no_such);
+    CHECK_ERROR(ck::verify(absent).error(), ErrorKind::io, ck::rules::io_open, "", no_such);
+    CHECK_ERROR(ck::attach(absent, dir.path / "out", s, "k").error(), ErrorKind::io, ck::rules::io_open, "", no_such);
+    CHECK_ERROR(ck::detach(absent, dir.path / "out", "k").error(), ErrorKind::io, ck::rules::io_open, "", no_such);
+    // A folder opens, but does not read.
+    CHECK_ERROR(ck::read_header(dir.path).error(), ErrorKind::io, ck::rules::io_read, "", "cannot read: Is a directory");
+    {
+        fib_quant_kv::checkpoint::Header h;
+        h.format = ck::Format::gguf;
+        h.tensor_infos_begin = 0;
+        h.tensor_infos_end = 4;
+        const int folder = ::open(dir.path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        BOOST_REQUIRE(folder >= 0);
+        const auto g = ck::gguf::write_header(folder, h, {});
+        ::close(folder);
+        BOOST_REQUIRE(!g.ok());
+        CHECK_ERROR(g.error(), ErrorKind::io, ck::rules::io_read, "", "cannot read: Is a directory");
+    }
+    // An input nobody may read, and an output folder nobody may write.
+    const fs::path unreadable = dir.write("unreadable.safetensors", before);
+    BOOST_REQUIRE(::chmod(unreadable.c_str(), 0) == 0);
+    const fs::path read_only = dir.path / "read_only";
+    fs::create_directory(read_only);
+    fs::permissions(read_only, fs::perms(0555));
+    {
+        const AsNobody nobody;
+        CHECK_ERROR(ck::inspect(unreadable).error(), ErrorKind::io, ck::rules::io_open, "",
+                    "cannot open `" + unreadable.string() + "`: Permission denied");
+        CHECK_ERROR(ck::attach(src, read_only / "out", s, "k").error(), ErrorKind::io, ck::rules::io_open, "",
+                    "cannot create a temporary file in `" + read_only.string() + "`: Permission denied");
+        CHECK_ERROR(ck::attach(src, dir.path / "no_such_folder" / "out", s, "k").error(), ErrorKind::io,
+                    ck::rules::io_open, "",
+                    "cannot create a temporary file in `" + (dir.path / "no_such_folder").string() +
+                        "`: No such file or directory");
+    }
+    BOOST_TEST(fs::is_empty(read_only));
+    BOOST_TEST(slurp(src) == before);
+    BOOST_TEST(dir.names() == (std::vector<std::string>{"in.safetensors", "read_only", "unreadable.safetensors"}));
 }
 
 // ---------------------------------------------------------------------------------------------- verify

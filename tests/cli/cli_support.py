@@ -7,6 +7,7 @@ hashed by `xxhsum -H2`.
 
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import unittest
@@ -65,6 +66,24 @@ class TempDirTestCase(unittest.TestCase):
             for name in dirs:
                 os.chmod(os.path.join(root, name), 0o755)
         self._tmp.cleanup()
+
+    def as_nobody(self, kvshape, *readable):
+        """subprocess keyword arguments under which a folder's or file's mode denies kvshape what it denies anyone:
+        none for a user other than root; for root (who writes anywhere), uid and gid 65534, with self.tmp and the
+        `readable` files opened up to it. Skips the test when kvshape cannot run so."""
+        if os.geteuid() != 0:
+            return {}
+        os.chmod(self.tmp, 0o755)
+        for path in readable:
+            os.chmod(path, 0o644)
+        kwargs = {"user": 65534, "group": 65534, "extra_groups": []}
+        try:
+            probe = subprocess.run([kvshape, "--version"], capture_output=True, timeout=60, **kwargs)
+        except (OSError, TypeError, subprocess.SubprocessError) as e:  # TypeError: Python < 3.9
+            self.skipTest("running as root and cannot switch to uid 65534 (%s)" % e)
+        if probe.returncode != 0:
+            self.skipTest("running as root and kvshape cannot run as uid 65534 (not readable?)")
+        return kwargs
 
     def write_file(self, data, name=None):
         path = os.path.join(self.tmp, name or self.default_name)

@@ -30,10 +30,10 @@ from cli_support import (FIELD_ORDER, GQA, GQA_CANONICAL, GQA_DIGEST, GQA_ELEMEN
 DIGEST_RE = re.compile(r"\A[0-9a-f]{32}\Z")
 
 
-def run(args, stdin_bytes=None, timeout=60):
+def run(args, stdin_bytes=None, timeout=60, **kwargs):
     """Runs kvshape; stdin is the given bytes, or empty (never the terminal)."""
     return subprocess.run([KVSHAPE] + list(args), input=stdin_bytes if stdin_bytes is not None else b"",
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout, **kwargs)
 
 
 def out_lines(proc):
@@ -509,15 +509,31 @@ class ExitStatusTest(CliTestCase):
 
     def test_missing_input_file(self):
         missing = os.path.join(self.tmp, "does-not-exist.jsonl")
-        proc = run(["check", missing])
+        expected = "kvshape check: cannot open `%s`: No such file or directory\n" % missing
+        for args in (["check", missing], ["check", "--block-dim", "32", missing]):
+            with self.subTest(args=args):
+                proc = run(args)
+                self.assertUsageError(proc)
+                self.assertEqual(proc.stderr.decode(), expected)
+        # The one-descriptor commands say the same of their input.
+        for command in (["validate"], ["digest"], ["convert", "--to", "fb"]):
+            with self.subTest(command=command[0]):
+                proc = run(command + [missing] + (["-"] if command[0] == "convert" else []))
+                self.assertUsageError(proc)
+                self.assertEqual(proc.stderr.decode(),
+                                 "kvshape %s: cannot open `%s`: No such file or directory\n" % (command[0], missing))
+
+    def test_unreadable_input_file(self):
+        path = self.write_file(jline(GQA) + "\n")
+        os.chmod(path, 0)
+        proc = run(["check", path], **self.as_nobody(KVSHAPE))
         self.assertUsageError(proc)
-        self.assertIn(b"does-not-exist.jsonl", proc.stderr)
-        proc = run(["check", "--block-dim", "32", missing])
-        self.assertUsageError(proc)
+        self.assertEqual(proc.stderr.decode(), "kvshape check: cannot open `%s`: Permission denied\n" % path)
 
     def test_directory_as_input(self):
         proc = run(["check", self.tmp])
         self.assertUsageError(proc)
+        self.assertEqual(proc.stderr.decode(), "kvshape check: cannot read `%s`: Is a directory\n" % self.tmp)
 
     @unittest.skipUnless(os.path.exists("/dev/full"), "needs /dev/full")
     def test_write_error_exit_2(self):

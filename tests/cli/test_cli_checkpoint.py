@@ -15,6 +15,7 @@ import json
 import os
 import pty
 import shutil
+import stat
 import subprocess
 import sys
 
@@ -35,10 +36,10 @@ BUNDLED_DATA = {"safetensors": 392, "gguf": 384}  # the data section's start: 8 
 BUNDLED_FILES = {"safetensors": "kv_cache.safetensors", "gguf": "kv_cache.gguf"}
 
 
-def run(*args, timeout=120):
+def run(*args, timeout=120, **kwargs):
     """kvshape checkpoint ARGS, stdin empty, stdout and stderr captured (so stderr is a pipe)."""
     return subprocess.run([KVSHAPE, "checkpoint", *args], stdin=subprocess.DEVNULL, capture_output=True,
-                          timeout=timeout)
+                          timeout=timeout, **kwargs)
 
 
 def read(path):
@@ -226,6 +227,37 @@ class BundledFiles(CheckpointTestCase):
         self.assertEqual([(k, v) for k, _, v, _ in meta][2:],
                          [("fib_quant_kv.kv_shape.past.{layer}.key", cf.canonical(changed))])
 
+    def test_replaces_an_existing_output_by_rename_not_in_place(self):
+        # As convert's test: a reader holding the old output (a hard link made beforehand) keeps its bytes, and the
+        # name points at a new inode that keeps the old one's permission bits. A writer truncating -o in place
+        # would pass every other test whenever -o is not the input.
+        for fmt in BUNDLED_FILES:
+            with self.subTest(fmt):
+                src = self.copy_bundled(fmt, "in_" + fmt)
+                out = os.path.join(self.tmp, "out_" + fmt)
+                old_bytes = b"old output, longer than any result: " + b"x" * 4000
+                self.write_file(old_bytes, os.path.basename(out))
+                os.chmod(out, 0o600)
+                link = out + ".hardlink"
+                os.link(out, link)
+                for args in (["attach", src, "--shape", os.path.join(EXAMPLES, "key.json"), "--tensors",
+                              "past.{layer}.key", "-o", out],
+                             ["detach", out, "--tensors", "past.{layer}.key", "-o", out]):
+                    before = os.stat(out)
+                    held = read(out)
+                    proc = self.ok(*args)
+                    self.assertEqual((proc.stdout, proc.stderr), (b"", b""))
+                    after = os.stat(out)
+                    self.assertNotEqual(after.st_ino, before.st_ino, f"{args[0]} wrote into the old file")
+                    self.assertEqual((after.st_nlink, stat.S_IMODE(after.st_mode)), (1, 0o600))
+                    self.assertEqual(read(link), held, "the old file's contents changed under a reader")
+                    os.remove(link)
+                    os.link(out, link)
+                self.assert_same_tensor_bytes(src, out)
+                self.assertEqual(sorted(f for f in os.listdir(self.tmp) if f.startswith("out_" + fmt)),
+                                 ["out_" + fmt, f"out_{fmt}.hardlink"])
+                self.assertEqual(read(src), read(os.path.join(EXAMPLES, BUNDLED_FILES[fmt])))
+
     def test_shape_from_standard_input(self):
         src = self.copy_bundled("safetensors")
         out = os.path.join(self.tmp, "out")
@@ -386,6 +418,29 @@ class UnreadableFiles(CheckpointTestCase):
                     self.assert_folder(before)
                     if original is not None:
                         self.assertEqual(read(path), original)
+
+
+    def test_io_failures_name_the_file_and_the_os_error(self):
+        src = self.copy_bundled("safetensors")
+        shape = os.path.join(EXAMPLES, "key.json")
+        absent = os.path.join(self.tmp, "absent")
+        for command in ("inspect", "verify"):
+            with self.subTest(command):
+                proc = run(command, absent)
+                self.assertEqual((proc.returncode, proc.stdout, proc.stderr.decode()),
+                                 (2, b"", f"kvshape checkpoint {command}: {absent}: io [io.open]: cannot open "
+                                          f"`{absent}`: No such file or directory\n"))
+        read_only = os.path.join(self.tmp, "read_only")
+        os.mkdir(read_only)
+        os.chmod(read_only, 0o555)
+        out = os.path.join(read_only, "out")
+        proc = run("attach", src, "--shape", shape, "--tensors", "past.{layer}.key", "-o", out,
+                   **self.as_nobody(KVSHAPE, src))
+        self.assertEqual((proc.returncode, proc.stdout, proc.stderr.decode()),
+                         (2, b"", f"kvshape checkpoint attach: {out}: io [io.open]: cannot create a temporary file "
+                                  f"in `{read_only}`: Permission denied\n"))
+        self.assertEqual(os.listdir(read_only), [])
+        self.assert_folder(["in", "read_only"])
 
 
 # ---------------------------------------------------------------------------------------------- usage

@@ -864,23 +864,14 @@ class ConvertTest(CliTestCase):
         with open(existing, "wb") as f:
             f.write(b"old")
         os.chmod(folder, 0o555)
-        kwargs = {}
-        if os.geteuid() == 0:
-            # root writes anywhere: run kvshape as nobody so that the folder's mode applies.
-            os.chmod(self.tmp, 0o755)
-            os.chmod(src, 0o644)
-            kwargs = {"user": 65534, "group": 65534, "extra_groups": []}
-            try:
-                probe = run(["--version"], **kwargs)
-            except (OSError, TypeError, subprocess.SubprocessError) as e:  # TypeError: Python < 3.9
-                self.skipTest("running as root and cannot switch to uid 65534 (%s)" % e)
-            if probe.returncode != 0:
-                self.skipTest("running as root and kvshape cannot run as uid 65534 (not readable?)")
+        kwargs = self.as_nobody(KVSHAPE, src)
         for out in (os.path.join(folder, "new.fqkv"), existing):
             for to in ("fb", "json"):
                 with self.subTest(out=os.path.basename(out), to=to):
                     proc = self.convert(to, src, out, **kwargs)
-                    self.assertUsageError(proc)
+                    self.assertEqual((proc.returncode, proc.stdout, proc.stderr.decode()),
+                                     (2, b"", "kvshape convert: cannot create a temporary file in `%s`: "
+                                              "Permission denied\n" % folder))
                     self.assertEqual(sorted(os.listdir(folder)), ["existing.fqkv"])
                     self.assertEqual(self.read_file(existing), b"old")
         self.assertEqual(self.tmp_leftovers(), [])

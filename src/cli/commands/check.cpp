@@ -2,7 +2,6 @@
 // verdict line itself is fib_quant_kv::detail::check_line (src/check.cpp), shared with the Python module.
 #include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <memory>
 #include <string>
 
@@ -21,7 +20,7 @@ struct CheckOptions {
 int run_check(const CheckOptions& o) {
     LineReader in(o.input);
     if (!in.is_open()) {
-        std::fprintf(stderr, "kvshape check: cannot open %s: %s\n", o.input.c_str(), std::strerror(errno));
+        std::fprintf(stderr, "kvshape check: %s\n", open_error(o.input, errno).message.c_str());
         return kExitUsage;
     }
     constexpr std::size_t kWriteBlock = 64 * 1024;  // verdicts are written in blocks of about this size
@@ -43,11 +42,11 @@ int run_check(const CheckOptions& o) {
     }
     flush();
     if (in.error() != 0) {
-        std::fprintf(stderr, "kvshape check: error reading %s: %s\n", o.input.c_str(), std::strerror(in.error()));
+        std::fprintf(stderr, "kvshape check: %s\n", read_error(o.input, in.error()).message.c_str());
         return kExitUsage;
     }
     if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
-        std::fprintf(stderr, "kvshape check: error writing output: %s\n", std::strerror(errno));
+        std::fprintf(stderr, "kvshape check: %s\n", stdout_error(errno).message.c_str());
         return kExitUsage;
     }
     return all_valid ? kExitValid : kExitInvalid;

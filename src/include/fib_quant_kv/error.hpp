@@ -39,6 +39,14 @@ inline constexpr std::string_view flatbuffers_unknown_enum_code = "flatbuffers.u
 inline constexpr std::string_view flatbuffers_invalid_utf8 = "flatbuffers.invalid_utf8";
 }  // namespace wire_rules
 
+/// Rule ids of I/O failures (kind io), the same for every reader and writer of files in the library and kvshape.
+/// The message names the file and ends with the operating system's text for the error.
+namespace io_rules {
+inline constexpr std::string_view open = "io.open";    ///< a file cannot be opened, or a new one created
+inline constexpr std::string_view read = "io.read";    ///< reading failed, or the file shrank while being read
+inline constexpr std::string_view write = "io.write";  ///< writing, syncing, closing or renaming failed
+}  // namespace io_rules
+
 /// One schema rule as data: a row of the rule table each generated struct carries (StructTraits<S>::rules), in
 /// validate() order. The Error of a violated rule is built from its row, on the cold path only.
 struct RuleInfo {

@@ -136,9 +136,9 @@ inline constexpr std::string_view byte_length = "checkpoint.byte_length";  ///< 
 inline constexpr std::string_view target = "checkpoint.target";  ///< empty name, or a pattern without one {layer}
 inline constexpr std::string_view descriptor_type = "checkpoint.descriptor_type";  ///< key holds no string
 inline constexpr std::string_view not_attached = "checkpoint.not_attached";  ///< detach: no such descriptor
-inline constexpr std::string_view io_open = "io.open";
-inline constexpr std::string_view io_read = "io.read";
-inline constexpr std::string_view io_write = "io.write";
+inline constexpr std::string_view io_open = io_rules::open;    ///< the library's I/O rules (error.hpp)
+inline constexpr std::string_view io_read = io_rules::read;
+inline constexpr std::string_view io_write = io_rules::write;
 }  // namespace rules
 
 /// One descriptor found in the metadata.
@@ -194,7 +194,8 @@ struct WriteOptions {
 /// already there, in place; every other metadata pair unchanged and in order). Refuses (the first error of
 /// check_descriptor) a descriptor that is invalid or disagrees with its tensors. Tensor bytes are copied
 /// unchanged, in bounded chunks; the data keeps its alignment. Atomic: a temporary file in dst's folder, fsync,
-/// rename, fsync of the folder; on failure dst is untouched and nothing is left behind. dst may be src.
+/// rename, fsync of the folder; on failure dst is untouched and nothing is left behind. dst may be src. A dst
+/// that exists keeps its permission bits; a new one gets 0666 less the umask.
 [[nodiscard]] Status attach(const std::filesystem::path& src, const std::filesystem::path& dst,
                             const KvTensorShapeV1& shape, std::string_view target, const WriteOptions& options = {});
 

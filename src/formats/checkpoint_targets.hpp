@@ -1,0 +1,39 @@
+// fib_quant_kv internal: a descriptor's target in a checkpoint, one tensor's name or a pattern with one
+// `{layer}` (see fib_quant_kv/formats/checkpoint.hpp): checking it, matching tensor names against it, and the
+// metadata key it is stored under. Depends on the Header model only.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "fib_quant_kv/formats/checkpoint.hpp"
+
+namespace fib_quant_kv::checkpoint::detail {
+
+/// A pattern split at its one placeholder.
+struct Pattern {
+    std::string_view prefix;
+    std::string_view suffix;
+};
+
+/// The pattern `target` is, split; nothing when it holds `{layer}` not exactly once.
+[[nodiscard]] std::optional<Pattern> split_pattern(std::string_view target);
+
+/// rules::target (kind parse) for an empty target, or a pattern without exactly one `{layer}`.
+[[nodiscard]] Status check_target(std::string_view target);
+
+/// The tensors a pattern covers that exist, as (layer, index into header.tensors), in layer order; layers at or
+/// past `layers` are left out.
+[[nodiscard]] std::vector<std::pair<std::uint32_t, std::size_t>> layer_tensors(const Header& h, const Pattern& p,
+                                                                               std::uint64_t layers);
+
+/// The metadata key of the descriptor of `target`.
+[[nodiscard]] inline std::string descriptor_key(std::string_view target) {
+    return std::string(kDescriptorKeyPrefix).append(target);
+}
+
+}  // namespace fib_quant_kv::checkpoint::detail
