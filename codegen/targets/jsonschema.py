@@ -223,15 +223,10 @@ def _condition(conds: list[Condition]) -> dict | None:
             "required": [c.field.name.snake for c in conds]}
 
 
-def message(r: Rule) -> str:
-    """The message as written, a value shown as its `{path}`."""
-    return "".join(p.text if p.operand is None else "{" + p.operand.path_text + "}" for p in r.message)
-
-
 def rule(r: Rule) -> str:
     """The rule as one entry of `allOf`, marked with its id and message; only for a rule JSON Schema can say."""
     check = _check(r.check)
-    out: dict = {"$comment": f"{r.id}: {message(r)}"}
+    out: dict = {"$comment": f"{r.id}: {r.message_paths}"}
     if r.when:
         out["if"] = _condition(r.when)
         out["then"] = check
