@@ -72,8 +72,8 @@ SCHEMA_OUTPUTS = [
     Output("cpp/flatbuffers.cpp.j2", "src/{stem}_flatbuffers.cpp", (cpp,), ("library",), "flat"),
     Output("fbs/schema.fbs.j2", "fbs/{stem}.fbs", (fbs,), ("flatc",), "flat"),
     Output("python/binding.cpp.j2", "python/{stem}_binding.cpp", (python, cpp), ("python",), "flat"),
-    Output("jsonschema/schema.json.j2", "jsonschema/{stem}.schema.json", (jsonschema,), (), "flat"),
-    Output("markdown/reference.md.j2", "docs/{stem}.md", (markdown,), (), "flat"),
+    Output("jsonschema/schema.json.j2", "jsonschema/{stem}.schema.json", (jsonschema,)),
+    Output("markdown/reference.md.j2", "docs/{stem}.md", (markdown,)),
     Output("cpp/composite.hpp.j2", "include/{ns}/{stem}.hpp", (cpp,), (), "composite"),
     Output("cpp/composite.cpp.j2", "src/{stem}.cpp", (cpp,), ("library",), "composite"),
 ]

@@ -269,6 +269,19 @@ class Rule:
         return self.id.replace(".", "_")
 
     @property
+    def subject(self) -> str:
+        """Where an error of the rule points, relative to its struct (Error::path; composite schemas): its first
+        operand's path (`window`, `groups[].key_head_dim`, whose `[]` the failing item's index fills), a
+        partition's array (`groups`), nothing for an overflow check."""
+        o = self.check.operands[0]
+        if self.check.op == "partition":
+            return ".".join(f.name.text for f, _ in o.steps[:o.each_step + 1])
+        if o.kind == "derived":
+            return ""
+        return o.path_text if o.kind != "attr" else ".".join(
+            f.name.text + ("[]" if each else "") for f, each in o.steps)
+
+    @property
     def message_is_literal(self) -> bool:
         return all(p.operand is None for p in self.message)
 
@@ -276,6 +289,12 @@ class Rule:
     def message_text(self) -> str:
         """The message as written, a value shown as its `{name}`."""
         return "".join(p.text if p.operand is None else "{" + p.operand.name.text + "}" for p in self.message)
+
+    @property
+    def message_paths(self) -> str:
+        """The message as written, a value shown as its `{path}` (`{groups[].key_head_dim}`); for a flat schema's
+        rule the same as message_text."""
+        return "".join(p.text if p.operand is None else "{" + p.operand.path_text + "}" for p in self.message)
 
 
 @dataclass

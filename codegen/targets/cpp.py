@@ -415,17 +415,6 @@ def _condition(cond: Condition, scoped: bool, elem: str) -> str:
     return _one_of(v, cond.field.type.enum, cond.values)
 
 
-def _subject(rule: Rule) -> str:
-    """The path an error of the rule names: its first operand's (an array rule's element index fills `[]`)."""
-    o = rule.check.operands[0]
-    if rule.check.op == "partition":
-        return ".".join(f.name.text for f, _ in o.steps[:o.each_step + 1])
-    if o.kind == "derived":
-        return ""
-    return o.path_text if o.kind != "attr" else ".".join(
-        f.name.text + ("[]" if each else "") for f, each in o.steps)
-
-
 def _show(op: Operand, scoped: bool, elem: str) -> str:
     """An expression appending the operand's value to std::string `m`, as a message shows it."""
     v = _value(op, scoped, elem)
@@ -448,7 +437,7 @@ def composite_rule(rule: Rule, schema) -> str:
     guard_ops += [p.operand for p in rule.message if p.operand is not None] + [o for _, o in rule.details]
     conds = _guards(guard_ops, scoped, elem) + [_condition(c, scoped, elem) for c in rule.when]
     check_expr = _composite_check(rule, schema, scoped, elem)
-    subject = _subject(rule)
+    subject = rule.subject
     index = "i" if scoped else "PathLink::no_index"
     body = [f"Error err = make_error(StructTraits<S>::rules[{rule.index}]);",
             f"err.path = at.text({string_literal(subject)}, {index});"]
