@@ -453,10 +453,14 @@ class TwoSchemasSideBySide(_support.BuiltOnceTestCase):
     def test_list_outputs_names_both_schemas(self):
         self.assertEqual(self.listed.returncode, 0, self.listed.stderr)
         listed = self.listed.stdout.splitlines()
-        # Every output kind: the library-wide ones once, the per-schema ones once for each stem.
+        # Every output kind: the library-wide ones once, the per-schema ones once for each stem of their kind (the
+        # two flat schemas here, and the real v2 spec the library's handwritten code needs, a composite one).
         expected = [o.path.format(ns="fib_quant_kv", lib="fib_quant_kv", stem="") for o in generate.LIBRARY_OUTPUTS]
         expected += [o.path.format(ns="fib_quant_kv", lib="fib_quant_kv", stem=s)
-                     for s in ("kv_tensor_shape_v1", "kv_page_table_v1") for o in generate.SCHEMA_OUTPUTS]
+                     for s in ("kv_tensor_shape_v1", "kv_page_table_v1") for o in generate.SCHEMA_OUTPUTS
+                     if o.scope in ("all", "flat")]
+        expected += [o.path.format(ns="fib_quant_kv", lib="fib_quant_kv", stem="kv_cache_spec_v2")
+                     for o in generate.SCHEMA_OUTPUTS if o.scope in ("all", "composite")]
         self.assertEqual(listed, sorted(expected))
         self.assertIn("src/kv_page_table_v1_json.cpp", listed)
         self.assertIn("fbs/kv_page_table_v1.fbs", listed)
