@@ -124,7 +124,8 @@ class TreeBuilder {
     bool StartObject() { return open(Node::Kind::object); }
     bool StartArray() { return open(Node::Kind::array); }
     bool Key(const char* s, rapidjson::SizeType n, bool) {
-        stack_.back()->members.emplace_back(std::string(s, n), Node{});
+        stack_.back()->keys.emplace_back(s, n);
+        stack_.back()->items.emplace_back();
         return true;
     }
     bool EndObject(rapidjson::SizeType) { return close(); }
@@ -137,7 +138,7 @@ class TreeBuilder {
         if (stack_.empty()) return &root_;
         Node* top = stack_.back();
         if (top->kind == Node::Kind::array) return &top->items.emplace_back();
-        return &top->members.back().second;
+        return &top->items.back();  // the value of the key just read
     }
     bool add(Node::Kind kind, std::string_view text) {
         if (++values_ > limits_.max_values) {
@@ -158,9 +159,7 @@ class TreeBuilder {
         if (!add(kind, {})) return false;
         // A vector of children may move its elements as it grows: the stack points only at nodes whose parent
         // no longer grows while they are open (the last child of the top).
-        Node* n = stack_.empty() ? &root_
-                  : stack_.back()->kind == Node::Kind::array ? &stack_.back()->items.back()
-                                                              : &stack_.back()->members.back().second;
+        Node* n = stack_.empty() ? &root_ : &stack_.back()->items.back();
         stack_.push_back(n);
         return true;
     }

@@ -41,8 +41,8 @@ struct Node {
     enum class Kind : std::uint8_t { null, boolean, number, string, array, object };
     Kind kind = Kind::null;
     std::string text;  ///< number: the token as written; string: the decoded text; boolean: "true"/"false"
-    std::vector<Node> items;                             ///< array
-    std::vector<std::pair<std::string, Node>> members;   ///< object, in document order
+    std::vector<Node> items;        ///< array: its items; object: its members' values, in document order
+    std::vector<std::string> keys;  ///< object: its members' keys, one per item
     std::size_t offset = 0;                              ///< where the value ends in the input (RapidJSON's offset)
 };
 
@@ -181,7 +181,9 @@ struct Reader<S> {
         constexpr std::size_t count = Traits::fields.size();
         std::array<bool, count> seen{};
         std::optional<Error> error;
-        for (const auto& [key, value] : n.members) {
+        for (std::size_t m = 0; m < n.keys.size(); ++m) {
+            const std::string& key = n.keys[m];
+            const Node& value = n.items[m];
             std::size_t i = 0;
             while (i < count && Traits::fields[i].name != key) ++i;
             if (i == count) continue;  // unknown: ignored
