@@ -692,7 +692,9 @@ def test_stub_names_every_public_name():
         assert hasattr(fqk, name)
         if inspect.isclass(getattr(fqk, name)):
             assert isinstance(names[name], ast.ClassDef), name
-    assert set(fqk.__all__) == {n for n in dir(fqk) if not n.startswith("_") and n not in ("annotations",)}
+    # submodules (checkpoint, hf) become attributes once imported, by another test file in the same run say
+    assert set(fqk.__all__) == {n for n in dir(fqk) if not n.startswith("_") and n not in ("annotations",)
+                                and not inspect.ismodule(getattr(fqk, n))}
 
 
 def _doc(text):
