@@ -209,7 +209,9 @@ template <class Read>
 auto with_aligned_bytes(py::handle buffer, std::string_view what, Read&& read) {
     const BufferView view(buffer, what);
     const std::span<const std::uint8_t> bytes = view.bytes();
-    if (reinterpret_cast<std::uintptr_t>(bytes.data()) % 8 == 0) return read(bytes);
+    // An empty buffer has nothing to align (and its data pointer may be anything; memcpy of it from or to the
+    // null data() of an empty vector is undefined, which UBSan in scripts/sanitize.sh caught).
+    if (bytes.empty() || reinterpret_cast<std::uintptr_t>(bytes.data()) % 8 == 0) return read(bytes);
     std::vector<std::uint64_t> aligned((bytes.size() + 7) / 8);
     std::memcpy(aligned.data(), bytes.data(), bytes.size());
     return read(std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(aligned.data()), bytes.size()));
