@@ -3,7 +3,13 @@
 # generated/outputs.cmake), src/python/support.cpp and the package files (role `python_package`, plus
 # src/python/fib_quant_kv/).
 # Debian: apt-get install pybind11-dev python3-dev. -DFIB_QUANT_KV_BUILD_PYTHON=OFF builds without it.
-if(FIB_QUANT_KV_PYTHON)
+# FIB_QUANT_KV_PYTHON_MODULE_INTERPRETER builds it for another interpreter (setup.py passes the one running pip,
+# a venv's, say); the codegen interpreter is still FIB_QUANT_KV_PYTHON.
+set(FIB_QUANT_KV_PYTHON_MODULE_INTERPRETER "" CACHE FILEPATH
+  "Build the Python module for this interpreter (empty: FIB_QUANT_KV_PYTHON, the codegen interpreter)")
+if(FIB_QUANT_KV_PYTHON_MODULE_INTERPRETER)
+  set(Python_EXECUTABLE ${FIB_QUANT_KV_PYTHON_MODULE_INTERPRETER})
+elseif(FIB_QUANT_KV_PYTHON)
   set(Python_EXECUTABLE ${FIB_QUANT_KV_PYTHON})
 endif()
 find_package(Python 3.8 COMPONENTS Interpreter Development.Module)

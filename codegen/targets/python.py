@@ -9,10 +9,10 @@ from model import TypeRef
 
 KEYWORDS = frozenset(keyword.kwlist)  # soft keywords (match, case, _) are valid identifiers
 # Names the generated classes give their own members: a field, derived count or enum value of the same name
-# would hide one of them.
+# would hide one of them. The enums are enum.IntEnum classes: Python refuses a member named `mro`.
 GENERATED_NAMES = frozenset("""
     validate validate_all to_json from_json digest to_flatbuffer from_flatbuffer tensor_shape check_tensor
-    replace code wire_name from_code from_wire_name
+    replace code wire_name from_code from_wire_name mro
 """.split())
 
 

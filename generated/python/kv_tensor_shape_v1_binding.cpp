@@ -86,67 +86,76 @@ void kv_tensor_shape_v1_check_tensor(const KvTensorShapeV1& s_, py::handle tenso
 void bind_kv_tensor_shape_v1(py::module_& m) {
     m.attr("KV_TENSOR_SHAPE_V1_SCHEMA_ID") = py::str("fib_quant_kv_tensor_shape_v1");
 
-    // KvRole
+    // KvRole: an enum.IntEnum on the stable codes (src/python/support.hpp, bind_enum)
     {
-        py::enum_<KvRole> cls(m, "KvRole", "KV tensor role.");
-        cls.value("key", KvRole::key, "Attention key cache.");
-        cls.value("value", KvRole::value, "Attention value cache.");
-        enum_extras<KvRole>(cls);
+        static constexpr std::array<std::string_view, 2> names{"key", "value"};
+        static constexpr std::array<std::string_view, 2> docs{
+            "Attention key cache. Code 0.",
+            "Attention value cache. Code 1.",
+        };
+        (void)bind_enum<KvRole>(m, "KvRole", "KV tensor role.", schema_enum_members<KvRole>(names, docs));
     }
 
-    // KvRopeState
+    // KvRopeState: an enum.IntEnum on the stable codes (src/python/support.hpp, bind_enum)
     {
-        py::enum_<KvRopeState> cls(m, "KvRopeState", "Key RoPE state.");
-        cls.value("pre_rope", KvRopeState::pre_rope, "Key tensor captured before RoPE.");
-        cls.value("post_rope", KvRopeState::post_rope, "Key tensor captured after RoPE.");
-        cls.value("not_applicable", KvRopeState::not_applicable, "Value tensors and non-RoPE tensors.");
-        enum_extras<KvRopeState>(cls);
+        static constexpr std::array<std::string_view, 3> names{"pre_rope", "post_rope", "not_applicable"};
+        static constexpr std::array<std::string_view, 3> docs{
+            "Key tensor captured before RoPE. Code 0.",
+            "Key tensor captured after RoPE. Code 1.",
+            "Value tensors and non-RoPE tensors. Code 2.",
+        };
+        (void)bind_enum<KvRopeState>(m, "KvRopeState", "Key RoPE state.", schema_enum_members<KvRopeState>(names, docs));
     }
 
-    // KvAttentionKind
+    // KvAttentionKind: an enum.IntEnum on the stable codes (src/python/support.hpp, bind_enum)
     {
-        py::enum_<KvAttentionKind> cls(m, "KvAttentionKind", "Attention geometry family.");
-        cls.value("mha", KvAttentionKind::mha, "Multi-head attention.");
-        cls.value("mqa", KvAttentionKind::mqa, "Multi-query attention.");
-        cls.value("gqa", KvAttentionKind::gqa, "Grouped-query attention.");
-        enum_extras<KvAttentionKind>(cls);
+        static constexpr std::array<std::string_view, 3> names{"mha", "mqa", "gqa"};
+        static constexpr std::array<std::string_view, 3> docs{
+            "Multi-head attention. Code 0.",
+            "Multi-query attention. Code 1.",
+            "Grouped-query attention. Code 2.",
+        };
+        (void)bind_enum<KvAttentionKind>(m, "KvAttentionKind", "Attention geometry family.", schema_enum_members<KvAttentionKind>(names, docs));
     }
 
-    // KvDType
+    // KvDType: an enum.IntEnum on the stable codes (src/python/support.hpp, bind_enum)
     {
-        py::enum_<KvDType> cls(m, "KvDType", "Source tensor dtype.");
-        cls.value("f16", KvDType::f16, "IEEE fp16 source.");
-        cls.value("bf16", KvDType::bf16, "bfloat16 source.");
-        cls.value("f32", KvDType::f32, "f32 source.");
-        enum_extras<KvDType>(cls);
-        cls.def_property_readonly(
-            "byte_size", [](const KvDType v) { return to_int(byte_size(v)); },
+        static constexpr std::array<std::string_view, 3> names{"f16", "bf16", "f32"};
+        static constexpr std::array<std::string_view, 3> docs{
+            "IEEE fp16 source. Code 0.",
+            "bfloat16 source. Code 1.",
+            "f32 source. Code 2.",
+        };
+        const py::object cls =
+            bind_enum<KvDType>(m, "KvDType", "Source tensor dtype.", schema_enum_members<KvDType>(names, docs));
+        add_property(
+            cls, "byte_size", [](const KvDType v) { return to_int(byte_size(v)); },
             "Bytes per element of this dtype.");
-        cls.def_property_readonly(
-            "torch_dtype",
+        add_property(
+            cls, "torch_dtype",
             [](const KvDType v) -> py::object {
                 const std::string_view text = torch_dtype(v);
                 return py::str(text.data(), text.size());
             },
             "The torch dtype of this element type (torch.<name>).");
-        cls.def_property_readonly(
-            "numpy_dtype",
+        add_property(
+            cls, "numpy_dtype",
             [](const KvDType v) -> py::object {
                 const std::string_view text = numpy_dtype(v);
                 if (text.empty()) return py::none();
                 return py::str(text.data(), text.size());
             },
             "The numpy dtype of this element type; numpy has none for some. None where the value has none.");
-        cls.def_property_readonly(
-            "safetensors_dtype",
+        add_property(
+            cls, "safetensors_dtype",
             [](const KvDType v) -> py::object {
                 const std::string_view text = safetensors_dtype(v);
                 if (text.empty()) return py::none();
                 return py::str(text.data(), text.size());
             },
             "The dtype's name in a safetensors header. None where the value has none.");
-        cls.def_property_readonly(
-            "ggml_type",
+        add_property(
+            cls, "ggml_type",
             [](const KvDType v) -> py::object {
                 const std::string_view text = ggml_type(v);
                 if (text.empty()) return py::none();

@@ -5,6 +5,8 @@
 // support (DescriptorError, ...), then each schema's classes.
 #include <pybind11/pybind11.h>
 
+#include <array>
+
 #include "fib_quant_kv/errors.hpp"
 #include "python/support.hpp"
 
@@ -39,16 +41,18 @@ PYBIND11_MODULE(_native, m) {
     m.attr("__version__") = FIB_QUANT_KV_VERSION;
 #endif
 
-    py::enum_<fqk::ErrorKind> kinds(m, "ErrorKind", "What kind of failure a DescriptorError is. Codes are stable.");
-    kinds.value("parse", fqk::ErrorKind::parse, "The input could not be decoded into the schema's types (syntax, type, missing or duplicate field).");
-    kinds.value("corrupt_payload", fqk::ErrorKind::corrupt_payload, "The descriptor decoded but breaks one of its invariants.");
-    kinds.value("dimension_not_divisible", fqk::ErrorKind::dimension_not_divisible, "A dimension is not a multiple of the block dimension it must be cut into.");
-    kinds.value("resource_limit_exceeded", fqk::ErrorKind::resource_limit_exceeded, "A derived size does not fit in 64 bits.");
-    kinds.value("tensor_mismatch", fqk::ErrorKind::tensor_mismatch, "A tensor does not match the descriptor that describes it (its shape, dtype or byte length).");
-    kinds.value("unsupported", fqk::ErrorKind::unsupported, "The input is well-formed but describes something this library cannot represent faithfully.");
-    kinds.value("io", fqk::ErrorKind::io, "A file could not be opened, read or written (the operating system's error is in the message).");
-    kinds.def_property_readonly(
-        "code", [](fqk::ErrorKind k) { return static_cast<unsigned>(k); }, "The stable numeric code.");
+    // ErrorKind: an enum.IntEnum on the stable codes, as the schemas' enums (src/python/support.hpp, bind_enum).
+    static constexpr std::array<fqk::python::EnumMember, 7> kinds{ {
+        {"parse", 1, {}, "The input could not be decoded into the schema's types (syntax, type, missing or duplicate field)."},
+        {"corrupt_payload", 2, {}, "The descriptor decoded but breaks one of its invariants."},
+        {"dimension_not_divisible", 3, {}, "A dimension is not a multiple of the block dimension it must be cut into."},
+        {"resource_limit_exceeded", 4, {}, "A derived size does not fit in 64 bits."},
+        {"tensor_mismatch", 5, {}, "A tensor does not match the descriptor that describes it (its shape, dtype or byte length)."},
+        {"unsupported", 6, {}, "The input is well-formed but describes something this library cannot represent faithfully."},
+        {"io", 7, {}, "A file could not be opened, read or written (the operating system's error is in the message)."},
+    } };
+    (void)fqk::python::bind_enum<fqk::ErrorKind>(m, "ErrorKind", "What kind of failure a DescriptorError is. Codes are stable.",
+                                                  kinds);
 
     fqk::python::bind_support(m, &fqk::python::details_of);
     fqk::python::bind_kv_tensor_shape_v1(m);

@@ -23,11 +23,91 @@ std::string repr_of(py::handle h) {
     return r;
 }
 
-/// A member of an enumeration: pybind11's enums and Python's enum.Enum (IntEnum included) both give their class a
-/// `__members__` mapping.
+/// A member of an enumeration (the generated enums are enum.IntEnum subclasses; any enum.Enum class has a
+/// `__members__` mapping). An IntEnum member is an int, but never a count.
 bool is_enum_member(py::handle value) { return py::hasattr(py::type::handle_of(value), "__members__"); }
 
 }  // namespace
+
+py::object enum_member(PyObject* cls, PyObject* by_code, std::uint64_t code) {
+    if (cls == nullptr) throw py::type_error("fib_quant_kv: an enum converted before its Python class was made");
+    const py::int_ key = to_int(code);
+    PyObject* member = PyDict_GetItemWithError(by_code, key.ptr());  // borrowed
+    if (member == nullptr) {
+        if (PyErr_Occurred()) throw py::error_already_set();
+        throw py::value_error(std::to_string(code) + " is not a code of " +
+                              py::str(py::handle(cls).attr("__qualname__")).cast<std::string>());
+    }
+    return py::reinterpret_borrow<py::object>(member);
+}
+
+py::object make_enum_class(py::module_& m, std::string_view name, std::string_view doc,
+                           std::span<const EnumMember> members) {
+    const py::str py_name(name.data(), name.size());
+    py::list pairs;
+    py::dict wire_of_code;  // code -> wire name
+    py::dict code_of_wire;  // wire name -> code
+    for (const EnumMember& e : members) {
+        pairs.append(py::make_tuple(py::str(e.name.data(), e.name.size()), to_int(e.code)));
+        if (!e.wire_name.empty()) {
+            const py::str wire(e.wire_name.data(), e.wire_name.size());
+            wire_of_code[to_int(e.code)] = wire;
+            code_of_wire[wire] = to_int(e.code);
+        }
+    }
+    // The functional API; __module__ is the extension's, so that pickle finds the class where it was made.
+    py::object cls = py::module_::import("enum").attr("IntEnum")(py_name, pairs, py::arg("module") = m.attr("__name__"),
+                                                                 py::arg("qualname") = py_name);
+    cls.attr("__doc__") = py::str(doc.data(), doc.size());
+    for (const EnumMember& e : members) {
+        cls.attr(py::str(e.name.data(), e.name.size())).attr("__doc__") = py::str(e.doc.data(), e.doc.size());
+    }
+
+    const py::object builtins = py::module_::import("builtins");
+    const py::object classmethod = builtins.attr("classmethod");
+    add_property(cls, "code", [](py::handle self) { return self.attr("_value_"); }, "The stable numeric code.");
+    cls.attr("from_code") = classmethod(py::cpp_function(
+        [](py::handle c, py::handle code) {
+            const std::uint64_t v = to_unsigned(code, "code", 0xFFFFFFFFu);
+            const py::object by_code = c.attr("_value2member_map_");
+            return enum_member(c.ptr(), by_code.ptr(), v);
+        },
+        py::arg("cls"), py::arg("code"), "The member with this stable code; ValueError when there is none."));
+
+    if (len(code_of_wire) == members.size()) {
+        add_property(
+            cls, "wire_name", [wire_of_code](py::handle self) { return wire_of_code[self.attr("_value_")]; },
+            "The JSON wire name.");
+        // KvDType("bf16") is KvDType.bf16: Enum's lookup by value calls _missing_ when no member has the value.
+        cls.attr("_missing_") = classmethod(py::cpp_function(
+            [code_of_wire](py::handle c, py::handle value) -> py::object {
+                if (!PyUnicode_Check(value.ptr())) return py::none();
+                PyObject* code = PyDict_GetItemWithError(code_of_wire.ptr(), value.ptr());  // borrowed
+                if (code == nullptr) {
+                    if (PyErr_Occurred()) throw py::error_already_set();
+                    return py::none();
+                }
+                return c.attr("_value2member_map_")[code];
+            },
+            py::arg("cls"), py::arg("value")));
+        std::string names;
+        for (const EnumMember& e : members) names.append(names.empty() ? "" : ", ").append(e.wire_name);
+        cls.attr("from_wire_name") = classmethod(py::cpp_function(
+            [code_of_wire, names, enum_name = std::string(name)](py::handle c, py::handle wire) -> py::object {
+                if (!PyUnicode_Check(wire.ptr())) type_error("wire_name", "str", wire);
+                PyObject* code = PyDict_GetItemWithError(code_of_wire.ptr(), wire.ptr());  // borrowed
+                if (code == nullptr) {
+                    if (PyErr_Occurred()) throw py::error_already_set();
+                    throw py::value_error("wire_name: " + repr_of(wire) + " is not a " + enum_name + " (one of " +
+                                          names + ")");
+                }
+                return c.attr("_value2member_map_")[code];
+            },
+            py::arg("cls"), py::arg("name"), "The member with this wire name; ValueError when there is none."));
+    }
+    m.add_object(std::string(name).c_str(), cls);
+    return cls;
+}
 
 py::object make_error(const Error& e) {
     py::object inst = py::reinterpret_borrow<py::object>(g_descriptor_error)(e.describe());

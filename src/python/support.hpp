@@ -8,12 +8,14 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <concepts>
 #include <cstring>
 #include <limits>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -74,10 +76,73 @@ template <class U>
 /// `keep`, so that the JSON reader rejects it as not UTF-8 like any other such input), or bytes / bytearray.
 [[nodiscard]] std::string_view json_bytes(py::handle value, std::string_view what, py::object& keep);
 
+/// One member of a generated Python enum: its Python name, its stable code, its wire name (empty when the enum has
+/// none, as ErrorKind) and its doc.
+struct EnumMember {
+    std::string_view name;
+    std::uint64_t code;
+    std::string_view wire_name;
+    std::string_view doc;
+};
+
+/// Creates the enum.IntEnum subclass `name` of module `m` (its __module__, so that members pickle by reference)
+/// with these members, in this order, and what every generated enum has on top of IntEnum: .code (the stable code
+/// as a plain int), from_code(); and when the members have wire names, .wire_name, from_wire_name() and lookup by
+/// wire name, `KvDType("bf16") is KvDType.bf16`. Adds it to `m` and returns it.
+[[nodiscard]] py::object make_enum_class(py::module_& m, std::string_view name, std::string_view doc,
+                                         std::span<const EnumMember> members);
+
+/// The Python class of the C++ enum E, once bind_enum<E>() has made it: a strong reference held for the life of
+/// the process (never released, so it cannot be released after the interpreter has gone).
+template <class E>
+struct BoundEnum {
+    static inline PyObject* cls = nullptr;
+    static inline PyObject* by_code = nullptr;  ///< its _value2member_map_: code -> member
+};
+
+/// The enums the extension converts to and from Python enum members: the schemas' (they have EnumTraits) and the
+/// library's ErrorKind.
+template <class E>
+concept PythonEnum = std::is_enum_v<E> && (std::same_as<E, ErrorKind> || requires { EnumTraits<E>::values; });
+
+/// Makes E's Python class (make_enum_class) and registers it for conversions, so that py::cast(E) gives the member
+/// and an argument of type E takes one.
+template <PythonEnum E>
+py::object bind_enum(py::module_& m, std::string_view name, std::string_view doc,
+                     std::span<const EnumMember> members) {
+    py::object cls = make_enum_class(m, name, doc, members);
+    BoundEnum<E>::cls = cls.inc_ref().ptr();
+    BoundEnum<E>::by_code = py::object(cls.attr("_value2member_map_")).release().ptr();
+    return cls;
+}
+
+/// The member of enum class `cls` (its code -> member map `by_code`) with this code; ValueError for a code the
+/// class does not have, TypeError when the class has not been made.
+[[nodiscard]] py::object enum_member(PyObject* cls, PyObject* by_code, std::uint64_t code);
+
+/// The Python member for v.
+template <PythonEnum E>
+[[nodiscard]] py::object enum_to_python(E v) {
+    return enum_member(BoundEnum<E>::cls, BoundEnum<E>::by_code,
+                       static_cast<std::uint64_t>(static_cast<std::underlying_type_t<E>>(v)));
+}
+
+/// E's value for a member of E's Python class; nullopt for anything else (another enum's member included).
+template <PythonEnum E>
+[[nodiscard]] std::optional<E> enum_from_python(py::handle value) {
+    if (BoundEnum<E>::cls == nullptr) return std::nullopt;
+    const int is = PyObject_IsInstance(value.ptr(), BoundEnum<E>::cls);
+    if (is < 0) throw py::error_already_set();
+    if (is == 0) return std::nullopt;
+    const unsigned long long code = PyLong_AsUnsignedLongLong(value.ptr());  // an IntEnum member is an int
+    if (code == static_cast<unsigned long long>(-1) && PyErr_Occurred()) throw py::error_already_set();
+    return static_cast<E>(static_cast<std::underlying_type_t<E>>(code));
+}
+
 /// An enum value from the enum's Python member, or from its wire name as a str.
 template <class E>
 [[nodiscard]] E to_enum(py::handle value, std::string_view what) {
-    if (py::isinstance<E>(value)) return value.cast<E>();
+    if (const std::optional<E> v = enum_from_python<E>(value)) return *v;
     if (PyUnicode_Check(value.ptr())) {
         const std::string_view wire = text_bytes(value, what);
         if (const std::optional<E> v = detail::enum_from_wire_name<E>(wire)) return *v;
@@ -89,25 +154,25 @@ template <class E>
     type_error(what, std::string(EnumTraits<E>::name) + " or its wire name as str", value);
 }
 
-/// The members and helpers every generated enum class has: .code, .wire_name, from_code(), from_wire_name().
-template <class E, class Class>
-void enum_extras(Class& cls) {
-    using U = std::underlying_type_t<E>;
-    cls.def_property_readonly(
-        "code", [](E v) { return static_cast<std::uint32_t>(static_cast<U>(v)); }, "The stable numeric code.");
-    cls.def_property_readonly(
-        "wire_name", [](E v) { return std::string(detail::enum_wire_name(v)); }, "The JSON wire name.");
-    cls.def_static(
-        "from_code",
-        [](py::handle code) {
-            const auto c = static_cast<std::uint32_t>(to_unsigned(code, "code", 0xFFFFFFFFu));
-            if (const std::optional<E> v = detail::enum_from_code<E>(c)) return *v;
-            throw py::value_error(std::to_string(c) + " is not a code of " + std::string(EnumTraits<E>::name));
-        },
-        py::arg("code"), "The member with this stable code; ValueError when there is none.");
-    cls.def_static(
-        "from_wire_name", [](py::handle name) { return to_enum<E>(name, "wire_name"); }, py::arg("name"),
-        "The member with this wire name; ValueError when there is none.");
+/// The members of a schema enum's Python class: names and docs from the generated bindings, codes and wire names
+/// from the enum's own tables (EnumTraits).
+template <class E>
+[[nodiscard]] std::vector<EnumMember> schema_enum_members(std::span<const std::string_view> names,
+                                                          std::span<const std::string_view> docs) {
+    using T = EnumTraits<E>;
+    std::vector<EnumMember> out;
+    for (std::size_t i = 0; i < T::values.size(); ++i) {
+        out.push_back({names[i], static_cast<std::uint64_t>(static_cast<std::underlying_type_t<E>>(T::values[i])),
+                       T::wire_names[i], docs[i]});
+    }
+    return out;
+}
+
+/// Adds a read-only property to a class made in Python (an enum class): `fget` is any callable pybind11 can wrap.
+template <class Fget>
+void add_property(py::handle cls, const char* name, Fget&& fget, const char* doc) {
+    py::object property = py::module_::import("builtins").attr("property");
+    cls.attr(name) = property(py::cpp_function(std::forward<Fget>(fget)), py::none(), py::none(), doc);
 }
 
 /// __reduce__ for a class pickled with py::pickle: (copyreg.__newobj__, (cls,), state), what pickle itself does
@@ -144,7 +209,9 @@ template <class Read>
 auto with_aligned_bytes(py::handle buffer, std::string_view what, Read&& read) {
     const BufferView view(buffer, what);
     const std::span<const std::uint8_t> bytes = view.bytes();
-    if (reinterpret_cast<std::uintptr_t>(bytes.data()) % 8 == 0) return read(bytes);
+    // An empty buffer has nothing to align (and its data pointer may be anything; memcpy of it from or to the
+    // null data() of an empty vector is undefined, which UBSan in scripts/sanitize.sh caught).
+    if (bytes.empty() || reinterpret_cast<std::uintptr_t>(bytes.data()) % 8 == 0) return read(bytes);
     std::vector<std::uint64_t> aligned((bytes.size() + 7) / 8);
     std::memcpy(aligned.data(), bytes.data(), bytes.size());
     return read(std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(aligned.data()), bytes.size()));
@@ -175,3 +242,26 @@ void check_tensor(py::handle tensor, const TensorSpec& spec);
 }
 
 }  // namespace fib_quant_kv::python
+
+namespace pybind11::detail {
+
+/// E as its Python enum member both ways (fib_quant_kv::python::bind_enum): a field, a return value or an argument
+/// of a schema enum type, or ErrorKind, is the member of the generated enum.IntEnum class.
+template <::fib_quant_kv::python::PythonEnum E>
+class type_caster<E> {
+  public:
+    PYBIND11_TYPE_CASTER(E, const_name("enum.IntEnum"));
+
+    bool load(handle src, bool /*convert*/) {
+        const std::optional<E> v = ::fib_quant_kv::python::enum_from_python<E>(src);
+        if (!v) return false;
+        value = *v;
+        return true;
+    }
+
+    static handle cast(E v, return_value_policy /*policy*/, handle /*parent*/) {
+        return ::fib_quant_kv::python::enum_to_python(v).release();
+    }
+};
+
+}  // namespace pybind11::detail

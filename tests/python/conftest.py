@@ -5,6 +5,8 @@
   file that skips (pytest.importorskip("torch") without torch, a missing tool) fails the run instead, unless the
   reason starts with require_all.SANITIZED under FIB_QUANT_KV_SANITIZED. Without the switch skips are reported
   with their reasons, as pytest does.
+* FIB_QUANT_KV_EXPECT_INSTALLED (tests/python/wheel_install.py): the run fails at once unless fib_quant_kv is
+  imported from under that folder (an installed copy), so the tests cannot quietly test a build tree instead;
 * fixtures: `kvshape`, the path of the kvshape binary (FIB_QUANT_KV_KVSHAPE, set by ctest), and `fqk_python`,
   the interpreter running the tests (for subprocesses).
 """
@@ -21,6 +23,15 @@ for _p in (HERE, TESTS):
         sys.path.insert(0, _p)
 
 import require_all  # noqa: E402
+
+_expect = os.environ.get("FIB_QUANT_KV_EXPECT_INSTALLED")
+if _expect:
+    import fib_quant_kv  # noqa: E402
+
+    _where = os.path.realpath(fib_quant_kv.__file__)
+    if os.path.commonpath([_where, os.path.realpath(_expect)]) != os.path.realpath(_expect):
+        raise pytest.UsageError(f"fib_quant_kv comes from {_where}, not from the installed copy under {_expect}")
+    print(f"fib_quant_kv from {_where}", flush=True)
 
 _skips = []
 
@@ -55,11 +66,20 @@ def pytest_sessionfinish(session, exitstatus):
 
 
 @pytest.fixture(scope="session")
-def kvshape():
-    """The kvshape binary (FIB_QUANT_KV_KVSHAPE); skips (a failure under the switch) without it."""
+def kvshape(tmp_path_factory):
+    """The kvshape binary (FIB_QUANT_KV_KVSHAPE); skips (a failure under the switch) without it.
+
+    Under scripts/sanitize.sh the interpreter runs with the ASan runtime in LD_PRELOAD (tests/CMakeLists.txt:
+    FIB_QUANT_KV_SANITIZER_PRELOAD), which a subprocess inherits; kvshape carries its own, statically linked, and
+    ASan refuses to start with two. There the fixture is a wrapper that runs kvshape without the preload."""
     path = os.environ.get("FIB_QUANT_KV_KVSHAPE", "")
     if not path or not os.access(path, os.X_OK):
         pytest.skip(f"no kvshape binary (set FIB_QUANT_KV_KVSHAPE; got {path!r})")
+    if os.environ.get("FIB_QUANT_KV_SANITIZER_PRELOAD") and os.environ.get("LD_PRELOAD"):
+        wrapper = tmp_path_factory.mktemp("kvshape") / "kvshape"
+        wrapper.write_text(f'#!/bin/sh\nunset LD_PRELOAD\nexec "{path}" "$@"\n')
+        wrapper.chmod(0o755)
+        return str(wrapper)
     return path
 
 

@@ -43,7 +43,7 @@ def test_inspect_the_bundled_files(copy):
     assert [t["name"] for t in info["tensors"]] == ["past.0.key", "past.0.value", "past.1.key", "past.1.value"]
     for t in info["tensors"]:
         assert t["shape"] == (1, 2, 4, 8)  # outermost first, also for GGUF (stored innermost first)
-        assert t["dtype"] == "BF16" and t["kv_dtype"] == fqk.KvDType.bf16
+        assert t["dtype"] == "BF16" and t["kv_dtype"] is fqk.KvDType.bf16
         assert t["end"] - t["begin"] == 128
     assert info["descriptors"] == []
     if info["format"] == "gguf":
