@@ -99,9 +99,12 @@ class BundledConfigs(unittest.TestCase):
         proc = run([os.path.join(CONFIGS, "llama-3-8b.json"), "--tokens", "131072"])
         self.assertEqual(proc.returncode, 0, proc.stderr)
         text = proc.stdout.decode()
-        self.assertIn("llama: 32 layers, 32 query heads, 8 KV heads (gqa), head_dim 128, bf16", text)
-        self.assertIn("K+V per token: 128.0 KiB (131072 bytes)", text)
-        self.assertRegex(text, r"131072\s+17179869184\s+16\.0 GiB\s+[0-9a-f]{32}\s+[0-9a-f]{32}")
+        self.assertIn("llama: 32 layers (32 full 8x128), 32 query heads, 8 KV heads (gqa), head_dim 128, bf16", text)
+        self.assertIn("K+V per token: 128.0 KiB (131072 bytes), contiguous", text)
+        # 2 x 32 x 8 x 128 x 2 bytes x 131072 tokens = 16 GiB, the same for every engine (full attention, block
+        # and padding multiples of 131072)
+        self.assertRegex(text, r"\n    131072        16\.0 GiB        16\.0 GiB        16\.0 GiB        16\.0 GiB\n")
+        self.assertRegex(text, r"\n    131072  [0-9a-f]{32}  [0-9a-f]{32}\n")
 
     def test_digests_are_the_descriptors_digests(self):
         proc = run([os.path.join(CONFIGS, "qwen2-7b.json"), "--tokens", "4096"])
@@ -120,10 +123,18 @@ class Refusals(unittest.TestCase):
         self.assertEqual(proc.stdout, b"")
         return proc.stderr.decode()
 
-    def test_mla(self):
-        err = self.refused(os.path.join(HOSTILE, "deepseek-v2-lite.json"))
-        self.assertIn("unsupported [hf_config.mla] (kv_lora_rank): ", err)
-        self.assertIn("multi-head latent attention", err)
+    def test_mla_has_no_v1_descriptor(self):
+        # Without --engine the JSON row keeps its fields; key and value are null and the notes say why. The
+        # contiguous size is transformers' layout: 27 layers x 16 heads x (128 + 64 key + 128 value) x 2 bytes.
+        proc = run([os.path.join(HOSTILE, "deepseek-v2-lite.json"), "--tokens", "4096", "--format", "json"])
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        row = json.loads(proc.stdout)
+        self.assertEqual(list(row), ["model_type", "key", "value", "bytes_per_token", "total_bytes", "notes"])
+        self.assertIsNone(row["key"])
+        self.assertIsNone(row["value"])
+        self.assertEqual(row["bytes_per_token"], 27 * 16 * (128 + 64 + 128) * 2)
+        self.assertEqual(row["total_bytes"], 27 * 16 * (128 + 64 + 128) * 2 * 4096)
+        self.assertIn("multi-head latent attention", row["notes"][0])
 
     def test_missing_key(self):
         err = self.refused(os.path.join(HOSTILE, "missing-layers.json"))
