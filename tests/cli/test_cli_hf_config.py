@@ -35,10 +35,27 @@ EXPECTED = {
     "qwen2-7b.json": ("qwen2", 28, 28, 4, 128, "bf16", "gqa", False),
     "gemma-2-9b.json": ("gemma2", 42, 16, 8, 256, "f32", "gqa", True),
     "llava-1.5-7b.json": ("llava", 32, 32, 32, 128, "f16", "mha", False),
+    # no torch_dtype: sized with --dtype bf16 (EXTRA_ARGS)
+    "gpt-oss-20b.json": ("gpt_oss", 24, 64, 8, 64, "bf16", "gqa", True),
+    "llama-3.1-8b.json": ("llama", 32, 32, 8, 128, "bf16", "gqa", False),
+    "llama-3.2-3b.json": ("llama", 28, 24, 8, 128, "bf16", "gqa", False),
+    "qwen2.5-3b.json": ("qwen2", 36, 16, 2, 128, "bf16", "gqa", False),
+    "qwen2.5-7b.json": ("qwen2", 28, 28, 4, 128, "bf16", "gqa", False),
+    "qwen2.5-14b.json": ("qwen2", 48, 40, 8, 128, "bf16", "gqa", False),
+    "qwen2.5-32b.json": ("qwen2", 64, 40, 8, 128, "bf16", "gqa", False),
+    "qwen3-4b.json": ("qwen3", 36, 32, 8, 128, "bf16", "gqa", False),
+    "qwen3-8b.json": ("qwen3", 36, 32, 8, 128, "bf16", "gqa", False),
+    "qwen3-14b.json": ("qwen3", 40, 40, 8, 128, "bf16", "gqa", False),
+    "qwen3-32b.json": ("qwen3", 64, 64, 8, 128, "bf16", "gqa", False),
+    "qwen3-30b-a3b.json": ("qwen3_moe", 48, 32, 4, 128, "bf16", "gqa", False),
 }
+EXTRA_ARGS = {"gpt-oss-20b.json": ["--dtype", "bf16"]}
 BYTES_PER_TOKEN = {  # pinned: 2 x layers x kv_heads x head_dim x bytes
     "llama-3-8b.json": 131072, "llama-2-7b.json": 524288, "falcon-7b.json": 8192, "gpt2.json": 73728,
     "gemma-7b.json": 458752, "qwen2-7b.json": 57344, "gemma-2-9b.json": 688128, "llava-1.5-7b.json": 524288,
+    "gpt-oss-20b.json": 49152, "llama-3.1-8b.json": 131072, "llama-3.2-3b.json": 114688, "qwen2.5-3b.json": 36864,
+    "qwen2.5-7b.json": 57344, "qwen2.5-14b.json": 196608, "qwen2.5-32b.json": 262144, "qwen3-4b.json": 147456,
+    "qwen3-8b.json": 147456, "qwen3-14b.json": 163840, "qwen3-32b.json": 262144, "qwen3-30b-a3b.json": 98304,
 }
 
 
@@ -60,7 +77,8 @@ class BundledConfigs(unittest.TestCase):
         for name, (model, layers, q, kv, hd, dtype, kind, noted) in EXPECTED.items():
             with self.subTest(name):
                 self.assertEqual(BYTES_PER_TOKEN[name], 2 * layers * kv * hd * DTYPE_BYTES[dtype])
-                proc = run([os.path.join(CONFIGS, name), "--tokens", "4096", "--format", "json"])
+                proc = run([os.path.join(CONFIGS, name), "--tokens", "4096", "--format", "json",
+                            *EXTRA_ARGS.get(name, [])])
                 self.assertEqual(proc.returncode, 0, proc.stderr)
                 self.assertTrue(proc.stdout.endswith(b"}\n") and proc.stdout.count(b"\n") == 1, proc.stdout)
                 row = json.loads(proc.stdout, object_pairs_hook=lambda p: p)
