@@ -263,8 +263,14 @@ class Refusals(unittest.TestCase):
                       "(or `n_layer`)", err)
 
     def test_no_dtype_unless_given(self):
-        err = self.refused(os.path.join(HOSTILE, "no-dtype.json"))
+        err = self.refused(os.path.join(HOSTILE, "no-dtype.json"), "--format", "json")
         self.assertIn("missing key `torch_dtype`", err)
+        # The text table still shows the engines (each with its own default dtype), the contiguous bound as "-".
+        proc = run([os.path.join(HOSTILE, "no-dtype.json"), "--tokens", "4096"])
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        text = proc.stdout.decode()
+        self.assertRegex(text, r"\n      4096               -   ")
+        self.assertIn("note: no contiguous bound: missing key `torch_dtype`", text)
         self.assertEqual(run([os.path.join(HOSTILE, "no-dtype.json"), "--tokens", "8", "--dtype", "f16"]).returncode, 0)
 
     def test_heads_that_do_not_divide_get_the_librarys_error(self):

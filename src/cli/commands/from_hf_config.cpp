@@ -196,15 +196,16 @@ int run_from_hf_config(const Options& o) {
     if (!json && !explicit_engines) engines.assign(std::begin(sz::kEngines), std::end(sz::kEngines));
 
     // The contiguous upper bound: every KV layer at the full length, in the v1 dtype (--dtype or torch_dtype).
+    // JSON without --engine keeps today's contract: no dtype, no row. The text table shows "-" and says why.
     const fqk::Result<fqk::KvDType> v1_dtype = fqk::cache_dtype(*config, v1);
-    if (!v1_dtype && !explicit_engines) return fail(o, v1_dtype.error());
+    if (!v1_dtype && json && !explicit_engines) return fail(o, v1_dtype.error());
     auto contiguous = [&](std::uint32_t t, std::uint32_t batch) -> fqk::Result<std::uint64_t> {
         return sz::contiguous_bytes(config->cache, t, batch, static_cast<std::uint32_t>(fqk::byte_size(*v1_dtype)));
     };
 
     // The v1 rows, where the descriptor can describe the cache.
     std::vector<fqk::KvCacheSize> rows;
-    if (!explicit_engines && !config->v1_refusal) {
+    if (!explicit_engines && !config->v1_refusal && v1_dtype) {
         fqk::Result<std::vector<fqk::KvCacheSize>> r = fqk::size_kv_cache(*config, *tokens, v1);
         if (!r) return fail(o, r.error());
         rows = std::move(*r);
@@ -323,6 +324,7 @@ int run_from_hf_config(const Options& o) {
     // Notes once each, in order: the v1 row's, the reader's, each engine's (from its first token count).
     std::vector<std::string> notes = config->notes;
     if (config->v1_refusal) notes.push_back("no v1 descriptor: " + config->v1_refusal->message);
+    if (!v1_dtype) notes.push_back("no contiguous bound: " + v1_dtype.error().message);
     // An engine's notes from its first token count (those of the others differ only in the numbers).
     for (std::size_t j = 0; j < engines.size(); ++j) {
         for (std::size_t i = 0; i < tokens->size(); ++i) {
