@@ -111,7 +111,7 @@ std::string contiguous_row_json(const fqk::HfConfig& config, std::uint64_t per_t
 /// One engine's figure for one token count, as one JSON object, fields in this order:
 /// {"engine","model_type","tokens","batch","kv_dtype","contiguous_bytes","total_bytes","state_bytes",
 ///  "groups":[{"kind","layers","padding_layers","window","kv_heads","key_dim","value_dim","kv_lora_rank",
-///  "rope_dim","tokens","bytes"}],"max_tokens","max_sequences" (with --memory),"notes"}
+///  "rope_dim","state_elements","tokens","bytes"}],"max_tokens","max_sequences" (with --memory),"notes"}
 std::string engine_row_json(const fqk::HfConfig& config, const sz::EngineSize& e,
                             std::optional<std::uint64_t> contiguous) {
     std::string out = "{\"engine\":";
@@ -142,6 +142,7 @@ std::string engine_row_json(const fqk::HfConfig& config, const sz::EngineSize& e
         out.append(",\"value_dim\":").append(decimal(g.spec.value_dim));
         out.append(",\"kv_lora_rank\":").append(decimal(g.spec.kv_lora_rank));
         out.append(",\"rope_dim\":").append(decimal(g.spec.rope_dim));
+        out.append(",\"state_elements\":").append(decimal(g.spec.state_elements));
         out.append(",\"tokens\":").append(decimal(g.tokens));
         out.append(",\"bytes\":").append(decimal(g.bytes)).append("}");
     }
