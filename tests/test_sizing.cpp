@@ -370,17 +370,28 @@ BOOST_AUTO_TEST_CASE(qwen3_next_linear_attention) {
 }
 
 BOOST_AUTO_TEST_CASE(sliding_window_families) {
-    // Mistral v0.1: sliding_window 4096 and no layer_types: every layer slides (DynamicCache's rule).
+    // Mistral v0.1: sliding_window 4096 and no layer_types: transformers' DynamicCache slides every layer
+    // (cache_utils.py: layer_types defaults to "sliding_attention" for all when sliding_window is set). vLLM's
+    // LlamaAttention takes a window only from layer_types (models/llama.py), which MistralConfig does not define,
+    // and llama.cpp's llama architecture records no n_swa: both keep every layer full.
     const HfConfig m = read_ok(
         R"({"architectures":["MistralForCausalLM"],"model_type":"mistral","num_hidden_layers":32,"num_attention_heads":32,)"
         R"("num_key_value_heads":8,"hidden_size":4096,"sliding_window":4096,"torch_dtype":"bfloat16"})");
     const std::vector<Group> mg = {{LayerKind::sliding, 32, 4096, 8, 128, 128}};
+    const std::vector<Group> full = {{LayerKind::full, 32, 0, 8, 128, 128}};
     check_groups(m, mg);
+    BOOST_TEST(m.cache.layers[0].implicit_window);
     for (const u64 t : {u64{100}, u64{4096}, u64{32768}}) {
         BOOST_TEST(engine_ok(m, sz::Engine::hf, t).total_bytes == hf_bytes(mg, t, 1, 2));
-        BOOST_TEST(engine_ok(m, sz::Engine::vllm, t).total_bytes == vllm_bytes(mg, t, 1, 2));
-        BOOST_TEST(engine_ok(m, sz::Engine::llama_cpp, t).total_bytes == llama_bytes(mg, t, 1));
+        const sz::EngineSize v = engine_ok(m, sz::Engine::vllm, t);
+        BOOST_TEST(v.total_bytes == vllm_bytes(full, t, 1, 2));
+        BOOST_TEST(std::any_of(v.notes.begin(), v.notes.end(), [](const std::string& n) {
+            return n.find("vLLM reads windows from layer_types") != std::string::npos;
+        }));
+        BOOST_TEST(engine_ok(m, sz::Engine::llama_cpp, t).total_bytes == llama_bytes(full, t, 1));
     }
+    // A window placed by a pattern is explicit: Gemma-2's layers slide in every engine (every_bundled_config...).
+    BOOST_TEST(!read_ok(example("gemma-2-9b.json")).cache.layers[0].implicit_window);
     // Mistral's class default window applies when the key is left out; null turns it off.
     BOOST_TEST(read_ok(R"({"model_type":"mistral","torch_dtype":"bfloat16"})").cache.layers[0].window == 4096ull);
     BOOST_TEST(read_ok(R"({"model_type":"mistral","sliding_window":null})").cache.layers[0].kind == LayerKind::full);

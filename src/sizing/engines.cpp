@@ -75,6 +75,7 @@ constexpr std::string_view kTokensField[] = {"tokens"};
 constexpr std::string_view kBlockField[] = {"block_size"};
 constexpr std::string_view kBatchField[] = {"batch"};
 constexpr std::string_view kMemoryField[] = {"memory"};
+constexpr std::string_view kLayersField[] = {"layers"};
 
 [[gnu::cold]] Error make_error(ErrorKind kind, std::string_view rule, std::span<const std::string_view> fields,
                                std::string message, ErrorDetails details = {}) {
@@ -133,6 +134,30 @@ Result<CacheDType> resolve_dtype(const CacheModel& model, Engine engine, CacheDT
         return CacheDType::bf16;
     }
     return *weights;
+}
+
+/// The layers as an engine that reads windows per layer sees them: a window only the config-wide default gives
+/// (LayerSpec::implicit_window) is not one, and the layer is full. Adds a note when it changes anything.
+CacheModel explicit_windows_only(const CacheModel& model, Engine engine, std::vector<std::string>& notes) {
+    CacheModel out = model;
+    bool changed = false;
+    for (LayerSpec& s : out.layers) {
+        if (s.kind == LayerKind::sliding && s.implicit_window) {
+            s.kind = LayerKind::full;
+            s.window = 0;
+            s.implicit_window = false;
+            changed = true;
+        }
+    }
+    if (changed) {
+        notes.push_back(std::string(to_string(engine)) +
+                        (engine == Engine::vllm
+                             ? ": the config's sliding_window has no layer_types to place it, and vLLM reads "
+                               "windows from layer_types: every layer is full"
+                             : ": the config's sliding_window has no layer pattern, and llama.cpp applies a "
+                               "window only where its GGUF records n_swa: every layer is full"));
+    }
+    return out;
 }
 
 // ---------------------------------------------------------------------------------------------- checked sums
@@ -573,6 +598,20 @@ Result<EngineSize> size_cache(const CacheModel& model, Engine engine, std::uint3
     if (engine == Engine::vllm && options.block_size == 0) {
         return make_error(ErrorKind::parse, sizing_rules::option, kBlockField, "block_size must be at least 1");
     }
+    // Every KV layer has heads and widths, every windowed one a window (the reader makes sure of it; a model
+    // built by hand might not): a page of zero bytes would divide by zero in vLLM's page unification.
+    for (std::size_t i = 0; i < model.layers.size(); ++i) {
+        const LayerSpec& s = model.layers[i];
+        if (!holds_kv(s.kind)) continue;
+        const bool windowed = s.kind == LayerKind::sliding || s.kind == LayerKind::chunked;
+        const bool empty = s.kind == LayerKind::mla ? s.kv_lora_rank == 0 || s.kv_heads == 0 || s.key_dim == 0
+                                                    : s.kv_heads == 0 || s.key_dim == 0 || s.value_dim == 0;
+        if (empty || (windowed && s.window == 0)) {
+            return make_error(ErrorKind::parse, sizing_rules::empty_layer, kLayersField,
+                              "layer " + decimal(i) + " (" + std::string(to_string(s.kind)) +
+                                  ") has no KV heads, no head width or no window: a KV layer needs all of them");
+        }
+    }
     EngineSize out;
     out.engine = engine;
     out.tokens = tokens;
@@ -583,8 +622,14 @@ Result<EngineSize> size_cache(const CacheModel& model, Engine engine, std::uint3
     out.kv_dtype = *dt;
     switch (engine) {
         case Engine::hf: return size_hf(model, tokens, options, std::move(out));
-        case Engine::vllm: return size_vllm(model, tokens, options, std::move(out));
-        case Engine::llama_cpp: return size_llama_cpp(model, tokens, options, std::move(out));
+        case Engine::vllm: {
+            const CacheModel seen = explicit_windows_only(model, engine, out.notes);
+            return size_vllm(seen, tokens, options, std::move(out));
+        }
+        case Engine::llama_cpp: {
+            const CacheModel seen = explicit_windows_only(model, engine, out.notes);
+            return size_llama_cpp(seen, tokens, options, std::move(out));
+        }
     }
     return out;
 }

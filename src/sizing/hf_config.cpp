@@ -846,6 +846,7 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
     FQK_TRY(chunk, m.positive(HfKey::attention_chunk_size));
     FQK_TRY(types, m.array(HfKey::layer_types));
     std::vector<LayerKind> kinds(*layers, LayerKind::full);
+    bool implicit_window = false;  // one config-wide window and no pattern (see LayerSpec::implicit_window)
     if (types != nullptr) {
         if (types->items.size() != *layers) {
             std::string msg = std::string("key `").append(m.name(HfKey::layer_types)).append("` lists ");
@@ -949,6 +950,7 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
         } else {
             // Mistral v0.1 and others without layer_types: transformers' DynamicCache slides every layer.
             std::fill(kinds.begin(), kinds.end(), LayerKind::sliding);
+            implicit_window = true;
         }
     }
 
@@ -1020,6 +1022,7 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
                                      std::string(" (layer kind `").append(to_string(k)).append("` needs it)"));
                 }
                 spec.window = own ? *own : *other;
+                spec.implicit_window = implicit_window;
                 break;
             }
             case LayerKind::linear_attention:

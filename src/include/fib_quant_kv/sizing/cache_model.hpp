@@ -48,6 +48,11 @@ struct LayerSpec {
     std::uint32_t kv_lora_rank = 0;  ///< mla: the rank of the compressed latent; else 0
     std::uint32_t rope_dim = 0;      ///< mla: qk_rope_head_dim, the decoupled RoPE key stored beside it; else 0
     std::uint64_t state_elements = 0;  ///< linear_attention and mamba: elements of one sequence's state
+    /// sliding: the window is the config's one sliding_window applied to every layer for want of any layer
+    /// pattern (Mistral v0.1). transformers' DynamicCache slides such layers; vLLM (which reads windows from
+    /// layer_types, vllm/model_executor/models/llama.py) and llama.cpp (which reads n_swa where its converter
+    /// records one) keep them full.
+    bool implicit_window = false;
 
     friend bool operator==(const LayerSpec&, const LayerSpec&) = default;
 };

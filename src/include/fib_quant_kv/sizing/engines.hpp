@@ -29,6 +29,7 @@ inline constexpr std::string_view row_not_divisible = "sizing.row_not_divisible"
 inline constexpr std::string_view page_sizes = "sizing.page_sizes";      ///< unsupported: vLLM cannot unify pages
 inline constexpr std::string_view option = "sizing.option";              ///< parse: a bad option value
 inline constexpr std::string_view memory_size = "sizing.memory_size";    ///< parse: a bad --memory text
+inline constexpr std::string_view empty_layer = "sizing.empty_layer";    ///< parse: a KV layer of zero heads or width
 }  // namespace sizing_rules
 
 enum class Engine : std::uint8_t { hf, vllm, llama_cpp };
