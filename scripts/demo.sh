@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One command from a fresh machine to the main job: install, build, then
-#   1. size the KV cache of every bundled Hugging Face config (examples/configs/) at 4 k, 32 k and 128 k tokens;
+#   1. size the KV cache of every bundled Hugging Face config (examples/configs/) at 4 k, 32 k and 128 k tokens,
+#      contiguous and as transformers, vLLM and llama.cpp allocate it, and what fits in 24 GiB;
 #   2. attach a key and a value descriptor to a bundled checkpoint, inspect it and verify it;
 #   3. check the bundled example descriptors (examples/shapes.jsonl).
 # FIB_QUANT_KV_DEMO_NO_INSTALL=1 reruns the demo on a tree that is already built.
@@ -13,8 +14,8 @@ fi
 kvshape=build/kvshape
 
 for config in examples/configs/*.json; do
-  echo "== kvshape from-hf-config $config --tokens 4096,32768,131072"
-  "$kvshape" from-hf-config "$config" --tokens 4096,32768,131072
+  echo "== kvshape from-hf-config $config --tokens 4096,32768,131072 --memory 24GiB"
+  "$kvshape" from-hf-config "$config" --tokens 4096,32768,131072 --memory 24GiB
   echo
 done
 

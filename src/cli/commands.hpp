@@ -9,6 +9,7 @@
 #include <functional>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 
 namespace kvshape {
@@ -48,6 +49,9 @@ Run add_compat(CLI::App& command);          // commands/compat.cpp
 
 /// Checks an option's text with parse_u32(), with the message every u32 option gives.
 [[nodiscard]] CLI::Validator u32_validator();
+
+/// `bytes` in 1024 units with one decimal ("512.0 MiB"), or "N B" under 1 KiB, for people.
+[[nodiscard]] std::string human_bytes(std::uint64_t bytes);
 
 /// Adds `--block-dim B`, read with parse_u32().
 void add_block_dim_option(CLI::App& command, std::optional<std::uint32_t>& target);

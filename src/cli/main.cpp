@@ -30,7 +30,7 @@ constexpr Command kCommands[] = {
     {"digest", "Print the digest of one valid descriptor (JSON or FlatBuffer)", add_digest},
     {"convert", "Validate one descriptor and write it in the other wire form (atomically: all or nothing)",
      add_convert},
-    {"from-hf-config", "Size a model's KV cache: its key and value descriptors from a Hugging Face config.json",
+    {"from-hf-config", "Size a model's KV cache from a Hugging Face config.json, as hf, vLLM and llama.cpp allocate it",
      add_from_hf_config},
     {"checkpoint", "Descriptors inside safetensors and GGUF files: inspect, attach, verify, detach", add_checkpoint},
     {"upgrade", "Print the v2 cache spec of the cache a v1 descriptor describes", add_upgrade},

@@ -13,6 +13,7 @@
 #include "fib_quant_kv/fib_quant_kv.hpp"
 #include "fib_quant_kv/formats/checkpoint.hpp"
 #include "fib_quant_kv/hf_config.hpp"
+#include "fib_quant_kv/sizing/engines.hpp"
 #include "python/support.hpp"
 
 namespace fib_quant_kv::python {
@@ -31,6 +32,15 @@ std::filesystem::path to_path(const py::handle& p, std::string_view what) {
     }
     if (!PyUnicode_Check(s.ptr())) type_error(what, "a str path", p);
     return {s.cast<std::string>()};
+}
+
+/// One layer spec as a dict: {"kind", "window", "kv_heads", "key_dim", "value_dim", "kv_lora_rank", "rope_dim",
+/// "state_elements"}.
+py::dict layer_dict(const sizing::LayerSpec& s) {
+    return py::dict(py::arg("kind") = std::string(sizing::to_string(s.kind)), py::arg("window") = s.window,
+                    py::arg("kv_heads") = s.kv_heads, py::arg("key_dim") = s.key_dim, py::arg("value_dim") = s.value_dim,
+                    py::arg("kv_lora_rank") = s.kv_lora_rank, py::arg("rope_dim") = s.rope_dim,
+                    py::arg("state_elements") = to_int(s.state_elements));
 }
 
 py::object metadata_value(const ck::MetadataValue& v) {
@@ -163,6 +173,73 @@ void bind_formats(py::module_& m) {
         },
         py::arg("config"), py::arg("tokens"), py::arg("batch") = 1, py::arg("dtype") = py::none(),
         py::arg("rope") = py::none());
+    m.def(
+        "_hf_layers",
+        [](const py::handle& config) {
+            py::object keep;
+            const HfConfig cfg = value_or_raise(read_hf_config(json_bytes(config, "config", keep)));
+            py::list layers;
+            for (const sizing::LayerSpec& s : cfg.cache.layers) layers.append(layer_dict(s));
+            return py::dict(py::arg("model_type") = cfg.model_type ? py::object(py::str(*cfg.model_type))
+                                                                   : py::object(py::none()),
+                            py::arg("torch_dtype") = cfg.torch_dtype ? py::object(py::str(*cfg.torch_dtype))
+                                                                     : py::object(py::none()),
+                            py::arg("layers") = layers, py::arg("notes") = cfg.cache.notes);
+        },
+        py::arg("config"));
+    m.def(
+        "_hf_engine_size",
+        [](const py::handle& config, const std::vector<std::uint32_t>& tokens, const std::string& engine,
+           const py::handle& batch, const std::string& kv_dtype, const py::handle& block_size,
+           const py::handle& max_num_batched_tokens, const py::handle& ubatch, const py::object& memory) {
+            py::object keep;
+            const HfConfig cfg = value_or_raise(read_hf_config(json_bytes(config, "config", keep)));
+            const std::optional<sizing::Engine> e = sizing::parse_engine(engine);
+            if (!e) throw py::value_error("engine: expected 'hf', 'vllm' or 'llama.cpp', got '" + engine + "'");
+            const std::optional<sizing::CacheDType> dt = sizing::parse_cache_dtype(kv_dtype);
+            if (!dt) throw py::value_error("kv_dtype: unknown cache dtype '" + kv_dtype + "'");
+            sizing::EngineOptions o;
+            o.batch = to_uint<std::uint32_t>(batch, "batch");
+            o.kv_dtype = *dt;
+            o.block_size = to_uint<std::uint32_t>(block_size, "block_size");
+            o.max_num_batched_tokens = to_uint<std::uint32_t>(max_num_batched_tokens, "max_num_batched_tokens");
+            o.ubatch = to_uint<std::uint32_t>(ubatch, "ubatch");
+            if (!memory.is_none()) {
+                if (py::isinstance<py::str>(memory)) {
+                    o.memory = value_or_raise(sizing::parse_memory_size(memory.cast<std::string>()));
+                } else {
+                    o.memory = to_uint<std::uint64_t>(memory, "memory");
+                }
+            }
+            py::list rows;
+            for (const std::uint32_t t : tokens) {
+                const sizing::EngineSize s = value_or_raise(sizing::size_cache(cfg.cache, *e, t, o));
+                py::list groups;
+                for (const sizing::GroupSize& g : s.groups) {
+                    py::dict d = layer_dict(g.spec);
+                    d["layers"] = g.layers;
+                    d["padding_layers"] = g.padding_layers;
+                    d["tokens"] = to_int(g.tokens);
+                    d["bytes"] = to_int(g.bytes);
+                    groups.append(d);
+                }
+                py::dict row(py::arg("engine") = std::string(sizing::to_string(s.engine)),
+                             py::arg("model_type") = cfg.model_type ? py::object(py::str(*cfg.model_type))
+                                                                    : py::object(py::none()),
+                             py::arg("tokens") = s.tokens, py::arg("batch") = s.batch,
+                             py::arg("kv_dtype") = std::string(sizing::to_string(s.kv_dtype)),
+                             py::arg("total_bytes") = to_int(s.total_bytes),
+                             py::arg("state_bytes") = to_int(s.state_bytes), py::arg("groups") = groups,
+                             py::arg("notes") = s.notes);
+                if (s.max_tokens) row["max_tokens"] = to_int(*s.max_tokens);
+                if (s.max_sequences) row["max_sequences"] = to_int(*s.max_sequences);
+                rows.append(row);
+            }
+            return rows;
+        },
+        py::arg("config"), py::arg("tokens"), py::arg("engine"), py::arg("batch") = 1, py::arg("kv_dtype") = "auto",
+        py::arg("block_size") = 16, py::arg("max_num_batched_tokens") = 8192, py::arg("ubatch") = 512,
+        py::arg("memory") = py::none());
 }
 
 }  // namespace fib_quant_kv::python

@@ -35,10 +35,27 @@ EXPECTED = {
     "qwen2-7b.json": ("qwen2", 28, 28, 4, 128, "bf16", "gqa", False),
     "gemma-2-9b.json": ("gemma2", 42, 16, 8, 256, "f32", "gqa", True),
     "llava-1.5-7b.json": ("llava", 32, 32, 32, 128, "f16", "mha", False),
+    # no torch_dtype: sized with --dtype bf16 (EXTRA_ARGS)
+    "gpt-oss-20b.json": ("gpt_oss", 24, 64, 8, 64, "bf16", "gqa", True),
+    "llama-3.1-8b.json": ("llama", 32, 32, 8, 128, "bf16", "gqa", False),
+    "llama-3.2-3b.json": ("llama", 28, 24, 8, 128, "bf16", "gqa", False),
+    "qwen2.5-3b.json": ("qwen2", 36, 16, 2, 128, "bf16", "gqa", False),
+    "qwen2.5-7b.json": ("qwen2", 28, 28, 4, 128, "bf16", "gqa", False),
+    "qwen2.5-14b.json": ("qwen2", 48, 40, 8, 128, "bf16", "gqa", False),
+    "qwen2.5-32b.json": ("qwen2", 64, 40, 8, 128, "bf16", "gqa", False),
+    "qwen3-4b.json": ("qwen3", 36, 32, 8, 128, "bf16", "gqa", False),
+    "qwen3-8b.json": ("qwen3", 36, 32, 8, 128, "bf16", "gqa", False),
+    "qwen3-14b.json": ("qwen3", 40, 40, 8, 128, "bf16", "gqa", False),
+    "qwen3-32b.json": ("qwen3", 64, 64, 8, 128, "bf16", "gqa", False),
+    "qwen3-30b-a3b.json": ("qwen3_moe", 48, 32, 4, 128, "bf16", "gqa", False),
 }
+EXTRA_ARGS = {"gpt-oss-20b.json": ["--dtype", "bf16"]}
 BYTES_PER_TOKEN = {  # pinned: 2 x layers x kv_heads x head_dim x bytes
     "llama-3-8b.json": 131072, "llama-2-7b.json": 524288, "falcon-7b.json": 8192, "gpt2.json": 73728,
     "gemma-7b.json": 458752, "qwen2-7b.json": 57344, "gemma-2-9b.json": 688128, "llava-1.5-7b.json": 524288,
+    "gpt-oss-20b.json": 49152, "llama-3.1-8b.json": 131072, "llama-3.2-3b.json": 114688, "qwen2.5-3b.json": 36864,
+    "qwen2.5-7b.json": 57344, "qwen2.5-14b.json": 196608, "qwen2.5-32b.json": 262144, "qwen3-4b.json": 147456,
+    "qwen3-8b.json": 147456, "qwen3-14b.json": 163840, "qwen3-32b.json": 262144, "qwen3-30b-a3b.json": 98304,
 }
 
 
@@ -60,7 +77,8 @@ class BundledConfigs(unittest.TestCase):
         for name, (model, layers, q, kv, hd, dtype, kind, noted) in EXPECTED.items():
             with self.subTest(name):
                 self.assertEqual(BYTES_PER_TOKEN[name], 2 * layers * kv * hd * DTYPE_BYTES[dtype])
-                proc = run([os.path.join(CONFIGS, name), "--tokens", "4096", "--format", "json"])
+                proc = run([os.path.join(CONFIGS, name), "--tokens", "4096", "--format", "json",
+                            *EXTRA_ARGS.get(name, [])])
                 self.assertEqual(proc.returncode, 0, proc.stderr)
                 self.assertTrue(proc.stdout.endswith(b"}\n") and proc.stdout.count(b"\n") == 1, proc.stdout)
                 row = json.loads(proc.stdout, object_pairs_hook=lambda p: p)
@@ -99,9 +117,12 @@ class BundledConfigs(unittest.TestCase):
         proc = run([os.path.join(CONFIGS, "llama-3-8b.json"), "--tokens", "131072"])
         self.assertEqual(proc.returncode, 0, proc.stderr)
         text = proc.stdout.decode()
-        self.assertIn("llama: 32 layers, 32 query heads, 8 KV heads (gqa), head_dim 128, bf16", text)
-        self.assertIn("K+V per token: 128.0 KiB (131072 bytes)", text)
-        self.assertRegex(text, r"131072\s+17179869184\s+16\.0 GiB\s+[0-9a-f]{32}\s+[0-9a-f]{32}")
+        self.assertIn("llama: 32 layers (32 full 8x128), 32 query heads, 8 KV heads (gqa), head_dim 128, bf16", text)
+        self.assertIn("K+V per token: 128.0 KiB (131072 bytes), contiguous", text)
+        # 2 x 32 x 8 x 128 x 2 bytes x 131072 tokens = 16 GiB, the same for every engine (full attention, block
+        # and padding multiples of 131072)
+        self.assertRegex(text, r"\n    131072        16\.0 GiB        16\.0 GiB        16\.0 GiB        16\.0 GiB\n")
+        self.assertRegex(text, r"\n    131072  [0-9a-f]{32}  [0-9a-f]{32}\n")
 
     def test_digests_are_the_descriptors_digests(self):
         proc = run([os.path.join(CONFIGS, "qwen2-7b.json"), "--tokens", "4096"])
@@ -113,6 +134,109 @@ class BundledConfigs(unittest.TestCase):
             self.assertIn(digest.stdout.decode().strip(), proc.stdout.decode())
 
 
+def cdiv(a, b):
+    return -(-a // b)
+
+
+def pad256(a):  # ggml's GGML_PAD(a, 256)
+    return cdiv(a, 256) * 256
+
+
+class Engines(unittest.TestCase):
+    """--engine: each engine's figure, worked out here from the engines' formulas (not from kvshape)."""
+
+    GEMMA2 = os.path.join(CONFIGS, "gemma-2-9b.json")  # 42 layers: 21 sliding (4096) + 21 full, 8 KV heads of 256
+
+    @staticmethod
+    def gemma2_expected(engine, t):
+        per = 8 * 512  # K and V elements of one token in one layer
+        if engine == "hf":  # DynamicCache: full layers hold t, sliding min(t, 4095); float32 as published
+            return 21 * (min(t, 4095) + t) * per * 4
+        if engine == "vllm":  # pages of 16 x 8 x 512 x 2 bytes; sliding cdiv(min(4095 + 8192, t), 16) + 1 pages
+            return 21 * 16 * per * 2 * (cdiv(min(4095 + 8192, t), 16) + 1 + cdiv(t, 16))
+        # llama.cpp, f16: full layers pad256(t) cells, SWA layers pad256(min(pad256(t), 4096 + min(512, n_ctx)))
+        n_ctx = pad256(t)
+        return 21 * (pad256(min(n_ctx, 4096 + min(512, n_ctx))) + n_ctx) * per * 2
+
+    def test_json_rows(self):
+        for engine in ("hf", "vllm", "llama.cpp"):
+            proc = run([self.GEMMA2, "--tokens", "100,4096,131072", "--engine", engine, "--format", "json"])
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            lines = proc.stdout.decode().splitlines()
+            self.assertEqual(len(lines), 3)
+            for line, t in zip(lines, (100, 4096, 131072)):
+                with self.subTest(engine=engine, tokens=t):
+                    row = json.loads(line, object_pairs_hook=lambda p: p)
+                    self.assertEqual([k for k, _ in row],
+                                     ["engine", "model_type", "tokens", "batch", "kv_dtype", "contiguous_bytes",
+                                      "total_bytes", "state_bytes", "groups", "notes"])
+                    row = dict(row)
+                    self.assertEqual((row["engine"], row["model_type"], row["tokens"], row["batch"]),
+                                     (engine, "gemma2", t, 1))
+                    self.assertEqual(row["total_bytes"], self.gemma2_expected(engine, t))
+                    self.assertEqual(row["contiguous_bytes"], 688128 * t)
+                    self.assertEqual(row["state_bytes"], 0)
+                    kinds = [(dict(g)["kind"], dict(g)["layers"], dict(g)["window"]) for g in row["groups"]]
+                    self.assertEqual(kinds, [("sliding", 21, 4096), ("full", 21, 0)])
+                    self.assertEqual(sum(dict(g)["bytes"] for g in row["groups"]), row["total_bytes"])
+
+    def test_several_engines_and_memory(self):
+        # llama-3-8b: 131072 bytes a token in bf16/f16; 24 GiB hold 196608 tokens, 48 sequences of 4096.
+        proc = run([os.path.join(CONFIGS, "llama-3-8b.json"), "--tokens", "4096", "--engine", "hf,vllm,llama.cpp",
+                    "--memory", "24GiB", "--format", "json", "--batch", "2"])
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        rows = [json.loads(line) for line in proc.stdout.decode().splitlines()]
+        self.assertEqual([r["engine"] for r in rows], ["hf", "vllm", "llama.cpp"])
+        for r in rows:
+            self.assertEqual(r["total_bytes"], 131072 * 4096 * 2)
+            self.assertEqual(r["max_tokens"], 196608)
+            self.assertEqual(r["max_sequences"], 48)
+        # Without --memory there is no max_tokens.
+        row = json.loads(run([os.path.join(CONFIGS, "llama-3-8b.json"), "--tokens", "8", "--engine", "hf",
+                              "--format", "json"]).stdout)
+        self.assertNotIn("max_tokens", row)
+
+    def test_options(self):
+        llama = os.path.join(CONFIGS, "llama-3-8b.json")
+
+        def total(*args):
+            proc = run([llama, "--tokens", "4096", "--format", "json", *args])
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            return json.loads(proc.stdout)["total_bytes"]
+
+        # q8_0: a row of 1024 elements is 32 blocks of 34 bytes
+        self.assertEqual(total("--engine", "llama.cpp", "--kv-dtype", "q8_0"), 32 * 4096 * 2 * 32 * 34)
+        self.assertEqual(total("--engine", "vllm", "--kv-dtype", "fp8"), 32 * 4096 * 2048)
+        # block size 4096: one block holds the sequence; 5000 tokens would take two
+        self.assertEqual(total("--engine", "vllm", "--block-size", "4096"), 131072 * 4096)
+        # a 1000-token sequence in llama.cpp is padded to 1024 cells
+        proc = run([llama, "--tokens", "1000", "--engine", "llama.cpp", "--format", "json"])
+        self.assertEqual(json.loads(proc.stdout)["total_bytes"], 131072 * 1024)
+
+    def test_text_table(self):
+        proc = run([self.GEMMA2, "--tokens", "4096,131072", "--memory", "24GiB"])
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        lines = proc.stdout.decode().splitlines()
+        self.assertEqual(lines[0], "gemma2: 42 layers (21 sliding 4096 8x256, 21 full 8x256), 16 query heads, "
+                                   "8 KV heads (gqa), head_dim 256, f32, key post_rope, batch 1")
+        self.assertEqual(lines[1], "K+V per token: 672.0 KiB (688128 bytes), contiguous")
+        self.assertEqual(lines[2], "    tokens      contiguous              hf            vllm       llama.cpp")
+
+        def human(n):  # 1024 units, one decimal
+            units = ["B", "KiB", "MiB", "GiB", "TiB"]
+            u = 0
+            while n >= 1024 ** (u + 1) and u + 1 < len(units):
+                u += 1
+            return "%d B" % n if u == 0 else "%.1f %s" % (n / 1024 ** u, units[u])
+
+        for line, t in zip(lines[3:5], (4096, 131072)):
+            cells = [human(688128 * t)] + [human(self.gemma2_expected(e, t)) for e in ("hf", "vllm", "llama.cpp")]
+            self.assertEqual(line, "%10d" % t + "".join("%16s" % c for c in cells))
+        self.assertTrue(lines[5].startswith("in 24.0 GiB: "), lines[5])
+        self.assertIn("note: sliding_window 4096 is not in the descriptor: every layer is sized at the full length",
+                      lines)
+
+
 class Refusals(unittest.TestCase):
     def refused(self, path, *extra, tokens="4096"):
         proc = run([path, "--tokens", tokens, *extra])
@@ -120,10 +244,18 @@ class Refusals(unittest.TestCase):
         self.assertEqual(proc.stdout, b"")
         return proc.stderr.decode()
 
-    def test_mla(self):
-        err = self.refused(os.path.join(HOSTILE, "deepseek-v2-lite.json"))
-        self.assertIn("unsupported [hf_config.mla] (kv_lora_rank): ", err)
-        self.assertIn("multi-head latent attention", err)
+    def test_mla_has_no_v1_descriptor(self):
+        # Without --engine the JSON row keeps its fields; key and value are null and the notes say why. The
+        # contiguous size is transformers' layout: 27 layers x 16 heads x (128 + 64 key + 128 value) x 2 bytes.
+        proc = run([os.path.join(HOSTILE, "deepseek-v2-lite.json"), "--tokens", "4096", "--format", "json"])
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        row = json.loads(proc.stdout)
+        self.assertEqual(list(row), ["model_type", "key", "value", "bytes_per_token", "total_bytes", "notes"])
+        self.assertIsNone(row["key"])
+        self.assertIsNone(row["value"])
+        self.assertEqual(row["bytes_per_token"], 27 * 16 * (128 + 64 + 128) * 2)
+        self.assertEqual(row["total_bytes"], 27 * 16 * (128 + 64 + 128) * 2 * 4096)
+        self.assertIn("multi-head latent attention", row["notes"][0])
 
     def test_missing_key(self):
         err = self.refused(os.path.join(HOSTILE, "missing-layers.json"))
@@ -131,8 +263,14 @@ class Refusals(unittest.TestCase):
                       "(or `n_layer`)", err)
 
     def test_no_dtype_unless_given(self):
-        err = self.refused(os.path.join(HOSTILE, "no-dtype.json"))
+        err = self.refused(os.path.join(HOSTILE, "no-dtype.json"), "--format", "json")
         self.assertIn("missing key `torch_dtype`", err)
+        # The text table still shows the engines (each with its own default dtype), the contiguous bound as "-".
+        proc = run([os.path.join(HOSTILE, "no-dtype.json"), "--tokens", "4096"])
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        text = proc.stdout.decode()
+        self.assertRegex(text, r"\n      4096               -   ")
+        self.assertIn("note: no contiguous bound: missing key `torch_dtype`", text)
         self.assertEqual(run([os.path.join(HOSTILE, "no-dtype.json"), "--tokens", "8", "--dtype", "f16"]).returncode, 0)
 
     def test_heads_that_do_not_divide_get_the_librarys_error(self):
@@ -148,6 +286,37 @@ class Refusals(unittest.TestCase):
                 self.assertEqual(proc.returncode, 1, proc.stderr)
                 self.assertTrue(proc.stderr.startswith(b"kvshape from-hf-config: -: parse ["), proc.stderr)
 
+    def test_bad_configs_name_the_key(self):
+        base = '"num_hidden_layers": 4, "num_attention_heads": 8, "hidden_size": 64'
+        cases = [
+            ('{%s, "layer_types": ["full_attention"]}' % base, "[hf_config.layer_types_length] (layer_types)"),
+            ('{%s, "layer_types": ["full_attention", "x", "full_attention", "full_attention"]}' % base,
+             "[hf_config.unknown_layer_type] (layer_types)"),
+            ('{%s, "sliding_window": 0}' % base, "[hf_config.invalid_value] (sliding_window)"),
+            ('{%s, "sliding_window": 1.5}' % base, "[hf_config.invalid_type] (sliding_window)"),
+            ('{%s, "attention_chunk_size": -1}' % base, "[hf_config.invalid_value] (attention_chunk_size)"),
+            ('{"num_hidden_layers": "4", "num_attention_heads": 8, "hidden_size": 64}',
+             "[hf_config.invalid_type] (num_hidden_layers)"),
+            ('{"num_hidden_layers": 65536, "num_attention_heads": 4294967295, "head_dim": 4294967295}',
+             "resource_limit_exceeded [sizing.overflow]"),
+        ]
+        for text, expected in cases:
+            with self.subTest(text):
+                proc = run(["-", "--tokens", "4294967295", "--engine", "hf", "--kv-dtype", "f16"],
+                           stdin_bytes=text.encode())
+                self.assertEqual(proc.returncode, 1, proc.stderr)
+                self.assertEqual(proc.stdout, b"")
+                self.assertIn(expected, proc.stderr.decode())
+
+    def test_an_engine_that_refuses_the_dtype(self):
+        gpt2 = os.path.join(CONFIGS, "gpt2.json")
+        err = self.refused(gpt2, "--engine", "hf", "--kv-dtype", "q8_0")
+        self.assertIn("unsupported [sizing.dtype_unsupported] (kv_dtype): hf does not keep a cache of q8_0", err)
+        # In the text table of every engine, the one that refuses shows "-" and says why.
+        proc = run([gpt2, "--tokens", "4096", "--kv-dtype", "q8_0"])
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn("note: hf does not keep a cache of q8_0", proc.stdout.decode())
+
     def test_zero_tokens_is_the_librarys_nonzero_rule(self):
         err = self.refused(os.path.join(CONFIGS, "gpt2.json"), tokens="0")
         self.assertIn("[tokens.nonzero]", err)
@@ -158,7 +327,10 @@ class UsageErrors(unittest.TestCase):
         gpt2 = os.path.join(CONFIGS, "gpt2.json")
         for args in ([gpt2], ["--tokens", "8"], [gpt2, "--tokens", "8,x"], [gpt2, "--tokens", "8", "--dtype", "f8"],
                      [gpt2, "--tokens", "8", "--rope", "not_applicable"], [gpt2, "--tokens", "8", "--batch", "-1"],
-                     [gpt2, "--tokens", "8", "--format", "yaml"], [os.path.join(HOSTILE, "absent.json"), "--tokens", "8"]):
+                     [gpt2, "--tokens", "8", "--format", "yaml"], [os.path.join(HOSTILE, "absent.json"), "--tokens", "8"],
+                     [gpt2, "--tokens", "8", "--engine", "sglang"], [gpt2, "--tokens", "8", "--engine", "hf,"],
+                     [gpt2, "--tokens", "8", "--kv-dtype", "q9_0"], [gpt2, "--tokens", "8", "--block-size", "0"],
+                     [gpt2, "--tokens", "8", "--ubatch", "-1"], [gpt2, "--tokens", "8", "--memory", "24 GiB"]):
             with self.subTest(args):
                 proc = run(args)
                 self.assertEqual(proc.returncode, 2, proc.stderr)

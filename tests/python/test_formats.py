@@ -132,9 +132,13 @@ def test_size_kv_cache_matches_kvshape(kvshape):
     assert json.loads(rows[1]["json"])["bytes_per_token"] == rows[1]["bytes_per_token"]
 
 
+MLA = ('{"num_hidden_layers": 2, "num_attention_heads": 4, "hidden_size": 64, "kv_lora_rank": 512,'
+       ' "qk_nope_head_dim": 128, "qk_rope_head_dim": 64, "v_head_dim": 128, "torch_dtype": "bfloat16"}')
+
+
 def test_size_kv_cache_refusals():
     with pytest.raises(fqk.DescriptorError) as raised:
-        hf.size_kv_cache('{"num_hidden_layers": 2, "kv_lora_rank": 512}', 8)
+        hf.size_kv_cache(MLA, 8)
     assert raised.value.kind == fqk.ErrorKind.unsupported and raised.value.rule == "hf_config.mla"
     with pytest.raises(fqk.DescriptorError) as raised:
         hf.size_kv_cache(b"[]", 8)
@@ -143,3 +147,52 @@ def test_size_kv_cache_refusals():
         hf.size_kv_cache(config("gpt2.json"), ["many"])
     with pytest.raises(ValueError):
         hf.size_kv_cache(config("gpt2.json"), 8, dtype="f8")
+
+
+def test_layers_are_the_cache_model():
+    model = hf.layers(config("gpt-oss-20b.json"))
+    assert model["model_type"] == "gpt_oss" and model["torch_dtype"] is None
+    # layer_types: sliding, full, ... over 24 layers; 8 KV heads of 64; window 128
+    assert [layer["kind"] for layer in model["layers"]] == ["sliding", "full"] * 12
+    assert model["layers"][0] == {"kind": "sliding", "window": 128, "kv_heads": 8, "key_dim": 64, "value_dim": 64,
+                                  "kv_lora_rank": 0, "rope_dim": 0, "state_elements": 0}
+    mla = hf.layers(MLA)["layers"][0]
+    assert (mla["kind"], mla["kv_heads"], mla["key_dim"], mla["kv_lora_rank"], mla["rope_dim"]) == \
+        ("mla", 4, 192, 512, 64)
+
+
+def test_size_for_engine_matches_kvshape(kvshape):
+    path = os.path.join(EXAMPLES, "configs", "gemma-2-9b.json")
+    for engine in hf.ENGINES:
+        rows = hf.size_for_engine(config("gemma-2-9b.json"), [4096, 131072], engine=engine, batch=2,
+                                  memory="24GiB")
+        cli = subprocess.run([kvshape, "from-hf-config", path, "--tokens", "4096,131072", "--batch", "2",
+                              "--engine", engine, "--memory", "24GiB", "--format", "json"],
+                             capture_output=True, check=True)
+        for row, line in zip(rows, cli.stdout.decode().splitlines(), strict=True):
+            expected = json.loads(line)
+            for key in ("engine", "model_type", "tokens", "batch", "kv_dtype", "total_bytes", "state_bytes",
+                        "groups", "max_tokens", "max_sequences", "notes"):
+                assert row[key] == expected[key], key
+    # vLLM, 4096 tokens, 2 sequences: 21 sliding layers of cdiv(min(4095 + 8192, 4096), 16) + 1 = 257 pages and
+    # 21 full layers of 256 pages, pages of 16 x 8 x 512 x 2 = 131072 bytes (float32 served in bfloat16)
+    row = hf.size_for_engine(config("gemma-2-9b.json"), 4096, engine="vllm", batch=2)[0]
+    assert row["total_bytes"] == 2 * 21 * 131072 * (257 + 256)
+    assert "max_tokens" not in row
+
+
+def test_size_for_engine_refusals():
+    with pytest.raises(fqk.DescriptorError) as raised:
+        hf.size_for_engine(config("gpt2.json"), 8, engine="hf", kv_dtype="q8_0")
+    assert raised.value.kind == fqk.ErrorKind.unsupported and raised.value.rule == "sizing.dtype_unsupported"
+    with pytest.raises(fqk.DescriptorError) as raised:
+        hf.size_for_engine(config("gpt2.json"), 8, engine="vllm", memory="lots")
+    assert raised.value.rule == "sizing.memory_size"
+    with pytest.raises(ValueError):
+        hf.size_for_engine(config("gpt2.json"), 8, engine="sglang")
+    with pytest.raises(ValueError):
+        hf.size_for_engine(config("gpt2.json"), 8, engine="hf", kv_dtype="q9")
+    with pytest.raises(fqk.DescriptorError) as raised:
+        hf.size_for_engine('{"num_hidden_layers": 2, "num_attention_heads": 1, "hidden_size": 8, '
+                           '"layer_types": ["full_attention"]}', 8, engine="hf")
+    assert raised.value.rule == "hf_config.layer_types_length"

@@ -66,9 +66,9 @@ class ProgressLine {
         drawn_ = true;
         const double seconds = std::chrono::duration<double>(now - start_).count();
         const double rate = seconds > 0 ? static_cast<double>(done) / seconds : 0;
-        std::string line = "\rcopying tensor data: " + fqk::human_bytes(done) + " of " + fqk::human_bytes(total);
+        std::string line = "\rcopying tensor data: " + human_bytes(done) + " of " + human_bytes(total);
         if (rate > 0) {
-            line += ", " + fqk::human_bytes(static_cast<std::uint64_t>(rate)) + "/s";
+            line += ", " + human_bytes(static_cast<std::uint64_t>(rate)) + "/s";
             if (done < total) {
                 line += ", " + std::to_string(static_cast<std::uint64_t>(static_cast<double>(total - done) / rate)) +
                         " s left";
@@ -215,7 +215,7 @@ std::string inspect_text(const std::string& file, const ck::Inspection& in) {
     if (h.format == ck::Format::gguf) out += " v" + std::to_string(h.version);
     out += ", " + std::to_string(h.tensors.size()) + " tensor" + (h.tensors.size() == 1 ? "" : "s") +
            ", data from byte " + std::to_string(h.data_offset) + " (aligned to " + std::to_string(h.alignment) +
-           "), " + fqk::human_bytes(h.file_size) + "\n";
+           "), " + human_bytes(h.file_size) + "\n";
     out += "tensors:\n";
     for (const ck::TensorInfo& t : h.tensors) {
         out += "  " + t.name + "  " + t.dtype + "  " + shape_text(t.shape) + "  bytes [" + std::to_string(t.begin) +

@@ -1,29 +1,43 @@
-// fib_quant_kv: a model's KV cache from its Hugging Face config.json.
+// fib_quant_kv sizing, step 1 of 4: a model's cache from its Hugging Face config.json.
 //
-// read_hf_config() reads the bytes of a config.json (bounded: HfConfigLimits) into an HfConfig, the few numbers
-// that fix the cache: layers, query heads, KV heads, head_dim, and the config's dtype. size_kv_cache() turns one
-// into the key and value KvTensorShapeV1 for a batch and a token count, both validated, with their byte sizes.
-// to_json() and to_text() format the result. Nothing throws; every failure is an Error:
+// read_hf_config() reads the bytes of a config.json (bounded: HfConfigLimits) into an HfConfig: the numbers of
+// the v1 descriptor (layers, query heads, KV heads, head_dim, the config's dtype) and `cache`, the cache model
+// of every layer (fib_quant_kv/sizing/cache_model.hpp) that the engines size (fib_quant_kv/sizing/engines.hpp).
+// size_kv_cache() turns the first into the key and value KvTensorShapeV1 for a batch and a token count, both
+// validated, with their byte sizes; to_json() writes that row. Nothing throws; every failure is an Error:
 //   * parse: not a JSON object, not UTF-8, too large or too deep, a key of the wrong type or out of range
-//     (rules hf_config.*, json.syntax), a required key missing (hf_config.missing_key, naming the key);
-//   * unsupported: a cache this schema cannot describe faithfully: multi-head latent attention (kv_lora_rank),
-//     key and value head dims that differ, a torch_dtype that is not f16, bf16 or f32;
+//     (rules hf_config.*, json.syntax), a required key missing (hf_config.missing_key, naming the key),
+//     layer_types of the wrong length (hf_config.layer_types_length) or naming an unknown kind
+//     (hf_config.unknown_layer_type), a window, chunk, period or interval of 0 (hf_config.invalid_value);
+//   * unsupported, from size_kv_cache() only (HfConfig::v1_refusal): a cache the v1 descriptor cannot describe
+//     faithfully: multi-head latent attention (kv_lora_rank), key and value head dims that differ, layers
+//     without keys and values (linear attention, Mamba), a torch_dtype that is not f16, bf16 or f32;
 //   * dimension_not_divisible: hidden_size (n_embd) is not a multiple of the attention heads, with no head_dim;
 //   * the descriptor's own validate() error (e.g. grouped.heads_divisible when KV heads do not divide the heads);
 //   * resource_limit_exceeded: a size that does not fit in 64 bits.
 //
 // Which keys are read (a key whose value is null counts as absent, as transformers' defaults do):
 //   * the model section: `text_config` when it is an object (LLaVA-style multimodal configs), else the root;
-//   * layers: num_hidden_layers, else n_layer (GPT-2);   heads: num_attention_heads, else n_head;
-//   * KV heads: num_key_value_heads; else Falcon's: new_decoder_architecture true -> num_kv_heads (default the
-//     heads), multi_query true -> 1, num_kv_heads; else the attention heads (transformers' default);
+//   * class defaults: a key the section leaves out takes the default of transformers' config class for the
+//     section's model_type (a composite's text model: LLaVA's is Llama), from one table of rows (a note says
+//     which were used);
+//   * layers: num_hidden_layers, else n_layer (GPT-2);   heads: num_attention_heads, else n_head (none: a
+//     Mamba model, all state);
+//   * KV heads: num_key_value_heads; else Falcon's: new_decoder_architecture true -> num_kv_heads (n_head_kv in
+//     the RefinedWeb configs; default the heads), multi_query true -> 1, num_kv_heads; else the attention heads;
 //   * head_dim: an explicit head_dim, else hidden_size (or n_embd) / heads, which must divide exactly;
-//   * refused: kv_lora_rank (MLA); qk_head_dim or v_head_dim different from head_dim;
+//     qk_head_dim and v_head_dim, when given, are the key and value widths;
+//   * MLA: kv_lora_rank, qk_nope_head_dim, qk_rope_head_dim, v_head_dim;
+//   * each layer's kind: layer_types, else the family's pattern: attn_layer_period/attn_layer_offset (Jamba;
+//     Mamba elsewhere), full_attention_interval (Qwen3-Next; linear attention elsewhere), attention_chunk_size
+//     with no_rope_layers or no_rope_layer_interval (Llama-4), sliding_window_pattern as an integer or a string
+//     of L and G (Gemma-2/3, Cohere-2), use_sliding_window with max_window_layers (Qwen2), a sliding_window on
+//     every layer (Mistral v0.1), else full;
 //   * dtype: torch_dtype (or transformers' newer `dtype`) in the model section, else at the root; "auto" or
 //     absent needs an explicit dtype (HfSizeOptions::dtype), which also overrides the config's;
 //   * model_type: the root's (e.g. "llava"), else the model section's; absent is allowed (JSON null);
-//   * sliding_window: a non-null value, unless use_sliding_window is false (Qwen2), adds a note: the
-//     descriptor has no window, so every layer is sized at the full length.
+//   * sliding_window: a non-null value, unless use_sliding_window is false (Qwen2), adds a note to the v1 row:
+//     the descriptor has no window, so every layer is sized at the full length.
 // MHA, MQA or GQA is inferred: MHA when KV heads == heads, MQA when KV heads == 1 < heads, GQA otherwise.
 #pragma once
 
@@ -37,6 +51,7 @@
 
 #include "fib_quant_kv/error.hpp"
 #include "fib_quant_kv/kv_tensor_shape_v1.hpp"
+#include "fib_quant_kv/sizing/cache_model.hpp"
 
 namespace fib_quant_kv {
 
@@ -54,12 +69,17 @@ inline constexpr std::string_view head_dims_differ = "hf_config.head_dims_differ
 inline constexpr std::string_view dtype_unsupported = "hf_config.dtype_unsupported";  ///< unsupported
 inline constexpr std::string_view total_overflow = "hf_config.total_overflow";  ///< resource_limit_exceeded
 inline constexpr std::string_view token_list = "hf_config.token_list";          ///< parse: a bad --tokens list
+inline constexpr std::string_view layer_types_length = "hf_config.layer_types_length";  ///< parse: wrong length
+inline constexpr std::string_view unknown_layer_type = "hf_config.unknown_layer_type";  ///< parse: not a kind
+inline constexpr std::string_view too_many_layers = "hf_config.too_many_layers";  ///< resource_limit_exceeded
+inline constexpr std::string_view layers_differ = "hf_config.layers_differ";  ///< unsupported: not one geometry
 }  // namespace hf_config_rules
 
 /// Bounds on the input, checked before and while parsing. Real configs are a few KiB, nested 3 or 4 deep.
 struct HfConfigLimits {
     std::size_t max_bytes = std::size_t{16} << 20;  ///< 16 MiB
     std::size_t max_depth = 64;                     ///< arrays and objects, the root object counting as 1
+    std::uint32_t max_layers = 65536;               ///< decoder layers: the cache model keeps one spec per layer
 };
 
 /// What a config.json says about the KV cache.
@@ -72,6 +92,8 @@ struct HfConfig {
     KvAttentionKind attention_kind{};       ///< inferred from the head counts
     std::optional<std::string> torch_dtype;  ///< as written; resolved by size_kv_cache()
     std::vector<std::string> notes;         ///< what the descriptors leave out (sliding windows)
+    std::optional<Error> v1_refusal;        ///< why size_kv_cache() cannot describe this cache, if it cannot
+    sizing::CacheModel cache;               ///< every layer's facts, for the engines (sizing/engines.hpp)
 
     friend bool operator==(const HfConfig&, const HfConfig&) = default;
 };
@@ -98,6 +120,10 @@ struct KvCacheSize {
     friend bool operator==(const KvCacheSize&, const KvCacheSize&) = default;
 };
 
+/// The cache's dtype: options.dtype, else the config's torch_dtype (an error when it has none, or one the
+/// descriptor does not know).
+[[nodiscard]] Result<KvDType> cache_dtype(const HfConfig& config, const HfSizeOptions& options = {});
+
 /// The cache for `tokens` tokens; the dtype is options.dtype, else the config's torch_dtype.
 [[nodiscard]] Result<KvCacheSize> size_kv_cache(const HfConfig& config, std::uint32_t tokens,
                                                 const HfSizeOptions& options = {});
@@ -115,13 +141,5 @@ struct KvCacheSize {
 /// {"model_type":"llama","key":{...},"value":{...},"bytes_per_token":N,"total_bytes":N,"notes":["..."]}
 /// key and value are the descriptors' canonical JSON (to_json()); model_type is null when the config has none.
 [[nodiscard]] std::string to_json(const KvCacheSize& row);
-
-/// Rows of one model (as size_kv_cache() gives them) as a table for people: a header line with the model's
-/// geometry, dtype, batch and bytes per token, one line per row with tokens, total size in exact bytes and
-/// KiB/MiB/GiB (1024 units), and the key and value digests, then the notes. Every line ends in '\n'.
-[[nodiscard]] std::string to_text(std::span<const KvCacheSize> rows);
-
-/// `bytes` in 1024 units with one decimal ("512.0 MiB"), or "N B" under 1 KiB.
-[[nodiscard]] std::string human_bytes(std::uint64_t bytes);
 
 }  // namespace fib_quant_kv

@@ -1,0 +1,1173 @@
+// fib_quant_kv sizing, step 1 of 4: a Hugging Face config.json read into the cache model (see
+// fib_quant_kv/hf_config.hpp and fib_quant_kv/sizing/cache_model.hpp), and the v1 descriptors' sizing.
+//
+// RapidJSON's SAX reader walks the text once (kParseIterativeFlag: nesting costs heap, not stack, and the
+// handler stops it past HfConfigLimits::max_depth; kParseNumbersAsStringsFlag: numbers arrive as the text the
+// config wrote, so "32.0", "-1" and 2^64 are told apart exactly). Only the keys the cache depends on are kept,
+// at the root and directly inside `text_config`; everything else is read and dropped, which allocates nothing.
+#include "fib_quant_kv/hf_config.hpp"
+
+#include <rapidjson/error/en.h>
+#include <rapidjson/memorystream.h>
+#include <rapidjson/reader.h>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <utility>
+
+#include "fib_quant_kv/count.hpp"
+#include "internal/json_decode.hpp"
+#include "internal/text.hpp"
+
+namespace fib_quant_kv {
+
+namespace {
+
+// ---------------------------------------------------------------------------------------------- the keys read
+
+enum class HfKey : std::uint8_t {
+    num_hidden_layers,
+    n_layer,
+    num_attention_heads,
+    n_head,
+    num_key_value_heads,
+    num_kv_heads,
+    n_head_kv,
+    multi_query,
+    new_decoder_architecture,
+    head_dim,
+    hidden_size,
+    n_embd,
+    qk_head_dim,
+    qk_nope_head_dim,
+    qk_rope_head_dim,
+    v_head_dim,
+    kv_lora_rank,
+    torch_dtype,
+    dtype,
+    model_type,
+    sliding_window,
+    use_sliding_window,
+    max_window_layers,
+    sliding_window_pattern,
+    layer_types,
+    attention_chunk_size,
+    no_rope_layers,
+    no_rope_layer_interval,
+    attn_layer_period,
+    attn_layer_offset,
+    full_attention_interval,
+    linear_num_key_heads,
+    linear_num_value_heads,
+    linear_key_head_dim,
+    linear_value_head_dim,
+    linear_conv_kernel_dim,
+    mamba_d_state,
+    mamba_d_conv,
+    mamba_expand,
+    state_size,
+    conv_kernel,
+    expand,
+    intermediate_size,
+    text_config,
+    count,
+};
+
+constexpr std::size_t idx(HfKey k) noexcept { return static_cast<std::size_t>(k); }
+
+/// A key's name and its path as Error::fields, at the root and inside text_config (static storage).
+struct KeyInfo {
+    std::string_view name;
+    std::string_view root[1];
+    std::string_view nested[1];
+};
+
+// clang-format off
+#define FQK_HF_KEY(k) {#k, {#k}, {"text_config." #k}}
+constexpr std::size_t kKeyCount = static_cast<std::size_t>(HfKey::count);
+constexpr KeyInfo kKeys[kKeyCount] = {
+    FQK_HF_KEY(num_hidden_layers), FQK_HF_KEY(n_layer), FQK_HF_KEY(num_attention_heads), FQK_HF_KEY(n_head),
+    FQK_HF_KEY(num_key_value_heads), FQK_HF_KEY(num_kv_heads), FQK_HF_KEY(n_head_kv), FQK_HF_KEY(multi_query),
+    FQK_HF_KEY(new_decoder_architecture), FQK_HF_KEY(head_dim), FQK_HF_KEY(hidden_size), FQK_HF_KEY(n_embd),
+    FQK_HF_KEY(qk_head_dim), FQK_HF_KEY(qk_nope_head_dim), FQK_HF_KEY(qk_rope_head_dim), FQK_HF_KEY(v_head_dim),
+    FQK_HF_KEY(kv_lora_rank), FQK_HF_KEY(torch_dtype), FQK_HF_KEY(dtype), FQK_HF_KEY(model_type),
+    FQK_HF_KEY(sliding_window), FQK_HF_KEY(use_sliding_window), FQK_HF_KEY(max_window_layers),
+    FQK_HF_KEY(sliding_window_pattern), FQK_HF_KEY(layer_types), FQK_HF_KEY(attention_chunk_size),
+    FQK_HF_KEY(no_rope_layers), FQK_HF_KEY(no_rope_layer_interval), FQK_HF_KEY(attn_layer_period),
+    FQK_HF_KEY(attn_layer_offset), FQK_HF_KEY(full_attention_interval), FQK_HF_KEY(linear_num_key_heads),
+    FQK_HF_KEY(linear_num_value_heads), FQK_HF_KEY(linear_key_head_dim), FQK_HF_KEY(linear_value_head_dim),
+    FQK_HF_KEY(linear_conv_kernel_dim), FQK_HF_KEY(mamba_d_state), FQK_HF_KEY(mamba_d_conv),
+    FQK_HF_KEY(mamba_expand), FQK_HF_KEY(state_size), FQK_HF_KEY(conv_kernel), FQK_HF_KEY(expand),
+    FQK_HF_KEY(intermediate_size), FQK_HF_KEY(text_config),
+};
+#undef FQK_HF_KEY
+// clang-format on
+
+constexpr std::optional<HfKey> find_key(std::string_view name) noexcept {
+    for (std::size_t i = 0; i < kKeyCount; ++i) {
+        if (kKeys[i].name == name) return static_cast<HfKey>(i);
+    }
+    return std::nullopt;
+}
+
+enum class Token : std::uint8_t { null, boolean, number, string, object, array };
+
+/// One kept key's value: its JSON type and, for scalars, its text (a string decoded; a number as written).
+struct Item {
+    Token token = Token::null;
+    std::string text;
+};
+struct Slot {
+    bool present = false;
+    bool defaulted = false;  ///< not in the config: a class default (see kClassDefaults)
+    Token token = Token::null;
+    std::string text;
+    std::vector<Item> items;  ///< an array's elements (scalars as text; nested values by their type only)
+};
+
+enum class Section : std::uint8_t { root = 0, text = 1 };
+using Slots = std::array<std::array<Slot, kKeyCount>, 2>;
+
+[[gnu::cold]] Error make_error(ErrorKind kind, std::string_view rule, std::span<const std::string_view> fields,
+                               std::string message, ErrorDetails details = {}) {
+    return Error{kind, rule, fields, std::move(message), details, Error::no_offset};
+}
+
+/// A value as messages show it, serde's way: "integer `5`", "string \"x\"", "map". Long strings are cut.
+std::string describe(Token t, std::string_view text) {
+    switch (t) {
+        case Token::null: return "null";
+        case Token::boolean: return std::string("boolean `").append(text).append("`");
+        case Token::number: return detail::json::describe_number(text);
+        case Token::string: {
+            if (text.size() > 64) {
+                std::string s = "a string of ";
+                detail::append_decimal(s, text.size());
+                return s.append(" bytes");
+            }
+            std::string s = "string ";
+            if (detail::has_encoded_surrogate(text)) {  // a lone surrogate escape: not UTF-8 once decoded
+                s.push_back('"');
+                detail::append_text(s, text);  // its bytes as \xNN
+                s.push_back('"');
+                return s;
+            }
+            detail::append_json_string(s, text);
+            return s;
+        }
+        case Token::object: return "map";
+        case Token::array: return "sequence";
+    }
+    return "value";
+}
+
+// ---------------------------------------------------------------------------------------------- the SAX handler
+
+class Handler {
+  public:
+    Handler(Slots& slots, std::size_t max_depth) : slots_(slots), max_depth_(max_depth) {}
+
+    bool Null() { return scalar(Token::null, {}); }
+    bool Bool(bool b) { return scalar(Token::boolean, b ? "true" : "false"); }
+    bool Int(int) { return internal(); }
+    bool Uint(unsigned) { return internal(); }
+    bool Int64(std::int64_t) { return internal(); }
+    bool Uint64(std::uint64_t) { return internal(); }
+    bool Double(double) { return internal(); }
+    bool RawNumber(const char* s, rapidjson::SizeType n, bool) { return scalar(Token::number, {s, n}); }
+    bool String(const char* s, rapidjson::SizeType n, bool) { return scalar(Token::string, {s, n}); }
+    bool Key(const char* s, rapidjson::SizeType n, bool) {
+        if (tracked()) key_ = find_key({s, n});
+        return true;
+    }
+    bool StartObject() { return open(Token::object); }
+    bool StartArray() { return open(Token::array); }
+    bool EndObject(rapidjson::SizeType) { return close(); }
+    bool EndArray(rapidjson::SizeType) { return close(); }
+
+    [[nodiscard]] bool has_error() const noexcept { return error_.has_value(); }
+    [[nodiscard]] Error take_error() { return std::move(*error_); }
+
+  private:
+    /// Keys are kept in the root object (depth 1) and in the text_config object directly inside it (depth 2).
+    [[nodiscard]] bool tracked() const noexcept { return depth_ == 1 || (depth_ == 2 && in_text_); }
+    [[nodiscard]] Section section() const noexcept { return depth_ == 1 ? Section::root : Section::text; }
+
+    bool fail(Error e) {
+        error_ = std::move(e);
+        return false;
+    }
+    bool internal() {
+        return fail(
+            make_error(ErrorKind::parse, wire_rules::json_syntax, {}, "internal: number not delivered as text"));
+    }
+
+    bool root_type(Token t, std::string_view text) {
+        return fail(make_error(ErrorKind::parse, hf_config_rules::invalid_type, {},
+                               std::string("invalid type: ")
+                                   .append(describe(t, text))
+                                   .append(", expected a JSON object (a config.json)")));
+    }
+
+    /// Keeps the value of the current key, if it is one of ours. False on a duplicate or a lone surrogate.
+    bool keep(Token t, std::string_view text) {
+        if (!tracked() || !key_) return true;
+        const Section s = section();
+        const KeyInfo& info = kKeys[idx(*key_)];
+        const std::span<const std::string_view> path = s == Section::root ? info.root : info.nested;
+        Slot& slot = slots_[static_cast<std::size_t>(s)][idx(*key_)];
+        if (slot.present) {
+            return fail(make_error(ErrorKind::parse, hf_config_rules::duplicate_key, path,
+                                   std::string("duplicate key `").append(path[0]).append("`")));
+        }
+        if (t == Token::string && detail::has_encoded_surrogate(text)) {
+            return fail(make_error(ErrorKind::parse, wire_rules::json_syntax, path,
+                                   std::string("key `").append(path[0]).append("`: lone surrogate in a \\u escape")));
+        }
+        slot.present = true;
+        slot.token = t;
+        slot.text.assign(text);
+        key_.reset();
+        if (t == Token::array) {  // its elements are kept too (layer_types, no_rope_layers)
+            array_slot_ = &slot;
+            array_path_ = path;
+            array_depth_ = depth_ + 1;
+        }
+        return true;
+    }
+
+    /// An element directly inside a kept array: its type, and its text when a scalar.
+    bool item(Token t, std::string_view text) {
+        if (t == Token::string && detail::has_encoded_surrogate(text)) {
+            return fail(make_error(
+                ErrorKind::parse, wire_rules::json_syntax, array_path_,
+                std::string("key `").append(array_path_[0]).append("`: lone surrogate in a \\u escape")));
+        }
+        array_slot_->items.push_back(Item{t, std::string(text)});
+        return true;
+    }
+    [[nodiscard]] bool in_kept_array() const noexcept { return array_slot_ != nullptr && depth_ == array_depth_; }
+
+    bool scalar(Token t, std::string_view text) {
+        if (depth_ == 0) return root_type(t, text);
+        if (in_kept_array()) return item(t, text);
+        return keep(t, text);
+    }
+
+    bool open(Token t) {
+        if (depth_ == 0) {
+            if (t != Token::object) return root_type(t, {});
+            depth_ = 1;
+            return true;
+        }
+        if (depth_ >= max_depth_) {
+            std::string m = "the config nests deeper than ";
+            detail::append_decimal(m, max_depth_);
+            return fail(make_error(ErrorKind::parse, hf_config_rules::too_deep, {}, m.append(" levels")));
+        }
+        const bool enters_text = depth_ == 1 && t == Token::object && key_ == HfKey::text_config;
+        if (in_kept_array()) {
+            if (!item(t, {})) return false;
+        } else if (!keep(t, {})) {
+            return false;
+        }
+        ++depth_;
+        if (enters_text) in_text_ = true;
+        return true;
+    }
+
+    bool close() {
+        if (in_kept_array()) array_slot_ = nullptr;
+        --depth_;
+        if (depth_ == 1) in_text_ = false;
+        key_.reset();
+        return true;
+    }
+
+    Slots& slots_;
+    std::size_t max_depth_;
+    std::size_t depth_ = 0;
+    bool in_text_ = false;
+    std::optional<HfKey> key_;
+    std::optional<Error> error_;
+    Slot* array_slot_ = nullptr;  ///< the kept array being read, if any
+    std::span<const std::string_view> array_path_;
+    std::size_t array_depth_ = 0;
+};
+
+// ---------------------------------------------------------------------------------------------- typed reads
+
+/// The keys of one section (the root or text_config), read with their types checked.
+class View {
+  public:
+    View(const Slots& slots, Section s) : slots_(slots), s_(s) {}
+
+    [[nodiscard]] std::span<const std::string_view> path(HfKey k) const noexcept {
+        return s_ == Section::root ? std::span<const std::string_view>(kKeys[idx(k)].root)
+                                   : std::span<const std::string_view>(kKeys[idx(k)].nested);
+    }
+    [[nodiscard]] std::string_view name(HfKey k) const noexcept { return path(k)[0]; }
+
+    /// The key's slot when present and not null (null is absent, as transformers' defaults treat it).
+    [[nodiscard]] const Slot* get(HfKey k) const noexcept {
+        const Slot& slot = slots_[static_cast<std::size_t>(s_)][idx(k)];
+        return slot.present && slot.token != Token::null ? &slot : nullptr;
+    }
+
+    [[nodiscard]] Result<std::optional<std::uint32_t>> u32(HfKey k) const {
+        const Slot* slot = get(k);
+        if (slot == nullptr) return std::optional<std::uint32_t>{};
+        const std::string_view raw = slot->text;
+        if (slot->token != Token::number || detail::json::is_float_token(raw)) {
+            return type_error(k, *slot, "u32");
+        }
+        std::uint64_t v = 0;
+        const auto r = std::from_chars(raw.data(), raw.data() + raw.size(), v);
+        if (raw.front() == '-' || r.ec != std::errc{} || v > std::numeric_limits<std::uint32_t>::max()) {
+            return make_error(ErrorKind::parse, hf_config_rules::invalid_value, path(k),
+                              std::string("key `")
+                                  .append(name(k))
+                                  .append("`: invalid value: integer `")
+                                  .append(raw)
+                                  .append("`, expected u32"));
+        }
+        return std::optional<std::uint32_t>(static_cast<std::uint32_t>(v));
+    }
+
+    /// A window, chunk, period or interval: a u32 that is at least 1.
+    [[nodiscard]] Result<std::optional<std::uint32_t>> positive(HfKey k) const {
+        auto v = u32(k);
+        if (v && *v && **v == 0) {
+            return make_error(ErrorKind::parse, hf_config_rules::invalid_value, path(k),
+                              std::string("key `").append(name(k)).append("`: invalid value: integer `0`, expected "
+                                                                          "a positive integer"));
+        }
+        return v;
+    }
+
+    /// An array's slot, or nothing when absent; a type error when the key holds something else.
+    [[nodiscard]] Result<const Slot*> array(HfKey k) const {
+        const Slot* slot = get(k);
+        if (slot == nullptr) return static_cast<const Slot*>(nullptr);
+        if (slot->token != Token::array) return type_error(k, *slot, "a sequence");
+        return slot;
+    }
+
+    /// Element `i` of an array key as u32 (no_rope_layers).
+    [[nodiscard]] Result<std::uint32_t> element_u32(HfKey k, std::size_t i) const {
+        const Item& it = get(k)->items[i];
+        std::uint64_t v = 0;
+        const std::string_view raw = it.text;
+        const bool number = it.token == Token::number && !detail::json::is_float_token(raw);
+        const auto r = number ? std::from_chars(raw.data(), raw.data() + raw.size(), v) : std::from_chars_result{};
+        if (!number || raw.front() == '-' || r.ec != std::errc{} || v > std::numeric_limits<std::uint32_t>::max()) {
+            std::string m = std::string("key `").append(name(k)).append("`: element ");
+            detail::append_decimal(m, i);
+            m.append(": invalid ").append(number ? "value: " : "type: ").append(describe(it.token, raw));
+            return make_error(ErrorKind::parse, number ? hf_config_rules::invalid_value : hf_config_rules::invalid_type,
+                              path(k), m.append(", expected u32"));
+        }
+        return static_cast<std::uint32_t>(v);
+    }
+
+    [[nodiscard]] bool defaulted(HfKey k) const noexcept {
+        return slots_[static_cast<std::size_t>(s_)][idx(k)].defaulted;
+    }
+
+    [[nodiscard]] Result<std::optional<bool>> boolean(HfKey k) const {
+        const Slot* slot = get(k);
+        if (slot == nullptr) return std::optional<bool>{};
+        if (slot->token != Token::boolean) return type_error(k, *slot, "a boolean");
+        return std::optional<bool>(slot->text == "true");
+    }
+
+    [[nodiscard]] Result<std::optional<std::string>> string(HfKey k) const {
+        const Slot* slot = get(k);
+        if (slot == nullptr) return std::optional<std::string>{};
+        if (slot->token != Token::string) return type_error(k, *slot, "a string");
+        return std::optional<std::string>(slot->text);
+    }
+
+    [[nodiscard, gnu::cold]] Error type_error(HfKey k, const Slot& slot, std::string_view expected) const {
+        return make_error(ErrorKind::parse, hf_config_rules::invalid_type, path(k),
+                          std::string("key `")
+                              .append(name(k))
+                              .append("`: invalid type: ")
+                              .append(describe(slot.token, slot.text))
+                              .append(", expected ")
+                              .append(expected));
+    }
+
+    [[nodiscard, gnu::cold]] Error missing(HfKey k, std::string_view alternatives) const {
+        return make_error(ErrorKind::parse, hf_config_rules::missing_key, path(k),
+                          std::string("missing key `").append(name(k)).append("`").append(alternatives));
+    }
+
+  private:
+    const Slots& slots_;
+    Section s_;
+};
+
+/// The first of `keys` that is present (not null), read as u32; nothing when none is.
+Result<std::optional<std::uint32_t>> first_u32(const View& v, std::initializer_list<HfKey> keys) {
+    for (const HfKey k : keys) {
+        if (v.get(k) != nullptr) return v.u32(k);
+    }
+    return std::optional<std::uint32_t>{};
+}
+
+/// The dtypes' wire names as --dtype takes them, from the schema: "f16|bf16|f32".
+std::string dtype_choices() {
+    std::string s;
+    for (const KvDType v : EnumTraits<KvDType>::values) s.append(s.empty() ? "" : "|").append(to_string(v));
+    return s;
+}
+
+/// Their torch names, from the schema's torch_dtype attribute: "float16, bfloat16 or float32".
+std::string torch_dtype_names() {
+    std::string s;
+    const auto& values = EnumTraits<KvDType>::values;
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        s.append(i == 0 ? "" : i + 1 == values.size() ? " or " : ", ").append(torch_dtype(values[i]));
+    }
+    return s;
+}
+
+/// The KvDType whose torch dtype (the schema's torch_dtype attribute) a config's torch_dtype names.
+std::optional<KvDType> known_dtype(std::string_view torch) noexcept {
+    for (const KvDType v : EnumTraits<KvDType>::values) {
+        if (torch_dtype(v) == torch) return v;
+    }
+    return std::nullopt;
+}
+
+constexpr std::string_view kTorchDtypeField[] = {"torch_dtype"};
+
+// ---------------------------------------------------------------------------------------------- class defaults
+
+/// A key's value when the config leaves it out, as transformers' config class of that model_type defines it
+/// (the __init__ defaults of configuration_<family>.py). Only keys that shape the cache are listed. A family
+/// is rows here, not code: the reader fills these in before it reads anything.
+struct ClassDefault {
+    std::string_view model_type;
+    HfKey key;
+    Token token;
+    std::string_view text;
+};
+
+// clang-format off
+constexpr ClassDefault kClassDefaults[] = {
+    // LlamaConfig (num_key_value_heads None: the attention heads)
+    {"llama", HfKey::hidden_size, Token::number, "4096"}, {"llama", HfKey::num_hidden_layers, Token::number, "32"},
+    {"llama", HfKey::num_attention_heads, Token::number, "32"},
+    // MistralConfig: a 4096-token window on every layer (v0.1); later configs write null
+    {"mistral", HfKey::hidden_size, Token::number, "4096"}, {"mistral", HfKey::num_hidden_layers, Token::number, "32"},
+    {"mistral", HfKey::num_attention_heads, Token::number, "32"},
+    {"mistral", HfKey::num_key_value_heads, Token::number, "8"},
+    {"mistral", HfKey::sliding_window, Token::number, "4096"},
+    // Qwen2Config: use_sliding_window False, max_window_layers 28
+    {"qwen2", HfKey::hidden_size, Token::number, "4096"}, {"qwen2", HfKey::num_hidden_layers, Token::number, "32"},
+    {"qwen2", HfKey::num_attention_heads, Token::number, "32"},
+    {"qwen2", HfKey::num_key_value_heads, Token::number, "32"},
+    {"qwen2", HfKey::use_sliding_window, Token::boolean, "false"},
+    {"qwen2", HfKey::max_window_layers, Token::number, "28"},
+    // Qwen3Config
+    {"qwen3", HfKey::hidden_size, Token::number, "4096"}, {"qwen3", HfKey::num_hidden_layers, Token::number, "32"},
+    {"qwen3", HfKey::num_attention_heads, Token::number, "32"},
+    {"qwen3", HfKey::num_key_value_heads, Token::number, "32"}, {"qwen3", HfKey::head_dim, Token::number, "128"},
+    {"qwen3", HfKey::use_sliding_window, Token::boolean, "false"},
+    {"qwen3", HfKey::max_window_layers, Token::number, "28"},
+    // GemmaConfig
+    {"gemma", HfKey::hidden_size, Token::number, "3072"}, {"gemma", HfKey::num_hidden_layers, Token::number, "28"},
+    {"gemma", HfKey::num_attention_heads, Token::number, "16"},
+    {"gemma", HfKey::num_key_value_heads, Token::number, "16"}, {"gemma", HfKey::head_dim, Token::number, "256"},
+    // Gemma2Config: every other layer slides (layer_types: sliding where (i + 1) % 2)
+    {"gemma2", HfKey::hidden_size, Token::number, "2304"}, {"gemma2", HfKey::num_hidden_layers, Token::number, "26"},
+    {"gemma2", HfKey::num_attention_heads, Token::number, "8"},
+    {"gemma2", HfKey::num_key_value_heads, Token::number, "4"}, {"gemma2", HfKey::head_dim, Token::number, "256"},
+    {"gemma2", HfKey::sliding_window, Token::number, "4096"},
+    {"gemma2", HfKey::sliding_window_pattern, Token::number, "2"},
+    // Gemma3TextConfig: five sliding layers, then one full
+    {"gemma3_text", HfKey::hidden_size, Token::number, "2304"},
+    {"gemma3_text", HfKey::num_hidden_layers, Token::number, "26"},
+    {"gemma3_text", HfKey::num_attention_heads, Token::number, "8"},
+    {"gemma3_text", HfKey::num_key_value_heads, Token::number, "4"},
+    {"gemma3_text", HfKey::head_dim, Token::number, "256"},
+    {"gemma3_text", HfKey::sliding_window, Token::number, "4096"},
+    {"gemma3_text", HfKey::sliding_window_pattern, Token::number, "6"},
+    // Cohere2Config: three sliding layers, then one full
+    {"cohere2", HfKey::hidden_size, Token::number, "8192"}, {"cohere2", HfKey::num_hidden_layers, Token::number, "40"},
+    {"cohere2", HfKey::num_attention_heads, Token::number, "64"},
+    {"cohere2", HfKey::sliding_window, Token::number, "4096"},
+    {"cohere2", HfKey::sliding_window_pattern, Token::number, "4"},
+    // Llama4TextConfig: chunked local attention, every fourth layer global (no_rope_layer_interval)
+    {"llama4_text", HfKey::hidden_size, Token::number, "5120"},
+    {"llama4_text", HfKey::num_hidden_layers, Token::number, "48"},
+    {"llama4_text", HfKey::num_attention_heads, Token::number, "40"},
+    {"llama4_text", HfKey::num_key_value_heads, Token::number, "8"},
+    {"llama4_text", HfKey::head_dim, Token::number, "128"},
+    {"llama4_text", HfKey::attention_chunk_size, Token::number, "8192"},
+    {"llama4_text", HfKey::no_rope_layer_interval, Token::number, "4"},
+    // DeepseekV2Config and DeepseekV3Config (Kimi-K2 is a deepseek_v3)
+    {"deepseek_v2", HfKey::hidden_size, Token::number, "5120"},
+    {"deepseek_v2", HfKey::num_hidden_layers, Token::number, "60"},
+    {"deepseek_v2", HfKey::num_attention_heads, Token::number, "128"},
+    {"deepseek_v2", HfKey::kv_lora_rank, Token::number, "512"},
+    {"deepseek_v2", HfKey::qk_nope_head_dim, Token::number, "128"},
+    {"deepseek_v2", HfKey::qk_rope_head_dim, Token::number, "64"},
+    {"deepseek_v2", HfKey::v_head_dim, Token::number, "128"},
+    {"deepseek_v3", HfKey::hidden_size, Token::number, "7168"},
+    {"deepseek_v3", HfKey::num_hidden_layers, Token::number, "61"},
+    {"deepseek_v3", HfKey::num_attention_heads, Token::number, "128"},
+    {"deepseek_v3", HfKey::kv_lora_rank, Token::number, "512"},
+    {"deepseek_v3", HfKey::qk_nope_head_dim, Token::number, "128"},
+    {"deepseek_v3", HfKey::qk_rope_head_dim, Token::number, "64"},
+    {"deepseek_v3", HfKey::v_head_dim, Token::number, "128"},
+    // FalconConfig: multi_query True unless the new decoder architecture; the RefinedWeb model types are the
+    // checkpoints Falcon was first published under (RefinedWebModel: 7B, multi-query; RefinedWeb: 40B, grouped)
+    {"falcon", HfKey::hidden_size, Token::number, "4544"}, {"falcon", HfKey::num_hidden_layers, Token::number, "32"},
+    {"falcon", HfKey::num_attention_heads, Token::number, "71"},
+    {"falcon", HfKey::multi_query, Token::boolean, "true"},
+    {"RefinedWebModel", HfKey::multi_query, Token::boolean, "true"},
+    {"RefinedWeb", HfKey::new_decoder_architecture, Token::boolean, "true"},
+    // JambaConfig: one attention layer in eight, at offset 4; Mamba layers elsewhere
+    {"jamba", HfKey::hidden_size, Token::number, "4096"}, {"jamba", HfKey::num_hidden_layers, Token::number, "32"},
+    {"jamba", HfKey::num_attention_heads, Token::number, "32"},
+    {"jamba", HfKey::num_key_value_heads, Token::number, "8"},
+    {"jamba", HfKey::attn_layer_period, Token::number, "8"}, {"jamba", HfKey::attn_layer_offset, Token::number, "4"},
+    {"jamba", HfKey::mamba_d_state, Token::number, "16"}, {"jamba", HfKey::mamba_d_conv, Token::number, "4"},
+    {"jamba", HfKey::mamba_expand, Token::number, "2"},
+    // Qwen3NextConfig: three Gated DeltaNet layers, then one full attention layer
+    {"qwen3_next", HfKey::hidden_size, Token::number, "2048"},
+    {"qwen3_next", HfKey::num_hidden_layers, Token::number, "48"},
+    {"qwen3_next", HfKey::num_attention_heads, Token::number, "16"},
+    {"qwen3_next", HfKey::num_key_value_heads, Token::number, "2"},
+    {"qwen3_next", HfKey::head_dim, Token::number, "256"},
+    {"qwen3_next", HfKey::full_attention_interval, Token::number, "4"},
+    {"qwen3_next", HfKey::linear_num_key_heads, Token::number, "16"},
+    {"qwen3_next", HfKey::linear_num_value_heads, Token::number, "32"},
+    {"qwen3_next", HfKey::linear_key_head_dim, Token::number, "128"},
+    {"qwen3_next", HfKey::linear_value_head_dim, Token::number, "128"},
+    {"qwen3_next", HfKey::linear_conv_kernel_dim, Token::number, "4"},
+    // MambaConfig: no attention at all
+    {"mamba", HfKey::hidden_size, Token::number, "768"}, {"mamba", HfKey::num_hidden_layers, Token::number, "32"},
+    {"mamba", HfKey::state_size, Token::number, "16"}, {"mamba", HfKey::conv_kernel, Token::number, "4"},
+    {"mamba", HfKey::expand, Token::number, "2"},
+    // GPT2Config
+    {"gpt2", HfKey::n_layer, Token::number, "12"}, {"gpt2", HfKey::n_head, Token::number, "12"},
+    {"gpt2", HfKey::n_embd, Token::number, "768"},
+};
+// clang-format on
+
+/// The text model's model_type when a composite config's text_config leaves it out (the composite class's
+/// default text_config: LlavaConfig's is a LlamaConfig, Gemma3Config's a Gemma3TextConfig...).
+constexpr std::pair<std::string_view, std::string_view> kTextModelTypes[] = {
+    {"llava", "llama"}, {"llava_next", "llama"}, {"gemma3", "gemma3_text"}, {"llama4", "llama4_text"},
+};
+
+/// Fills the section's absent keys from the class defaults of `model_type`; returns a note naming them.
+std::optional<std::string> apply_class_defaults(std::array<Slot, kKeyCount>& section, std::string_view model_type) {
+    std::string note;
+    for (const ClassDefault& d : kClassDefaults) {
+        if (d.model_type != model_type) continue;
+        Slot& slot = section[idx(d.key)];
+        if (slot.present) continue;  // a null stays null: transformers reads it as None
+        slot.present = true;
+        slot.defaulted = true;
+        slot.token = d.token;
+        slot.text.assign(d.text);
+        note.append(note.empty() ? "" : ", ").append(kKeys[idx(d.key)].name).append(" ").append(d.text);
+    }
+    if (note.empty()) return std::nullopt;
+    return std::string("keys the config leaves out take transformers' ")
+        .append(model_type)
+        .append(" class defaults: ")
+        .append(note);
+}
+
+#define FQK_TRY(var, expr)                                     \
+    auto var##_result = (expr);                                \
+    if (!var##_result) return std::move(var##_result).error(); \
+    auto var = std::move(var##_result).value()
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------- read_hf_config
+
+Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& limits) {
+    if (json.size() > limits.max_bytes || detail::json::too_large(json.size())) {
+        std::string m = "the config is ";
+        detail::append_decimal(m, json.size());
+        m.append(" bytes, over the limit of ");
+        detail::append_decimal(
+            m, std::min<std::size_t>(limits.max_bytes, std::numeric_limits<rapidjson::SizeType>::max() - 1));
+        return make_error(ErrorKind::parse, hf_config_rules::too_large, {}, m.append(" bytes"));
+    }
+    detail::json::Prescan scan;
+    if (const void* z = json.empty() ? nullptr : std::memchr(json.data(), 0, json.size())) {
+        scan.nul = static_cast<std::size_t>(static_cast<const char*>(z) - json.data());
+    } else {
+        scan.bad_utf8 = detail::first_invalid_utf8(json);
+    }
+    if (std::optional<Error> e = detail::json::input_error(scan)) return std::move(*e);
+
+    Slots slots;
+    {
+        Handler handler(slots, limits.max_depth);
+        rapidjson::MemoryStream stream(json.data(), json.size());
+        rapidjson::Reader reader;
+        const rapidjson::ParseResult r =
+            reader.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseNumbersAsStringsFlag>(stream, handler);
+        if (handler.has_error()) {
+            Error e = handler.take_error();
+            e.offset = r.Offset();
+            return e;
+        }
+        if (r.IsError()) {
+            std::string m = "invalid JSON: ";
+            m.append(rapidjson::GetParseError_En(r.Code()));
+            return Error{ErrorKind::parse, wire_rules::json_syntax, {}, std::move(m), {}, r.Offset()};
+        }
+    }
+
+    HfConfig out;
+    Section section = Section::root;
+    {
+        const View top(slots, Section::root);
+        if (const Slot* tc = top.get(HfKey::text_config)) {
+            if (tc->token != Token::object) return top.type_error(HfKey::text_config, *tc, "a JSON object or null");
+            section = Section::text;
+        }
+    }
+    // The class defaults of the model section's model_type (a composite's text model's, if it names none).
+    {
+        const View top(slots, Section::root);
+        const View sec(slots, section);
+        FQK_TRY(root_type, top.string(HfKey::model_type));
+        std::optional<std::string> own;
+        if (section == Section::text) {
+            FQK_TRY(text_type, sec.string(HfKey::model_type));
+            own = std::move(text_type);
+            if (!own && root_type) {
+                for (const auto& [composite, text] : kTextModelTypes) {
+                    if (composite == *root_type) own = std::string(text);
+                }
+            }
+        } else {
+            own = root_type;
+        }
+        if (own) {
+            if (std::optional<std::string> note =
+                    apply_class_defaults(slots[static_cast<std::size_t>(section)], *own)) {
+                out.cache.notes.push_back(std::move(*note));
+            }
+        }
+    }
+    const View top(slots, Section::root);
+    const View m(slots, section);
+
+    // Attention-free models (Mamba) have no heads: their layers are all state.
+    FQK_TRY(layers, first_u32(m, {HfKey::num_hidden_layers, HfKey::n_layer}));
+    if (!layers)
+        return m.missing(HfKey::num_hidden_layers, std::string(" (or `").append(m.name(HfKey::n_layer)).append("`)"));
+    if (*layers > limits.max_layers) {
+        const HfKey k = m.get(HfKey::num_hidden_layers) != nullptr ? HfKey::num_hidden_layers : HfKey::n_layer;
+        std::string msg = std::string("key `").append(m.name(k)).append("`: ");
+        detail::append_decimal(msg, *layers);
+        msg.append(" layers is over the limit of ");
+        detail::append_decimal(msg, limits.max_layers);
+        return make_error(ErrorKind::resource_limit_exceeded, hf_config_rules::too_many_layers, m.path(k),
+                          msg.append(" (HfConfigLimits::max_layers)"));
+    }
+    const bool attention_free = m.get(HfKey::num_attention_heads) == nullptr && m.get(HfKey::n_head) == nullptr &&
+                                m.get(HfKey::state_size) != nullptr;
+    std::optional<std::uint32_t> heads_read;
+    if (!attention_free) {
+        FQK_TRY(h, first_u32(m, {HfKey::num_attention_heads, HfKey::n_head}));
+        if (!h) {
+            return m.missing(HfKey::num_attention_heads,
+                             std::string(" (or `").append(m.name(HfKey::n_head)).append("`)"));
+        }
+        heads_read = h;
+    }
+    const std::uint32_t heads = heads_read.value_or(0);
+
+    // KV heads: transformers' default is the attention heads; Falcon spells them its own way (n_head_kv in
+    // the RefinedWeb configs).
+    std::uint32_t kv = heads;
+    FQK_TRY(nkv, m.u32(HfKey::num_key_value_heads));
+    FQK_TRY(falcon_kv_new, m.u32(HfKey::num_kv_heads));
+    FQK_TRY(falcon_kv_old, m.u32(HfKey::n_head_kv));
+    const std::optional<std::uint32_t> falcon_kv = falcon_kv_new ? falcon_kv_new : falcon_kv_old;
+    FQK_TRY(mq, m.boolean(HfKey::multi_query));
+    FQK_TRY(nda, m.boolean(HfKey::new_decoder_architecture));
+    if (nkv) {
+        kv = *nkv;
+    } else if (nda.value_or(false)) {
+        kv = falcon_kv.value_or(heads);
+    } else if (mq.value_or(false)) {
+        kv = 1;
+    } else if (falcon_kv) {
+        kv = *falcon_kv;
+    }
+
+    // head_dim: explicit, or hidden_size / heads exactly.
+    FQK_TRY(explicit_hd, m.u32(HfKey::head_dim));
+    std::uint32_t hd = 0;
+    const HfKey hidden_key = m.get(HfKey::hidden_size) != nullptr ? HfKey::hidden_size : HfKey::n_embd;
+    FQK_TRY(hidden, m.u32(hidden_key));
+    if (explicit_hd) {
+        hd = *explicit_hd;
+    } else if (!attention_free) {
+        if (!hidden) {
+            return m.missing(HfKey::hidden_size, std::string(" (or `")
+                                                     .append(m.name(HfKey::n_embd))
+                                                     .append("`, or an explicit `")
+                                                     .append(m.name(HfKey::head_dim))
+                                                     .append("`)"));
+        }
+        if (heads != 0) {  // no heads: validate() names query_heads later
+            const HfKey heads_key =
+                m.get(HfKey::num_attention_heads) != nullptr ? HfKey::num_attention_heads : HfKey::n_head;
+            if (*hidden % heads != 0) {
+                std::string msg = std::string("`").append(m.name(hidden_key)).append("` ");
+                detail::append_decimal(msg, *hidden);
+                msg.append(" is not a multiple of `").append(m.name(heads_key)).append("` ");
+                detail::append_decimal(msg, heads);
+                msg.append(", and there is no `").append(m.name(HfKey::head_dim)).append("`");
+                return make_error(ErrorKind::dimension_not_divisible, hf_config_rules::hidden_size_divisible,
+                                  m.path(hidden_key), std::move(msg), ErrorDetails{*hidden, heads});
+            }
+            hd = *hidden / heads;
+        }
+    }
+
+    // Keys and values may differ in width (v_head_dim); MLA caches a latent of kv_lora_rank + qk_rope_head_dim.
+    FQK_TRY(qk_hd, m.u32(HfKey::qk_head_dim));
+    FQK_TRY(v_hd, m.u32(HfKey::v_head_dim));
+    FQK_TRY(lora, m.u32(HfKey::kv_lora_rank));
+    FQK_TRY(nope, m.u32(HfKey::qk_nope_head_dim));
+    FQK_TRY(rope, m.u32(HfKey::qk_rope_head_dim));
+
+    // dtype: the model section's, else the root's (composite configs often set it only there).
+    for (const View* v : {&m, &top}) {
+        for (const HfKey k : {HfKey::torch_dtype, HfKey::dtype}) {
+            if (out.torch_dtype || v->get(k) == nullptr) continue;
+            FQK_TRY(s, v->string(k));
+            out.torch_dtype = std::move(s);
+        }
+    }
+    for (const View* v : {&top, &m}) {
+        if (out.model_type || v->get(HfKey::model_type) == nullptr) continue;
+        FQK_TRY(s, v->string(HfKey::model_type));
+        out.model_type = std::move(s);
+    }
+
+    FQK_TRY(window, m.positive(HfKey::sliding_window));
+    FQK_TRY(use_window, m.boolean(HfKey::use_sliding_window));
+    if (window && use_window.value_or(true)) {
+        std::string note = "sliding_window ";
+        detail::append_decimal(note, *window);
+        out.notes.push_back(note.append(" is not in the descriptor: every layer is sized at the full length"));
+    }
+
+    // What a KvTensorShapeV1 cannot describe faithfully: size_kv_cache() refuses it, the engines size it.
+    if (lora) {
+        out.v1_refusal = make_error(
+            ErrorKind::unsupported, hf_config_rules::mla, m.path(HfKey::kv_lora_rank),
+            std::string("key `")
+                .append(m.name(HfKey::kv_lora_rank))
+                .append("` is set: multi-head latent attention caches a compressed latent shared by the heads, "
+                        "not per-head keys and values, and a KvTensorShapeV1 cannot describe it"));
+    } else {
+        for (const auto& [k, other] : {std::pair{HfKey::qk_head_dim, qk_hd}, std::pair{HfKey::v_head_dim, v_hd}}) {
+            if (out.v1_refusal || !other || *other == hd) continue;
+            std::string msg = std::string("key `").append(m.name(k)).append("` ");
+            detail::append_decimal(msg, *other);
+            msg.append(" differs from the head_dim ");
+            detail::append_decimal(msg, hd);
+            msg.append(": keys and values with different head dims are not one KvTensorShapeV1 geometry");
+            out.v1_refusal =
+                make_error(ErrorKind::unsupported, hf_config_rules::head_dims_differ, m.path(k), std::move(msg));
+        }
+    }
+
+    out.layers = *layers;
+    out.query_heads = heads;
+    out.kv_heads = kv;
+    out.head_dim = hd;
+    out.attention_kind = kv == heads ? KvAttentionKind::mha : kv == 1 ? KvAttentionKind::mqa : KvAttentionKind::gqa;
+
+    // ------------------------------------------------------------------ the cache model: one spec per layer
+    sizing::CacheModel& cache = out.cache;
+    cache.model_type = out.model_type;
+    cache.query_heads = heads;
+    cache.torch_dtype = out.torch_dtype;
+
+    using sizing::LayerKind;
+    sizing::LayerSpec attention;  // a full attention layer of this model
+    attention.kind = LayerKind::full;
+    attention.kv_heads = kv;
+    attention.key_dim = qk_hd.value_or(hd);
+    attention.value_dim = v_hd.value_or(hd);
+    if (lora) {
+        // MLA (DeepSeek-V2/V3, Kimi-K2). transformers' DeepseekV3Attention.forward up-projects the latent and
+        // caches keys of qk_nope_head_dim + qk_rope_head_dim and values of v_head_dim for every attention head
+        // (modeling_deepseek_v3.py, past_key_value.update(key_states, value_states, ...), read at 00b676f8);
+        // vLLM and llama.cpp cache the latent (kv_lora_rank) and the RoPE key (qk_rope_head_dim) instead.
+        if (!rope) return m.missing(HfKey::qk_rope_head_dim, " (a multi-head latent attention config)");
+        if (!nope) return m.missing(HfKey::qk_nope_head_dim, " (a multi-head latent attention config)");
+        if (!v_hd) return m.missing(HfKey::v_head_dim, " (a multi-head latent attention config)");
+        if (*lora == 0) {
+            return make_error(ErrorKind::parse, hf_config_rules::invalid_value, m.path(HfKey::kv_lora_rank),
+                              std::string("key `").append(m.name(HfKey::kv_lora_rank)).append(
+                                  "`: invalid value: integer `0`, expected a positive integer"));
+        }
+        attention.kind = LayerKind::mla;
+        attention.kv_heads = heads;
+        const std::uint64_t k_dim = std::uint64_t{*nope} + *rope;
+        if (k_dim > std::numeric_limits<std::uint32_t>::max()) {
+            return make_error(ErrorKind::parse, hf_config_rules::invalid_value, m.path(HfKey::qk_nope_head_dim),
+                              std::string("keys `").append(m.name(HfKey::qk_nope_head_dim)).append("` + `")
+                                  .append(m.name(HfKey::qk_rope_head_dim)).append("` do not fit in 32 bits"));
+        }
+        attention.key_dim = static_cast<std::uint32_t>(k_dim);
+        attention.value_dim = *v_hd;
+        attention.kv_lora_rank = *lora;
+        attention.rope_dim = *rope;
+    }
+
+    // The kinds, from layer_types, else from the family's pattern keys (each becomes the per-layer array once).
+    FQK_TRY(chunk, m.positive(HfKey::attention_chunk_size));
+    FQK_TRY(types, m.array(HfKey::layer_types));
+    std::vector<LayerKind> kinds(*layers, LayerKind::full);
+    bool implicit_window = false;  // one config-wide window and no pattern (see LayerSpec::implicit_window)
+    if (types != nullptr) {
+        if (types->items.size() != *layers) {
+            std::string msg = std::string("key `").append(m.name(HfKey::layer_types)).append("` lists ");
+            detail::append_decimal(msg, types->items.size());
+            msg.append(" layers, but the model has ");
+            detail::append_decimal(msg, *layers);
+            msg.append(" (`").append(m.name(m.get(HfKey::num_hidden_layers) ? HfKey::num_hidden_layers : HfKey::n_layer));
+            return make_error(ErrorKind::parse, hf_config_rules::layer_types_length, m.path(HfKey::layer_types),
+                              msg.append("`)"));
+        }
+        // The names transformers' layer_type_validation accepts that hold a cache of their own kind.
+        static constexpr std::pair<std::string_view, LayerKind> kNames[] = {
+            {"full_attention", LayerKind::full},       {"sliding_attention", LayerKind::sliding},
+            {"chunked_attention", LayerKind::chunked}, {"linear_attention", LayerKind::linear_attention},
+            {"mamba", LayerKind::mamba},
+        };
+        for (std::size_t i = 0; i < types->items.size(); ++i) {
+            const Item& it = types->items[i];
+            std::optional<LayerKind> kind;
+            for (const auto& [name, k] : kNames) {
+                if (it.token == Token::string && it.text == name) kind = k;
+            }
+            if (!kind) {
+                std::string msg = std::string("key `").append(m.name(HfKey::layer_types)).append("`: element ");
+                detail::append_decimal(msg, i);
+                msg.append(" is ").append(describe(it.token, it.text));
+                msg.append(", expected one of \"full_attention\", \"sliding_attention\", \"chunked_attention\", "
+                           "\"linear_attention\", \"mamba\"");
+                return make_error(ErrorKind::parse, hf_config_rules::unknown_layer_type, m.path(HfKey::layer_types),
+                                  std::move(msg));
+            }
+            kinds[i] = *kind;
+        }
+    } else if (attention_free) {
+        std::fill(kinds.begin(), kinds.end(), LayerKind::mamba);
+    } else if (m.get(HfKey::attn_layer_period) != nullptr) {
+        // Jamba (JambaConfig.layers_block_type): attention where i % attn_layer_period == attn_layer_offset.
+        FQK_TRY(period, m.positive(HfKey::attn_layer_period));
+        FQK_TRY(offset, m.u32(HfKey::attn_layer_offset));
+        for (std::uint32_t i = 0; i < *layers; ++i) {
+            kinds[i] = i % *period == offset.value_or(0) ? LayerKind::full : LayerKind::mamba;
+        }
+    } else if (m.get(HfKey::full_attention_interval) != nullptr) {
+        // Qwen3-Next: linear attention where (i + 1) % full_attention_interval != 0.
+        FQK_TRY(interval, m.positive(HfKey::full_attention_interval));
+        for (std::uint32_t i = 0; i < *layers; ++i) {
+            kinds[i] = (i + 1) % *interval != 0 ? LayerKind::linear_attention : LayerKind::full;
+        }
+    } else if (chunk) {
+        // Llama-4 (Llama4TextConfig): chunked where no_rope_layers[i] is 1 (the layer uses RoPE), else full;
+        // no_rope_layers defaults to 1 unless (i + 1) % no_rope_layer_interval == 0.
+        FQK_TRY(nope_layers, m.array(HfKey::no_rope_layers));
+        if (nope_layers != nullptr && !nope_layers->items.empty()) {
+            if (nope_layers->items.size() != *layers) {
+                std::string msg = std::string("key `").append(m.name(HfKey::no_rope_layers)).append("` lists ");
+                detail::append_decimal(msg, nope_layers->items.size());
+                msg.append(" layers, but the model has ");
+                detail::append_decimal(msg, *layers);
+                return make_error(ErrorKind::parse, hf_config_rules::layer_types_length,
+                                  m.path(HfKey::no_rope_layers), std::move(msg));
+            }
+            for (std::uint32_t i = 0; i < *layers; ++i) {
+                FQK_TRY(flag, m.element_u32(HfKey::no_rope_layers, i));
+                kinds[i] = flag != 0 ? LayerKind::chunked : LayerKind::full;
+            }
+        } else {
+            FQK_TRY(interval, m.positive(HfKey::no_rope_layer_interval));
+            const std::uint32_t every = interval.value_or(4);
+            for (std::uint32_t i = 0; i < *layers; ++i) {
+                kinds[i] = (i + 1) % every != 0 ? LayerKind::chunked : LayerKind::full;
+            }
+        }
+    } else if (m.get(HfKey::sliding_window_pattern) != nullptr && window) {
+        // Gemma-2/3, Cohere-2: an integer P (sliding where (i + 1) % P != 0), or a string of L (local, sliding)
+        // and G (global, full) repeated over the layers.
+        const Slot* pat = m.get(HfKey::sliding_window_pattern);
+        if (pat->token == Token::string) {
+            if (pat->text.empty() || pat->text.find_first_not_of("LG") != std::string::npos) {
+                return make_error(ErrorKind::parse, hf_config_rules::invalid_value,
+                                  m.path(HfKey::sliding_window_pattern),
+                                  std::string("key `").append(m.name(HfKey::sliding_window_pattern))
+                                      .append("`: invalid value: ").append(describe(pat->token, pat->text))
+                                      .append(", expected a positive integer or a string of L and G"));
+            }
+            for (std::uint32_t i = 0; i < *layers; ++i) {
+                kinds[i] = pat->text[i % pat->text.size()] == 'L' ? LayerKind::sliding : LayerKind::full;
+            }
+        } else {
+            FQK_TRY(period, m.positive(HfKey::sliding_window_pattern));
+            for (std::uint32_t i = 0; i < *layers; ++i) {
+                kinds[i] = (i + 1) % *period != 0 ? LayerKind::sliding : LayerKind::full;
+            }
+        }
+    } else if (window && use_window.value_or(true)) {
+        if (m.get(HfKey::use_sliding_window) != nullptr) {
+            // Qwen2/Qwen3 (Qwen2Config.layer_types): sliding from layer max_window_layers on.
+            FQK_TRY(first, m.u32(HfKey::max_window_layers));
+            for (std::uint32_t i = 0; i < *layers; ++i) {
+                kinds[i] = i >= first.value_or(0) ? LayerKind::sliding : LayerKind::full;
+            }
+        } else {
+            // Mistral v0.1 and others without layer_types: transformers' DynamicCache slides every layer.
+            std::fill(kinds.begin(), kinds.end(), LayerKind::sliding);
+            implicit_window = true;
+        }
+    }
+
+    // The state of linear-attention and Mamba layers, in elements per sequence.
+    std::uint64_t linear_state = 0, mamba_state = 0;
+    if (std::find(kinds.begin(), kinds.end(), LayerKind::linear_attention) != kinds.end()) {
+        // Qwen3-Next's Gated DeltaNet (transformers' Qwen3NextDynamicCache): a conv state of
+        // (2 x key heads x key dim + value heads x value dim) x conv kernel, and a recurrent state of
+        // value heads x key dim x value dim.
+        std::uint32_t v[5] = {};
+        const HfKey keys[5] = {HfKey::linear_num_key_heads, HfKey::linear_num_value_heads, HfKey::linear_key_head_dim,
+                               HfKey::linear_value_head_dim, HfKey::linear_conv_kernel_dim};
+        for (std::size_t i = 0; i < 5; ++i) {
+            FQK_TRY(x, m.u32(keys[i]));
+            if (!x) return m.missing(keys[i], " (a linear-attention layer's state)");
+            v[i] = *x;
+        }
+        const std::optional<std::uint64_t> conv = checked_product({std::uint64_t{2} * v[0] * v[2] + std::uint64_t{v[1]} * v[3], v[4]});
+        const std::optional<std::uint64_t> rec = checked_product({v[1], v[2], v[3]});
+        if (!conv || !rec || *conv > std::numeric_limits<std::uint64_t>::max() - *rec) {
+            return make_error(ErrorKind::resource_limit_exceeded, hf_config_rules::total_overflow,
+                              m.path(HfKey::linear_num_value_heads),
+                              "a linear-attention layer's state does not fit in 64 bits");
+        }
+        linear_state = *conv + *rec;
+    }
+    if (std::find(kinds.begin(), kinds.end(), LayerKind::mamba) != kinds.end()) {
+        // Mamba (MambaCache): a conv state of intermediate x conv kernel and an SSM state of intermediate x
+        // state size, intermediate = expand x hidden_size unless given.
+        FQK_TRY(d_state, first_u32(m, {HfKey::mamba_d_state, HfKey::state_size}));
+        FQK_TRY(d_conv, first_u32(m, {HfKey::mamba_d_conv, HfKey::conv_kernel}));
+        FQK_TRY(expand, first_u32(m, {HfKey::mamba_expand, HfKey::expand}));
+        FQK_TRY(inter, m.u32(HfKey::intermediate_size));
+        std::optional<std::uint64_t> width;
+        if (attention_free && inter) width = *inter;
+        else if (expand && hidden) width = std::uint64_t{*expand} * *hidden;
+        if (!d_state) return m.missing(HfKey::mamba_d_state, std::string(" (or `").append(m.name(HfKey::state_size)).append("`)"));
+        if (!d_conv) return m.missing(HfKey::mamba_d_conv, std::string(" (or `").append(m.name(HfKey::conv_kernel)).append("`)"));
+        if (!width) return m.missing(HfKey::mamba_expand, std::string(" (and `").append(m.name(HfKey::hidden_size)).append("`)"));
+        const std::optional<std::uint64_t> s = checked_product({*width, std::uint64_t{*d_state} + *d_conv});
+        if (!s) {
+            return make_error(ErrorKind::resource_limit_exceeded, hf_config_rules::total_overflow,
+                              m.path(HfKey::mamba_d_state), "a Mamba layer's state does not fit in 64 bits");
+        }
+        mamba_state = *s;
+    }
+
+    cache.layers.reserve(kinds.size());
+    for (const LayerKind k : kinds) {
+        sizing::LayerSpec spec;
+        switch (k) {
+            case LayerKind::full: spec = attention; break;
+            case LayerKind::sliding:
+            case LayerKind::chunked: {
+                spec = attention;
+                if (spec.kind == LayerKind::mla) {
+                    return make_error(ErrorKind::unsupported, hf_config_rules::unknown_layer_type,
+                                      m.path(HfKey::kv_lora_rank),
+                                      "a multi-head latent attention layer with a sliding window or chunks is "
+                                      "not sized by this reader");
+                }
+                spec.kind = k;
+                // transformers' DynamicCache uses `sliding_window or attention_chunk_size` for either kind; the
+                // engines use each kind's own (sliding_window, attention_chunk_size).
+                const std::optional<std::uint32_t> own = k == LayerKind::sliding ? window : chunk;
+                const std::optional<std::uint32_t> other = k == LayerKind::sliding ? chunk : window;
+                if (!own && !other) {
+                    return m.missing(k == LayerKind::sliding ? HfKey::sliding_window : HfKey::attention_chunk_size,
+                                     std::string(" (layer kind `").append(to_string(k)).append("` needs it)"));
+                }
+                spec.window = own ? *own : *other;
+                spec.implicit_window = implicit_window;
+                break;
+            }
+            case LayerKind::linear_attention:
+                spec.kind = k;
+                spec.state_elements = linear_state;
+                break;
+            case LayerKind::mamba:
+                spec.kind = k;
+                spec.state_elements = mamba_state;
+                break;
+            case LayerKind::mla: spec = attention; break;
+        }
+        cache.layers.push_back(spec);
+    }
+    if (!out.v1_refusal) {
+        const auto kv_layers = std::count_if(kinds.begin(), kinds.end(), [](LayerKind k) { return sizing::holds_kv(k); });
+        if (static_cast<std::size_t>(kv_layers) != kinds.size()) {
+            std::string msg = "only ";
+            detail::append_decimal(msg, static_cast<std::size_t>(kv_layers));
+            msg.append(" of the ");
+            detail::append_decimal(msg, kinds.size());
+            msg.append(" layers hold keys and values (the others keep a linear-attention or Mamba state): a "
+                       "KvTensorShapeV1 cannot describe the cache");
+            out.v1_refusal = make_error(ErrorKind::unsupported, hf_config_rules::layers_differ, {}, std::move(msg));
+        }
+    }
+    return out;
+}
+
+// ---------------------------------------------------------------------------------------------- sizing
+
+Result<KvDType> cache_dtype(const HfConfig& config, const HfSizeOptions& options) {
+    if (options.dtype) return *options.dtype;
+    if (!config.torch_dtype || *config.torch_dtype == "auto") {
+        std::string msg = config.torch_dtype ? "`torch_dtype` is \"auto\"" : "missing key `torch_dtype`";
+        msg.append(": the config does not say the cache dtype; give one (--dtype ");
+        msg.append(dtype_choices()).append(")");
+        return make_error(ErrorKind::parse, hf_config_rules::missing_key, kTorchDtypeField, std::move(msg));
+    }
+    const std::optional<KvDType> dt = known_dtype(*config.torch_dtype);
+    if (!dt) {
+        std::string msg = "`torch_dtype` ";
+        detail::append_json_string(msg, *config.torch_dtype);
+        msg.append(" is not a dtype of the descriptor (").append(torch_dtype_names());
+        msg.append("); give one (--dtype ");
+        msg.append(dtype_choices()).append(")");
+        return make_error(ErrorKind::unsupported, hf_config_rules::dtype_unsupported, kTorchDtypeField,
+                          std::move(msg));
+    }
+    return *dt;
+}
+
+Result<KvCacheSize> size_kv_cache(const HfConfig& config, std::uint32_t tokens, const HfSizeOptions& options) {
+    if (config.v1_refusal) return *config.v1_refusal;
+    FQK_TRY(resolved, cache_dtype(config, options));
+    const std::optional<KvDType> dt = resolved;
+    // Field by field, not make_kv_tensor_shape_v1(): a field the schema adds later takes its default here
+    // instead of breaking this call (handwritten code never lists every field).
+    KvTensorShapeV1 key;
+    key.role = KvRole::key;
+    key.attention_kind = config.attention_kind;
+    key.batch = options.batch;
+    key.layers = config.layers;
+    key.kv_heads = config.kv_heads;
+    key.query_heads = config.query_heads;
+    key.tokens = tokens;
+    key.head_dim = config.head_dim;
+    key.dtype = *dt;
+    key.rope_state = options.key_rope;
+    KvTensorShapeV1 value = key;
+    value.role = KvRole::value;
+    value.rope_state = KvRopeState::not_applicable;
+    KvCacheSize out{config.model_type, std::move(key), std::move(value), 0, 0, config.notes};
+    if (Status st = validate(out.key); !st) return std::move(st).error();
+    if (Status st = validate(out.value); !st) return std::move(st).error();
+    // validate() checks the element count; the bytes can still overflow (size_overflow, from byte_size()).
+    FQK_TRY(key_bytes, byte_size(out.key));
+    FQK_TRY(value_bytes, byte_size(out.value));
+    if (key_bytes > std::numeric_limits<std::uint64_t>::max() - value_bytes) {
+        return make_error(ErrorKind::resource_limit_exceeded, hf_config_rules::total_overflow, {},
+                          "the key and value bytes together do not fit in 64 bits");
+    }
+    out.total_bytes = key_bytes + value_bytes;
+    // Not more than total_bytes (batch and tokens are at least 1), so it fits.
+    out.bytes_per_token = *checked_product({2, config.layers, config.kv_heads, config.head_dim, byte_size(*dt)});
+    return out;
+}
+
+Result<std::vector<KvCacheSize>> size_kv_cache(const HfConfig& config, std::span<const std::uint32_t> tokens,
+                                               const HfSizeOptions& options) {
+    std::vector<KvCacheSize> rows;
+    rows.reserve(tokens.size());
+    for (const std::uint32_t t : tokens) {
+        FQK_TRY(row, size_kv_cache(config, t, options));
+        rows.push_back(std::move(row));
+    }
+    return rows;
+}
+
+Result<std::vector<std::uint32_t>> parse_token_counts(std::string_view text) {
+    std::vector<std::uint32_t> out;
+    std::size_t start = 0;
+    for (;;) {
+        const std::size_t comma = text.find(',', start);
+        const std::string_view item = text.substr(start, comma == std::string_view::npos ? text.npos : comma - start);
+        std::uint32_t v = 0;
+        const auto r = std::from_chars(item.data(), item.data() + item.size(), v);
+        if (item.empty() || r.ec != std::errc{} || r.ptr != item.data() + item.size()) {
+            std::string m = "invalid token count `";  // as text: the list may come from a command line
+            detail::append_text(m, item.substr(0, 32));
+            m.append("` in `");
+            detail::append_text(m, text.substr(0, 128));
+            m.append("`: expected decimal integers from 0 to 4294967295, separated by commas");
+            return make_error(ErrorKind::parse, hf_config_rules::token_list, {}, std::move(m));
+        }
+        out.push_back(v);
+        if (comma == std::string_view::npos) return out;
+        start = comma + 1;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------- output
+
+std::string to_json(const KvCacheSize& row) {
+    std::string out = "{\"model_type\":";
+    if (row.model_type) {
+        detail::append_json_string(out, *row.model_type);
+    } else {
+        out.append("null");
+    }
+    out.append(",\"key\":");
+    append_json(out, row.key);
+    out.append(",\"value\":");
+    append_json(out, row.value);
+    out.append(",\"bytes_per_token\":");
+    detail::append_decimal(out, row.bytes_per_token);
+    out.append(",\"total_bytes\":");
+    detail::append_decimal(out, row.total_bytes);
+    out.append(",\"notes\":[");
+    for (std::size_t i = 0; i < row.notes.size(); ++i) {
+        if (i != 0) out.push_back(',');
+        detail::append_json_string(out, row.notes[i]);
+    }
+    out.append("]}");
+    return out;
+}
+
+}  // namespace fib_quant_kv

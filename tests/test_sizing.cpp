@@ -1,0 +1,591 @@
+// The sizing module: the cache model the reader builds (per-layer kinds, heads and dims, class defaults), and
+// each engine's figure, on every bundled real config (examples/configs, see SOURCES) and on configs of the
+// families no bundled file covers, written here from those families' published values.
+//
+// Expected values are worked out in this file, independently of src/sizing: the geometry is pinned by hand from
+// each config's keys, and the bytes come from the engines' formulas written out again below (each cites where
+// the engine computes it). The code under test is never asked for an expected value.
+#define BOOST_TEST_MODULE sizing
+#include <boost/test/unit_test.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fib_quant_kv/hf_config.hpp"
+#include "fib_quant_kv/sizing/engines.hpp"
+#include "test_support.hpp"
+
+using namespace fib_quant_kv;
+using namespace fib_quant_kv::test;
+namespace sz = fib_quant_kv::sizing;
+using sz::LayerKind;
+using u64 = std::uint64_t;
+
+namespace fib_quant_kv::sizing {
+inline std::ostream& boost_test_print_type(std::ostream& os, LayerKind k) { return os << to_string(k); }
+inline std::ostream& boost_test_print_type(std::ostream& os, Engine e) { return os << to_string(e); }
+inline std::ostream& boost_test_print_type(std::ostream& os, CacheDType d) { return os << to_string(d); }
+}  // namespace fib_quant_kv::sizing
+
+namespace {
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    BOOST_TEST_REQUIRE(static_cast<bool>(in), "cannot open " << path);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+std::string example(std::string_view name) {
+    return read_file(std::string(FIB_QUANT_KV_EXAMPLES_DIR "/configs/").append(name));
+}
+
+HfConfig read_ok(std::string_view json) {
+    Result<HfConfig> c = read_hf_config(json);
+    BOOST_TEST_REQUIRE(c.ok(), (c.ok() ? "" : c.error().describe()));
+    return *c;
+}
+Error read_error(std::string_view json) {
+    Result<HfConfig> c = read_hf_config(json);
+    BOOST_TEST_REQUIRE(!c.ok());
+    return c.error();
+}
+sz::EngineSize engine_ok(const HfConfig& c, sz::Engine e, u64 tokens, sz::EngineOptions o = {}) {
+    Result<sz::EngineSize> r = sz::size_cache(c.cache, e, static_cast<std::uint32_t>(tokens), o);
+    BOOST_TEST_REQUIRE(r.ok(), (r.ok() ? "" : r.error().describe()));
+    return *r;
+}
+Error engine_error(const HfConfig& c, sz::Engine e, u64 tokens, sz::EngineOptions o = {}) {
+    Result<sz::EngineSize> r = sz::size_cache(c.cache, e, static_cast<std::uint32_t>(tokens), o);
+    BOOST_TEST_REQUIRE(!r.ok());
+    return r.error();
+}
+sz::EngineOptions batch(std::uint32_t b) {
+    sz::EngineOptions o;
+    o.batch = b;
+    return o;
+}
+sz::EngineOptions kv(sz::CacheDType d) {
+    sz::EngineOptions o;
+    o.kv_dtype = d;
+    return o;
+}
+sz::EngineOptions memory(u64 bytes) {
+    sz::EngineOptions o;
+    o.memory = bytes;
+    return o;
+}
+
+// ---------------------------------------------------------------------------------------------- reference formulas
+
+constexpr u64 cdiv(u64 a, u64 b) { return (a + b - 1) / b; }
+constexpr u64 pad256(u64 a) { return cdiv(a, 256) * 256; }  // ggml's GGML_PAD(a, 256)
+
+/// One group of equal layers, as a person reads it off a config.
+struct Group {
+    LayerKind kind;
+    u64 count, window, kv_heads, key_dim, value_dim;
+};
+
+/// transformers' DynamicCache after one forward pass (cache_utils.py: DynamicLayer keeps every token,
+/// DynamicSlidingWindowLayer keeps `[-sliding_window + 1:]`, i.e. min(T, W - 1)): count x B x held x
+/// kv_heads x (key_dim + value_dim) x dtype bytes, summed.
+u64 hf_bytes(const std::vector<Group>& groups, u64 t, u64 b, u64 dtype) {
+    u64 total = 0;
+    for (const Group& g : groups) {
+        const u64 held = g.kind == LayerKind::full ? t : std::min(t, g.window - 1);
+        total += g.count * b * held * g.kv_heads * (g.key_dim + g.value_dim) * dtype;
+    }
+    return total;
+}
+
+/// vLLM v1, block size 16, max_num_batched_tokens 8192, max_model_len T (kv_cache_interface.py):
+/// page = 16 x kv_heads x (key_dim + value_dim) x dtype (AttentionSpec.real_page_size_bytes);
+/// full: cdiv(T, 16) pages (FullAttentionSpec.max_memory_usage_bytes);
+/// sliding: cdiv(min(W - 1 + 8192, T), 16) + 1 pages (SlidingWindowSpec);
+/// chunked: cdiv(min(C + 8192, T), 16) pages (ChunkedLocalAttentionSpec).
+u64 vllm_pages(const Group& g, u64 t) {
+    switch (g.kind) {
+        case LayerKind::sliding: return cdiv(std::min(g.window - 1 + 8192, t), 16) + 1;
+        case LayerKind::chunked: return cdiv(std::min(g.window + 8192, t), 16);
+        default: return cdiv(t, 16);
+    }
+}
+u64 vllm_page(const Group& g, u64 dtype) { return 16 * g.kv_heads * (g.key_dim + g.value_dim) * dtype; }
+
+/// vLLM for the layouts the bundled configs have: one group (every layer one spec: L x pages x page), or two
+/// specs with one page size and the same number of layers each (kv_cache_utils.py,
+/// _get_kv_cache_groups_uniform_page_size: group_size = that count; one group each; memory =
+/// group_size x page x (pages of one + pages of the other)).
+u64 vllm_bytes(const std::vector<Group>& groups, u64 t, u64 b, u64 dtype) {
+    if (groups.size() == 1) return b * groups[0].count * vllm_pages(groups[0], t) * vllm_page(groups[0], dtype);
+    BOOST_TEST_REQUIRE(groups.size() == 2ull);
+    BOOST_TEST_REQUIRE(groups[0].count == groups[1].count);
+    BOOST_TEST_REQUIRE(vllm_page(groups[0], dtype) == vllm_page(groups[1], dtype));
+    return b * groups[0].count * vllm_page(groups[0], dtype) * (vllm_pages(groups[0], t) + vllm_pages(groups[1], t));
+}
+
+/// llama.cpp with f16 rows (2 bytes an element), n_seq_max B, not unified, n_ubatch 512:
+/// n_ctx = GGML_PAD(T x B, 256), n_ctx_seq = GGML_PAD(n_ctx / B, 256) (llama-context.cpp), B streams of
+/// n_ctx_seq cells (llama-kv-cache.cpp); SWA layers GGML_PAD(min(n_ctx_seq, W + n_ubatch), 256) cells, with
+/// n_ubatch = min(512, n_batch = min(2048, n_ctx)) (llama-kv-cache-iswa.cpp).
+u64 llama_cells(const Group& g, u64 t, u64 b) {
+    const u64 n_ctx = pad256(t * b);
+    const u64 n_ctx_seq = pad256(n_ctx / b);
+    if (g.kind == LayerKind::full) return n_ctx_seq;
+    return pad256(std::min(n_ctx_seq, g.window + std::min<u64>(512, std::min<u64>(2048, n_ctx))));
+}
+u64 llama_bytes(const std::vector<Group>& groups, u64 t, u64 b) {
+    u64 total = 0;
+    for (const Group& g : groups) {
+        total += g.count * b * llama_cells(g, t, b) * g.kv_heads * (g.key_dim + g.value_dim) * 2;
+    }
+    return total;
+}
+
+/// The reader's groups, checked against the pinned ones (kind, count, window, heads, dims).
+void check_groups(const HfConfig& c, const std::vector<Group>& expected) {
+    const std::vector<sz::LayerGroup> got = sz::group_layers(c.cache);
+    BOOST_TEST_REQUIRE(got.size() == expected.size());
+    for (std::size_t i = 0; i < got.size(); ++i) {
+        BOOST_TEST_CONTEXT("group " << i) {
+            BOOST_TEST(got[i].spec.kind == expected[i].kind);
+            BOOST_TEST(got[i].layers.size() == expected[i].count);
+            BOOST_TEST(got[i].spec.window == expected[i].window);
+            BOOST_TEST(got[i].spec.kv_heads == expected[i].kv_heads);
+            BOOST_TEST(got[i].spec.key_dim == expected[i].key_dim);
+            BOOST_TEST(got[i].spec.value_dim == expected[i].value_dim);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------- bundled configs
+
+struct Bundled {
+    const char* file;
+    std::vector<Group> groups;  ///< in the order the layers first show each spec
+    u64 hf_dtype;               ///< torch_dtype's bytes (float32 4, bfloat16/float16 2; none: float32, 4)
+};
+
+// Read off each file (num_hidden_layers, heads, head_dim or hidden_size / heads, layer_types or the window keys):
+const Bundled kBundled[] = {
+    {"llama-3-8b.json", {{LayerKind::full, 32, 0, 8, 128, 128}}, 2},
+    {"llama-2-7b.json", {{LayerKind::full, 32, 0, 32, 128, 128}}, 2},
+    {"falcon-7b.json", {{LayerKind::full, 32, 0, 1, 64, 64}}, 2},       // multi_query: one KV head; 4544 / 71
+    {"gpt2.json", {{LayerKind::full, 12, 0, 12, 64, 64}}, 4},           // n_layer, n_head, n_embd 768 / 12
+    {"gemma-7b.json", {{LayerKind::full, 28, 0, 16, 256, 256}}, 2},      // explicit head_dim 256
+    {"qwen2-7b.json", {{LayerKind::full, 28, 0, 4, 128, 128}}, 2},       // use_sliding_window false
+    // Gemma2: no layer_types; Gemma2Config slides where (i + 1) % 2 != 0, so layer 0 slides: 21 + 21
+    {"gemma-2-9b.json", {{LayerKind::sliding, 21, 4096, 8, 256, 256}, {LayerKind::full, 21, 0, 8, 256, 256}}, 4},
+    {"llava-1.5-7b.json", {{LayerKind::full, 32, 0, 32, 128, 128}}, 2},  // text_config
+    // layer_types: sliding, full, ... x 12; sliding_window 128; no torch_dtype
+    {"gpt-oss-20b.json", {{LayerKind::sliding, 12, 128, 8, 64, 64}, {LayerKind::full, 12, 0, 8, 64, 64}}, 4},
+    {"llama-3.1-8b.json", {{LayerKind::full, 32, 0, 8, 128, 128}}, 2},
+    {"llama-3.2-3b.json", {{LayerKind::full, 28, 0, 8, 128, 128}}, 2},
+    {"qwen2.5-3b.json", {{LayerKind::full, 36, 0, 2, 128, 128}}, 2},     // 2048 / 16
+    {"qwen2.5-7b.json", {{LayerKind::full, 28, 0, 4, 128, 128}}, 2},     // 3584 / 28
+    {"qwen2.5-14b.json", {{LayerKind::full, 48, 0, 8, 128, 128}}, 2},    // 5120 / 40
+    {"qwen2.5-32b.json", {{LayerKind::full, 64, 0, 8, 128, 128}}, 2},
+    {"qwen3-4b.json", {{LayerKind::full, 36, 0, 8, 128, 128}}, 2},
+    {"qwen3-8b.json", {{LayerKind::full, 36, 0, 8, 128, 128}}, 2},
+    {"qwen3-14b.json", {{LayerKind::full, 40, 0, 8, 128, 128}}, 2},
+    {"qwen3-32b.json", {{LayerKind::full, 64, 0, 8, 128, 128}}, 2},
+    {"qwen3-30b-a3b.json", {{LayerKind::full, 48, 0, 4, 128, 128}}, 2},
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(every_bundled_config_in_every_engine) {
+    BOOST_TEST(std::size(kBundled) == 20ull);
+    for (const Bundled& b : kBundled) {
+        BOOST_TEST_CONTEXT(b.file) {
+            const HfConfig c = read_ok(example(b.file));
+            check_groups(c, b.groups);
+            for (const u64 t : {u64{1}, u64{1000}, u64{4096}, u64{32768}, u64{131072}}) {
+                for (const std::uint32_t n : {1u, 3u}) {
+                    BOOST_TEST_CONTEXT("tokens " << t << ", batch " << n) {
+                        const sz::EngineSize hf = engine_ok(c, sz::Engine::hf, t, batch(n));
+                        BOOST_TEST(hf.total_bytes == hf_bytes(b.groups, t, n, b.hf_dtype));
+                        BOOST_TEST(hf.state_bytes == 0ull);
+                        // vLLM serves float32 weights in bfloat16: 2 bytes for every bundled config
+                        const sz::EngineSize vllm = engine_ok(c, sz::Engine::vllm, t, batch(n));
+                        BOOST_TEST(vllm.total_bytes == vllm_bytes(b.groups, t, n, 2));
+                        BOOST_TEST(vllm.kv_dtype == (b.hf_dtype == 4 ? sz::CacheDType::bf16 : hf.kv_dtype));
+                        const sz::EngineSize llama = engine_ok(c, sz::Engine::llama_cpp, t, batch(n));
+                        BOOST_TEST(llama.total_bytes == llama_bytes(b.groups, t, n));
+                        BOOST_TEST(llama.kv_dtype == sz::CacheDType::f16);
+                    }
+                }
+            }
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(published_figures) {
+    // Llama-3-8B, bf16: 2 x 32 layers x 8 heads x 128 x 2 bytes = 128 KiB a token, 16 GiB at 131072 tokens in
+    // every engine (131072 is a multiple of vLLM's 16 and llama.cpp's 256).
+    const HfConfig llama = read_ok(example("llama-3-8b.json"));
+    for (const sz::Engine e : sz::kEngines) {
+        BOOST_TEST(engine_ok(llama, e, 131072).total_bytes == u64{16} << 30);
+    }
+    // gpt-oss-20b at 32768 tokens in vLLM: 12 full layers x 2048 pages + 12 sliding layers x (cdiv(127 + 8192,
+    // 16) + 1 = 521) pages, pages of 16 x 8 x 128 x 2 = 32768 bytes: 12 x 32768 x 2569 = 1010171904.
+    const HfConfig oss = read_ok(example("gpt-oss-20b.json"));
+    BOOST_TEST(engine_ok(oss, sz::Engine::vllm, 32768).total_bytes == 1010171904ull);
+    // llama.cpp: 12 x 32768 cells + 12 x GGML_PAD(128 + 512, 256) = 768 cells, 8 x 128 x 2 bytes a cell.
+    BOOST_TEST(engine_ok(oss, sz::Engine::llama_cpp, 32768).total_bytes == (12ull * 32768 + 12ull * 768) * 2048);
+    // hf: 12 x 32768 + 12 x 127 tokens, float32 (the config has no torch_dtype): 4096 bytes a token and layer.
+    const sz::EngineSize hf = engine_ok(oss, sz::Engine::hf, 32768);
+    BOOST_TEST(hf.total_bytes == (12ull * 32768 + 12ull * 127) * 4096);
+    BOOST_TEST(hf.kv_dtype == sz::CacheDType::f32);
+    BOOST_TEST(std::count_if(hf.notes.begin(), hf.notes.end(), [](const std::string& n) {
+                   return n.find("no torch_dtype") != std::string::npos;
+               }) == 1);
+}
+
+// ---------------------------------------------------------------------------------------------- other families
+
+BOOST_AUTO_TEST_CASE(gemma3_text_config_takes_class_defaults) {
+    // google/gemma-3-4b-it's text_config names only hidden_size, num_hidden_layers and sliding_window; the rest
+    // is Gemma3TextConfig's: 8 heads, 4 KV heads, head_dim 256, five sliding layers then one full.
+    const HfConfig c = read_ok(
+        R"({"architectures":["Gemma3ForConditionalGeneration"],"model_type":"gemma3","text_config":{"hidden_size":2560,)"
+        R"("intermediate_size":10240,"model_type":"gemma3_text","num_hidden_layers":34,)"
+        R"("rope_scaling":{"factor":8.0,"rope_type":"linear"},"sliding_window":1024},"torch_dtype":"bfloat16"})");
+    // 34 layers: full where (i + 1) % 6 == 0, i.e. 5, 11, 17, 23, 29: 5 full, 29 sliding
+    const std::vector<Group> g = {{LayerKind::sliding, 29, 1024, 4, 256, 256}, {LayerKind::full, 5, 0, 4, 256, 256}};
+    check_groups(c, g);
+    BOOST_TEST(c.cache.layers[5].kind == LayerKind::full);
+    BOOST_TEST(c.cache.layers[6].kind == LayerKind::sliding);
+    BOOST_TEST_REQUIRE(c.cache.notes.size() == 1ull);
+    BOOST_TEST(c.cache.notes[0].find("gemma3_text class defaults") != std::string::npos);
+    // hf at 32768: 29 x 1023 + 5 x 32768 tokens x 4 x 512 x 2 bytes
+    BOOST_TEST(engine_ok(c, sz::Engine::hf, 32768).total_bytes == (29ull * 1023 + 5ull * 32768) * 4096);
+    // vLLM: pages of 16 x 4 x 512 x 2 = 65536 bytes for both; 29 and 5 layers: group_size 5 (29 >= 1.5 x 5), so
+    // 6 sliding groups (one padding layer) and 1 full group; sliding pages cdiv(min(1023 + 8192, 32768), 16) + 1
+    // = 577, full 2048: 5 x 65536 x (6 x 577 + 2048).
+    const sz::EngineSize v = engine_ok(c, sz::Engine::vllm, 32768);
+    BOOST_TEST(v.total_bytes == 5ull * 65536 * (6ull * 577 + 2048));
+    BOOST_TEST_REQUIRE(v.groups.size() == 2ull);
+    BOOST_TEST(v.groups[0].padding_layers == 1ull);
+    // llama.cpp: sliding GGML_PAD(1024 + 512, 256) = 1536 cells, full 32768: 4 x 512 x 2 bytes a cell
+    BOOST_TEST(engine_ok(c, sz::Engine::llama_cpp, 32768).total_bytes == (29ull * 1536 + 5ull * 32768) * 4096);
+}
+
+BOOST_AUTO_TEST_CASE(mla_deepseek_v3) {
+    // DeepSeek-V3 (and Kimi-K2, a deepseek_v3 with 64 heads): 61 MLA layers, kv_lora_rank 512, rope 64.
+    const HfConfig c = read_ok(
+        R"({"architectures":["DeepseekV3ForCausalLM"],"model_type":"deepseek_v3","num_hidden_layers":61,)"
+        R"("num_attention_heads":128,"num_key_value_heads":128,"hidden_size":7168,"kv_lora_rank":512,)"
+        R"("q_lora_rank":1536,"qk_nope_head_dim":128,"qk_rope_head_dim":64,"v_head_dim":128,"torch_dtype":"bfloat16"})");
+    BOOST_TEST_REQUIRE(c.cache.layers.size() == 61ull);
+    BOOST_TEST(c.cache.layers[0].kind == LayerKind::mla);
+    BOOST_TEST(c.cache.layers[0].kv_lora_rank == 512ull);
+    BOOST_TEST(c.cache.layers[0].rope_dim == 64ull);
+    BOOST_TEST(c.v1_refusal.has_value());
+    // transformers caches 128 heads of keys (128 + 64) and values (128): 61 x T x 128 x 320 x 2 bytes
+    BOOST_TEST(engine_ok(c, sz::Engine::hf, 4096).total_bytes == 61ull * 4096 * 128 * 320 * 2);
+    // vLLM (MLAAttentionSpec): one latent of 512 + 64 per token, no separate values: 61 x 4096 x 576 x 2 =
+    // 70272 bytes a token, the figure usually quoted for DeepSeek-V3's MLA cache.
+    BOOST_TEST(engine_ok(c, sz::Engine::vllm, 4096).total_bytes == 70272ull * 4096);
+    // llama.cpp: K rows of 576 and no V (has_v = !is_mla): the same 70272 bytes a cell in f16;
+    BOOST_TEST(engine_ok(c, sz::Engine::llama_cpp, 4096).total_bytes == 70272ull * 4096);
+    // in q8_0, a row of 576 is 18 blocks of 34 bytes: 61 x 612 bytes a cell
+    BOOST_TEST(engine_ok(c, sz::Engine::llama_cpp, 4096, kv(sz::CacheDType::q8_0)).total_bytes == 61ull * 612 * 4096);
+    // vLLM fp8: one byte an element
+    BOOST_TEST(engine_ok(c, sz::Engine::vllm, 4096, kv(sz::CacheDType::fp8_e4m3)).total_bytes == 61ull * 576 * 4096);
+}
+
+BOOST_AUTO_TEST_CASE(llama4_chunked_attention) {
+    // Llama-4-Scout: 48 layers; attention_chunk_size 8192; no_rope_layers absent, so every fourth layer
+    // ((i + 1) % 4 == 0) is full and the others chunked: 36 chunked, 12 full; 8 KV heads of 128.
+    const HfConfig c = read_ok(
+        R"({"model_type":"llama4","text_config":{"model_type":"llama4_text","num_hidden_layers":48,)"
+        R"("num_attention_heads":40,"num_key_value_heads":8,"head_dim":128,"hidden_size":5120,)"
+        R"("attention_chunk_size":8192},"torch_dtype":"bfloat16"})");
+    check_groups(c, {{LayerKind::chunked, 36, 8192, 8, 128, 128}, {LayerKind::full, 12, 0, 8, 128, 128}});
+    BOOST_TEST(c.cache.layers[3].kind == LayerKind::full);
+    // hf: chunked layers keep min(T, 8191) (DynamicSlidingWindowLayer with attention_chunk_size)
+    BOOST_TEST(engine_ok(c, sz::Engine::hf, 65536).total_bytes == (36ull * 8191 + 12ull * 65536) * 4096);
+    // vLLM: pages of 65536; group_size 12 (36 >= 18): 3 chunked groups of cdiv(min(8192 + 8192, 65536), 16) =
+    // 1024 pages and one full group of 4096 pages: 12 x 65536 x (3 x 1024 + 4096)
+    BOOST_TEST(engine_ok(c, sz::Engine::vllm, 65536).total_bytes == 12ull * 65536 * (3ull * 1024 + 4096));
+    // llama.cpp: chunked layers in the SWA cache: GGML_PAD(8192 + 512, 256) = 8704 cells
+    BOOST_TEST(engine_ok(c, sz::Engine::llama_cpp, 65536).total_bytes == (36ull * 8704 + 12ull * 65536) * 4096);
+    // An explicit no_rope_layers (1: RoPE, chunked; 0: full) wins over the interval.
+    const HfConfig d = read_ok(
+        R"({"model_type":"llama4_text","num_hidden_layers":4,"num_attention_heads":8,"num_key_value_heads":8,)"
+        R"("head_dim":8,"attention_chunk_size":16,"no_rope_layers":[0,1,1,0]})");
+    BOOST_TEST(d.cache.layers[0].kind == LayerKind::full);
+    BOOST_TEST(d.cache.layers[1].kind == LayerKind::chunked);
+    BOOST_TEST(d.cache.layers[3].kind == LayerKind::full);
+}
+
+BOOST_AUTO_TEST_CASE(jamba_mamba_and_attention) {
+    // Jamba: attention where i % 8 == 4 (layers 4, 12, 20, 28), Mamba elsewhere (28 layers).
+    const HfConfig c = read_ok(
+        R"({"architectures":["JambaForCausalLM"],"model_type":"jamba","num_hidden_layers":32,"num_attention_heads":32,)"
+        R"("num_key_value_heads":8,"hidden_size":4096,"attn_layer_period":8,"attn_layer_offset":4,"mamba_d_state":16,)"
+        R"("mamba_d_conv":4,"mamba_expand":2,"torch_dtype":"bfloat16"})");
+    BOOST_TEST(c.cache.layers[4].kind == LayerKind::full);
+    BOOST_TEST(c.cache.layers[5].kind == LayerKind::mamba);
+    // Mamba state: intermediate 2 x 4096 = 8192 channels x (d_state 16 + d_conv 4)
+    check_groups(c, {{LayerKind::mamba, 28, 0, 0, 0, 0}, {LayerKind::full, 4, 0, 8, 128, 128}});
+    BOOST_TEST(c.cache.layers[0].state_elements == 8192ull * 20);
+    BOOST_TEST(c.v1_refusal.has_value());
+    const sz::EngineSize hf = engine_ok(c, sz::Engine::hf, 4096);
+    BOOST_TEST(hf.total_bytes == 4ull * 4096 * 8 * 256 * 2);
+    BOOST_TEST(hf.state_bytes == 28ull * 8192 * 20 * 2);
+    BOOST_TEST(engine_ok(c, sz::Engine::vllm, 4096).total_bytes == 4ull * 256 * 16 * 8 * 256 * 2);
+    const sz::EngineSize llama = engine_ok(c, sz::Engine::llama_cpp, 4096);
+    BOOST_TEST(llama.total_bytes == 4ull * 4096 * 8 * 256 * 2);
+    BOOST_TEST(llama.state_bytes == 28ull * 8192 * 20 * 4);  // f32 recurrent state
+}
+
+BOOST_AUTO_TEST_CASE(qwen3_next_linear_attention) {
+    // Qwen3-Next: full attention every fourth layer (12 of 48), Gated DeltaNet elsewhere (36).
+    const HfConfig c = read_ok(
+        R"({"model_type":"qwen3_next","num_hidden_layers":48,"num_attention_heads":16,"num_key_value_heads":2,)"
+        R"("head_dim":256,"hidden_size":2048,"full_attention_interval":4,"linear_num_key_heads":16,)"
+        R"("linear_num_value_heads":32,"linear_key_head_dim":128,"linear_value_head_dim":128,)"
+        R"("linear_conv_kernel_dim":4,"torch_dtype":"bfloat16"})");
+    check_groups(c, {{LayerKind::linear_attention, 36, 0, 0, 0, 0}, {LayerKind::full, 12, 0, 2, 256, 256}});
+    // state: conv (2 x 16 x 128 + 32 x 128) x 4 = 32768, recurrent 32 x 128 x 128 = 524288
+    BOOST_TEST(c.cache.layers[0].state_elements == 32768ull + 524288ull);
+    const sz::EngineSize hf = engine_ok(c, sz::Engine::hf, 262144);
+    BOOST_TEST(hf.total_bytes == 12ull * 262144 * 2 * 512 * 2);
+    BOOST_TEST(hf.state_bytes == 36ull * 557056 * 2);
+    // The same model through the explicit layer_types of newer configs.
+    std::string types;
+    for (int i = 0; i < 48; ++i) types += (i % 4 == 3) ? "\"full_attention\"," : "\"linear_attention\",";
+    types.pop_back();
+    const HfConfig d = read_ok(
+        R"({"model_type":"qwen3_next","num_hidden_layers":48,"num_attention_heads":16,"num_key_value_heads":2,)"
+        R"("head_dim":256,"hidden_size":2048,"torch_dtype":"bfloat16","layer_types":[)" +
+        types + "]}");
+    BOOST_TEST(d.cache.layers == c.cache.layers);
+}
+
+BOOST_AUTO_TEST_CASE(sliding_window_families) {
+    // Mistral v0.1: sliding_window 4096 and no layer_types: transformers' DynamicCache slides every layer
+    // (cache_utils.py: layer_types defaults to "sliding_attention" for all when sliding_window is set). vLLM's
+    // LlamaAttention takes a window only from layer_types (models/llama.py), which MistralConfig does not define,
+    // and llama.cpp's llama architecture records no n_swa: both keep every layer full.
+    const HfConfig m = read_ok(
+        R"({"architectures":["MistralForCausalLM"],"model_type":"mistral","num_hidden_layers":32,"num_attention_heads":32,)"
+        R"("num_key_value_heads":8,"hidden_size":4096,"sliding_window":4096,"torch_dtype":"bfloat16"})");
+    const std::vector<Group> mg = {{LayerKind::sliding, 32, 4096, 8, 128, 128}};
+    const std::vector<Group> full = {{LayerKind::full, 32, 0, 8, 128, 128}};
+    check_groups(m, mg);
+    BOOST_TEST(m.cache.layers[0].implicit_window);
+    for (const u64 t : {u64{100}, u64{4096}, u64{32768}}) {
+        BOOST_TEST(engine_ok(m, sz::Engine::hf, t).total_bytes == hf_bytes(mg, t, 1, 2));
+        const sz::EngineSize v = engine_ok(m, sz::Engine::vllm, t);
+        BOOST_TEST(v.total_bytes == vllm_bytes(full, t, 1, 2));
+        BOOST_TEST(std::any_of(v.notes.begin(), v.notes.end(), [](const std::string& n) {
+            return n.find("vLLM reads windows from layer_types") != std::string::npos;
+        }));
+        BOOST_TEST(engine_ok(m, sz::Engine::llama_cpp, t).total_bytes == llama_bytes(full, t, 1));
+    }
+    // A window placed by a pattern is explicit: Gemma-2's layers slide in every engine (every_bundled_config...).
+    BOOST_TEST(!read_ok(example("gemma-2-9b.json")).cache.layers[0].implicit_window);
+    // Mistral's class default window applies when the key is left out; null turns it off.
+    BOOST_TEST(read_ok(R"({"model_type":"mistral","torch_dtype":"bfloat16"})").cache.layers[0].window == 4096ull);
+    BOOST_TEST(read_ok(R"({"model_type":"mistral","sliding_window":null})").cache.layers[0].kind == LayerKind::full);
+
+    // Cohere-2: a pattern string, "LLLG": three local (sliding) layers, then a global one.
+    const HfConfig co = read_ok(
+        R"({"model_type":"cohere2","num_hidden_layers":8,"num_attention_heads":8,"num_key_value_heads":2,)"
+        R"("hidden_size":1024,"sliding_window":4096,"sliding_window_pattern":"LLLG","torch_dtype":"bfloat16"})");
+    check_groups(co, {{LayerKind::sliding, 6, 4096, 2, 128, 128}, {LayerKind::full, 2, 0, 2, 128, 128}});
+    BOOST_TEST(co.cache.layers[3].kind == LayerKind::full);
+    BOOST_TEST(co.cache.layers[7].kind == LayerKind::full);
+    // ... and as Cohere2Config's default integer pattern 4: the same layers.
+    const HfConfig co4 = read_ok(
+        R"({"model_type":"cohere2","num_hidden_layers":8,"num_attention_heads":8,"num_key_value_heads":2,)"
+        R"("hidden_size":1024,"sliding_window":4096,"torch_dtype":"bfloat16"})");
+    BOOST_TEST(co4.cache.layers == co.cache.layers);
+
+    // Qwen2 with use_sliding_window: layers from max_window_layers on slide.
+    const HfConfig q = read_ok(
+        R"({"model_type":"qwen2","num_hidden_layers":28,"num_attention_heads":28,"num_key_value_heads":4,)"
+        R"("hidden_size":3584,"use_sliding_window":true,"sliding_window":4096,"max_window_layers":21,)"
+        R"("torch_dtype":"bfloat16"})");
+    check_groups(q, {{LayerKind::full, 21, 0, 4, 128, 128}, {LayerKind::sliding, 7, 4096, 4, 128, 128}});
+}
+
+BOOST_AUTO_TEST_CASE(falcon_legacy_keys_and_composites) {
+    // RefinedWeb (Falcon-40B as first published): n_head_kv 8, the new decoder architecture by model type.
+    const HfConfig rw = read_ok(
+        R"({"model_type":"RefinedWeb","n_layer":60,"n_head":128,"n_head_kv":8,"hidden_size":8192,"torch_dtype":"bfloat16"})");
+    check_groups(rw, {{LayerKind::full, 60, 0, 8, 64, 64}});
+    // RefinedWebModel (Falcon-7B): multi-query by class default.
+    const HfConfig rwm =
+        read_ok(R"({"model_type":"RefinedWebModel","n_layer":32,"n_head":71,"hidden_size":4544})");
+    check_groups(rwm, {{LayerKind::full, 32, 0, 1, 64, 64}});
+    // falcon without multi_query: FalconConfig's default, True.
+    BOOST_TEST(read_ok(R"({"model_type":"falcon","num_hidden_layers":2,"num_attention_heads":8,"hidden_size":64})")
+                   .kv_heads == 1ull);
+    // A LLaVA config whose text_config says only model_type llama: LlamaConfig's 32 layers, 32 heads, 4096.
+    const HfConfig llava =
+        read_ok(R"({"model_type":"llava","text_config":{"model_type":"llama","vocab_size":32064},"torch_dtype":"float16"})");
+    check_groups(llava, {{LayerKind::full, 32, 0, 32, 128, 128}});
+    // ... and with no model_type in text_config, LlavaConfig's default text model is a Llama too.
+    BOOST_TEST(read_ok(R"({"model_type":"llava","text_config":{}})").layers == 32ull);
+}
+
+BOOST_AUTO_TEST_CASE(mamba_has_no_kv_cache) {
+    const HfConfig c = read_ok(
+        R"({"architectures":["MambaForCausalLM"],"model_type":"mamba","num_hidden_layers":24,"hidden_size":768,)"
+        R"("intermediate_size":1536,"state_size":16,"conv_kernel":4,"expand":2,"torch_dtype":"float32"})");
+    check_groups(c, {{LayerKind::mamba, 24, 0, 0, 0, 0}});
+    BOOST_TEST(c.cache.layers[0].state_elements == 1536ull * 20);
+    for (const sz::Engine e : sz::kEngines) BOOST_TEST(engine_ok(c, e, 4096).total_bytes == 0ull);
+    BOOST_TEST(engine_ok(c, sz::Engine::hf, 4096).state_bytes == 24ull * 1536 * 20 * 4);
+}
+
+// ---------------------------------------------------------------------------------------------- options
+
+BOOST_AUTO_TEST_CASE(cache_dtypes) {
+    const HfConfig c = read_ok(example("llama-3-8b.json"));
+    // ggml: q8_0 blocks of 32 elements in 34 bytes; a K or V row of 8 x 128 = 1024 elements is 1088 bytes
+    BOOST_TEST(engine_ok(c, sz::Engine::llama_cpp, 4096, kv(sz::CacheDType::q8_0)).total_bytes ==
+               32ull * 4096 * 2 * 1088);
+    // q4_0: 18 bytes a block: 576 bytes a row; q5_1: 24 bytes: 768
+    BOOST_TEST(engine_ok(c, sz::Engine::llama_cpp, 4096, kv(sz::CacheDType::q4_0)).total_bytes ==
+               32ull * 4096 * 2 * 576);
+    BOOST_TEST(engine_ok(c, sz::Engine::llama_cpp, 4096, kv(sz::CacheDType::q5_1)).total_bytes ==
+               32ull * 4096 * 2 * 768);
+    BOOST_TEST(engine_ok(c, sz::Engine::vllm, 4096, kv(sz::CacheDType::fp8_e5m2)).total_bytes == 32ull * 4096 * 2048);
+    BOOST_TEST(engine_ok(c, sz::Engine::hf, 4096, kv(sz::CacheDType::f32)).total_bytes == 32ull * 4096 * 8192);
+    // What an engine does not keep is refused, naming what it does keep.
+    CHECK_ERROR(engine_error(c, sz::Engine::hf, 1, kv(sz::CacheDType::q8_0)), ErrorKind::unsupported,
+                "sizing.dtype_unsupported", "kv_dtype", "hf does not keep a cache of q8_0 (it takes: auto f32 f16 bf16)");
+    CHECK_ERROR(engine_error(c, sz::Engine::vllm, 1, kv(sz::CacheDType::q4_0)), ErrorKind::unsupported,
+                "sizing.dtype_unsupported", "kv_dtype",
+                "vllm does not keep a cache of q4_0 (it takes: auto f32 f16 bf16 fp8_e4m3 fp8_e5m2)");
+    BOOST_TEST(engine_error(c, sz::Engine::llama_cpp, 1, kv(sz::CacheDType::fp8_e4m3)).rule ==
+               sz::sizing_rules::dtype_unsupported);
+    // A row that is not whole blocks: one KV head of 48 in q4_0 (blocks of 32).
+    const HfConfig odd = read_ok(R"({"num_hidden_layers":1,"num_attention_heads":1,"head_dim":48})");
+    const Error e = engine_error(odd, sz::Engine::llama_cpp, 1, kv(sz::CacheDType::q4_0));
+    CHECK_ERROR(e, ErrorKind::dimension_not_divisible, "sizing.row_not_divisible", "kv_dtype",
+                "llama.cpp: a key row of 48 elements is not whole blocks of 32 q4_0 elements (ggml_row_size)");
+    BOOST_TEST((sz::parse_cache_dtype("fp8") == sz::CacheDType::fp8_e4m3));
+    BOOST_TEST(!sz::parse_cache_dtype("q8").has_value());
+}
+
+BOOST_AUTO_TEST_CASE(memory_fits) {
+    const HfConfig c = read_ok(example("llama-3-8b.json"));
+    const u64 mem = u64{24} << 30;
+    // 131072 bytes a token: 24 GiB hold 196608 tokens; 48 sequences of 4096.
+    const sz::EngineSize hf = engine_ok(c, sz::Engine::hf, 4096, memory(mem));
+    BOOST_TEST(hf.max_tokens.value_or(0) == 196608ull);
+    BOOST_TEST(hf.max_sequences.value_or(0) == 48ull);
+    // vLLM: get_num_blocks = 24 GiB / 65536-byte pages / 32 layers = 12288 blocks of 16 tokens; a sequence of
+    // 4096 takes 256 of them: 48; of 4000, cdiv(4000, 16) = 250: 49 (12288 / 250 = 49.15).
+    const sz::EngineSize v = engine_ok(c, sz::Engine::vllm, 4096, memory(mem));
+    BOOST_TEST(v.max_tokens.value_or(0) == 196608ull);
+    BOOST_TEST(v.max_sequences.value_or(0) == 48ull);
+    BOOST_TEST(engine_ok(c, sz::Engine::vllm, 4000, memory(mem)).max_sequences.value_or(0) == 49ull);
+    // llama.cpp: cells padded to 256, 131072 bytes each: 196608 cells; 48 streams of 4096; of 4000 tokens each,
+    // a stream is still GGML_PAD(4000, 256) = 4096 cells, so 48 again.
+    const sz::EngineSize l = engine_ok(c, sz::Engine::llama_cpp, 4096, memory(mem));
+    BOOST_TEST(l.max_tokens.value_or(0) == 196608ull);
+    BOOST_TEST(l.max_sequences.value_or(0) == 48ull);
+    BOOST_TEST(engine_ok(c, sz::Engine::llama_cpp, 4000, memory(mem)).max_sequences.value_or(0) == 48ull);
+    // Memory sizes.
+    BOOST_TEST(sz::parse_memory_size("24GiB").value() == u64{24} << 30);
+    BOOST_TEST(sz::parse_memory_size("80GB").value() == 80000000000ull);
+    BOOST_TEST(sz::parse_memory_size("1.5GiB").value() == (u64{3} << 29));
+    BOOST_TEST(sz::parse_memory_size("512MiB").value() == u64{512} << 20);
+    BOOST_TEST(sz::parse_memory_size("1024").value() == 1024ull);
+    for (const char* bad : {"", "GiB", "1.5", "-1GiB", "1e9", "24 GiB", "1..5GiB", "99999999999TiB", "0x10"}) {
+        BOOST_TEST_CONTEXT(bad) {
+            const Result<u64> r = sz::parse_memory_size(bad);
+            BOOST_TEST_REQUIRE(!r.ok());
+            BOOST_TEST(r.error().rule == sz::sizing_rules::memory_size);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------- refusals
+
+BOOST_AUTO_TEST_CASE(bad_configs_are_refused_naming_the_key) {
+    const std::string head =
+        R"({"model_type":"x","num_hidden_layers":4,"num_attention_heads":8,"hidden_size":64,"sliding_window":16)";
+    CHECK_ERROR(read_error(head + R"(,"layer_types":["full_attention","sliding_attention","full_attention"]})"),
+                ErrorKind::parse, "hf_config.layer_types_length", "layer_types",
+                "key `layer_types` lists 3 layers, but the model has 4 (`num_hidden_layers`)");
+    CHECK_ERROR(
+        read_error(head + R"(,"layer_types":["full_attention","global","full_attention","full_attention"]})"),
+        ErrorKind::parse, "hf_config.unknown_layer_type", "layer_types",
+        "key `layer_types`: element 1 is string \"global\", expected one of \"full_attention\", \"sliding_attention\", "
+        "\"chunked_attention\", \"linear_attention\", \"mamba\"");
+    CHECK_ERROR(read_error(head + R"(,"layer_types":[1,2,3,4]})"), ErrorKind::parse, "hf_config.unknown_layer_type",
+                "layer_types",
+                "key `layer_types`: element 0 is integer `1`, expected one of \"full_attention\", \"sliding_attention\", "
+                "\"chunked_attention\", \"linear_attention\", \"mamba\"");
+    CHECK_ERROR(read_error(head + R"(,"layer_types":"full_attention"})"), ErrorKind::parse, "hf_config.invalid_type",
+                "layer_types", "key `layer_types`: invalid type: string \"full_attention\", expected a sequence");
+    const std::string base = R"({"model_type":"x","num_hidden_layers":4,"num_attention_heads":8,"hidden_size":64)";
+    CHECK_ERROR(read_error(base + R"(,"sliding_window":0})"), ErrorKind::parse, "hf_config.invalid_value",
+                "sliding_window", "key `sliding_window`: invalid value: integer `0`, expected a positive integer");
+    CHECK_ERROR(read_error(base + R"(,"sliding_window":40.5})"), ErrorKind::parse, "hf_config.invalid_type",
+                "sliding_window", "key `sliding_window`: invalid type: floating point `40.5`, expected u32");
+    CHECK_ERROR(read_error(base + R"(,"attention_chunk_size":-8192})"), ErrorKind::parse, "hf_config.invalid_value",
+                "attention_chunk_size",
+                "key `attention_chunk_size`: invalid value: integer `-8192`, expected u32");
+    CHECK_ERROR(read_error(base + R"(,"sliding_window":8,"sliding_window_pattern":"LXG"})"), ErrorKind::parse,
+                "hf_config.invalid_value", "sliding_window_pattern",
+                "key `sliding_window_pattern`: invalid value: string \"LXG\", expected a positive integer or a string "
+                "of L and G");
+    CHECK_ERROR(read_error(base + R"(,"sliding_window":8,"sliding_window_pattern":0})"), ErrorKind::parse,
+                "hf_config.invalid_value", "sliding_window_pattern",
+                "key `sliding_window_pattern`: invalid value: integer `0`, expected a positive integer");
+    CHECK_ERROR(read_error(base + R"(,"attn_layer_period":0})"), ErrorKind::parse, "hf_config.invalid_value",
+                "attn_layer_period", "key `attn_layer_period`: invalid value: integer `0`, expected a positive integer");
+    CHECK_ERROR(read_error(R"({"num_hidden_layers":-4,"num_attention_heads":8,"hidden_size":64})"), ErrorKind::parse,
+                "hf_config.invalid_value", "num_hidden_layers",
+                "key `num_hidden_layers`: invalid value: integer `-4`, expected u32");
+    CHECK_ERROR(read_error(R"({"num_hidden_layers":"32","num_attention_heads":8,"hidden_size":64})"),
+                ErrorKind::parse, "hf_config.invalid_type", "num_hidden_layers",
+                "key `num_hidden_layers`: invalid type: string \"32\", expected u32");
+    CHECK_ERROR(read_error(base + R"(,"attention_chunk_size":16,"no_rope_layers":[1,1,"x",1]})"), ErrorKind::parse,
+                "hf_config.invalid_type", "no_rope_layers",
+                "key `no_rope_layers`: element 2: invalid type: string \"x\", expected u32");
+    CHECK_ERROR(read_error(base + R"(,"layer_types":["sliding_attention","full_attention","full_attention","full_attention"]})"),
+                ErrorKind::parse, "hf_config.missing_key", "sliding_window",
+                "missing key `sliding_window` (layer kind `sliding` needs it)");
+    CHECK_ERROR(read_error(R"({"model_type":"x","num_hidden_layers":2,"num_attention_heads":8,"hidden_size":64,)"
+                           R"("kv_lora_rank":512,"qk_nope_head_dim":128,"v_head_dim":128})"),
+                ErrorKind::parse, "hf_config.missing_key", "qk_rope_head_dim",
+                "missing key `qk_rope_head_dim` (a multi-head latent attention config)");
+    // Products past 2^64: refused by each engine, never wrapped.
+    const HfConfig huge = read_ok(
+        R"({"num_hidden_layers":65536,"num_attention_heads":4294967295,"head_dim":4294967295,"torch_dtype":"float32"})");
+    for (const sz::Engine e : sz::kEngines) {
+        const Error err = engine_error(huge, e, 4294967295ull);
+        BOOST_TEST(err.kind == ErrorKind::resource_limit_exceeded);
+        BOOST_TEST(err.rule == sz::sizing_rules::overflow);
+    }
+    BOOST_TEST(!sz::contiguous_bytes(huge.cache, 4294967295u, 1, 4).ok());
+    // Options: zero tokens, zero batch.
+    const HfConfig c = read_ok(example("gpt2.json"));
+    BOOST_TEST(engine_error(c, sz::Engine::hf, 0).rule == sz::sizing_rules::option);
+    BOOST_TEST(engine_error(c, sz::Engine::vllm, 1, batch(0)).rule == sz::sizing_rules::option);
+}
+
+BOOST_AUTO_TEST_CASE(contiguous_upper_bound) {
+    // Every KV layer at the full length: gemma-2-9b in bf16 is 42 x 8 x 512 x 2 = 344064 bytes a token.
+    const HfConfig c = read_ok(example("gemma-2-9b.json"));
+    BOOST_TEST(sz::contiguous_bytes(c.cache, 4096, 2, 2).value() == 344064ull * 4096 * 2);
+    // Mamba layers add nothing.
+    const HfConfig j = read_ok(
+        R"({"model_type":"jamba","num_hidden_layers":16,"num_attention_heads":32,"num_key_value_heads":8,)"
+        R"("hidden_size":4096})");
+    BOOST_TEST(sz::contiguous_bytes(j.cache, 10, 1, 2).value() == 2ull * 10 * 8 * 256 * 2);
+}
