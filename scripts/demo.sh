@@ -36,3 +36,11 @@ echo "== kvshape check examples/shapes.jsonl"
 status=0
 "$kvshape" check examples/shapes.jsonl || status=$?
 echo "== exit status $status (0: all valid, 1: some invalid, 2: usage or I/O error)"
+
+echo
+echo "== kvshape validate examples/specs/gemma-3-27b.vllm.json (a v2 cache spec: Gemma-3-27B as vLLM pages it)"
+"$kvshape" validate examples/specs/gemma-3-27b.vllm.json
+echo "== kvshape compat examples/specs/gemma-3-27b.vllm.json examples/specs/gemma-3-27b.vllm-fp8.json"
+compat=0
+"$kvshape" compat examples/specs/gemma-3-27b.vllm.json examples/specs/gemma-3-27b.vllm-fp8.json || compat=$?
+echo "== exit status $compat (0: readable as is, 1: the differences above)"
