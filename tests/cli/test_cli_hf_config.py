@@ -169,7 +169,7 @@ class Engines(unittest.TestCase):
                     row = json.loads(line, object_pairs_hook=lambda p: p)
                     self.assertEqual([k for k, _ in row],
                                      ["engine", "model_type", "tokens", "batch", "kv_dtype", "contiguous_bytes",
-                                      "total_bytes", "state_bytes", "groups", "notes"])
+                                      "total_bytes", "state_bytes", "groups", "spec", "notes"])
                     row = dict(row)
                     self.assertEqual((row["engine"], row["model_type"], row["tokens"], row["batch"]),
                                      (engine, "gemma2", t, 1))
@@ -179,6 +179,58 @@ class Engines(unittest.TestCase):
                     kinds = [(dict(g)["kind"], dict(g)["layers"], dict(g)["window"]) for g in row["groups"]]
                     self.assertEqual(kinds, [("sliding", 21, 4096), ("full", 21, 0)])
                     self.assertEqual(sum(dict(g)["bytes"] for g in row["groups"]), row["total_bytes"])
+
+    def test_spec_is_the_v2_spec_of_each_engines_cache(self):
+        kvshape = KVSHAPE
+        for name in sorted(os.listdir(CONFIGS)):
+            if not name.endswith(".json"):
+                continue
+            for engine in ("hf", "vllm", "llama.cpp"):
+                with self.subTest(config=name, engine=engine):
+                    proc = run([os.path.join(CONFIGS, name), "--tokens", "4096", "--engine", engine, "--format",
+                                "json", "--kv-dtype", "f16", "--batch", "3"])
+                    self.assertEqual(proc.returncode, 0, proc.stderr)
+                    row = json.loads(proc.stdout)
+                    spec = row["spec"]
+                    self.assertIsNotNone(spec, row["notes"])
+                    self.assertEqual((spec["schema_version"], spec["batch"], spec["tokens"]),
+                                     ("fib_quant_kv_cache_spec_v2", 3, 4096))
+                    # The groups hold each layer once, and keep the engine's shapes.
+                    layers = sorted(i for g in spec["groups"] for i in g["layers"])
+                    self.assertEqual(layers, list(range(spec["layers"])))
+                    self.assertEqual(sorted(len(g["layers"]) for g in spec["groups"]),
+                                     sorted(g["layers"] for g in row["groups"]))
+                    self.assertEqual(spec["quant"], {"scheme": "none", "dtype": "f16", "scale_granularity": "none"})
+                    storage = spec["storage"]
+                    if engine == "vllm":
+                        self.assertEqual((storage["packing"], storage["block_size"], storage["dim_order"][:3]),
+                                         ("stacked", 16, ["layer", "kv", "block"]))
+                    else:
+                        self.assertEqual((storage["packing"], storage["block_size"]), ("separate", 0))
+                    # What kvshape validate says of it: valid, with this many bytes a token.
+                    v = subprocess.run([kvshape, "validate", "-"], input=json.dumps(spec).encode(),
+                                       capture_output=True, timeout=60)
+                    self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
+                    if name == "llama-3-8b.json":  # 32 layers x 8 heads x 128 x 2 bytes x (K + V)
+                        self.assertIn(b"bytes_per_token 131072,", v.stdout)
+
+    def test_spec_of_quantized_and_unrepresentable_caches(self):
+        llama = os.path.join(CONFIGS, "llama-3-8b.json")
+        row = json.loads(run([llama, "--tokens", "64", "--engine", "vllm", "--kv-dtype", "fp8", "--format",
+                              "json"]).stdout)
+        self.assertEqual(row["spec"]["quant"], {"scheme": "fp8_e4m3", "dtype": "bf16", "scale_granularity": "tensor",
+                                                "scale_dtype": "f32"})
+        row = json.loads(run([llama, "--tokens", "64", "--engine", "llama.cpp", "--kv-dtype", "q8_0", "--format",
+                              "json"]).stdout)
+        self.assertEqual(row["spec"]["quant"], {"scheme": "q8_0", "dtype": "f16", "scale_granularity": "none"})
+        row = json.loads(run([llama, "--tokens", "64", "--engine", "llama.cpp", "--kv-dtype", "iq4_nl", "--format",
+                              "json"]).stdout)
+        self.assertIsNone(row["spec"])
+        self.assertIn("spec: the v2 spec has no scheme for a iq4_nl cache", row["notes"])
+        # gemma-2: sliding layers keep their window in every engine's spec.
+        row = json.loads(run([self.GEMMA2, "--tokens", "64", "--engine", "vllm", "--format", "json"]).stdout)
+        self.assertEqual([(g["attention"], g.get("window"), len(g["layers"])) for g in row["spec"]["groups"]],
+                         [("sliding_window", 4096, 21), ("full", None, 21)])
 
     def test_several_engines_and_memory(self):
         # llama-3-8b: 131072 bytes a token in bf16/f16; 24 GiB hold 196608 tokens, 48 sequences of 4096.

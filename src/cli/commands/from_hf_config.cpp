@@ -22,6 +22,7 @@
 #include "fib_quant_kv/fib_quant_kv.hpp"
 #include "fib_quant_kv/hf_config.hpp"
 #include "fib_quant_kv/sizing/engines.hpp"
+#include "fib_quant_kv/sizing/spec.hpp"
 #include "internal/text.hpp"
 
 namespace kvshape {
@@ -111,9 +112,10 @@ std::string contiguous_row_json(const fqk::HfConfig& config, std::uint64_t per_t
 /// One engine's figure for one token count, as one JSON object, fields in this order:
 /// {"engine","model_type","tokens","batch","kv_dtype","contiguous_bytes","total_bytes","state_bytes",
 ///  "groups":[{"kind","layers","padding_layers","window","kv_heads","key_dim","value_dim","kv_lora_rank",
-///  "rope_dim","state_elements","tokens","bytes"}],"max_tokens","max_sequences" (with --memory),"notes"}
+///  "rope_dim","state_elements","tokens","bytes"}],"spec" (the v2 cache spec, or null),"max_tokens",
+///  "max_sequences" (with --memory),"notes"}
 std::string engine_row_json(const fqk::HfConfig& config, const sz::EngineSize& e,
-                            std::optional<std::uint64_t> contiguous) {
+                            std::optional<std::uint64_t> contiguous, const sz::EngineOptions& options) {
     std::string out = "{\"engine\":";
     append_string(out, sz::to_string(e.engine));
     out.append(",\"model_type\":");
@@ -147,11 +149,19 @@ std::string engine_row_json(const fqk::HfConfig& config, const sz::EngineSize& e
         out.append(",\"bytes\":").append(decimal(g.bytes)).append("}");
     }
     out.append("]");
-    // The v2 cache spec ("spec") is to be added here, once the schema defines it (issue 15): not invented here.
+    // The v2 cache spec of this cache (fib_quant_kv/sizing/spec.hpp); null, with a note, where v2 cannot say it.
+    out.append(",\"spec\":");
+    std::vector<std::string> notes = e.notes;
+    if (const fqk::Result<fqk::KvCacheSpecV2> spec = sz::cache_spec(config.cache, e, options)) {
+        fqk::append_json(out, *spec);
+    } else {
+        out.append("null");
+        notes.push_back("spec: " + spec.error().message);
+    }
     if (e.max_tokens) out.append(",\"max_tokens\":").append(decimal(*e.max_tokens));
     if (e.max_sequences) out.append(",\"max_sequences\":").append(decimal(*e.max_sequences));
     out.append(",\"notes\":");
-    append_notes(out, e.notes);
+    append_notes(out, notes);
     return out.append("}");
 }
 
@@ -265,7 +275,7 @@ int run_from_hf_config(const Options& o) {
     if (json) {
         for (std::size_t i = 0; i < tokens->size(); ++i) {
             for (std::size_t j = 0; j < engines.size(); ++j) {
-                out.append(engine_row_json(*config, *cells[i][j].size, contiguous_totals[i])).push_back('\n');
+                out.append(engine_row_json(*config, *cells[i][j].size, contiguous_totals[i], eo)).push_back('\n');
             }
         }
         return write_out(out);
