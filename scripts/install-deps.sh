@@ -10,7 +10,7 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   rapidjson-dev libxxhash-dev libcli11-dev libboost-test-dev \
   libflatbuffers-dev flatbuffers-compiler \
   python3 python3-dev python3-jinja2 python3-yaml python3-flatbuffers python3-jsonschema python3-pytest xxhash \
-  pybind11-dev python3-numpy python3-torch python3-mypy \
+  pybind11-dev python3-numpy python3-torch python3-mypy python3-matplotlib \
   python3-setuptools python3-wheel python3-venv python3-pip \
   clang libclang-rt-14-dev \
   libbenchmark-dev nlohmann-json3-dev time \

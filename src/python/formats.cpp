@@ -240,6 +240,10 @@ void bind_formats(py::module_& m) {
         py::arg("config"), py::arg("tokens"), py::arg("engine"), py::arg("batch") = 1, py::arg("kv_dtype") = "auto",
         py::arg("block_size") = 16, py::arg("max_num_batched_tokens") = 8192, py::arg("ubatch") = 512,
         py::arg("memory") = py::none());
+    m.def(
+        "_parse_memory_size",
+        [](const std::string& text) { return value_or_raise(sizing::parse_memory_size(text)); }, py::arg("text"),
+        "Internal: a memory size (\"24GiB\", \"80GB\", a byte count) in bytes, as kvshape's --memory reads it.");
 }
 
 }  // namespace fib_quant_kv::python

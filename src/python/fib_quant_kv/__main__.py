@@ -68,10 +68,46 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("input", nargs="?", default="-", help="JSON Lines file, or - for standard input (default)")
     check.add_argument("--block-dim", type=_u32, metavar="B",
                        help="also require head_dim to be a multiple of B (0 never is)")
+    plot = commands.add_parser(
+        "plot", help="plot KV-cache bytes against context length, one line per config x engine x cache dtype")
+    plot.add_argument("configs", nargs="+", metavar="CONFIG", help="Hugging Face config.json files")
+    plot.add_argument("-o", "--output", required=True, help="the figure: a .svg or .png file")
+    plot.add_argument("--engine", default="hf,vllm,llama.cpp", help="engines, comma-separated (default: all three)")
+    plot.add_argument("--kv-dtype", default="auto", help="cache dtypes, comma-separated (default: auto)")
+    plot.add_argument("--batch", type=_u32, default=1, help="sequences held at once (default: 1)")
+    plot.add_argument("--memory", help="the memory budget, drawn as a line (e.g. 24GiB)")
+    plot.add_argument("--max-tokens", type=_u32, default=131072, help="the longest context plotted")
     args = ap.parse_args(argv)
     if args.command is None:
-        ap.error("a command is required (the commands: check)")
+        ap.error("a command is required (the commands: check, plot)")
+    if args.command == "plot":
+        return _plot(args)
     return _check(args.input, args.block_dim)
+
+
+def _plot(args: argparse.Namespace) -> int:
+    from . import plot as plotting
+
+    engines = [e for e in args.engine.split(",") if e]
+    unknown = [e for e in engines if e not in ("hf", "vllm", "llama.cpp")]
+    if unknown or not engines or not args.output.lower().endswith((".svg", ".png")) or args.max_tokens < 1024:
+        why = (f"unknown engine {unknown[0]!r}" if unknown else "no engine" if not engines else
+               "the output must end in .svg or .png" if args.max_tokens >= 1024 else "--max-tokens is under 1024")
+        print(f"python3 -m fib_quant_kv plot: {why}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        labels = plotting.plot(args.configs, args.output, engines=engines,
+                               kv_dtypes=[d for d in args.kv_dtype.split(",") if d], batch=args.batch,
+                               memory=args.memory, max_tokens=args.max_tokens)
+    except OSError as e:
+        print(f"python3 -m fib_quant_kv plot: {e.filename}: {e.strerror}", file=sys.stderr)
+        return EXIT_USAGE
+    except ValueError as e:  # a config that cannot be read, a bad --memory
+        print(f"python3 -m fib_quant_kv plot: {e}", file=sys.stderr)
+        return EXIT_INVALID
+    for label in labels:
+        print(label)
+    return EXIT_VALID
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ from typing import Any, Iterable
 from . import _native
 from ._native import KvDType, KvRopeState
 
-__all__ = ["size_kv_cache", "layers", "size_for_engine", "ENGINES"]
+__all__ = ["size_kv_cache", "layers", "size_for_engine", "parse_memory_size", "ENGINES"]
 
 ENGINES = ("hf", "vllm", "llama.cpp")
 
@@ -61,3 +61,8 @@ def size_for_engine(config: str | bytes, tokens: int | Iterable[int], *, engine:
     memory (bytes, or a size such as "24GiB") adds max_tokens and max_sequences."""
     return _native._hf_engine_size(config, _counts(tokens), engine, batch, kv_dtype, block_size,
                                    max_num_batched_tokens, ubatch, memory)
+
+
+def parse_memory_size(text: str) -> int:
+    """A memory size in bytes: "24GiB", "80GB", "512MiB", "1.5GiB" or a byte count, as --memory reads it."""
+    return int(_native._parse_memory_size(text))
