@@ -28,6 +28,13 @@ inline void require_sound_header(const checkpoint::Header& h, std::size_t size) 
             for (const Error& e : checkpoint::check_descriptor(h, *d.shape, d.target))
                 FQK_REQUIRE(!e.rule.empty() && detail::is_valid_utf8(e.message));
     }
+    for (const checkpoint::AttachedSpec& a : checkpoint::attached_specs(h)) {
+        FQK_REQUIRE(a.spec.has_value() != a.error.has_value());
+        if (a.error) require_typed_reader_error(*a.error);
+        if (a.spec)
+            for (const Error& e : checkpoint::check_spec(h, *a.spec, a.tensors))
+                FQK_REQUIRE(!e.rule.empty() && detail::is_valid_utf8(e.message));
+    }
 }
 
 /// The same tensors (names, dtypes, shapes, offsets in the data section) and metadata (keys, types, values).

@@ -42,6 +42,13 @@ def gguf(kvs, infos, data, alignment=32, version=3):
     return head + data
 
 
+# A one-layer v2 cache spec whose K and V are the [1, 2, 2, 4] f16 tensors k.0 and v.0 of the seeds.
+SPEC_V2 = ('{"schema_version":"fib_quant_kv_cache_spec_v2","layers":1,"batch":1,"tokens":2,"groups":[{"layers":[0],'
+           '"attention":"full","kv_heads":2,"key_head_dim":4,"value_head_dim":4,"rope_state":"post_rope"}],'
+           '"storage":{"dim_order":["layer","batch","head","token","dim"],"packing":"separate","block_size":0,'
+           '"value_layout":"rows"},"quant":{"scheme":"none","dtype":"f16","scale_granularity":"none"}}')
+
+
 def main() -> int:
     out = Path(sys.argv[1])
     shutil.rmtree(out, ignore_errors=True)
@@ -60,6 +67,11 @@ def main() -> int:
         "overlap": safetensors({"a": {"dtype": "U8", "shape": [4], "data_offsets": [0, 4]},
                                 "b": {"dtype": "U8", "shape": [4], "data_offsets": [2, 6]}}, bytes(6)),
         "not_object": struct.pack("<Q", 5) + b"[1,2]",
+        "spec_v2": safetensors({"__metadata__": {"fib_quant_kv.kv_cache_spec.kv_cache.spec": SPEC_V2,
+                                                 "fib_quant_kv.kv_cache_spec.kv_cache.key_tensors": "k.{layer}",
+                                                 "fib_quant_kv.kv_cache_spec.kv_cache.value_tensors": "v.{layer}"},
+                                "k.0": dict(layer, data_offsets=[0, 32]), "v.0": dict(layer, data_offsets=[32, 64])},
+                               bytes(range(64))),
     }
     for name, blob in seeds_st.items():
         (st / f"{name}.safetensors").write_bytes(blob)
@@ -75,6 +87,10 @@ def main() -> int:
         "v2": gguf([kv("u", 0, b"\x07")], [info("f", [3], 0, 0)], bytes(12), version=2),
         "huge_count": b"GGUF" + struct.pack("<IQQ", 3, 1 << 60, 1 << 60),
         "five_dims": gguf([], [info("t", [1, 1, 1, 1, 1], 0, 0)], bytes(4)),
+        "spec_v2": gguf([kv("fib_quant_kv.kv_cache_spec.kv_cache.spec", 8, gstr(SPEC_V2)),
+                         kv("fib_quant_kv.kv_cache_spec.kv_cache.key_tensors", 8, gstr("k.{layer}")),
+                         kv("fib_quant_kv.kv_cache_spec.kv_cache.value_tensors", 8, gstr("v.{layer}"))],
+                        [info("k.0", [4, 2, 2, 1], 1, 0), info("v.0", [4, 2, 2, 1], 1, 32)], bytes(range(64))),
     }
     for name, blob in seeds_gg.items():
         (gg / f"{name}.gguf").write_bytes(blob)

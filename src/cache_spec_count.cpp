@@ -15,7 +15,7 @@
 #include <algorithm>
 #include <optional>
 
-#include "fib_quant_kv/kv_cache_spec_v2.hpp"
+#include "fib_quant_kv/cache_spec.hpp"
 
 namespace fib_quant_kv::detail {
 namespace {
@@ -79,16 +79,6 @@ U per_layer_fixed(const KvLayerGroup& g, const KvQuantization& q) {
     }
 }
 
-/// Tokens one sequence keeps in `g`, before paging.
-std::uint64_t held_tokens(const KvLayerGroup& g, std::uint64_t tokens) {
-    switch (g.attention) {
-        case KvLayerAttention::linear: return 0;
-        case KvLayerAttention::sliding_window: return g.window ? std::min<std::uint64_t>(tokens, *g.window) : tokens;
-        case KvLayerAttention::chunked_local: return g.chunk ? std::min<std::uint64_t>(tokens, *g.chunk) : tokens;
-        default: return tokens;
-    }
-}
-
 }  // namespace
 
 std::optional<std::uint64_t> kv_cache_spec_v2_bytes_per_token(const KvCacheSpecV2& spec) noexcept {
@@ -104,7 +94,7 @@ std::optional<std::uint64_t> kv_cache_spec_v2_bytes_held(const KvCacheSpecV2& sp
     U total = 0;
     const std::uint64_t block = spec.storage.block_size;
     for (const KvLayerGroup& g : spec.groups) {
-        std::uint64_t held = held_tokens(g, spec.tokens);
+        std::uint64_t held = tokens_held(g, spec.tokens);
         U kept = held;
         if (block != 0 && held != 0) kept = mul(U{(held - 1) / block + 1}, U{block});  // whole blocks
         U per_sequence = add(mul(kept, per_token_layer(g, spec.quant)), U{g.state_bytes.value_or(0)});
@@ -115,3 +105,26 @@ std::optional<std::uint64_t> kv_cache_spec_v2_bytes_held(const KvCacheSpecV2& sp
 }
 
 }  // namespace fib_quant_kv::detail
+
+namespace fib_quant_kv {
+
+std::uint64_t tokens_held(const KvLayerGroup& g, std::uint64_t tokens) noexcept {
+    switch (g.attention) {
+        case KvLayerAttention::linear: return 0;
+        case KvLayerAttention::sliding_window: return g.window ? std::min<std::uint64_t>(tokens, *g.window) : tokens;
+        case KvLayerAttention::chunked_local: return g.chunk ? std::min<std::uint64_t>(tokens, *g.chunk) : tokens;
+        default: return tokens;
+    }
+}
+
+std::optional<std::uint64_t> stored_bytes(const KvQuantization& quant, std::span<const std::uint64_t> shape) noexcept {
+    if (shape.empty()) return std::nullopt;
+    const std::uint64_t row = shape.back();
+    const std::uint64_t per_block = block_elems(quant.scheme);
+    if (block_bytes(quant.scheme) != 0 && (per_block == 0 || row % per_block != 0)) return std::nullopt;
+    detail::U total = detail::row_bytes(quant, row);
+    for (std::size_t i = 0; i + 1 < shape.size(); ++i) total = detail::mul(total, detail::U{shape[i]});
+    return total;
+}
+
+}  // namespace fib_quant_kv

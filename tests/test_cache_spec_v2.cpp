@@ -7,13 +7,16 @@
 
 #include <cstdint>
 #include <fstream>
+#include <optional>
 #include <string>
 
+#include "fib_quant_kv/cache_spec.hpp"
 #include "fib_quant_kv/fib_quant_kv.hpp"
 
 namespace fqk = fib_quant_kv;
 
 BOOST_TEST_DONT_PRINT_LOG_VALUE(fib_quant_kv::KvCacheSpecV2)
+BOOST_TEST_DONT_PRINT_LOG_VALUE(std::optional<std::uint64_t>)
 
 namespace {
 
@@ -480,6 +483,68 @@ BOOST_AUTO_TEST_CASE(digest_refuses_an_invalid_spec) {
     const fqk::Result<fqk::Digest> d = fqk::digest(parse(edit(kGemmaLike, R"("window":512)", R"("window":0)")));
     BOOST_TEST_REQUIRE(!d.ok());
     BOOST_TEST(d.error().rule == "group.window.nonzero");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// What each layer is stored as (cache_spec.hpp: stored_tensors, stored_bytes), worked out by hand per spec.
+BOOST_AUTO_TEST_SUITE(stored_tensors)
+
+using Dims = std::vector<fqk::KvDim>;
+using Shape = std::vector<std::uint64_t>;
+
+BOOST_AUTO_TEST_CASE(paged_stacked_layers_hold_whole_blocks) {
+    const fqk::KvCacheSpecV2 spec = parse(kGemmaLike);
+    // Sliding layer 0: min(1000, 512) = 512 tokens in pages of 16 = 32 blocks, K and V stacked: [2, 32, 16, 2, 128].
+    const std::vector<fqk::StoredTensor> sliding = fqk::stored_tensors(spec, 0);
+    BOOST_TEST_REQUIRE(sliding.size() == 1u);
+    BOOST_TEST(!sliding[0].role.has_value());
+    using D = fqk::KvDim;
+    BOOST_TEST((sliding[0].dims == Dims{D::kv, D::block, D::token, D::head, D::dim}));
+    BOOST_TEST((sliding[0].shape == Shape{2, 32, 16, 2, 128}));
+    BOOST_TEST(sliding[0].block_is_minimum);
+    // Full layer 5: ceil(1000 / 16) = 63 blocks.
+    BOOST_TEST((fqk::stored_tensors(spec, 5)[0].shape == Shape{2, 63, 16, 2, 128}));
+    BOOST_TEST(fqk::stored_tensors(spec, 6).empty());  // no such layer
+}
+
+BOOST_AUTO_TEST_CASE(mla_is_one_key_tensor_and_linear_none) {
+    const std::vector<fqk::StoredTensor> mla = fqk::stored_tensors(parse(kMla), 2);
+    BOOST_TEST_REQUIRE(mla.size() == 1u);
+    BOOST_TEST((mla[0].role == fqk::KvRole::key));
+    BOOST_TEST((mla[0].shape == Shape{2, 100, 1, 576}));  // [batch, token, head, dim]
+    const fqk::KvCacheSpecV2 hybrid = parse(kHybrid);
+    BOOST_TEST(fqk::stored_tensors(hybrid, 1).empty());
+    const std::vector<fqk::StoredTensor> full = fqk::stored_tensors(hybrid, 0);
+    BOOST_TEST_REQUIRE(full.size() == 2u);
+    BOOST_TEST((full[1].role == fqk::KvRole::value));
+    BOOST_TEST((full[0].shape == Shape{3, 5, 1, 64}));
+}
+
+BOOST_AUTO_TEST_CASE(transposed_v_puts_tokens_innermost) {
+    const std::vector<fqk::StoredTensor> t = fqk::stored_tensors(parse(kQ8), 1);
+    BOOST_TEST_REQUIRE(t.size() == 2u);
+    using D = fqk::KvDim;
+    BOOST_TEST((t[0].dims == Dims{D::token, D::head, D::dim}));
+    BOOST_TEST((t[0].shape == Shape{10, 8, 128}));
+    BOOST_TEST((t[1].dims == Dims{D::head, D::dim, D::token}));
+    BOOST_TEST((t[1].shape == Shape{8, 128, 10}));
+}
+
+BOOST_AUTO_TEST_CASE(bytes_of_rows_and_blocks) {
+    const fqk::KvCacheSpecV2 q8 = parse(kQ8);
+    // q8_0: 128 / 32 = 4 blocks of 34 bytes per row; 10 * 8 rows.
+    BOOST_TEST(fqk::stored_bytes(q8.quant, Shape{10, 8, 128}) == std::optional<std::uint64_t>(10u * 8 * 4 * 34));
+    BOOST_TEST(!fqk::stored_bytes(q8.quant, Shape{8, 128, 10}).has_value());  // a row of 10 is not whole blocks
+    BOOST_TEST(!fqk::stored_bytes(q8.quant, Shape{}).has_value());
+    const fqk::KvCacheSpecV2 bf16 = parse(kGemmaLike);
+    BOOST_TEST(fqk::stored_bytes(bf16.quant, Shape{1}) == std::optional<std::uint64_t>(2));
+    BOOST_TEST(fqk::stored_bytes(bf16.quant, Shape{0, 7}) == std::optional<std::uint64_t>(0));
+    // 2^62 elements of 2 bytes is 2^63; 2^63 elements are 2^64 bytes, one past the last count that fits.
+    BOOST_TEST(fqk::stored_bytes(bf16.quant, Shape{std::uint64_t{1} << 61, 2}) ==
+               std::optional<std::uint64_t>(std::uint64_t{1} << 63));
+    BOOST_TEST(!fqk::stored_bytes(bf16.quant, Shape{std::uint64_t{1} << 62, 2}).has_value());
+    BOOST_TEST(!fqk::stored_bytes(bf16.quant, Shape{UINT64_MAX, UINT64_MAX}).has_value());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -48,6 +48,27 @@ Status check_target(std::string_view target) {
     return {};
 }
 
+Status check_spec_tensors(const KvCacheSpecV2& spec, const SpecTensors& tensors) {
+    const bool stacked = spec.storage.packing == KvPacking::stacked;
+    const bool has_value = std::any_of(spec.groups.begin(), spec.groups.end(), [](const KvLayerGroup& g) {
+        return g.attention != KvLayerAttention::mla && g.attention != KvLayerAttention::linear;
+    });
+    const bool wants_values = !stacked && has_value;
+    auto fail = [](std::string message) { return make_error(ErrorKind::parse, rules::spec_tensors, std::move(message)); };
+    if (tensors.keys.empty()) return fail("the spec needs a pattern for its K tensors");
+    if (wants_values && tensors.values.empty())
+        return fail("K and V are separate tensors: the spec needs a pattern for its V tensors too");
+    if (!wants_values && !tensors.values.empty())
+        return fail(stacked ? "K and V are stacked in one tensor per layer: the spec takes no pattern for V tensors"
+                            : "no layer of the spec has a V tensor: it takes no pattern for V tensors");
+    for (const std::string* p : {&tensors.keys, &tensors.values}) {
+        if (!p->empty() && !split_pattern(*p))
+            return fail("pattern " + quote(*p) + " must hold `{layer}` exactly once");
+    }
+    if (tensors.keys == tensors.values) return fail("K and V tensors need two patterns, not one");
+    return {};
+}
+
 std::vector<std::pair<std::uint32_t, std::size_t>> layer_tensors(const Header& h, const Pattern& p,
                                                                  std::uint64_t layers) {
     std::vector<std::pair<std::uint32_t, std::size_t>> found;
@@ -58,6 +79,17 @@ std::vector<std::pair<std::uint32_t, std::size_t>> layer_tensors(const Header& h
 }
 
 }  // namespace detail
+
+Status check_spec_name(std::string_view name) {
+    const bool ok = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+    });
+    if (ok) return {};
+    return fib_quant_kv::detail::make_error(
+        ErrorKind::parse, rules::spec_name,
+        "spec name " + fib_quant_kv::detail::quote(name) +
+            " must be one lower_snake_case key segment: letters a-z, digits and _ (GGUF's key convention)");
+}
 
 bool is_pattern(std::string_view target) noexcept { return target.find(kLayerPlaceholder) != std::string_view::npos; }
 

@@ -31,6 +31,15 @@ struct Pattern {
 [[nodiscard]] std::vector<std::pair<std::uint32_t, std::size_t>> layer_tensors(const Header& h, const Pattern& p,
                                                                                std::uint64_t layers);
 
+/// rules::spec_tensors (kind parse) unless `tensors` fits `spec`: a keys pattern, and a values pattern exactly when
+/// K and V are separate and some layer has a V; each with `{layer}` exactly once.
+[[nodiscard]] Status check_spec_tensors(const KvCacheSpecV2& spec, const SpecTensors& tensors);
+
+/// The metadata key of the pair `suffix` (kSpecKeySpec...) of the spec `name`.
+[[nodiscard]] inline std::string spec_key(std::string_view name, std::string_view suffix) {
+    return std::string(kSpecKeyPrefix).append(name).append(suffix);
+}
+
 /// The metadata key of the descriptor of `target`.
 [[nodiscard]] inline std::string descriptor_key(std::string_view target) {
     return std::string(kDescriptorKeyPrefix).append(target);

@@ -1,6 +1,7 @@
 // fib_quant_kv: checkpoints, writing: attach and detach rewrite a file with edited metadata, its new header
 // (from the GGUF or the safetensors module) and its tensor data copied unchanged in bounded chunks, through the
-// library's atomic writer (src/internal/file_io.hpp). Depends on reading, targets and verify; nothing depends on it.
+// library's atomic writer (src/internal/file_io.hpp). Depends on reading, targets and verify; nothing depends on it. v1 descriptors (attach, detach) and v2 cache specs
+// (attach_spec, detach_spec) are the same metadata edit.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -127,51 +128,83 @@ Status rewrite(int src, const fs::path& src_path, const Header& h, const std::ve
     });
 }
 
-/// attach and detach: the source's header, `edit`ed metadata (a failure refuses), the rewrite.
+/// Every write: the source's header, its metadata `edit`ed (a failure refuses), the rewrite.
 template <class Edit>
-Status edit_metadata(const fs::path& src, const fs::path& dst, std::string_view target, const WriteOptions& options,
-                     Edit edit) {
-    if (Status st = detail::check_target(target); !st) return st;
+Status edit_metadata(const fs::path& src, const fs::path& dst, const WriteOptions& options, Edit edit) {
     Result<fib_quant_kv::detail::UniqueFd> fd = fib_quant_kv::detail::open_for_reading(src);
     if (!fd) return std::move(fd).error();
     Result<Header> h = read_header(fd->get(), options.limits);
     if (!h) return std::move(h).error();
     std::vector<MetadataEntry> metadata = h->metadata;
-    const std::string key = detail::descriptor_key(target);
-    const auto it = std::find_if(metadata.begin(), metadata.end(), [&](const MetadataEntry& e) { return e.key == key; });
-    if (Status st = edit(*h, metadata, it, key); !st) return st;
+    if (Status st = edit(*h, metadata); !st) return st;
     return rewrite(fd->get(), src, *h, metadata, dst, options);
+}
+
+/// Sets the string pair `key` to `text`: in place when the key is there, appended otherwise.
+void set_string(std::vector<MetadataEntry>& metadata, std::string key, std::string text) {
+    MetadataEntry entry;
+    entry.key = std::move(key);
+    entry.value.type = ValueType::string;
+    entry.value.text = std::move(text);
+    const auto it = std::find_if(metadata.begin(), metadata.end(), [&](const MetadataEntry& e) { return e.key == entry.key; });
+    if (it != metadata.end()) *it = std::move(entry);
+    else metadata.push_back(std::move(entry));
+}
+
+/// Removes the pair `key`; false when there was none.
+bool erase_key(std::vector<MetadataEntry>& metadata, const std::string& key) {
+    const auto it = std::find_if(metadata.begin(), metadata.end(), [&](const MetadataEntry& e) { return e.key == key; });
+    if (it == metadata.end()) return false;
+    metadata.erase(it);
+    return true;
 }
 
 }  // namespace
 
 Status attach(const fs::path& src, const fs::path& dst, const KvTensorShapeV1& shape, std::string_view target,
               const WriteOptions& options) {
-    return edit_metadata(src, dst, target, options,
-                         [&](const Header& h, std::vector<MetadataEntry>& metadata,
-                             std::vector<MetadataEntry>::iterator it, const std::string& key) -> Status {
-                             if (std::vector<Error> errors = check_descriptor(h, shape, target); !errors.empty())
-                                 return std::move(errors.front());
-                             MetadataEntry entry;
-                             entry.key = key;
-                             entry.value.type = ValueType::string;
-                             entry.value.text = to_json(shape);
-                             if (it != metadata.end()) *it = std::move(entry);  // in place
-                             else metadata.push_back(std::move(entry));
-                             return {};
-                         });
+    if (Status st = detail::check_target(target); !st) return st;
+    return edit_metadata(src, dst, options, [&](const Header& h, std::vector<MetadataEntry>& metadata) -> Status {
+        if (std::vector<Error> errors = check_descriptor(h, shape, target); !errors.empty())
+            return std::move(errors.front());
+        set_string(metadata, detail::descriptor_key(target), to_json(shape));
+        return {};
+    });
 }
 
 Status detach(const fs::path& src, const fs::path& dst, std::string_view target, const WriteOptions& options) {
-    return edit_metadata(src, dst, target, options,
-                         [&](const Header&, std::vector<MetadataEntry>& metadata,
-                             std::vector<MetadataEntry>::iterator it, const std::string&) -> Status {
-                             if (it == metadata.end())
-                                 return make_error(ErrorKind::tensor_mismatch, rules::not_attached,
-                                                   "no descriptor is attached to " + quote(target));
-                             metadata.erase(it);
-                             return {};
-                         });
+    if (Status st = detail::check_target(target); !st) return st;
+    return edit_metadata(src, dst, options, [&](const Header&, std::vector<MetadataEntry>& metadata) -> Status {
+        if (!erase_key(metadata, detail::descriptor_key(target)))
+            return make_error(ErrorKind::tensor_mismatch, rules::not_attached,
+                              "no descriptor is attached to " + quote(target));
+        return {};
+    });
+}
+
+Status attach_spec(const fs::path& src, const fs::path& dst, const KvCacheSpecV2& spec, std::string_view name,
+                   const SpecTensors& tensors, const WriteOptions& options) {
+    if (Status st = check_spec_name(name); !st) return st;
+    return edit_metadata(src, dst, options, [&](const Header& h, std::vector<MetadataEntry>& metadata) -> Status {
+        if (std::vector<Error> errors = check_spec(h, spec, tensors); !errors.empty()) return std::move(errors.front());
+        set_string(metadata, detail::spec_key(name, kSpecKeySpec), to_json(spec));
+        set_string(metadata, detail::spec_key(name, kSpecKeyKeyTensors), tensors.keys);
+        if (tensors.values.empty()) erase_key(metadata, detail::spec_key(name, kSpecKeyValueTensors));
+        else set_string(metadata, detail::spec_key(name, kSpecKeyValueTensors), tensors.values);
+        return {};
+    });
+}
+
+Status detach_spec(const fs::path& src, const fs::path& dst, std::string_view name, const WriteOptions& options) {
+    if (Status st = check_spec_name(name); !st) return st;
+    return edit_metadata(src, dst, options, [&](const Header&, std::vector<MetadataEntry>& metadata) -> Status {
+        bool removed = false;
+        for (std::string_view suffix : {kSpecKeySpec, kSpecKeyKeyTensors, kSpecKeyValueTensors})
+            removed = erase_key(metadata, detail::spec_key(name, suffix)) || removed;
+        if (!removed)
+            return make_error(ErrorKind::tensor_mismatch, rules::not_attached, "no spec is attached as " + quote(name));
+        return {};
+    });
 }
 
 }  // namespace fib_quant_kv::checkpoint

@@ -21,10 +21,22 @@ KEY_PREFIX = "fib_quant_kv.kv_shape."
 U8, I8, U16, I16, U32, I32, F32, BOOL, STRING, ARRAY, U64, I64, F64 = range(13)
 SCALAR = {U8: "<B", I8: "<b", U16: "<H", I16: "<h", U32: "<I", I32: "<i", F32: "<f", BOOL: "<?", U64: "<Q",
           I64: "<q", F64: "<d"}
-GGML_F32, GGML_F16, GGML_BF16 = 0, 1, 30
+GGML_F32, GGML_F16, GGML_BF16, GGML_Q4_0, GGML_Q8_0 = 0, 1, 30, 2, 8
 GGML_SIZE = {GGML_F32: 4, GGML_F16: 2, GGML_BF16: 2}
-GGML_NAME = {GGML_F32: "F32", GGML_F16: "F16", GGML_BF16: "BF16"}
-ST_SIZE = {"F16": 2, "BF16": 2, "F32": 4, "F64": 8, "I8": 1, "U8": 1, "I32": 4, "I64": 8}
+GGML_NAME = {GGML_F32: "F32", GGML_F16: "F16", GGML_BF16: "BF16", GGML_Q4_0: "Q4_0", GGML_Q8_0: "Q8_0"}
+# Block types: (elements per block, bytes per block), from ggml's type_traits (ggml/src/ggml.c): block_q8_0 is an
+# f16 scale and 32 int8, block_q4_0 an f16 scale and 16 bytes of 4-bit pairs.
+GGML_BLOCK = {GGML_Q8_0: (32, 34), GGML_Q4_0: (32, 18)}
+
+
+def ggml_nbytes(dims, ggml_type):
+    """Bytes of a tensor of `dims` (innermost first): whole blocks along the innermost dim for a block type."""
+    if ggml_type in GGML_BLOCK:
+        elems, size = GGML_BLOCK[ggml_type]
+        assert dims[0] % elems == 0, dims
+        return product(dims) // elems * size
+    return product(dims) * GGML_SIZE[ggml_type]
+ST_SIZE = {"F16": 2, "BF16": 2, "F32": 4, "F64": 8, "I8": 1, "U8": 1, "I32": 4, "I64": 8, "F8_E4M3": 1}
 
 
 def descriptor(role="key", kind="gqa", batch=1, layers=2, kv_heads=2, query_heads=8, tokens=4, head_dim=8,
@@ -107,7 +119,7 @@ def gguf(tensors, metadata, version=3):
         out += gguf_string(key) + struct.pack("<I", vtype) + gguf_value(vtype, value, *sub)
     offset, data = 0, b""
     for name, dims, ggml_type, raw in tensors:
-        assert len(raw) == product(dims) * GGML_SIZE[ggml_type], name
+        assert len(raw) == ggml_nbytes(dims, ggml_type), name
         out += gguf_string(name) + struct.pack("<I", len(dims)) + struct.pack(f"<{len(dims)}Q", *dims)
         out += struct.pack("<IQ", ggml_type, offset)
         data += raw + b"\0" * (-len(raw) % alignment)
@@ -170,5 +182,5 @@ def gguf_tensor_slices(blob):
     out = {}
     for name, dims, ggml_type, offset in info["tensors"]:
         begin = info["data_offset"] + offset
-        out[name] = blob[begin:begin + product(dims) * GGML_SIZE[ggml_type]]
+        out[name] = blob[begin:begin + ggml_nbytes(dims, ggml_type)]
     return out

@@ -3,8 +3,10 @@
 //
 //   kvshape checkpoint inspect FILE [--format text|json]   the tensor table and the attached descriptors
 //   kvshape checkpoint attach FILE --shape SHAPE.json (--tensor NAME | --tensors PATTERN) -o OUT [--quiet]
-//   kvshape checkpoint verify FILE                         every attached descriptor against its tensors
-//   kvshape checkpoint detach FILE (--tensor NAME | --tensors PATTERN) -o OUT [--quiet]
+//   kvshape checkpoint attach FILE --shape SPEC_V2.json --key-tensors PATTERN [--value-tensors PATTERN]
+//                             [--name NAME] -o OUT [--quiet]
+//   kvshape checkpoint verify FILE                         every attached descriptor and spec against its tensors
+//   kvshape checkpoint detach FILE (--tensor NAME | --tensors PATTERN | --name NAME) -o OUT [--quiet]
 //
 // Exit status: 0 ok (verify: every descriptor agrees), 1 a descriptor that is invalid or disagrees with its
 // tensors (each named on stderr), 2 usage, or a file that cannot be read as a checkpoint.
@@ -20,6 +22,7 @@
 #include <vector>
 
 #include "cli/commands.hpp"
+#include "cli/descriptor_input.hpp"
 #include "cli/io.hpp"
 #include "fib_quant_kv/fib_quant_kv.hpp"
 #include "fib_quant_kv/formats/checkpoint.hpp"
@@ -153,6 +156,22 @@ std::string value_text(const ck::MetadataValue& v) {
     }
 }
 
+/// `"digest":"…","error":null`, or `"digest":null,"error":"…"`.
+void append_digest(std::string& o, const fqk::Result<fqk::Digest>& digest) {
+    append_key(o, "digest");
+    if (digest) {
+        fqk::detail::append_json_string(o, digest->hex());
+    } else {
+        o.append("null");
+    }
+    append_key(o, "error");
+    if (!digest) {
+        fqk::detail::append_json_string(o, digest.error().describe());
+    } else {
+        o.append("null");
+    }
+}
+
 std::string inspect_json(const std::string& file, const ck::Inspection& in) {
     const ck::Header& h = in.header;
     std::string out = "{";
@@ -190,19 +209,25 @@ std::string inspect_json(const std::string& file, const ck::Inspection& in) {
         }
         const fqk::Result<fqk::Digest> digest =
             d.shape ? fqk::digest(*d.shape) : fqk::Result<fqk::Digest>(d.error.value_or(fqk::Error{}));
-        append_key(o, "digest");
-        if (digest) {
-            fqk::detail::append_json_string(o, digest->hex());
-        } else {
-            o.append("null");
-        }
-        append_key(o, "error");
-        if (!digest) {
-            fqk::detail::append_json_string(o, digest.error().describe());
-        } else {
-            o.append("null");
-        }
+        append_digest(o, digest);
         append_list(o, "tensors", d.tensors, append_string_item);
+        o.push_back('}');
+    });
+    append_list(out, "specs", in.specs, [](std::string& o, const ck::AttachedSpec& a) {
+        o.push_back('{');
+        append_string(o, "name", a.name);
+        append_string(o, "key_tensors", a.tensors.keys);
+        append_string(o, "value_tensors", a.tensors.values);
+        append_key(o, "spec");
+        if (a.spec) {
+            o.append(fqk::to_json(*a.spec));
+        } else {
+            o.append("null");
+        }
+        const fqk::Result<fqk::Digest> digest =
+            a.spec ? fqk::digest(*a.spec) : fqk::Result<fqk::Digest>(a.error.value_or(fqk::Error{}));
+        append_digest(o, digest);
+        append_list(o, "tensors", a.covered, append_string_item);
         o.push_back('}');
     });
     out.append("}\n");
@@ -232,6 +257,19 @@ std::string inspect_text(const std::string& file, const ck::Inspection& in) {
         }
         out += "    " + fqk::to_json(*d.shape) + "\n";
         const fqk::Result<fqk::Digest> digest = fqk::digest(*d.shape);
+        out += "    digest " + (digest ? digest->hex() : "none: " + digest.error().describe()) + "\n";
+    }
+    if (!in.specs.empty()) out += "specs: " + std::to_string(in.specs.size()) + "\n";  // v1-only output as it was
+    for (const ck::AttachedSpec& a : in.specs) {
+        out += "  " + a.name + " (K " + a.tensors.keys + (a.tensors.values.empty() ? "" : ", V " + a.tensors.values) +
+               ", " + std::to_string(a.covered.size()) + " tensors present) under " +
+               std::string(ck::kSpecKeyPrefix) + a.name + ".*\n";
+        if (!a.spec) {
+            out += "    does not decode: " + a.error.value_or(fqk::Error{}).describe() + "\n";
+            continue;
+        }
+        out += "    " + fqk::to_json(*a.spec) + "\n";
+        const fqk::Result<fqk::Digest> digest = fqk::digest(*a.spec);
         out += "    digest " + (digest ? digest->hex() : "none: " + digest.error().describe()) + "\n";
     }
     return out;
@@ -291,56 +329,112 @@ int run_verify(const std::string& file) {
         std::fprintf(stderr, "kvshape checkpoint verify: %s: %s\n", file.c_str(), e.describe().c_str());
     }
     if (!problems.empty()) return kExitInvalid;
-    std::printf("%s: %zu descriptor%s, every one agrees with its tensors\n", file.c_str(), in->descriptors.size(),
-                in->descriptors.size() == 1 ? "" : "s");
+    const std::size_t n = in->descriptors.size();
+    std::string specs;  // said only when there are any, so v1-only output stays as it was
+    if (!in->specs.empty())
+        specs = " and " + std::to_string(in->specs.size()) + " cache spec" + (in->specs.size() == 1 ? "" : "s");
+    std::printf("%s: %zu descriptor%s%s, every one agrees with its tensors\n", file.c_str(), n, n == 1 ? "" : "s",
+                specs.c_str());
     return kExitValid;
 }
 
-int run_attach(const std::string& file, const std::string& shape_path, const Target& target, const std::string& out,
-               bool quiet) {
-    if (!require_target("attach", target) || !target_matches_option("attach", target)) return kExitUsage;
-    std::variant<Bytes, IoError> text = read_all(shape_path);
-    if (const auto* io = std::get_if<IoError>(&text)) {
-        std::fprintf(stderr, "kvshape checkpoint attach: %s\n", io->message.c_str());
+/// Where a v2 spec goes: its name and tensor patterns (--name, --key-tensors, --value-tensors).
+struct SpecTarget {
+    std::string name;
+    ck::SpecTensors tensors;
+};
+
+int report_problems(const char* command, const std::string& file, const std::vector<fqk::Error>& problems) {
+    for (const fqk::Error& e : problems) {
+        std::fprintf(stderr, "kvshape checkpoint %s: %s: %s\n", command, file.c_str(), e.describe().c_str());
+    }
+    // A malformed pattern or name is a usage error, as it is for detach; not a disagreement.
+    if (problems.size() == 1 && (problems.front().rule == ck::rules::target ||
+                                 problems.front().rule == ck::rules::spec_tensors ||
+                                 problems.front().rule == ck::rules::spec_name))
         return kExitUsage;
-    }
-    Bytes& bytes = std::get<Bytes>(text);
-    const fqk::Result<fqk::KvTensorShapeV1> shape = fqk::parse_kv_tensor_shape_v1_json(
-        std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
-    if (!shape) {
-        std::fprintf(stderr, "kvshape checkpoint attach: %s: %s\n", shape_path.c_str(),
-                     shape.error().describe().c_str());
-        return kExitInvalid;
-    }
+    return problems.empty() ? kExitValid : kExitInvalid;
+}
+
+int run_attach_spec(const std::string& file, const fqk::KvCacheSpecV2& spec, const SpecTarget& target,
+                    const std::string& out, bool quiet) {
+    if (fqk::Status st = ck::check_spec_name(target.name); !st)
+        return report_problems("attach", file, {std::move(st).error()});
     const fqk::Result<ck::Header> header = ck::read_header(file);
     if (!header) return report_file_error("attach", file, header.error());
-    // Every disagreement first, each named; attach() itself would stop at the first.
-    const std::vector<fqk::Error> problems = ck::check_descriptor(*header, *shape, target.name());
-    for (const fqk::Error& e : problems) {
-        std::fprintf(stderr, "kvshape checkpoint attach: %s: %s\n", file.c_str(), e.describe().c_str());
-    }
-    // A malformed pattern (not exactly one {layer}) is a usage error, as it is for detach; not a disagreement.
-    if (problems.size() == 1 && problems.front().rule == ck::rules::target) return kExitUsage;
-    if (!problems.empty()) return kExitInvalid;
+    // Every disagreement first, each named; attach_spec() itself would stop at the first.
+    if (const int status = report_problems("attach", file, ck::check_spec(*header, spec, target.tensors));
+        status != kExitValid)
+        return status;
     ProgressLine progress(quiet);
     ck::WriteOptions options;
     options.progress = progress.callback();
-    const fqk::Status st = ck::attach(file, out, *shape, target.name(), options);
+    const fqk::Status st = ck::attach_spec(file, out, spec, target.name, target.tensors, options);
     if (!st) return report_file_error("attach", out, st.error());
     return kExitValid;
 }
 
-int run_detach(const std::string& file, const Target& target, const std::string& out, bool quiet) {
-    if (!require_target("detach", target) || !target_matches_option("detach", target)) return kExitUsage;
+int run_attach(const std::string& file, const std::string& shape_path, const Target& target,
+               const SpecTarget& spec_target, const std::string& out, bool quiet) {
+    const std::optional<DescriptorInput> in = read_descriptor("checkpoint attach", shape_path);
+    if (!in) return kExitUsage;
+    const bool v2 = in->spec.has_value();
+    if (v2 != !spec_target.tensors.keys.empty() || (!v2 && !spec_target.tensors.values.empty())) {
+        std::fprintf(stderr, "kvshape checkpoint attach: %s\n",
+                     v2 ? "a v2 cache spec says where its tensors are with --key-tensors PATTERN [--value-tensors "
+                          "PATTERN], not --tensor or --tensors"
+                        : "--key-tensors and --value-tensors are for a v2 cache spec; a v1 descriptor takes --tensor "
+                          "NAME or --tensors PATTERN");
+        return kExitUsage;
+    }
+    if (v2) {
+        if (!*in->spec) {
+            std::fprintf(stderr, "kvshape checkpoint attach: %s: %s\n", shape_path.c_str(),
+                         in->spec->error().describe().c_str());
+            return kExitInvalid;
+        }
+        return run_attach_spec(file, **in->spec, spec_target, out, quiet);
+    }
+    if (!require_target("attach", target) || !target_matches_option("attach", target)) return kExitUsage;
+    if (!in->shape) {
+        std::fprintf(stderr, "kvshape checkpoint attach: %s: %s\n", shape_path.c_str(),
+                     in->shape.error().describe().c_str());
+        return kExitInvalid;
+    }
+    const fqk::KvTensorShapeV1& shape = *in->shape;
+    const fqk::Result<ck::Header> header = ck::read_header(file);
+    if (!header) return report_file_error("attach", file, header.error());
+    // Every disagreement first, each named; attach() itself would stop at the first.
+    if (const int status = report_problems("attach", file, ck::check_descriptor(*header, shape, target.name()));
+        status != kExitValid)
+        return status;
     ProgressLine progress(quiet);
     ck::WriteOptions options;
     options.progress = progress.callback();
-    const fqk::Status st = ck::detach(file, out, target.name(), options);
+    const fqk::Status st = ck::attach(file, out, shape, target.name(), options);
+    if (!st) return report_file_error("attach", out, st.error());
+    return kExitValid;
+}
+
+int run_detach(const std::string& file, const Target& target, const std::string& spec_name, const std::string& out,
+               bool quiet) {
+    if (!spec_name.empty() && !target.name().empty()) {
+        std::fprintf(stderr, "kvshape checkpoint detach: say one: --name NAME (a v2 spec) or --tensor/--tensors\n");
+        return kExitUsage;
+    }
+    if (spec_name.empty() && (!require_target("detach", target) || !target_matches_option("detach", target)))
+        return kExitUsage;
+    ProgressLine progress(quiet);
+    ck::WriteOptions options;
+    options.progress = progress.callback();
+    const fqk::Status st = spec_name.empty() ? ck::detach(file, out, target.name(), options)
+                                             : ck::detach_spec(file, out, spec_name, options);
     if (!st) {
         if (st.error().rule == ck::rules::not_attached) {
             std::fprintf(stderr, "kvshape checkpoint detach: %s: %s\n", file.c_str(), st.error().describe().c_str());
             return kExitInvalid;
         }
+        if (st.error().rule == ck::rules::spec_name) return report_problems("detach", file, {st.error()});
         return report_file_error("detach", file, st.error());
     }
     return kExitValid;
@@ -352,6 +446,8 @@ struct State {
     std::string shape;
     std::string out;
     Target target;
+    SpecTarget spec{std::string(ck::kDefaultSpecName), {}};
+    std::string detach_name;
     bool quiet = false;
 };
 
@@ -368,8 +464,18 @@ Run add_checkpoint(CLI::App& command) {
     CLI::App* attach = command.add_subcommand("attach", "Validate a descriptor against its tensors and store it in "
                                                         "the file's metadata, written atomically to OUT");
     attach->add_option("file", s->file, "a safetensors or GGUF file")->required();
-    attach->add_option("--shape", s->shape, "the descriptor, as JSON (- for standard input)")->required();
+    attach->add_option("--shape", s->shape,
+                       "the v1 descriptor (JSON or FlatBuffers) or v2 cache spec (JSON); - for standard input")
+        ->required();
     add_target_options(*attach, s->target);
+    attach->add_option("--key-tensors", s->spec.tensors.keys,
+                       "v2: each layer's K tensor (with K and V stacked, its one tensor), named with {layer}")
+        ->type_name("PATTERN");
+    attach->add_option("--value-tensors", s->spec.tensors.values,
+                       "v2: each layer's V tensor, named with {layer} (K and V separate)")
+        ->type_name("PATTERN");
+    attach->add_option("--name", s->spec.name, "v2: the name the spec is stored under, a lower_snake_case segment")
+        ->capture_default_str();
     attach->add_option("-o,--output", s->out, "the file to write (may be FILE itself)")->required();
     attach->add_flag("--quiet", s->quiet, "no progress on a terminal");
     CLI::App* verify = command.add_subcommand("verify", "Check every attached descriptor against its tensors");
@@ -378,13 +484,14 @@ Run add_checkpoint(CLI::App& command) {
                                                         "atomically to OUT");
     detach->add_option("file", s->file, "a safetensors or GGUF file")->required();
     add_target_options(*detach, s->target);
+    detach->add_option("--name", s->detach_name, "v2: the name of the spec to remove");
     detach->add_option("-o,--output", s->out, "the file to write (may be FILE itself)")->required();
     detach->add_flag("--quiet", s->quiet, "no progress on a terminal");
     return [s, inspect, attach, verify, detach] {
         if (inspect->parsed()) return run_inspect(s->file, s->format);
-        if (attach->parsed()) return run_attach(s->file, s->shape, s->target, s->out, s->quiet);
+        if (attach->parsed()) return run_attach(s->file, s->shape, s->target, s->spec, s->out, s->quiet);
         if (verify->parsed()) return run_verify(s->file);
-        if (detach->parsed()) return run_detach(s->file, s->target, s->out, s->quiet);
+        if (detach->parsed()) return run_detach(s->file, s->target, s->detach_name, s->out, s->quiet);
         return kExitUsage;
     };
 }

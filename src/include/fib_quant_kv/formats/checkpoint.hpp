@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "fib_quant_kv/error.hpp"
+#include "fib_quant_kv/kv_cache_spec_v2.hpp"
 #include "fib_quant_kv/kv_tensor_shape_v1.hpp"
 
 namespace fib_quant_kv::checkpoint {
@@ -136,6 +137,9 @@ inline constexpr std::string_view byte_length = "checkpoint.byte_length";  ///< 
 inline constexpr std::string_view target = "checkpoint.target";  ///< empty name, or a pattern without one {layer}
 inline constexpr std::string_view descriptor_type = "checkpoint.descriptor_type";  ///< key holds no string
 inline constexpr std::string_view not_attached = "checkpoint.not_attached";  ///< detach: no such descriptor
+inline constexpr std::string_view spec_name = "checkpoint.spec_name";  ///< a spec's name is not a key segment
+inline constexpr std::string_view spec_tensors = "checkpoint.spec_tensors";  ///< a spec's tensor patterns
+inline constexpr std::string_view spec_keys = "checkpoint.spec_keys";  ///< a spec's metadata pairs are incomplete
 inline constexpr std::string_view io_open = io_rules::open;    ///< the library's I/O rules (error.hpp)
 inline constexpr std::string_view io_read = io_rules::read;
 inline constexpr std::string_view io_write = io_rules::write;
@@ -168,15 +172,68 @@ struct AttachedDescriptor {
 [[nodiscard]] std::vector<Error> check_descriptor(const Header& header, const KvTensorShapeV1& shape,
                                                   std::string_view target);
 
+// ---------------------------------------------------------------------------------------------- v2 cache specs
+//
+// A v2 cache spec (schema/kv_cache_spec_v2.yaml) describes a whole cache: every layer's K and V tensors, whatever
+// their group. It is stored under a name, a lower_snake_case key segment (GGUF's own key convention: segments of
+// [a-z0-9_] separated by dots), in up to three string pairs:
+//
+//   fib_quant_kv.kv_cache_spec.NAME.spec           the spec's canonical JSON
+//   fib_quant_kv.kv_cache_spec.NAME.key_tensors    the pattern naming each layer's K tensor (stacked: its one tensor)
+//   fib_quant_kv.kv_cache_spec.NAME.value_tensors  the pattern naming each layer's V tensor (separate K and V only)
+//
+// Each layer's tensors are the spec's stored_tensors() (fib_quant_kv/cache_spec.hpp); linear layers have none.
+
+/// Prefix of a spec's metadata keys, and the key suffixes after the name.
+inline constexpr std::string_view kSpecKeyPrefix = "fib_quant_kv.kv_cache_spec.";
+inline constexpr std::string_view kSpecKeySpec = ".spec";
+inline constexpr std::string_view kSpecKeyKeyTensors = ".key_tensors";
+inline constexpr std::string_view kSpecKeyValueTensors = ".value_tensors";
+/// The name kvshape uses when none is given.
+inline constexpr std::string_view kDefaultSpecName = "kv_cache";
+
+/// Where a spec's tensors are: patterns with `{layer}` exactly once.
+struct SpecTensors {
+    std::string keys;    ///< each layer's K tensor; with K and V stacked, its one tensor
+    std::string values;  ///< each layer's V tensor; empty when K and V are stacked or no layer has a V
+    friend bool operator==(const SpecTensors&, const SpecTensors&) = default;
+};
+
+/// One spec found in the metadata.
+struct AttachedSpec {
+    std::string name;
+    std::string json;                     ///< the stored text of NAME.spec
+    SpecTensors tensors;
+    std::optional<KvCacheSpecV2> spec;    ///< decoded (not yet validated), when the text decodes
+    std::optional<Error> error;           ///< why it does not decode, or its pairs are incomplete
+    std::vector<std::string> covered;     ///< the covered tensors that exist in the file, layer by layer
+};
+
+/// Every spec in the header's metadata, in the order of their first pair.
+[[nodiscard]] std::vector<AttachedSpec> attached_specs(const Header& header);
+
+/// rules::spec_name (kind parse) unless `name` is a non-empty run of [a-z0-9_].
+[[nodiscard]] Status check_spec_name(std::string_view name);
+
+/// Every disagreement between `spec` and the tensors it describes in `header`: the validate() error first if the
+/// spec is invalid (then nothing else), rules::spec_tensors for patterns that do not fit the spec (a missing or
+/// superfluous values pattern, a pattern without one `{layer}`), else missing tensors, dtypes, shapes and byte
+/// lengths, each naming its tensor and layer (kind tensor_mismatch). Element types: unquantized, the spec's
+/// dtype; fp8 F8_E4M3/F8_E5M2 and int8 I8 (safetensors); ggml block types by their GGUF type (Q8_0, Q4_K...).
+/// A paged cache's block dimension may hold more blocks than its tokens need (an engine's pool).
+[[nodiscard]] std::vector<Error> check_spec(const Header& header, const KvCacheSpecV2& spec,
+                                            const SpecTensors& tensors);
+
 /// What `inspect` shows: the header and the descriptors attached to it.
 struct Inspection {
     Header header;
     std::vector<AttachedDescriptor> descriptors;
+    std::vector<AttachedSpec> specs;
 };
 [[nodiscard]] Result<Inspection> inspect(const std::filesystem::path& path, const Limits& limits = {});
 
 /// Checks every attached descriptor (check_descriptor; a descriptor that does not decode is its parse error,
-/// its message naming the key). The outer Result fails when the file cannot be read; the list is empty when
+/// its message naming the key), then every attached v2 spec (check_spec, messages naming the spec). The outer Result fails when the file cannot be read; the list is empty when
 /// every descriptor agrees with its tensors.
 [[nodiscard]] Result<std::vector<Error>> verify(const std::filesystem::path& path, const Limits& limits = {});
 /// The same for a header already read (inspect()'s): no second read of the file.
@@ -202,5 +259,15 @@ struct WriteOptions {
 /// Writes `dst`: `src` without the descriptor of `target` (rules::not_attached when there is none). As attach.
 [[nodiscard]] Status detach(const std::filesystem::path& src, const std::filesystem::path& dst,
                             std::string_view target, const WriteOptions& options = {});
+
+/// Writes `dst`: `src` with `spec` stored under `name` (its pairs replaced in place when the name is taken, a
+/// values pair dropped when `tensors` has none). Refuses a bad name or the first error of check_spec. As attach.
+[[nodiscard]] Status attach_spec(const std::filesystem::path& src, const std::filesystem::path& dst,
+                                 const KvCacheSpecV2& spec, std::string_view name, const SpecTensors& tensors,
+                                 const WriteOptions& options = {});
+
+/// Writes `dst`: `src` without the pairs of the spec `name` (rules::not_attached when there are none). As attach.
+[[nodiscard]] Status detach_spec(const std::filesystem::path& src, const std::filesystem::path& dst,
+                                 std::string_view name, const WriteOptions& options = {});
 
 }  // namespace fib_quant_kv::checkpoint
