@@ -69,6 +69,32 @@ Status check_spec_tensors(const KvCacheSpecV2& spec, const SpecTensors& tensors)
     return {};
 }
 
+std::optional<std::string> gguf_descriptor_name_of(const std::vector<MetadataEntry>& metadata,
+                                                   std::string_view target) {
+    for (const MetadataEntry& e : metadata) {
+        const std::string* text = e.value.as_string();
+        if (text == nullptr || *text != target || !e.key.starts_with(kDescriptorKeyPrefix) ||
+            !e.key.ends_with(kDescriptorTensorsSuffix))
+            continue;
+        return e.key.substr(kDescriptorKeyPrefix.size(),
+                            e.key.size() - kDescriptorKeyPrefix.size() - kDescriptorTensorsSuffix.size());
+    }
+    return std::nullopt;
+}
+
+std::string free_gguf_descriptor_name(const std::vector<MetadataEntry>& metadata, std::string_view target) {
+    const std::string base = gguf_descriptor_name(target);
+    auto taken = [&](const std::string& name) {
+        const std::string json = gguf_descriptor_key(name, kDescriptorKeySuffix);
+        const std::string tensors = gguf_descriptor_key(name, kDescriptorTensorsSuffix);
+        return std::any_of(metadata.begin(), metadata.end(),
+                           [&](const MetadataEntry& e) { return e.key == json || e.key == tensors; });
+    };
+    std::string name = base;
+    for (std::uint64_t n = 2; taken(name); ++n) name = base + "_" + std::to_string(n);
+    return name;
+}
+
 std::vector<std::pair<std::uint32_t, std::size_t>> layer_tensors(const Header& h, const Pattern& p,
                                                                  std::uint64_t layers) {
     std::vector<std::pair<std::uint32_t, std::size_t>> found;
@@ -79,6 +105,30 @@ std::vector<std::pair<std::uint32_t, std::size_t>> layer_tensors(const Header& h
 }
 
 }  // namespace detail
+
+std::string gguf_descriptor_name(std::string_view target) {
+    std::string out;
+    bool gap = false;  // characters other than a-z and 0-9 since the last one kept
+    auto keep = [&](char c) {
+        if (gap && !out.empty()) out.push_back('_');
+        gap = false;
+        out.push_back(c);
+    };
+    for (std::size_t i = 0; i < target.size();) {
+        if (target.substr(i).starts_with(kLayerPlaceholder)) {
+            gap = true;
+            for (char c : std::string_view("layer")) keep(c);
+            gap = true;
+            i += kLayerPlaceholder.size();
+            continue;
+        }
+        const char c = target[i++];
+        const char lower = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+        if ((lower >= 'a' && lower <= 'z') || (lower >= '0' && lower <= '9')) keep(lower);
+        else gap = true;
+    }
+    return out.empty() ? std::string("tensor") : out;
+}
 
 Status check_spec_name(std::string_view name) {
     const bool ok = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {

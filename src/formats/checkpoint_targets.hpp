@@ -40,9 +40,23 @@ struct Pattern {
     return std::string(kSpecKeyPrefix).append(name).append(suffix);
 }
 
-/// The metadata key of the descriptor of `target`.
+/// The metadata key of the descriptor of `target`, as safetensors (and GGUF files of old) hold it.
 [[nodiscard]] inline std::string descriptor_key(std::string_view target) {
     return std::string(kDescriptorKeyPrefix).append(target);
 }
+
+/// A GGUF descriptor's pair `suffix` (kDescriptorKeySuffix, kDescriptorTensorsSuffix) under `name`.
+[[nodiscard]] inline std::string gguf_descriptor_key(std::string_view name, std::string_view suffix) {
+    return std::string(kDescriptorKeyPrefix).append(name).append(suffix);
+}
+
+/// In GGUF metadata, the name whose tensors pair holds `target`, if any.
+[[nodiscard]] std::optional<std::string> gguf_descriptor_name_of(const std::vector<MetadataEntry>& metadata,
+                                                                 std::string_view target);
+
+/// The name a new GGUF descriptor of `target` takes: gguf_descriptor_name(), or with `_2`, `_3`... after it when
+/// another target's pairs hold that name.
+[[nodiscard]] std::string free_gguf_descriptor_name(const std::vector<MetadataEntry>& metadata,
+                                                    std::string_view target);
 
 }  // namespace fib_quant_kv::checkpoint::detail

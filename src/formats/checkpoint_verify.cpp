@@ -112,11 +112,21 @@ std::vector<Error> check_descriptor(const Header& header, const KvTensorShapeV1&
 
 std::vector<AttachedDescriptor> attached_descriptors(const Header& header) {
     std::vector<AttachedDescriptor> out;
+    const bool gguf = header.format == Format::gguf;
     for (const MetadataEntry& e : header.metadata) {
         if (!e.key.starts_with(kDescriptorKeyPrefix)) continue;
         AttachedDescriptor d;
         d.key = e.key;
         d.target = e.key.substr(kDescriptorKeyPrefix.size());
+        if (gguf) {  // NAME.descriptor with its target in NAME.tensors; NAME.tensors itself is not a descriptor
+            if (e.key.ends_with(kDescriptorTensorsSuffix)) continue;
+            if (e.key.ends_with(kDescriptorKeySuffix)) {
+                const std::string_view name =
+                    std::string_view(d.target).substr(0, d.target.size() - kDescriptorKeySuffix.size());
+                const MetadataEntry* t = header.find_metadata(detail::gguf_descriptor_key(name, kDescriptorTensorsSuffix));
+                if (t != nullptr && t->value.as_string() != nullptr) d.target = *t->value.as_string();
+            }
+        }
         d.per_layer = is_pattern(d.target);
         if (const std::string* text = e.value.as_string()) {
             d.json = *text;

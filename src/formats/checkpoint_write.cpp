@@ -167,15 +167,36 @@ Status attach(const fs::path& src, const fs::path& dst, const KvTensorShapeV1& s
     return edit_metadata(src, dst, options, [&](const Header& h, std::vector<MetadataEntry>& metadata) -> Status {
         if (std::vector<Error> errors = check_descriptor(h, shape, target); !errors.empty())
             return std::move(errors.front());
-        set_string(metadata, detail::descriptor_key(target), to_json(shape));
+        if (h.format != Format::gguf) {
+            set_string(metadata, detail::descriptor_key(target), to_json(shape));
+            return {};
+        }
+        // GGUF: two pairs under a key segment; a pair of old with the target in its key gives way to them.
+        std::string name;
+        if (std::optional<std::string> held = detail::gguf_descriptor_name_of(metadata, target)) {
+            name = std::move(*held);
+        } else {
+            erase_key(metadata, detail::descriptor_key(target));
+            name = detail::free_gguf_descriptor_name(metadata, target);
+        }
+        set_string(metadata, detail::gguf_descriptor_key(name, kDescriptorKeySuffix), to_json(shape));
+        set_string(metadata, detail::gguf_descriptor_key(name, kDescriptorTensorsSuffix), std::string(target));
         return {};
     });
 }
 
 Status detach(const fs::path& src, const fs::path& dst, std::string_view target, const WriteOptions& options) {
     if (Status st = detail::check_target(target); !st) return st;
-    return edit_metadata(src, dst, options, [&](const Header&, std::vector<MetadataEntry>& metadata) -> Status {
-        if (!erase_key(metadata, detail::descriptor_key(target)))
+    return edit_metadata(src, dst, options, [&](const Header& h, std::vector<MetadataEntry>& metadata) -> Status {
+        bool removed = erase_key(metadata, detail::descriptor_key(target));
+        if (h.format == Format::gguf) {
+            if (std::optional<std::string> name = detail::gguf_descriptor_name_of(metadata, target)) {
+                erase_key(metadata, detail::gguf_descriptor_key(*name, kDescriptorKeySuffix));
+                erase_key(metadata, detail::gguf_descriptor_key(*name, kDescriptorTensorsSuffix));
+                removed = true;
+            }
+        }
+        if (!removed)
             return make_error(ErrorKind::tensor_mismatch, rules::not_attached,
                               "no descriptor is attached to " + quote(target));
         return {};

@@ -293,7 +293,12 @@ BOOST_AUTO_TEST_CASE(gguf_round_trip_keeps_every_byte) {
             BOOST_TEST(after.substr(24, kv_bytes.size()) == kv_bytes);  // every pair unchanged, in order
             BOOST_TEST(after.substr(h1->tensor_infos_begin, h1->tensor_infos_end - h1->tensor_infos_begin) == info_bytes);
             require_same_data(original, *h0, after, *h1);
-            BOOST_TEST(h1->metadata.back().key == "fib_quant_kv.kv_shape.blk.{layer}.attn_k");
+            // GGUF keys are lower_snake_case segments: the pattern is a value, under a name made of it.
+            const std::size_t n = h1->metadata.size();
+            BOOST_TEST(h1->metadata[n - 2].key == "fib_quant_kv.kv_shape.blk_layer_attn_k.descriptor");
+            BOOST_TEST(*h1->metadata[n - 2].value.as_string() == fib_quant_kv::to_json(s));
+            BOOST_TEST(h1->metadata[n - 1].key == "fib_quant_kv.kv_shape.blk_layer_attn_k.tensors");
+            BOOST_TEST(*h1->metadata[n - 1].value.as_string() == "blk.{layer}.attn_k");
             const auto v = ck::verify(mid);
             BOOST_REQUIRE(v.ok());
             BOOST_TEST(v->empty());
@@ -308,6 +313,17 @@ BOOST_AUTO_TEST_CASE(gguf_round_trip_keeps_every_byte) {
             BOOST_TEST(single.error().kind == ErrorKind::tensor_mismatch);
         }
     }
+}
+
+BOOST_AUTO_TEST_CASE(gguf_descriptor_names_are_key_segments) {
+    BOOST_TEST(ck::gguf_descriptor_name("blk.{layer}.attn_k") == "blk_layer_attn_k");
+    BOOST_TEST(ck::gguf_descriptor_name("past_key_values.{layer}.key") == "past_key_values_layer_key");
+    BOOST_TEST(ck::gguf_descriptor_name("Cache.K") == "cache_k");
+    BOOST_TEST(ck::gguf_descriptor_name("{layer}") == "layer");
+    BOOST_TEST(ck::gguf_descriptor_name("x{layer}y") == "x_layer_y");
+    BOOST_TEST(ck::gguf_descriptor_name("--a..b--") == "a_b");
+    BOOST_TEST(ck::gguf_descriptor_name("...") == "tensor");
+    BOOST_TEST(ck::gguf_descriptor_name("\xc3\xa9t\xc3\xa9") == "t");  // UTF-8 "été": only the ASCII letter stays
 }
 
 BOOST_AUTO_TEST_CASE(refusals_leave_nothing_behind) {

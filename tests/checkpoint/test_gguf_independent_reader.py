@@ -174,14 +174,20 @@ class IndependentGgufReader(TempDirTestCase):
         self.kvshape("attach", self.out, "--shape", "-", "--tensors", "blk.{layer}.attn_v", "-o", self.out,
                      shape=self.value)
         got = read_with_package(self.out)
-        ours = [{"key": "fib_quant_kv.kv_shape.blk.{layer}.attn_k", "type": cf.STRING, "value": cf.canonical(self.key)},
-                {"key": "fib_quant_kv.kv_shape.blk.{layer}.attn_v", "type": cf.STRING,
-                 "value": cf.canonical(self.value)}]
+        # GGUF's key convention (lower_snake_case segments): each descriptor as two pairs, its pattern a value.
+        ours = [{"key": "fib_quant_kv.kv_shape.blk_layer_attn_k.descriptor", "type": cf.STRING,
+                 "value": cf.canonical(self.key)},
+                {"key": "fib_quant_kv.kv_shape.blk_layer_attn_k.tensors", "type": cf.STRING,
+                 "value": "blk.{layer}.attn_k"},
+                {"key": "fib_quant_kv.kv_shape.blk_layer_attn_v.descriptor", "type": cf.STRING,
+                 "value": cf.canonical(self.value)},
+                {"key": "fib_quant_kv.kv_shape.blk_layer_attn_v.tensors", "type": cf.STRING,
+                 "value": "blk.{layer}.attn_v"}]
         self.assertEqual(got["version"], 3)
-        self.assertEqual(got["kv_count"], str(len(METADATA) + 2))
+        self.assertEqual(got["kv_count"], str(len(METADATA) + 4))
         self.assertEqual(got["tensor_count"], str(len(tensors())))
         self.assertEqual(got["metadata"], expected_metadata() + ours)
-        self.assertEqual(json.loads(got["metadata"][-2]["value"]), self.key)
+        self.assertEqual(json.loads(got["metadata"][-4]["value"]), self.key)
         self.assertEqual(got["tensors"], expected_tensors())
         # The data section where the package computes it (after the infos, padded to general.alignment) is where
         # kvshape put it; the data section (the last tensor's padding included) is as long as the input's.

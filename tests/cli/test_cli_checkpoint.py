@@ -114,7 +114,10 @@ class BundledFiles(CheckpointTestCase):
                 self.assertEqual(got["alignment"], 32 if fmt == "gguf" else 8)
                 self.assertEqual(got["version"], 3 if fmt == "gguf" else 0)
                 self.assertEqual(got["tensors"], bundled_table(fmt))
-                self.assertEqual(got["descriptors"], [])
+                # safetensors keys are free text: the pattern itself; GGUF's are lower_snake_case segments (docs/checkpoints.md).
+        desc_key = {role: (f"fib_quant_kv.kv_shape.past.{{layer}}.{role}" if fmt == "safetensors"
+                           else f"fib_quant_kv.kv_shape.past_layer_{role}.descriptor") for role in ("key", "value")}
+        self.assertEqual(got["descriptors"], [])
         st = self.inspect(os.path.join(EXAMPLES, "kv_cache.safetensors"))["metadata"]
         self.assertEqual(st, [{"key": "format", "type": "string", "value": "pt"},
                               {"key": "producer", "type": "string", "value": "examples/checkpoints/make_examples.py"}])
@@ -163,15 +166,18 @@ class BundledFiles(CheckpointTestCase):
         digests = {role: subprocess.run([KVSHAPE, "digest", os.path.join(EXAMPLES, f"{role}.json")],
                                         capture_output=True, check=True).stdout.decode().strip()
                    for role in ("key", "value")}
+        # safetensors keys are free text: the pattern itself; GGUF's are lower_snake_case segments (docs/checkpoints.md).
+        desc_key = {role: (f"fib_quant_kv.kv_shape.past.{{layer}}.{role}" if fmt == "safetensors"
+                           else f"fib_quant_kv.kv_shape.past_layer_{role}.descriptor") for role in ("key", "value")}
         self.assertEqual(got["descriptors"], [
-            {"key": f"fib_quant_kv.kv_shape.past.{{layer}}.{role}", "target": f"past.{{layer}}.{role}",
+            {"key": desc_key[role], "target": f"past.{{layer}}.{role}",
              "layout": "per_layer", "descriptor": cf.descriptor(role), "digest": digests[role], "error": None,
              "tensors": [f"past.0.{role}", f"past.1.{role}"]} for role in ("key", "value")])
         canon = {role: cf.canonical(cf.descriptor(role)) for role in ("key", "value")}
         text = self.ok("inspect", out).stdout.decode()
         for role in ("key", "value"):
             self.assertIn(f"  past.{{layer}}.{role} (one tensor per layer, 2 present) under "
-                          f"fib_quant_kv.kv_shape.past.{{layer}}.{role}\n"
+                          f"{desc_key[role]}\n"
                           f"    {canon[role]}\n    digest {digests[role]}\n", text)
         # The other metadata unchanged, read by this test's own reader; ours appended, as canonical JSON.
         if fmt == "safetensors":
@@ -185,8 +191,12 @@ class BundledFiles(CheckpointTestCase):
             before, after = cf.read_gguf(read(src)), cf.read_gguf(read(out))
             self.assertEqual(after["metadata"][:2], before["metadata"])
             self.assertEqual([(k, t, v) for k, t, v, _ in after["metadata"][2:]], [
-                ("fib_quant_kv.kv_shape.past.{layer}.key", cf.STRING, canon["key"]),
-                ("fib_quant_kv.kv_shape.past.{layer}.value", cf.STRING, canon["value"])])
+                ("fib_quant_kv.kv_shape.past_layer_key.descriptor", cf.STRING, canon["key"]),
+                ("fib_quant_kv.kv_shape.past_layer_key.tensors", cf.STRING, "past.{layer}.key"),
+                ("fib_quant_kv.kv_shape.past_layer_value.descriptor", cf.STRING, canon["value"]),
+                ("fib_quant_kv.kv_shape.past_layer_value.tensors", cf.STRING, "past.{layer}.value")])
+            for k, _, _, _ in after["metadata"]:  # GGUF's key convention, ours included
+                self.assertRegex(k, r"^[a-z0-9_]+(\.[a-z0-9_]+)*$")
             self.assertEqual(after["tensors"], before["tensors"])
             self.assertEqual(after["data_offset"], got["data_offset"])
             self.assertEqual(cf.gguf_tensor_slices(read(out)), cf.gguf_tensor_slices(read(src)))
@@ -225,7 +235,42 @@ class BundledFiles(CheckpointTestCase):
         self.ok("attach", src, "--shape", self.shape_file(changed), "--tensors", "past.{layer}.key", "-o", src)
         meta = cf.read_gguf(read(src))["metadata"]
         self.assertEqual([(k, v) for k, _, v, _ in meta][2:],
-                         [("fib_quant_kv.kv_shape.past.{layer}.key", cf.canonical(changed))])
+                         [("fib_quant_kv.kv_shape.past_layer_key.descriptor", cf.canonical(changed)),
+                          ("fib_quant_kv.kv_shape.past_layer_key.tensors", "past.{layer}.key")])
+
+    def test_gguf_keys_of_old_are_read_and_rewritten(self):
+        # A GGUF file written before keys followed GGUF's convention: the target in the key.
+        d = cf.descriptor("value", layers=2, kv_heads=2, tokens=4, head_dim=8, dtype="f16")
+        old = per_layer_gguf(extra_metadata=[("fib_quant_kv.kv_shape.blk.{layer}.attn_v", cf.STRING, cf.canonical(d))])
+        src = self.write_file(old, "old.gguf")
+        self.assertEqual(self.ok("verify", src).stdout.decode(), f"{src}: 1 descriptor, every one agrees with its tensors\n")
+        self.assertEqual([x["target"] for x in self.inspect(src)["descriptors"]], ["blk.{layer}.attn_v"])
+        self.ok("attach", src, "--shape", self.shape_file(d), "--tensors", "blk.{layer}.attn_v", "-o", src)
+        keys = [k for k, _, _, _ in cf.read_gguf(read(src))["metadata"]]
+        self.assertNotIn("fib_quant_kv.kv_shape.blk.{layer}.attn_v", keys)
+        self.assertEqual(keys[-2:], ["fib_quant_kv.kv_shape.blk_layer_attn_v.descriptor",
+                                     "fib_quant_kv.kv_shape.blk_layer_attn_v.tensors"])
+        self.ok("detach", src, "--tensors", "blk.{layer}.attn_v", "-o", src)
+        self.assertEqual(self.inspect(src)["descriptors"], [])
+        # Detach also takes the old form away.
+        src = self.write_file(old, "old2.gguf")
+        self.ok("detach", src, "--tensors", "blk.{layer}.attn_v", "-o", src)
+        self.assertEqual(self.inspect(src)["descriptors"], [])
+
+    def test_gguf_names_of_two_targets_do_not_collide(self):
+        # blk.{layer}.attn_v and blk_{layer}_attn_v make the same segment: the second takes _2 after it.
+        d = cf.descriptor("value", layers=2, kv_heads=2, tokens=4, head_dim=8, dtype="f16")
+        tensors = [(f"blk{sep}{layer}{sep}attn_v", [8, 4, 2, 1], cf.GGML_F16, cf.pattern_bytes(layer, 128))
+                   for sep in (".", "_") for layer in range(2)]
+        src = self.write_file(cf.gguf(tensors, [("general.architecture", cf.STRING, "llama")]), "two.gguf")
+        for pattern in ("blk.{layer}.attn_v", "blk_{layer}_attn_v"):
+            self.ok("attach", src, "--shape", self.shape_file(d), "--tensors", pattern, "-o", src)
+        meta = [(k, v) for k, _, v, _ in cf.read_gguf(read(src))["metadata"]][1:]
+        self.assertEqual([k for k, _ in meta], [
+            "fib_quant_kv.kv_shape.blk_layer_attn_v.descriptor", "fib_quant_kv.kv_shape.blk_layer_attn_v.tensors",
+            "fib_quant_kv.kv_shape.blk_layer_attn_v_2.descriptor", "fib_quant_kv.kv_shape.blk_layer_attn_v_2.tensors"])
+        self.assertEqual(meta[3][1], "blk_{layer}_attn_v")
+        self.assertEqual(self.ok("verify", src).stdout.decode(), f"{src}: 2 descriptors, every one agrees with its tensors\n")
 
     def test_replaces_an_existing_output_by_rename_not_in_place(self):
         # As convert's test: a reader holding the old output (a hard link made beforehand) keeps its bytes, and the
@@ -532,7 +577,7 @@ class BuiltFiles(CheckpointTestCase):
                 self.assertEqual(read(out)[after["infos_end"]:after["data_offset"]],
                                  b"\0" * (after["data_offset"] - after["infos_end"]))
                 self.assertEqual(after["tensors"], before["tensors"])
-                self.assertEqual(after["metadata"][:-1], before["metadata"])
+                self.assertEqual(after["metadata"][:-2], before["metadata"])
                 self.assertEqual(read(out)[after["data_offset"]:], read(src)[before["data_offset"]:])
                 self.assert_same_tensor_bytes(src, out)
                 self.assertEqual(self.ok("verify", out).returncode, 0)
@@ -613,9 +658,10 @@ class BuiltFiles(CheckpointTestCase):
         d = cf.descriptor("value", layers=2, kv_heads=2, tokens=4, head_dim=8, dtype="f16")
         self.ok("attach", src, "--shape", self.shape_file(d), "--tensors", "blk.{layer}.attn_v", "-o", out)
         before, after = cf.read_gguf(read(src)), cf.read_gguf(read(out))
-        self.assertEqual(after["metadata"][:-1], before["metadata"])  # raw bytes of each value included
-        self.assertEqual(after["metadata"][-1][:3],
-                         ("fib_quant_kv.kv_shape.blk.{layer}.attn_v", cf.STRING, cf.canonical(d)))
+        self.assertEqual(after["metadata"][:-2], before["metadata"])  # raw bytes of each value included
+        self.assertEqual([m[:3] for m in after["metadata"][-2:]],
+                         [("fib_quant_kv.kv_shape.blk_layer_attn_v.descriptor", cf.STRING, cf.canonical(d)),
+                          ("fib_quant_kv.kv_shape.blk_layer_attn_v.tensors", cf.STRING, "blk.{layer}.attn_v")])
         shown = {m["key"]: (m["type"], m["value"]) for m in self.inspect(out)["metadata"]}
         self.assertEqual(shown["a.strings"], ("array", "string[3]"))
         self.assertEqual(shown["a.bool"], ("bool", "true"))

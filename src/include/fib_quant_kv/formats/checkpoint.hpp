@@ -123,8 +123,15 @@ struct Header {
 
 // ---------------------------------------------------------------------------------------------- descriptors
 
-/// Metadata key of a descriptor: kDescriptorKeyPrefix + the tensor's name or the group's pattern.
+/// Metadata key of a descriptor: kDescriptorKeyPrefix + the tensor's name or the group's pattern (safetensors,
+/// whose keys are free text). GGUF keys follow GGUF's convention (lower_snake_case segments separated by dots),
+/// so a GGUF file holds a descriptor in two pairs, kDescriptorKeyPrefix + NAME + kDescriptorKeySuffix (the JSON)
+/// and kDescriptorKeyPrefix + NAME + kDescriptorTensorsSuffix (the tensor's name or the pattern), NAME the
+/// target made one key segment (gguf_descriptor_name()). GGUF files written with a target in the key are still
+/// read, and attach or detach of that target rewrites them in the new form.
 inline constexpr std::string_view kDescriptorKeyPrefix = "fib_quant_kv.kv_shape.";
+inline constexpr std::string_view kDescriptorKeySuffix = ".descriptor";
+inline constexpr std::string_view kDescriptorTensorsSuffix = ".tensors";
 /// The placeholder a group's pattern holds exactly once; it runs over 0 ... layers-1 (decimal, no leading 0).
 inline constexpr std::string_view kLayerPlaceholder = "{layer}";
 
@@ -147,7 +154,7 @@ inline constexpr std::string_view io_write = io_rules::write;
 
 /// One descriptor found in the metadata.
 struct AttachedDescriptor {
-    std::string key;           ///< the metadata key
+    std::string key;           ///< the metadata key of the JSON
     std::string target;        ///< the tensor name or the pattern
     bool per_layer = false;    ///< target is a pattern
     std::string json;          ///< the stored text
@@ -158,6 +165,11 @@ struct AttachedDescriptor {
 
 /// Every descriptor in the header's metadata, in metadata order.
 [[nodiscard]] std::vector<AttachedDescriptor> attached_descriptors(const Header& header);
+
+/// `target` as one lower_snake_case key segment: lower case, `{layer}` as `layer`, every run of other characters
+/// but a-z and 0-9 as one `_`, none at either end ("tensor" if nothing is left): `blk.{layer}.attn_k` is
+/// `blk_layer_attn_k`. A GGUF file where that name is another target's takes `_2`, `_3`... after it.
+[[nodiscard]] std::string gguf_descriptor_name(std::string_view target);
 
 /// True when `target` is a group pattern (holds kLayerPlaceholder).
 [[nodiscard]] bool is_pattern(std::string_view target) noexcept;
