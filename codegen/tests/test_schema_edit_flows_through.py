@@ -288,10 +288,10 @@ SPEC_JSON = ('{"schema_version":"fib_quant_kv_cache_spec_v2","layers":1,"batch":
 
 
 def edited_spec(text: str) -> str:
-    """The real v2 schema with a quantization scheme (fp4_e2m1, code 16, two elements a byte) and a rule that
+    """The real v2 schema with a quantization scheme (fp4_e2m1, code 17, two elements a byte) and a rule that
     uses it, as a user would type them."""
-    text = add_lines_after(text, "{name: q8_k, code: 15,", [
-        "- {name: fp4_e2m1, code: 16, doc: fp4 e2m1 with group scales., block_elems: 2, block_bytes: 1}"])
+    text = add_lines_after(text, "{name: iq4_nl, code: 16,", [
+        "- {name: fp4_e2m1, code: 17, doc: fp4 e2m1 with group scales., block_elems: 2, block_bytes: 1}"])
     anchor = "      - id: quant.group_size.present\n"
     if text.count(anchor) != 1:
         raise AssertionError("the v2 schema no longer has quant.group_size.present; update the test")
@@ -377,18 +377,18 @@ class SchemaEditFlowsThrough(_support.BuiltOnceTestCase):
 
     # ---- the v2 edit
     def test_v2_scheme_and_rule_flow_through(self):
-        self.assertIn("fp4_e2m1 = 16,", self.generated["include/fib_quant_kv/kv_cache_spec_v2.hpp"])
+        self.assertIn("fp4_e2m1 = 17,", self.generated["include/fib_quant_kv/kv_cache_spec_v2.hpp"])
         self.assertEqual(self.get("v2.parse"), "ok")
-        self.assertEqual((self.get("v2.scheme"), self.get("v2.scheme.code")), ("fp4_e2m1", "16"))
+        self.assertEqual((self.get("v2.scheme"), self.get("v2.scheme.code")), ("fp4_e2m1", "17"))
         self.assertEqual(self.get("v2.validate"), "ok")
         # Per token: 2 heads x (K + V) x (64 / 2 elements a byte = 32 bytes, + 64 / 32 = 2 f16 scales = 4 bytes).
         self.assertEqual(self.get("v2.bytes_per_token"), str(2 * 2 * (32 + 4)))
         self.assertEqual(self.get("v2.tensor_scales"), "corrupt_payload [quant.fp4.group_scales] "
                                                        "(quant.scale_granularity): fp4_e2m1 needs group scales, "
                                                        "not tensor")
-        # The scheme's code, 16, is in the canonical encoding (docs/digest.md): after the storage fields.
+        # The scheme's code, 17, is in the canonical encoding (docs/digest.md): after the storage fields.
         enc = bytes.fromhex(self.get("v2.canonical"))
-        self.assertIn(struct.pack("<III", 16, 1, 4) + b"\x01" + struct.pack("<I", 32) + b"\x01" + struct.pack("<I", 0),
+        self.assertIn(struct.pack("<III", 17, 1, 4) + b"\x01" + struct.pack("<I", 32) + b"\x01" + struct.pack("<I", 0),
                       enc)
 
     # ---- JSON

@@ -29,6 +29,7 @@
 #include <utility>
 
 #include "fib_quant_kv/count.hpp"
+#include "fib_quant_kv/kv_cache_spec_v2.hpp"
 #include "internal/text.hpp"
 
 namespace fib_quant_kv::sizing {
@@ -39,25 +40,31 @@ constexpr std::uint64_t kU64Max = std::numeric_limits<std::uint64_t>::max();
 
 // ---------------------------------------------------------------------------------------------- dtypes
 
-// ggml's type traits (ggml/src/ggml.c, type_traits[]): block of QK8_0 = QK4_0 = QK4_1 = QK5_0 = QK5_1 = QK4_NL =
-// 32 elements; bytes per block: sizeof(block_q8_0) = 2 (fp16 scale) + 32, block_q4_0 = 2 + 16,
-// block_q4_1 = 2 + 2 + 16, block_q5_0 = 2 + 4 + 16, block_q5_1 = 2 + 2 + 4 + 16, block_iq4_nl = 2 + 16.
+// Storage comes from the schemas, not from here: the float types' bytes are KvDType's byte_size
+// (kv_tensor_shape_v1.yaml), the ggml block types' block_elems and block_bytes are KvQuantScheme's
+// (kv_cache_spec_v2.yaml, from ggml/src/ggml.c type_traits[]), fp8 one byte (KvQuantScheme fp8_*).
 // The engines that take each: transformers' cache holds the model dtype; vLLM's --kv-cache-dtype (auto,
 // bfloat16, fp8, fp8_e4m3, fp8_e5m2; float16 and float32 as the model's --dtype); llama.cpp's -ctk/-ctv
 // (common/arg.cpp kv_cache_types: f32, f16, bf16, q8_0, q4_0, q4_1, iq4_nl, q5_0, q5_1).
+constexpr CacheDTypeInfo float_type(CacheDType t, KvDType d) {
+    return {t, to_string(d), 1, byte_size(d), true, true, true};
+}
+constexpr CacheDTypeInfo scheme(CacheDType t, KvQuantScheme q, bool vllm, bool llama_cpp) {
+    return {t, to_string(q), block_elems(q), block_bytes(q), false, vllm, llama_cpp};
+}
 constexpr CacheDTypeInfo kDTypes[] = {
     {CacheDType::automatic, "auto", 1, 0, true, true, true},
-    {CacheDType::f32, "f32", 1, 4, true, true, true},
-    {CacheDType::f16, "f16", 1, 2, true, true, true},
-    {CacheDType::bf16, "bf16", 1, 2, true, true, true},
-    {CacheDType::fp8_e4m3, "fp8_e4m3", 1, 1, false, true, false},
-    {CacheDType::fp8_e5m2, "fp8_e5m2", 1, 1, false, true, false},
-    {CacheDType::q8_0, "q8_0", 32, 34, false, false, true},
-    {CacheDType::q4_0, "q4_0", 32, 18, false, false, true},
-    {CacheDType::q4_1, "q4_1", 32, 20, false, false, true},
-    {CacheDType::q5_0, "q5_0", 32, 22, false, false, true},
-    {CacheDType::q5_1, "q5_1", 32, 24, false, false, true},
-    {CacheDType::iq4_nl, "iq4_nl", 32, 18, false, false, true},
+    float_type(CacheDType::f32, KvDType::f32),
+    float_type(CacheDType::f16, KvDType::f16),
+    float_type(CacheDType::bf16, KvDType::bf16),
+    scheme(CacheDType::fp8_e4m3, KvQuantScheme::fp8_e4m3, true, false),
+    scheme(CacheDType::fp8_e5m2, KvQuantScheme::fp8_e5m2, true, false),
+    scheme(CacheDType::q8_0, KvQuantScheme::q8_0, false, true),
+    scheme(CacheDType::q4_0, KvQuantScheme::q4_0, false, true),
+    scheme(CacheDType::q4_1, KvQuantScheme::q4_1, false, true),
+    scheme(CacheDType::q5_0, KvQuantScheme::q5_0, false, true),
+    scheme(CacheDType::q5_1, KvQuantScheme::q5_1, false, true),
+    scheme(CacheDType::iq4_nl, KvQuantScheme::iq4_nl, false, true),
 };
 
 bool accepts(const CacheDTypeInfo& d, Engine e) noexcept {

@@ -31,6 +31,7 @@ std::optional<KvQuantization> quantization(CacheDType dtype, const CacheModel& m
         case CacheDType::q4_1: q.scheme = KvQuantScheme::q4_1, q.dtype = KvDType::f16; return q;
         case CacheDType::q5_0: q.scheme = KvQuantScheme::q5_0, q.dtype = KvDType::f16; return q;
         case CacheDType::q5_1: q.scheme = KvQuantScheme::q5_1, q.dtype = KvDType::f16; return q;
+        case CacheDType::iq4_nl: q.scheme = KvQuantScheme::iq4_nl, q.dtype = KvDType::f16; return q;
         default: return std::nullopt;
     }
 }

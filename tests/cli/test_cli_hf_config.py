@@ -225,8 +225,13 @@ class Engines(unittest.TestCase):
         self.assertEqual(row["spec"]["quant"], {"scheme": "q8_0", "dtype": "f16", "scale_granularity": "none"})
         row = json.loads(run([llama, "--tokens", "64", "--engine", "llama.cpp", "--kv-dtype", "iq4_nl", "--format",
                               "json"]).stdout)
-        self.assertIsNone(row["spec"])
-        self.assertIn("spec: the v2 spec has no scheme for a iq4_nl cache", row["notes"])
+        # iq4_nl: ggml's IQ4_NL, 18 bytes per block of 32 (ggml.c type_traits); the spec says so and sizes it.
+        self.assertEqual(row["spec"]["quant"], {"scheme": "iq4_nl", "dtype": "f16", "scale_granularity": "none"})
+        v = subprocess.run([KVSHAPE, "validate", "-"], input=json.dumps(row["spec"]).encode(),
+                           capture_output=True, timeout=60)
+        self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
+        # 32 layers x 8 heads x (128 / 32 blocks x 18 bytes) x (K + V)
+        self.assertIn(b"bytes_per_token %d," % (32 * 8 * (128 // 32 * 18) * 2), v.stdout)
         # gemma-2: sliding layers keep their window in every engine's spec.
         row = json.loads(run([self.GEMMA2, "--tokens", "64", "--engine", "vllm", "--format", "json"]).stdout)
         self.assertEqual([(g["attention"], g.get("window"), len(g["layers"])) for g in row["spec"]["groups"]],

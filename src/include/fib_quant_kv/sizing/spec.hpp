@@ -18,7 +18,7 @@
 namespace fib_quant_kv::sizing {
 
 /// The spec of `size`'s cache for `model`, validated: its validate() error, or unsupported for a cache dtype the
-/// schema has no scheme for (e.g. iq4_nl).
+/// schema has no scheme for (none today: every cache type the engines offer has one).
 [[nodiscard]] Result<KvCacheSpecV2> cache_spec(const CacheModel& model, const EngineSize& size,
                                                const EngineOptions& options);
 
