@@ -346,6 +346,21 @@ int main(int argc, char** argv) {
         out("page.flatbuffer.null", none ? std::string("ok") : none.error().describe());
     }
 
+    // ---- the descriptor registry (schemas.hpp): one row per schema, a variant over their roots
+    // The library document lists v1, the page table, then v2 (added by render_library).
+    static_assert(std::variant_size_v<AnyDescriptor> == 3);
+    static_assert(std::is_same_v<std::variant_alternative_t<1, AnyDescriptor>, KvPageTableV1>);
+    out("registry.ids", std::string(kSchemaIds[0]) + "," + std::string(kSchemaIds[1]) + "," +
+                            std::string(kSchemaIds[2]));
+    out("registry.table", std::string(SchemaTraits<KvPageTableV1>::type_name) + " " +
+                              std::string(SchemaTraits<KvPageTableV1>::stem) + " " +
+                              std::string(SchemaTraits<KvPageTableV1>::file_identifier));
+    {
+        std::string scratch(argv[2]);
+        Result<KvPageTableV1> again = SchemaTraits<KvPageTableV1>::parse_json(std::span<char>(scratch));
+        out("registry.table.parse_json", again && to_json(*again) == to_json(table) ? "equal" : "different");
+    }
+
     // ---- what the two share and what keeps them apart
     out("kKvTensorShapeV1SchemaId", kKvTensorShapeV1SchemaId);
     out("kKvPageTableV1SchemaId", kKvPageTableV1SchemaId);
@@ -466,6 +481,13 @@ class TwoSchemasSideBySide(_support.BuiltOnceTestCase):
         self.assertIn("fbs/kv_page_table_v1.fbs", listed)
         self.assertEqual(sorted(p.relative_to(self.generated_dir).as_posix()
                                 for p in self.generated_dir.rglob("*") if p.is_file()), listed)
+
+    def test_registry_has_a_row_per_schema(self):
+        self.expect({
+            "registry.ids": f"{SHAPE_ID},{TABLE_ID},fib_quant_kv_cache_spec_v2",
+            "registry.table": "KvPageTableV1 kv_page_table_v1 FQPT",
+            "registry.table.parse_json": "equal",
+        })
 
     def test_umbrella_includes_both(self):
         text = (self.generated_dir / "include" / "fib_quant_kv" / "schemas.hpp").read_text(encoding="utf-8")

@@ -16,17 +16,10 @@ std::optional<DescriptorInput> read_descriptor(const char* command, const std::s
         return std::nullopt;
     }
     Bytes& bytes = std::get<Bytes>(read);
-    const fqk::formats::DescriptorForm form = fqk::formats::detect_kv_tensor_shape_v1_form(bytes.octets());
-    if (form == fqk::formats::DescriptorForm::json) {
-        const std::string_view text(bytes.chars().data(), bytes.chars().size());
-        // Only a text that holds the v2 id can name it: v1 inputs pay one search, not a second parse.
-        if (text.find(fqk::kKvCacheSpecV2SchemaId) != std::string_view::npos &&
-            fqk::json_schema_version(text) == fqk::kKvCacheSpecV2SchemaId) {
-            return DescriptorInput{form, fqk::Error{}, fqk::parse_kv_cache_spec_v2_json(text)};
-        }
-    }
-    // The decoded struct keeps nothing of the bytes, so they may be the JSON reader's scratch.
-    return DescriptorInput{form, fqk::formats::read_kv_tensor_shape_v1_in_place(form, bytes.chars())};
+    const fqk::formats::DescriptorForm form = fqk::formats::detect_any_descriptor_form(bytes.octets());
+    const std::size_t schema = fqk::formats::descriptor_schema_index(form, bytes.octets());
+    // The decoded descriptor keeps nothing of the bytes, so they may be the JSON reader's scratch.
+    return DescriptorInput{form, schema, fqk::formats::read_descriptor_in_place(form, bytes.chars())};
 }
 
 void report_invalid(std::FILE* out, const char* prefix, fqk::formats::DescriptorForm form, const fqk::Error& error) {

@@ -1,7 +1,9 @@
-// One descriptor read from IN (a file or -) for validate, digest and convert: the bytes, the wire form they
-// were told to be by content (fib_quant_kv/formats/descriptor_io.hpp), and the decoded descriptor or why not.
+// One descriptor read from IN (a file or -) for validate, digest, convert, upgrade and checkpoint attach: the
+// bytes, the wire form and schema they claim to be by content (fib_quant_kv/formats/descriptor_io.hpp), and
+// the decoded descriptor of that schema or why not.
 #pragma once
 
+#include <cstddef>
 #include <cstdio>
 #include <optional>
 
@@ -12,13 +14,18 @@ namespace kvshape {
 
 struct DescriptorInput {
     fib_quant_kv::formats::DescriptorForm form;
-    fib_quant_kv::Result<fib_quant_kv::KvTensorShapeV1> shape;  // decoded, not validated
-    /// Set instead of `shape` for a JSON document whose schema_version names the v2 cache spec.
-    std::optional<fib_quant_kv::Result<fib_quant_kv::KvCacheSpecV2>> spec{};
+    std::size_t schema;  ///< index into AnyDescriptor of the schema the bytes claim, decoded or not
+    fib_quant_kv::Result<fib_quant_kv::AnyDescriptor> descriptor;  ///< decoded, not validated
+
+    /// True when the bytes claim `Root`'s schema.
+    template <class Root>
+    [[nodiscard]] bool claims() const noexcept {
+        return schema == fib_quant_kv::formats::schema_index<Root>();
+    }
 };
 
-/// Reads and decodes IN, as a v1 descriptor or, for JSON whose schema_version says so, a v2 cache spec; on an
-/// I/O error prints "kvshape COMMAND: MESSAGE" on stderr and returns nothing.
+/// Reads and decodes IN as whichever schema it claims; on an I/O error prints "kvshape COMMAND: MESSAGE" on
+/// stderr and returns nothing.
 [[nodiscard]] std::optional<DescriptorInput> read_descriptor(const char* command, const std::string& path);
 
 /// "PREFIXinvalid json: corrupt_payload [mha.heads_equal] (query_heads, kv_heads): MHA requires ..."

@@ -2,7 +2,68 @@
 // Library fib_quant_kv, fingerprint a96f3e78293f2523. Output: generated/include/fib_quant_kv/schemas.hpp
 //
 // Every schema of the fib_quant_kv library: Schema-driven KV-cache tensor descriptors. Included by fib_quant_kv/fib_quant_kv.hpp.
+//
+// The descriptor registry: one row per schema (SchemaTraits), and AnyDescriptor, a descriptor of any of them.
+// Code that reads "a descriptor" (formats/descriptor_io.hpp, kvshape) is written once over these rows, so a new
+// schema in schema/library.yaml is a new row here, not an edit there.
 #pragma once
+
+#include <array>
+#include <span>
+#include <string_view>
+#include <variant>
 
 #include "fib_quant_kv/kv_tensor_shape_v1.hpp"  // fib_quant_kv_tensor_shape_v1: Logical descriptor of one KV-cache tensor.
 #include "fib_quant_kv/kv_cache_spec_v2.hpp"  // fib_quant_kv_cache_spec_v2: How one model's KV cache is stored by one engine, layer group by layer group.
+
+namespace fib_quant_kv {
+
+/// A descriptor of any schema of the library; the alternatives in schema/library.yaml's order.
+using AnyDescriptor = std::variant<
+    KvTensorShapeV1,
+    KvCacheSpecV2
+>;
+
+/// One schema's row of the registry, for its root type.
+template <class Root>
+struct SchemaTraits;
+
+template <>
+struct SchemaTraits<KvTensorShapeV1> {
+    /// The schema_version a descriptor of this schema carries.
+    static constexpr std::string_view id = "fib_quant_kv_tensor_shape_v1";
+    /// The root type's name.
+    static constexpr std::string_view type_name = "KvTensorShapeV1";
+    /// The schema document's file stem; its generated names carry it.
+    static constexpr std::string_view stem = "kv_tensor_shape_v1";
+    /// The FlatBuffers file identifier (bytes 4..8 of a buffer) the schema declares.
+    static constexpr std::string_view file_identifier = "FQKV";
+    /// Decodes the JSON wire form (no validation), where it stands: the bytes hold unspecified values afterwards.
+    [[nodiscard]] static Result<KvTensorShapeV1> parse_json(std::span<char> json) {
+        return parse_kv_tensor_shape_v1_json_in_place(json);
+    }
+};
+
+template <>
+struct SchemaTraits<KvCacheSpecV2> {
+    /// The schema_version a descriptor of this schema carries.
+    static constexpr std::string_view id = "fib_quant_kv_cache_spec_v2";
+    /// The root type's name.
+    static constexpr std::string_view type_name = "KvCacheSpecV2";
+    /// The schema document's file stem; its generated names carry it.
+    static constexpr std::string_view stem = "kv_cache_spec_v2";
+    /// The FlatBuffers file identifier (bytes 4..8 of a buffer) the schema declares.
+    static constexpr std::string_view file_identifier = "FQK2";
+    /// Decodes the JSON wire form (no validation); the bytes are only read.
+    [[nodiscard]] static Result<KvCacheSpecV2> parse_json(std::span<char> json) {
+        return parse_kv_cache_spec_v2_json(std::string_view(json.data(), json.size()));
+    }
+};
+
+/// Each schema's SchemaTraits<>::id, in AnyDescriptor's order.
+inline constexpr std::array<std::string_view, 2> kSchemaIds{
+    SchemaTraits<KvTensorShapeV1>::id,
+    SchemaTraits<KvCacheSpecV2>::id,
+};
+
+}  // namespace fib_quant_kv

@@ -378,7 +378,7 @@ int run_attach(const std::string& file, const std::string& shape_path, const Tar
                const SpecTarget& spec_target, const std::string& out, bool quiet) {
     const std::optional<DescriptorInput> in = read_descriptor("checkpoint attach", shape_path);
     if (!in) return kExitUsage;
-    const bool v2 = in->spec.has_value();
+    const bool v2 = in->claims<fqk::KvCacheSpecV2>();
     if (v2 != !spec_target.tensors.keys.empty() || (!v2 && !spec_target.tensors.values.empty())) {
         std::fprintf(stderr, "kvshape checkpoint attach: %s\n",
                      v2 ? "a v2 cache spec says where its tensors are with --key-tensors PATTERN [--value-tensors "
@@ -388,20 +388,20 @@ int run_attach(const std::string& file, const std::string& shape_path, const Tar
         return kExitUsage;
     }
     if (v2) {
-        if (!*in->spec) {
+        if (!in->descriptor) {
             std::fprintf(stderr, "kvshape checkpoint attach: %s: %s\n", shape_path.c_str(),
-                         in->spec->error().describe().c_str());
+                         in->descriptor.error().describe().c_str());
             return kExitInvalid;
         }
-        return run_attach_spec(file, **in->spec, spec_target, out, quiet);
+        return run_attach_spec(file, std::get<fqk::KvCacheSpecV2>(*in->descriptor), spec_target, out, quiet);
     }
     if (!require_target("attach", target) || !target_matches_option("attach", target)) return kExitUsage;
-    if (!in->shape) {
+    if (!in->descriptor) {
         std::fprintf(stderr, "kvshape checkpoint attach: %s: %s\n", shape_path.c_str(),
-                     in->shape.error().describe().c_str());
+                     in->descriptor.error().describe().c_str());
         return kExitInvalid;
     }
-    const fqk::KvTensorShapeV1& shape = *in->shape;
+    const fqk::KvTensorShapeV1& shape = std::get<fqk::KvTensorShapeV1>(*in->descriptor);
     const fqk::Result<ck::Header> header = ck::read_header(file);
     if (!header) return report_file_error("attach", file, header.error());
     // Every disagreement first, each named; attach() itself would stop at the first.

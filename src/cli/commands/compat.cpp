@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <variant>
 
 #include "cli/commands.hpp"
 #include "cli/descriptor_input.hpp"
@@ -18,15 +19,19 @@ struct CompatOptions {
     std::string a, b;
 };
 
+/// The v2 spec a descriptor stands for: itself, or a v1 descriptor's upgrade().
+fqk::Result<fqk::KvCacheSpecV2> as_spec(const fqk::KvCacheSpecV2& spec) { return spec; }
+fqk::Result<fqk::KvCacheSpecV2> as_spec(const fqk::KvTensorShapeV1& shape) { return fqk::upgrade(shape); }
+
 /// The valid v2 spec IN holds or stands for; nothing after printing why not (`exit` says which status).
 std::optional<fqk::KvCacheSpecV2> read_spec(const std::string& path, int& exit) {
     const std::optional<DescriptorInput> in = read_descriptor("compat", path);
     exit = kExitUsage;
     if (!in) return std::nullopt;
     exit = kExitInvalid;
-    fqk::Result<fqk::KvCacheSpecV2> spec = in->spec ? *in->spec
-                                          : in->shape ? fqk::upgrade(*in->shape)
-                                                      : fqk::Result<fqk::KvCacheSpecV2>(in->shape.error());
+    fqk::Result<fqk::KvCacheSpecV2> spec =
+        in->descriptor ? std::visit([](const auto& d) { return as_spec(d); }, *in->descriptor)
+                       : fqk::Result<fqk::KvCacheSpecV2>(in->descriptor.error());
     if (spec) {
         if (fqk::Status st = fqk::validate(*spec); !st) spec = std::move(st).error();
     }

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "cli/commands.hpp"
@@ -29,43 +30,24 @@ std::vector<std::string> form_choices() {
     return names;
 }
 
-/// A v2 cache spec has one wire form so far, JSON: --to json writes its canonical JSON (and a newline).
-int convert_spec(const ConvertOptions& o, fqk::formats::DescriptorForm form, const fqk::Result<fqk::KvCacheSpecV2>& spec) {
-    if (!spec) {
-        report_invalid(stderr, "kvshape convert: ", form, spec.error());
-        return kExitInvalid;
-    }
-    if (const fqk::Status st = fqk::validate(*spec); !st) {
-        report_invalid(stderr, "kvshape convert: ", form, st.error());
-        return kExitInvalid;
-    }
-    if (fqk::formats::parse_descriptor_form(o.to) != fqk::formats::DescriptorForm::json) {
-        std::fprintf(stderr, "kvshape convert: a v2 cache spec has no FlatBuffers form yet; --to json writes it\n");
-        return kExitUsage;
-    }
-    std::string text = fqk::to_json(*spec);
-    text.push_back('\n');
-    if (const std::optional<IoError> e = write_atomically(o.output, std::vector<std::uint8_t>(text.begin(), text.end()))) {
-        std::fprintf(stderr, "kvshape convert: %s\n", e->message.c_str());
-        return kExitUsage;
-    }
-    return kExitValid;
-}
-
 int run_convert(const ConvertOptions& o) {
     const std::optional<DescriptorInput> in = read_descriptor("convert", o.input);
     if (!in) return kExitUsage;
-    if (in->spec) return convert_spec(o, in->form, *in->spec);
-    if (!in->shape) {
-        report_invalid(stderr, "kvshape convert: ", in->form, in->shape.error());
+    if (!in->descriptor) {
+        report_invalid(stderr, "kvshape convert: ", in->form, in->descriptor.error());
         return kExitInvalid;
     }
-    if (const fqk::Status st = fqk::validate(*in->shape); !st) {
+    if (const fqk::Status st = std::visit([](const auto& d) { return fqk::validate(d); }, *in->descriptor); !st) {
         report_invalid(stderr, "kvshape convert: ", in->form, st.error());
         return kExitInvalid;
     }
     const fqk::formats::DescriptorForm to = fqk::formats::parse_descriptor_form(o.to).value();  // CLI11 checked
-    if (const std::optional<IoError> e = write_atomically(o.output, fqk::formats::write_kv_tensor_shape_v1(to, *in->shape))) {
+    const fqk::Result<std::vector<std::uint8_t>> bytes = fqk::formats::write_descriptor(to, *in->descriptor);
+    if (!bytes) {  // a form this schema has no writer for
+        std::fprintf(stderr, "kvshape convert: %s\n", bytes.error().describe().c_str());
+        return kExitUsage;
+    }
+    if (const std::optional<IoError> e = write_atomically(o.output, *bytes)) {
         std::fprintf(stderr, "kvshape convert: %s\n", e->message.c_str());
         return kExitUsage;
     }

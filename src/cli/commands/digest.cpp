@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <variant>
 
 #include "cli/commands.hpp"
 #include "cli/descriptor_input.hpp"
@@ -14,21 +15,9 @@ namespace fqk = fib_quant_kv;
 int run_digest(const std::string& input) {
     const std::optional<DescriptorInput> in = read_descriptor("digest", input);
     if (!in) return kExitUsage;
-    if (in->spec) {
-        const fqk::Result<fqk::Digest> digest =
-            *in->spec ? fqk::digest(**in->spec) : fqk::Result<fqk::Digest>(in->spec->error());
-        if (!digest) {
-            report_invalid(stderr, "kvshape digest: ", in->form, digest.error());
-            return kExitInvalid;
-        }
-        std::printf("%s\n", digest->hex().c_str());
-        return kExitValid;
-    }
-    if (!in->shape) {
-        report_invalid(stderr, "kvshape digest: ", in->form, in->shape.error());
-        return kExitInvalid;
-    }
-    const fqk::Result<fqk::Digest> digest = fqk::digest(*in->shape);  // validates
+    const fqk::Result<fqk::Digest> digest =
+        in->descriptor ? std::visit([](const auto& d) { return fqk::digest(d); }, *in->descriptor)  // validates
+                       : fqk::Result<fqk::Digest>(in->descriptor.error());
     if (!digest) {
         report_invalid(stderr, "kvshape digest: ", in->form, digest.error());
         return kExitInvalid;

@@ -21,16 +21,16 @@ struct UpgradeOptions {
 int run_upgrade(const UpgradeOptions& o) {
     const std::optional<DescriptorInput> in = read_descriptor("upgrade", o.input);
     if (!in) return kExitUsage;
-    if (in->spec) {
+    if (!in->claims<fqk::KvTensorShapeV1>()) {
         std::fprintf(stderr, "kvshape upgrade: the input is already a v2 cache spec\n");
         return kExitUsage;
     }
-    if (!in->shape) {
-        report_invalid(stderr, "kvshape upgrade: ", in->form, in->shape.error());
+    if (!in->descriptor) {
+        report_invalid(stderr, "kvshape upgrade: ", in->form, in->descriptor.error());
         return kExitInvalid;
     }
     const fqk::Result<fqk::KvCacheSpecV2> spec =
-        fqk::upgrade(*in->shape, fqk::parse_kv_rope_state(o.key_rope).value());  // CLI11 checked the name
+        fqk::upgrade(std::get<fqk::KvTensorShapeV1>(*in->descriptor), fqk::parse_kv_rope_state(o.key_rope).value());  // CLI11 checked the name
     if (!spec) {
         report_invalid(stderr, "kvshape upgrade: ", in->form, spec.error());
         return kExitInvalid;

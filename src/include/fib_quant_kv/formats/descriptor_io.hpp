@@ -9,6 +9,8 @@
 #include <optional>
 #include <span>
 #include <string_view>
+#include <type_traits>
+#include <variant>
 #include <vector>
 
 #include "fib_quant_kv/fib_quant_kv.hpp"
@@ -56,6 +58,39 @@ inline constexpr std::array<DescriptorFormInfo, 2> kDescriptorForms{{
 /// reader names what is wrong, and a FlatBuffer if they are binary, for the frame checks' error.
 [[nodiscard]] DescriptorForm detect_descriptor_form(std::span<const std::uint8_t> bytes,
                                                    std::string_view file_identifier) noexcept;
+
+// ------------------------------------------------------------------------------------------ any schema
+// Written once over the descriptor registry (SchemaTraits and AnyDescriptor in fib_quant_kv/schemas.hpp): a
+// schema added to schema/library.yaml is read and written here with no edit.
+
+/// The index of `Root` among AnyDescriptor's alternatives.
+template <class Root, std::size_t I = 0>
+[[nodiscard]] constexpr std::size_t schema_index() noexcept {
+    if constexpr (std::is_same_v<Root, std::variant_alternative_t<I, AnyDescriptor>>) {
+        return I;
+    } else {
+        return schema_index<Root, I + 1>();
+    }
+}
+
+/// detect_descriptor_form() with every schema's file identifier.
+[[nodiscard]] DescriptorForm detect_any_descriptor_form(std::span<const std::uint8_t> bytes) noexcept;
+
+/// The index into AnyDescriptor of the schema `bytes` in `form` claim to be: JSON by its top-level
+/// schema_version, a FlatBuffer by its file identifier. The first schema when they claim none (or are not
+/// decodable that far), so that its reader names what is wrong, as it always has.
+[[nodiscard]] std::size_t descriptor_schema_index(DescriptorForm form, std::span<const std::uint8_t> bytes);
+
+/// The rule id of the unsupported Error for a form a schema has no reader or writer for (yet).
+inline constexpr std::string_view kUnsupportedFormRule = "formats.unsupported_form";
+
+/// Decodes a descriptor of whichever schema the bytes claim (descriptor_schema_index), not validated; JSON is
+/// decoded where it stands when its schema's reader can (the bytes hold unspecified values afterwards).
+[[nodiscard]] Result<AnyDescriptor> read_descriptor_in_place(DescriptorForm form, std::span<char> bytes);
+
+/// The bytes of a file holding `descriptor` in `form` (as write_kv_tensor_shape_v1 writes them). Does not
+/// validate. Unsupported for a form its schema has no writer for; parse for a code outside the enum.
+[[nodiscard]] Result<std::vector<std::uint8_t>> write_descriptor(DescriptorForm form, const AnyDescriptor& descriptor);
 
 // ------------------------------------------------------------------------------------------ KvTensorShapeV1
 
