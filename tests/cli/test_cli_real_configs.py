@@ -157,6 +157,12 @@ REAL = {
 # block size 16 and the state apart, and says so in a note. Its vllm total_bytes for these is therefore not
 # vLLM's reservation, and is not asserted (see the report for issue 15).
 VLLM_NOT_ASSERTED = {"qwen3-next-80b-a3b.json", "qwen3.5-27b.json"}
+# Llama-4's chunked layers are capped in vLLM only with the hybrid KV cache manager on. vLLM PR 21761 (July
+# 2025, vllm/config: VLLM_ALLOW_CHUNKED_LOCAL_ATTN_WITH_HYBRID_KV_CACHE, default off) turned it off for models
+# with attention_chunk_size, and every layer then takes cdiv(T, 16) pages (48 x cdiv(T, 16) x 65536 bytes: 24 GiB
+# at 131072 tokens); PR 29627 turned the default on again (PR 46553, a proposal to turn it off once more, was
+# closed). The figure asserted here is the one with it on (the chunk cap: 8.25 GiB at 131072 tokens), which is
+# kvshape's reading; whether vLLM 001cabc1be16 has PR 29627 was not checked here.
 
 
 # ------------------------------------------------------------------------------------------------- engines
