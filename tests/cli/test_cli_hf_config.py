@@ -68,6 +68,10 @@ NO_V1 = {
     "qwen3.5-27b.json": ("qwen3_5", 16 * 4 * 2 * 256 * 2, "only 16 of the 64 layers"),
 }
 MLA = {"deepseek-v3.json", "kimi-k2.json"}
+# Bundled configs kvshape sizes wrongly (kept to show it; the right figures are in test_cli_real_configs.py,
+# marked expectedFailure): nemotron_h's hybrid_override_pattern is not read, so its 46 Mamba-2 and MoE layers are
+# sized as attention layers.
+WRONG = {"nemotron-3-nano-30b-a3b.json"}
 BYTES_PER_TOKEN = {  # pinned: 2 x layers x kv_heads x head_dim x bytes
     "llama-3-8b.json": 131072, "llama-2-7b.json": 524288, "falcon-7b.json": 8192, "gpt2.json": 73728,
     "gemma-7b.json": 458752, "qwen2-7b.json": 57344, "gemma-2-9b.json": 688128, "llava-1.5-7b.json": 524288,
@@ -91,8 +95,8 @@ def descriptor(role, kind, batch, layers, kv, q, tokens, head_dim, dtype, rope):
 class BundledConfigs(unittest.TestCase):
     def test_every_bundled_config_is_pinned(self):
         self.assertEqual(sorted(f for f in os.listdir(CONFIGS) if f.endswith(".json")),
-                         sorted(list(EXPECTED) + list(NO_V1)))
-        self.assertFalse(set(EXPECTED) & set(NO_V1))
+                         sorted(list(EXPECTED) + list(NO_V1) + list(WRONG)))
+        self.assertFalse(set(EXPECTED) & set(NO_V1) or (set(EXPECTED) | set(NO_V1)) & WRONG)
 
     def test_rows_without_a_v1_descriptor(self):
         for name, (model, per_token, why) in NO_V1.items():
