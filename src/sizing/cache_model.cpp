@@ -13,6 +13,7 @@ std::string_view to_string(LayerKind kind) noexcept {
         case LayerKind::mla: return "mla";
         case LayerKind::linear_attention: return "linear_attention";
         case LayerKind::mamba: return "mamba";
+        case LayerKind::none: return "none";
     }
     return {};
 }
@@ -28,6 +29,12 @@ std::vector<LayerGroup> group_layers(const CacheModel& model) {
         if (group == nullptr) group = &groups.emplace_back(LayerGroup{spec, {}});
         group->layers.push_back(static_cast<std::uint32_t>(i));
     }
+    return groups;
+}
+
+std::vector<LayerGroup> cache_groups(const CacheModel& model) {
+    std::vector<LayerGroup> groups = group_layers(model);
+    std::erase_if(groups, [](const LayerGroup& g) { return g.spec.kind == LayerKind::none; });
     return groups;
 }
 

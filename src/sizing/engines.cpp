@@ -265,7 +265,7 @@ struct HfSizer {
 };
 
 Result<EngineSize> size_hf(const CacheModel& model, std::uint32_t tokens, const EngineOptions& o, EngineSize out) {
-    const std::vector<LayerGroup> groups = group_layers(model);
+    const std::vector<LayerGroup> groups = cache_groups(model);
     const HfSizer sizer{groups, info(out.kv_dtype).bytes};
     Checked c;
     if (!sizer.size(tokens, o.batch, &out, c)) return c.error(Engine::hf, tokens, o.batch);
@@ -325,7 +325,7 @@ struct VllmSpec {
 Result<EngineSize> size_vllm(const CacheModel& model, std::uint32_t tokens, const EngineOptions& o, EngineSize out) {
     const std::uint64_t dsize = info(out.kv_dtype).bytes;
     const std::uint64_t batched = o.max_num_batched_tokens;
-    const std::vector<LayerGroup> all = group_layers(model);
+    const std::vector<LayerGroup> all = cache_groups(model);
     Checked c;
     std::vector<VllmSpec> specs;
     std::vector<GroupSize> state_groups;
@@ -520,7 +520,7 @@ struct LlamaCppSizer {
 
 Result<EngineSize> size_llama_cpp(const CacheModel& model, std::uint32_t tokens, const EngineOptions& o,
                                   EngineSize out) {
-    const std::vector<LayerGroup> groups = group_layers(model);
+    const std::vector<LayerGroup> groups = cache_groups(model);
     const LlamaCppSizer sizer{groups, info(out.kv_dtype), o.ubatch};
     Checked c;
     Result<bool> r = sizer.size(tokens, o.batch, &out, c);

@@ -74,6 +74,11 @@ enum class HfKey : std::uint8_t {
     conv_kernel,
     expand,
     intermediate_size,
+    hybrid_override_pattern,
+    mamba_num_heads,
+    mamba_head_dim,
+    n_groups,
+    ssm_state_size,
     text_config,
     count,
 };
@@ -103,7 +108,8 @@ constexpr KeyInfo kKeys[kKeyCount] = {
     FQK_HF_KEY(linear_num_value_heads), FQK_HF_KEY(linear_key_head_dim), FQK_HF_KEY(linear_value_head_dim),
     FQK_HF_KEY(linear_conv_kernel_dim), FQK_HF_KEY(mamba_d_state), FQK_HF_KEY(mamba_d_conv),
     FQK_HF_KEY(mamba_expand), FQK_HF_KEY(state_size), FQK_HF_KEY(conv_kernel), FQK_HF_KEY(expand),
-    FQK_HF_KEY(intermediate_size), FQK_HF_KEY(text_config),
+    FQK_HF_KEY(intermediate_size), FQK_HF_KEY(hybrid_override_pattern), FQK_HF_KEY(mamba_num_heads),
+    FQK_HF_KEY(mamba_head_dim), FQK_HF_KEY(n_groups), FQK_HF_KEY(ssm_state_size), FQK_HF_KEY(text_config),
 };
 #undef FQK_HF_KEY
 // clang-format on
@@ -880,6 +886,29 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
             }
             kinds[i] = *kind;
         }
+    } else if (const Slot* pattern = m.get(HfKey::hybrid_override_pattern); pattern != nullptr) {
+        // Nemotron-H (NemotronHConfig.layers_block_type, transformers and vLLM's
+        // transformers_utils/configs/nemotron_h.py): one character a layer, "M" Mamba-2, "*" attention, "-" MLP,
+        // "E" MoE; only attention layers hold keys and values, only Mamba layers a state.
+        if (pattern->token != Token::string || pattern->text.find_first_not_of("M*-E") != std::string::npos) {
+            return make_error(ErrorKind::parse, hf_config_rules::unknown_layer_type,
+                              m.path(HfKey::hybrid_override_pattern),
+                              std::string("key `").append(m.name(HfKey::hybrid_override_pattern))
+                                  .append("`: invalid value: ").append(describe(pattern->token, pattern->text))
+                                  .append(", expected a string of M (Mamba), * (attention), - (MLP) and E (MoE)"));
+        }
+        if (pattern->text.size() != *layers) {
+            std::string msg = std::string("key `").append(m.name(HfKey::hybrid_override_pattern)).append("` has ");
+            detail::append_decimal(msg, pattern->text.size());
+            msg.append(" layers, but the model has ");
+            detail::append_decimal(msg, *layers);
+            return make_error(ErrorKind::parse, hf_config_rules::layer_types_length,
+                              m.path(HfKey::hybrid_override_pattern), std::move(msg));
+        }
+        for (std::uint32_t i = 0; i < *layers; ++i) {
+            const char c = pattern->text[i];
+            kinds[i] = c == '*' ? LayerKind::full : c == 'M' ? LayerKind::mamba : LayerKind::none;
+        }
     } else if (attention_free) {
         std::fill(kinds.begin(), kinds.end(), LayerKind::mamba);
     } else if (m.get(HfKey::attn_layer_period) != nullptr) {
@@ -977,7 +1006,32 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
         }
         linear_state = *conv + *rec;
     }
-    if (std::find(kinds.begin(), kinds.end(), LayerKind::mamba) != kinds.end()) {
+    if (std::find(kinds.begin(), kinds.end(), LayerKind::mamba) != kinds.end() &&
+        m.get(HfKey::mamba_num_heads) != nullptr) {
+        // Mamba-2 (Nemotron-H; vLLM's MambaStateShapeCalculator.mamba2_state_shape, transformers' Mamba2 cache):
+        // a conv state of (heads x head_dim + 2 x n_groups x ssm_state_size) x conv_kernel and an SSM state of
+        // heads x head_dim x ssm_state_size.
+        std::uint32_t v[5] = {};
+        const HfKey keys[5] = {HfKey::mamba_num_heads, HfKey::mamba_head_dim, HfKey::n_groups, HfKey::ssm_state_size,
+                               HfKey::conv_kernel};
+        for (std::size_t i = 0; i < 5; ++i) {
+            FQK_TRY(x, m.u32(keys[i]));
+            if (!x) return m.missing(keys[i], " (a Mamba-2 layer's state)");
+            v[i] = *x;
+        }
+        const std::uint64_t inner = std::uint64_t{v[0]} * v[1];  // two u32: no overflow
+        const std::optional<std::uint64_t> groups = checked_product({2, v[2], v[3]});
+        const std::optional<std::uint64_t> conv =
+            groups && *groups <= std::numeric_limits<std::uint64_t>::max() - inner
+                ? checked_product({inner + *groups, v[4]})
+                : std::nullopt;
+        const std::optional<std::uint64_t> ssm = checked_product({inner, v[3]});
+        if (!conv || !ssm || *conv > std::numeric_limits<std::uint64_t>::max() - *ssm) {
+            return make_error(ErrorKind::resource_limit_exceeded, hf_config_rules::total_overflow,
+                              m.path(HfKey::mamba_num_heads), "a Mamba-2 layer's state does not fit in 64 bits");
+        }
+        mamba_state = *conv + *ssm;
+    } else if (std::find(kinds.begin(), kinds.end(), LayerKind::mamba) != kinds.end()) {
         // Mamba (MambaCache): a conv state of intermediate x conv kernel and an SSM state of intermediate x
         // state size, intermediate = expand x hidden_size unless given.
         FQK_TRY(d_state, first_u32(m, {HfKey::mamba_d_state, HfKey::state_size}));
@@ -1034,6 +1088,7 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
                 spec.state_elements = mamba_state;
                 break;
             case LayerKind::mla: spec = attention; break;
+            case LayerKind::none: spec.kind = k; break;
         }
         cache.layers.push_back(spec);
     }
@@ -1044,7 +1099,7 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
             detail::append_decimal(msg, static_cast<std::size_t>(kv_layers));
             msg.append(" of the ");
             detail::append_decimal(msg, kinds.size());
-            msg.append(" layers hold keys and values (the others keep a linear-attention or Mamba state): a "
+            msg.append(" layers hold keys and values (the others keep a linear-attention or Mamba state, or nothing): a "
                        "KvTensorShapeV1 cannot describe the cache");
             out.v1_refusal = make_error(ErrorKind::unsupported, hf_config_rules::layers_differ, {}, std::move(msg));
         }

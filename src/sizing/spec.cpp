@@ -73,6 +73,7 @@ KvLayerGroup group_of(const LayerGroup& g, Engine engine, std::uint64_t state_by
             break;
         case LayerKind::linear_attention:
         case LayerKind::mamba:
+        case LayerKind::none:  // holds nothing: a linear group of no state, so that the groups hold every layer
             out.attention = KvLayerAttention::linear;
             out.state_bytes = state_bytes;
             out.kv_heads = out.key_head_dim = out.value_head_dim = 0;

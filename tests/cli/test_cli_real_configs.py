@@ -318,8 +318,9 @@ def layout_nemotron_h(cfg):
     return [group("full", pattern.count("*"), kv, hd, hd)], pattern.count("M")
 
 
-class KnownWrong(unittest.TestCase):
-    """Configs kvshape sizes wrongly: the right figures, worked out here, marked expectedFailure with the reason."""
+class NemotronH(unittest.TestCase):
+    """Nemotron-H's hybrid_override_pattern: only its "*" layers hold keys and values, only its "M" layers a
+    Mamba-2 state; "-" and "E" layers (MLP, MoE) hold nothing."""
 
     NEMOTRON = "nemotron-3-nano-30b-a3b.json"
 
@@ -328,13 +329,10 @@ class KnownWrong(unittest.TestCase):
         self.assertEqual([(g["kind"], g["layers"], g["kv_heads"], g["key_dim"]) for g in groups],
                          [("full", 6, 2, 128)])
         self.assertEqual(mamba, 23)
-        # 6 layers x 2 heads x 128 x (K + V) x 2 bytes = 6144 bytes a token; kvshape says 53248 (all 52 layers).
+        # 6 layers x 2 heads x 128 x (K + V) x 2 bytes = 6144 bytes a token.
         self.assertEqual(hf_bytes(groups, 1, 2), 6144)
 
-    @unittest.expectedFailure
     def test_nemotron_h_only_attention_layers_hold_kv(self):
-        # kvshape does not read hybrid_override_pattern: it sizes 52 full layers of 2 x 128 (53248 bytes a token,
-        # 6.5 GiB at 131072 tokens) where 6 hold keys and values (6144 bytes a token, 768 MiB).
         groups, _ = layout_nemotron_h(load(self.NEMOTRON))
         for engine in ("hf", "vllm", "llama.cpp"):
             proc = run([os.path.join(CONFIGS, self.NEMOTRON), "--tokens", "131072", "--engine", engine,
@@ -344,6 +342,30 @@ class KnownWrong(unittest.TestCase):
                     "vllm": vllm_bytes(groups, 131072),  # the attention pages alone (see VLLM_NOT_ASSERTED)
                     "llama.cpp": llama_bytes(groups, 131072)}[engine]
             self.assertEqual(json.loads(proc.stdout)["total_bytes"], want, engine)
+
+    def test_nemotron_h_mamba2_state(self):
+        # Mamba-2's state per layer and sequence (vLLM MambaStateShapeCalculator.mamba2_state_shape): conv
+        # (heads x head_dim + 2 x n_groups x ssm_state_size) x conv_kernel, plus SSM heads x head_dim x state.
+        cfg = load(self.NEMOTRON)
+        inner = cfg["mamba_num_heads"] * cfg["mamba_head_dim"]
+        per_layer = ((inner + 2 * cfg["n_groups"] * cfg["ssm_state_size"]) * cfg["conv_kernel"]
+                     + inner * cfg["ssm_state_size"])
+        self.assertEqual(per_layer, (4096 + 2048) * 4 + 4096 * 128)
+        mamba_layers = cfg["hybrid_override_pattern"].count("M")
+        # llama.cpp keeps recurrent state in f32 (llama_memory_recurrent), one cell per sequence.
+        proc = run([os.path.join(CONFIGS, self.NEMOTRON), "--tokens", "4096", "--batch", "2", "--engine",
+                    "llama.cpp", "--format", "json"])
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(json.loads(proc.stdout)["state_bytes"], 2 * mamba_layers * per_layer * 4)
+
+    def test_pattern_of_the_wrong_length_or_letters(self):
+        for pattern, needle in (("M*", "hybrid_override_pattern"), ("X" * 52, "hybrid_override_pattern")):
+            cfg = load(self.NEMOTRON)
+            cfg["hybrid_override_pattern"] = pattern
+            proc = subprocess.run([KVSHAPE, "from-hf-config", "-", "--tokens", "64"], input=json.dumps(cfg).encode(),
+                                  capture_output=True, timeout=60)
+            self.assertEqual(proc.returncode, 1, proc.stdout)
+            self.assertIn(needle.encode(), proc.stderr)
 
 
 class BadConfigs(unittest.TestCase):

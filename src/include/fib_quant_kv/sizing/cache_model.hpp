@@ -26,9 +26,10 @@ enum class LayerKind : std::uint8_t {
     mla,               ///< multi-head latent attention: a compressed latent (DeepSeek-V2/V3, Kimi-K2)
     linear_attention,  ///< no keys and values: a fixed-size recurrent state (Qwen3-Next Gated DeltaNet)
     mamba,             ///< no keys and values: a fixed-size SSM state (Mamba, Jamba's Mamba layers)
+    none,              ///< no attention and no state: an MLP or MoE layer of a hybrid (Nemotron-H's "-" and "E")
 };
 
-/// The wire names: "full", "sliding", "chunked", "mla", "linear_attention", "mamba".
+/// The wire names: "full", "sliding", "chunked", "mla", "linear_attention", "mamba", "none".
 [[nodiscard]] std::string_view to_string(LayerKind kind) noexcept;
 
 /// True for the kinds that hold keys and values per token.
@@ -78,5 +79,8 @@ struct LayerGroup {
 
 /// Groups the layers by equal spec (vLLM's first step in _get_kv_cache_groups_uniform_page_size).
 [[nodiscard]] std::vector<LayerGroup> group_layers(const CacheModel& model);
+
+/// group_layers() without the layers that cache nothing (LayerKind::none): what an engine allocates for.
+[[nodiscard]] std::vector<LayerGroup> cache_groups(const CacheModel& model);
 
 }  // namespace fib_quant_kv::sizing
