@@ -7,6 +7,10 @@
 //     unknown-field variants of the same shapes; also decode + validate (+ digest);
 //   * FlatBuffer bytes -> verified view (zero-copy), against the bare FlatBuffers Verifier alone as the floor;
 //   * a second baseline: nlohmann/json parsing the canonical text into the struct.
+//   * the v2 cache spec (bench/specs_v2.jsonl, realistic specs of real models' caches): validate, digest, JSON
+//     parse (the public reader, and its general path alone), to_json; each reports `doc_bytes`, the mean length
+//     of the canonical JSON text per op, so that bench/run can put them per byte next to v1's (whose benchmarks
+//     report it too).
 // bench/run runs this next to `kvshape-reference bench` and prints the comparison. `bench_descriptors
 // --dump-shapes` prints the shape set as canonical JSON lines (bench/run diffs it against the Rust side's).
 // Numbers, not pass/fail: speed targets live in bench/run, never in the tests.
@@ -16,6 +20,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <new>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
@@ -25,6 +30,7 @@
 #include <vector>
 
 #include "fib_quant_kv/fib_quant_kv.hpp"
+#include "fib_quant_kv/kv_cache_spec_v2.hpp"
 #include "fib_quant_kv/kv_tensor_shape_v1_flatbuffers.hpp"
 #include "shapes.hpp"
 
@@ -139,6 +145,13 @@ std::int64_t total_bytes(const std::vector<std::string>& t, std::int64_t iterati
     return static_cast<std::int64_t>(sum) * iterations / static_cast<std::int64_t>(t.size());
 }
 
+/// The mean length of the texts, as the counter `doc_bytes` (per op: every benchmark cycles through its set).
+void doc_bytes(benchmark::State& state, const std::vector<std::string>& t) {
+    std::size_t sum = 0;
+    for (const std::string& s : t) sum += s.size();
+    state.counters["doc_bytes"] = benchmark::Counter(static_cast<double>(sum) / static_cast<double>(t.size()));
+}
+
 // ---------------------------------------------------------------------------------------------- native struct
 void validate(benchmark::State& state) {
     const auto& set = shapes();
@@ -147,6 +160,7 @@ void validate(benchmark::State& state) {
         benchmark::DoNotOptimize(fqk::validate(set[i]));
         i = (i + 1) % kShapeCount;
     }
+    doc_bytes(state, compact_texts());
 }
 BENCHMARK(validate);
 
@@ -157,6 +171,7 @@ void validate_all(benchmark::State& state) {
         benchmark::DoNotOptimize(fqk::validate_all(set[i]));
         i = (i + 1) % kShapeCount;
     }
+    doc_bytes(state, compact_texts());
 }
 BENCHMARK(validate_all);
 
@@ -167,6 +182,7 @@ void digest(benchmark::State& state) {
         benchmark::DoNotOptimize(fqk::digest(set[i]));
         i = (i + 1) % kShapeCount;
     }
+    doc_bytes(state, compact_texts());
 }
 BENCHMARK(digest);
 
@@ -177,6 +193,7 @@ void to_json(benchmark::State& state) {
         benchmark::DoNotOptimize(fqk::to_json(set[i]));
         i = (i + 1) % kShapeCount;
     }
+    doc_bytes(state, compact_texts());
 }
 BENCHMARK(to_json);
 
@@ -219,6 +236,7 @@ void parse(benchmark::State& state, const std::vector<std::string>& t) {
         i = (i + 1) % kShapeCount;
     }
     state.SetBytesProcessed(total_bytes(t, state.iterations()));
+    doc_bytes(state, t);
 }
 
 void parse_json_compact(benchmark::State& state) { parse(state, compact_texts()); }
@@ -338,6 +356,86 @@ void fb_verified_view_digest(benchmark::State& state) {
 }
 BENCHMARK(fb_verified_view_digest);
 
+// ---------------------------------------------------------------------------------------------- v2 cache spec
+/// bench/specs_v2.jsonl: canonical v2 specs, one a line (bench/make_specs_v2.sh wrote them with kvshape).
+const std::vector<std::string>& v2_texts() {
+    static const std::vector<std::string> t = [] {
+        std::vector<std::string> out;
+        std::ifstream in(FQK_BENCH_SPECS_V2);
+        for (std::string line; std::getline(in, line);) {
+            if (!line.empty()) out.push_back(line);
+        }
+        return out;
+    }();
+    return t;
+}
+
+const std::vector<fqk::KvCacheSpecV2>& v2_specs() {
+    static const std::vector<fqk::KvCacheSpecV2> set = [] {
+        std::vector<fqk::KvCacheSpecV2> out;
+        for (const std::string& text : v2_texts()) out.push_back(*fqk::parse_kv_cache_spec_v2_json(text));
+        return out;
+    }();
+    return set;
+}
+
+void v2_validate(benchmark::State& state) {
+    const auto& set = v2_specs();
+    std::size_t i = 0;
+    for (auto _ : state) {
+        benchmark::DoNotOptimize(fqk::validate(set[i]));
+        i = (i + 1) % set.size();
+    }
+    doc_bytes(state, v2_texts());
+}
+BENCHMARK(v2_validate);
+
+void v2_digest(benchmark::State& state) {
+    const auto& set = v2_specs();
+    std::size_t i = 0;
+    for (auto _ : state) {
+        benchmark::DoNotOptimize(fqk::digest(set[i]));
+        i = (i + 1) % set.size();
+    }
+    doc_bytes(state, v2_texts());
+}
+BENCHMARK(v2_digest);
+
+void v2_to_json(benchmark::State& state) {
+    const auto& set = v2_specs();
+    std::size_t i = 0;
+    for (auto _ : state) {
+        benchmark::DoNotOptimize(fqk::to_json(set[i]));
+        i = (i + 1) % set.size();
+    }
+    doc_bytes(state, v2_texts());
+}
+BENCHMARK(v2_to_json);
+
+void v2_parse_json(benchmark::State& state) {
+    const auto& t = v2_texts();
+    std::size_t i = 0;
+    for (auto _ : state) {
+        benchmark::DoNotOptimize(fqk::parse_kv_cache_spec_v2_json(t[i]));
+        i = (i + 1) % t.size();
+    }
+    state.SetBytesProcessed(total_bytes(t, state.iterations()));
+    doc_bytes(state, t);
+}
+BENCHMARK(v2_parse_json);
+
+void v2_parse_json_general(benchmark::State& state) {
+    const auto& t = v2_texts();
+    std::size_t i = 0;
+    for (auto _ : state) {
+        benchmark::DoNotOptimize(fqk::detail::parse_kv_cache_spec_v2_json_general(t[i]));
+        i = (i + 1) % t.size();
+    }
+    state.SetBytesProcessed(total_bytes(t, state.iterations()));
+    doc_bytes(state, t);
+}
+BENCHMARK(v2_parse_json_general);
+
 // ---------------------------------------------------------------------------------------------- self-check
 /// Before timing anything: every shape valid, every text variant and buffer reads back as its shape.
 bool inputs_agree() {
@@ -354,6 +452,17 @@ bool inputs_agree() {
         ok = ok && view.ok() && fqk::to_native(*view) == s;
         if (!ok) {
             std::fprintf(stderr, "bench_descriptors: shape %zu does not round-trip: %s\n", i, fqk::to_json(s).c_str());
+            return false;
+        }
+    }
+    if (v2_texts().empty()) {
+        std::fprintf(stderr, "bench_descriptors: no v2 specs in %s\n", FQK_BENCH_SPECS_V2);
+        return false;
+    }
+    for (const std::string& text : v2_texts()) {
+        const fqk::Result<fqk::KvCacheSpecV2> spec = fqk::parse_kv_cache_spec_v2_json(text);
+        if (!spec || !fqk::validate(*spec).ok() || fqk::to_json(*spec) != text) {
+            std::fprintf(stderr, "bench_descriptors: a v2 spec is not valid canonical JSON: %s\n", text.c_str());
             return false;
         }
     }

@@ -7,10 +7,13 @@
 //   * validate() and validate_all() agree (the first of every violation is validate()'s); a valid spec has its
 //     digest, both byte counts (bytes_per_token no more than bytes_held), and no differences from itself;
 //   * an invalid spec's errors are typed, with a rule id and UTF-8 messages.
-// v2 has one reader (no canonical fast path yet), so there is no fast/general pair to compare; the round trip
-// through the writer stands in for it. Seeds: tests/data/spec_v2_inputs.jsonl, one file per line.
+//   * the reader's two paths give one answer: where the fast path takes the input (only ever what to_json()
+//     writes), the general reader returns the same value, and the public parse answers exactly as the general
+//     reader (value, or Error with kind, rule, fields, path, message and offset).
+// Seeds: tests/data/spec_v2_inputs.jsonl, one file per line.
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,6 +28,17 @@ using fqk::detail::is_valid_utf8;
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view text(reinterpret_cast<const char*>(data), size);
     const fqk::Result<fqk::KvCacheSpecV2> spec = fqk::parse_kv_cache_spec_v2_json(text);
+    const fqk::Result<fqk::KvCacheSpecV2> general = fqk::detail::parse_kv_cache_spec_v2_json_general(text);
+    if (const std::optional<fqk::KvCacheSpecV2> fast = fqk::detail::parse_kv_cache_spec_v2_json_fast(text)) {
+        FQK_REQUIRE(general.ok() && *general == *fast);
+        FQK_REQUIRE(fqk::to_json(*fast) == text);  // the fast path takes only what to_json writes
+    }
+    FQK_REQUIRE(spec.ok() == general.ok());
+    if (spec.ok()) {
+        FQK_REQUIRE(*spec == *general);
+    } else {
+        FQK_REQUIRE(spec.error() == general.error());
+    }
     if (!spec) {
         const fqk::Error& e = spec.error();
         fqk::fuzz::require_typed_parse_error(e);

@@ -202,6 +202,59 @@ BOOST_AUTO_TEST_CASE(arrays_past_their_bound_are_refused_before_they_are_stored)
     BOOST_TEST(e.message == "field `storage.dim_order`: invalid length 8, expected at most 7 items");
 }
 
+namespace {
+/// The public reader answers as the general one; the fast path, where it answers, with the same value, and only
+/// for what to_json() writes.
+void paths_agree(const std::string& text) {
+    const fqk::Result<fqk::KvCacheSpecV2> general = fqk::detail::parse_kv_cache_spec_v2_json_general(text);
+    const fqk::Result<fqk::KvCacheSpecV2> parsed = fqk::parse_kv_cache_spec_v2_json(text);
+    BOOST_TEST_REQUIRE(parsed.ok() == general.ok(), text);
+    if (parsed.ok()) {
+        BOOST_TEST((*parsed == *general), text);
+    } else {
+        BOOST_TEST((parsed.error() == general.error()), text);
+    }
+    if (const std::optional<fqk::KvCacheSpecV2> fast = fqk::detail::parse_kv_cache_spec_v2_json_fast(text)) {
+        BOOST_TEST_REQUIRE(general.ok(), text);
+        BOOST_TEST((*fast == *general), text);
+        BOOST_TEST(fqk::to_json(*fast) == text);
+    }
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(fast_path_takes_the_canonical_form_and_agrees_with_the_general_reader) {
+    for (const std::string* doc : {&kGemmaLike, &kMla, &kQ8, &kHybrid, &kInt4}) {
+        BOOST_TEST(fqk::detail::parse_kv_cache_spec_v2_json_fast(*doc).has_value(), *doc);
+        paths_agree(*doc);
+        // Every prefix, and every byte replaced by each of a few that matter to a JSON reader.
+        for (std::size_t n = 0; n < doc->size(); ++n) {
+            paths_agree(doc->substr(0, n));
+            for (const char c : {' ', '0', '9', '"', '\\', ',', '}', ']', '\0', '-', 'x', '\x80'}) {
+                std::string mutated = *doc;
+                mutated[n] = c;
+                paths_agree(mutated);
+            }
+        }
+    }
+    // What the fast path declines: each of these goes to the general reader, which decides it.
+    for (const std::string& declined : {
+             edit(kGemmaLike, R"("attention":"full",)", R"("attention":"full","window":null,)"),  // null
+             edit(kGemmaLike, R"("layers":6,)", R"("layers":6,"layers":6,)"),                    // a key twice
+             edit(kGemmaLike, R"("layers":6,)", R"("layers":6,"x":1,)"),                         // an unknown key
+             edit(kGemmaLike, R"("layers":6,)", R"("layers": 6,)"),                              // whitespace
+             edit(kGemmaLike, R"("layers":6,)", R"("layers":06,)"),                              // a leading zero
+             edit(kGemmaLike, R"("layers":6,)", R"("layers":4294967296,)"),                      // past u32
+             edit(kGemmaLike, R"("batch":1,)", ""),                                              // missing
+             edit(kGemmaLike, R"("schema_version":"fib)", R"("schema_version":"\u0066ib)"),      // an escape
+             edit(kGemmaLike, R"(["kv","block","token","head","dim"])",
+                  R"(["kv","block","token","head","dim","layer","batch","kv"])"),                  // past the bound
+             kGemmaLike + " ",
+         }) {
+        BOOST_TEST(!fqk::detail::parse_kv_cache_spec_v2_json_fast(declined).has_value(), declined);
+        paths_agree(declined);
+    }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(rules)

@@ -839,6 +839,18 @@ std::vector<Difference> differences(const KvCacheSpecV2& a, const KvCacheSpecV2&
     return out;
 }
 
+namespace detail {
+
+std::optional<KvCacheSpecV2> parse_kv_cache_spec_v2_json_fast(std::string_view json) {
+    return composite::parse_json_fast<KvCacheSpecV2>(json);
+}
+
+Result<KvCacheSpecV2> parse_kv_cache_spec_v2_json_general(std::string_view json) {
+    return composite::parse_json_general<KvCacheSpecV2>(json);
+}
+
+}  // namespace detail
+
 Result<KvCacheSpecV2> parse_kv_cache_spec_v2_json(std::string_view json) {
     return detail::composite::parse_json<KvCacheSpecV2>(json);
 }

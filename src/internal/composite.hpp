@@ -30,6 +30,7 @@
 #include "fib_quant_kv/enum_traits.hpp"
 #include "fib_quant_kv/error.hpp"
 #include "internal/canonical.hpp"
+#include "internal/json_fast.hpp"
 #include "internal/text.hpp"
 
 namespace fib_quant_kv::detail::composite {
@@ -214,15 +215,148 @@ struct Reader<S> {
     }
 };
 
-/// The whole reader: text to a struct. Decoding does not validate.
+/// The general reader: text to a tree, the tree to a struct. Decoding does not validate.
 template <Composite S>
-[[nodiscard]] Result<S> parse_json(std::string_view json) {
+[[nodiscard]] Result<S> parse_json_general(std::string_view json) {
     Result<Node> tree = parse_tree(json);
     if (!tree) return std::move(tree).error();
     S out{};
     const PathLink root{};
     if (std::optional<Error> e = Reader<S>::read(*tree, out, nullptr, root)) return std::move(*e);
     return out;
+}
+
+// ------------------------------------------------------------------------------------------------ the fast path
+
+/// The fast path's state: the cursor (internal/json_fast.hpp) and the counts the general reader limits (TreeLimits:
+/// values and nesting, counted as TreeBuilder counts them), so that it declines whatever the tree would refuse.
+struct FastState {
+    explicit FastState(std::string_view json) : cursor(json) {}
+    json_fast::Cursor cursor;
+    std::size_t values = 0;
+    std::size_t depth = 0;
+    TreeLimits limits{};
+    [[nodiscard]] bool value() noexcept { return ++values <= limits.max_values; }
+    [[nodiscard]] bool open() noexcept { return ++depth <= limits.max_depth && value(); }
+};
+
+template <class T>
+struct FastReader;
+
+template <std::unsigned_integral T>
+struct FastReader<T> {
+    static bool read(FastState& st, T& out, const FieldInfo&) noexcept {
+        std::uint64_t v = 0;
+        if (!st.cursor.uint(std::numeric_limits<T>::max(), v)) return false;
+        out = static_cast<T>(v);
+        return st.value();
+    }
+};
+
+template <>
+struct FastReader<std::string> {
+    static bool read(FastState& st, std::string& out, const FieldInfo&) {
+        std::string_view text;
+        if (!st.cursor.take('"') || !st.cursor.plain_string(text) || !st.cursor.take('"')) return false;
+        out.assign(text);
+        return st.value();
+    }
+};
+
+template <class E>
+    requires std::is_enum_v<E>
+struct FastReader<E> {
+    static bool read(FastState& st, E& out, const FieldInfo&) noexcept {
+        std::size_t which = 0;
+        if (!st.cursor.take('"') || !st.cursor.variant(EnumTraits<E>::wire_names, which) || !st.cursor.take('"')) {
+            return false;
+        }
+        out = EnumTraits<E>::values[which];
+        return st.value();
+    }
+};
+
+/// Present (its key was read): the value itself; to_json() never writes null.
+template <class T>
+struct FastReader<std::optional<T>> {
+    static bool read(FastState& st, std::optional<T>& out, const FieldInfo& f) {
+        return FastReader<T>::read(st, out.emplace(), f);
+    }
+};
+
+template <class T>
+struct FastReader<std::vector<T>> {
+    static bool read(FastState& st, std::vector<T>& out, const FieldInfo& f) {
+        if (!st.open() || !st.cursor.take('[')) return false;
+        out.clear();
+        if (!st.cursor.take(']')) {
+            if constexpr (std::is_unsigned_v<T> || std::is_enum_v<T>) {
+                // Integers and enums: items gather on the stack, then go to the vector in one allocation of the
+                // exact size (chunk by chunk past kChunk items).
+                constexpr std::size_t kChunk = 256;
+                T chunk[kChunk];
+                std::size_t n = 0;
+                std::size_t total = 0;
+                do {
+                    if (total == f.max_items) return false;  // one more than the bound: the general reader's error
+                    if (!FastReader<T>::read(st, chunk[n], f)) return false;
+                    ++total;
+                    if (++n == kChunk) {
+                        out.insert(out.end(), chunk, chunk + n);
+                        n = 0;
+                    }
+                } while (st.cursor.take(','));
+                out.insert(out.end(), chunk, chunk + n);
+            } else {
+                out.reserve(std::min<std::size_t>(f.max_items, 4));
+                do {
+                    if (out.size() == f.max_items) return false;  // one more than the bound: the general reader's error
+                    if (!FastReader<T>::read(st, out.emplace_back(), f)) return false;
+                } while (st.cursor.take(','));
+            }
+            if (!st.cursor.take(']')) return false;
+        }
+        --st.depth;
+        return true;
+    }
+};
+
+template <Composite S>
+struct FastReader<S> {
+    static bool read(FastState& st, S& out, const FieldInfo& = {}) {
+        using Traits = CompositeTraits<S>;
+        if (!st.open() || !st.cursor.take('{')) return false;
+        bool first = true;
+        const bool complete = Traits::each_field(out, [&](std::size_t i, auto& value) {
+            const FieldInfo& f = Traits::fields[i];
+            if (!st.cursor.member_key(f.name, first)) return f.optional;  // absent: left as it is (nullopt)
+            first = false;
+            return FastReader<std::remove_cvref_t<decltype(value)>>::read(st, value, f);
+        });
+        if (!complete || !st.cursor.take('}')) return false;
+        --st.depth;
+        return true;
+    }
+};
+
+/// The fast path: the compact form to_json() writes (fields in schema order, absent optional fields left out, no
+/// whitespace, strings of printable ASCII without escapes, integers without a leading zero), decoded straight into
+/// the struct with no tree. Anything else, including everything the general reader refuses, is declined
+/// (nullopt), never answered: the general reader decides it. When it answers, the general reader gives the same
+/// value (fuzz/fuzz_spec_v2.cpp holds the two to that).
+template <Composite S>
+[[nodiscard]] std::optional<S> parse_json_fast(std::string_view json) {
+    FastState st(json);
+    std::optional<S> out(std::in_place);
+    if (!FastReader<S>::read(st, *out) || !st.cursor.at_end()) return std::nullopt;
+    return out;
+}
+
+/// The whole reader: the fast path, else the general one; the same answer either way. Decoding does not validate.
+template <Composite S>
+[[nodiscard]] Result<S> parse_json(std::string_view json) {
+    if (std::optional<S> fast = parse_json_fast<S>(json)) [[likely]] return std::move(*fast);
+    return parse_json_general<S>(json);
 }
 
 // ------------------------------------------------------------------------------------------------ writing
@@ -373,9 +507,33 @@ void differences(const S& a, const S& b, const PathLink& at, std::vector<Differe
 
 // ------------------------------------------------------------------------------------------------ rule helpers
 
+/// Up to this many distinct small values, the set helpers below mark them in a bit set on the stack (2 KiB).
+inline constexpr std::size_t kStackBits = 16384;
+
 /// No value twice.
 template <class T>
 [[nodiscard]] bool all_distinct(const std::vector<T>& v) {
+    if constexpr (std::is_unsigned_v<T> || std::is_enum_v<T>) {
+        // Integers and enum codes: a bit per value on the stack, when every value is small (layer indices are).
+        if (v.size() > 16) {
+            std::uint64_t words[kStackBits / 64];
+            std::size_t used = 0;  // words zeroed so far
+            bool small = true;
+            for (const T item : v) {
+                const auto x = static_cast<std::uint64_t>(item);
+                if (x >= kStackBits) {
+                    small = false;
+                    break;
+                }
+                const std::size_t w = static_cast<std::size_t>(x >> 6);
+                for (; used <= w; ++used) words[used] = 0;
+                const std::uint64_t bit = std::uint64_t{1} << (x & 63);
+                if (words[w] & bit) return false;
+                words[w] |= bit;
+            }
+            if (small) return true;
+        }
+    }
     if (v.size() <= 16) {
         for (std::size_t i = 0; i < v.size(); ++i) {
             for (std::size_t j = 0; j < i; ++j) {
@@ -409,6 +567,20 @@ template <class Item, class Part>
     std::size_t total = 0;
     for (const Item& item : items) total += part(item).size();
     if (total != count) return false;
+    if (count <= kStackBits) {  // the common case: a bit per value on the stack
+        std::uint64_t words[kStackBits / 64];
+        std::fill_n(words, (count + 63) / 64, std::uint64_t{0});
+        for (const Item& item : items) {
+            for (const auto v : part(item)) {
+                const auto x = static_cast<std::uint64_t>(v);
+                if (x >= count) return false;
+                const std::uint64_t bit = std::uint64_t{1} << (x & 63);
+                if (words[x >> 6] & bit) return false;
+                words[x >> 6] |= bit;
+            }
+        }
+        return true;
+    }
     std::vector<bool> seen(static_cast<std::size_t>(count), false);
     for (const Item& item : items) {
         for (const auto v : part(item)) {

@@ -19,6 +19,41 @@
 
 namespace fib_quant_kv::detail::json_fast {
 
+/// The `n` bytes at `a` and at `b` are equal: 8, 4, 2 and 1 bytes at a time, inline (names are short; a call to
+/// memcmp costs more than the compare).
+[[nodiscard, gnu::always_inline]] inline bool same_bytes(const char* a, const char* b, std::size_t n) noexcept {
+    std::uint64_t x = 0;
+    std::uint64_t y = 0;
+    for (; n >= 8; n -= 8, a += 8, b += 8) {
+        std::memcpy(&x, a, 8);
+        std::memcpy(&y, b, 8);
+        if (x != y) return false;
+    }
+    std::uint64_t diff = 0;
+    if (n >= 4) {
+        std::uint32_t u = 0;
+        std::uint32_t v = 0;
+        std::memcpy(&u, a, 4);
+        std::memcpy(&v, b, 4);
+        diff |= u ^ v;
+        a += 4;
+        b += 4;
+        n -= 4;
+    }
+    if (n >= 2) {
+        std::uint16_t u = 0;
+        std::uint16_t v = 0;
+        std::memcpy(&u, a, 2);
+        std::memcpy(&v, b, 2);
+        diff |= static_cast<std::uint16_t>(u ^ v);
+        a += 2;
+        b += 2;
+        n -= 2;
+    }
+    if (n != 0) diff |= static_cast<unsigned char>(*a ^ *b);
+    return diff == 0;
+}
+
 class Cursor {
   public:
     /// A text the general reader refuses for its size alone (4 GiB or more, see json_decode.hpp) reads as empty
@@ -56,14 +91,18 @@ class Cursor {
     [[nodiscard, gnu::always_inline]] bool uint(std::uint64_t max, std::uint64_t& out) noexcept {
         constexpr int kMaxDigits = 19;  // any 19 digits fit in 64 bits; longer numbers go to the general reader
         const char* const begin = p_;
+        const char* p = begin;  // a local, so that the loop keeps it in a register
         std::uint64_t v = 0;
-        while (p_ < end_ && static_cast<unsigned>(*p_ - '0') <= 9) {
-            if (p_ - begin == kMaxDigits) return false;
-            v = v * 10 + static_cast<unsigned>(*p_ - '0');
-            ++p_;
+        while (p < end_) {
+            const auto digit = static_cast<unsigned>(*p - '0');
+            if (digit > 9) break;
+            if (p - begin == kMaxDigits) return false;
+            v = v * 10 + digit;
+            ++p;
         }
-        const std::ptrdiff_t digits = p_ - begin;
+        const std::ptrdiff_t digits = p - begin;
         if (digits == 0 || (digits > 1 && *begin == '0') || v > max) return false;
+        p_ = p;
         out = v;
         return true;
     }
@@ -74,13 +113,36 @@ class Cursor {
         for (std::size_t i = 0; i < names.size(); ++i) {
             const std::string_view n = names[i];
             if (n.size() < left && p_[n.size()] == '"' && !n.empty() && p_[0] == n[0] &&
-                std::memcmp(p_, n.data(), n.size()) == 0) {
+                same_bytes(p_, n.data(), n.size())) {
                 p_ += n.size();
                 index = i;
                 return true;
             }
         }
         return false;
+    }
+
+    /// Consumes `c` when it is the next byte.
+    [[nodiscard, gnu::always_inline]] bool take(char c) noexcept {
+        if (p_ == end_ || *p_ != c) return false;
+        ++p_;
+        return true;
+    }
+
+    /// Consumes an object member's key and its colon, `"name":`, preceded by a comma unless `first`; consumes
+    /// nothing when the text does not hold exactly that (so the caller may try another key).
+    [[nodiscard, gnu::always_inline]] bool member_key(std::string_view name, bool first) noexcept {
+        const char* p = p_;
+        if (!first) {
+            if (p == end_ || *p != ',') return false;
+            ++p;
+        }
+        if (static_cast<std::size_t>(end_ - p) < name.size() + 3 || p[0] != '"' ||
+            !same_bytes(p + 1, name.data(), name.size()) || p[name.size() + 1] != '"' || p[name.size() + 2] != ':') {
+            return false;
+        }
+        p_ = p + name.size() + 3;
+        return true;
     }
 
     /// True when all of the text has been consumed.

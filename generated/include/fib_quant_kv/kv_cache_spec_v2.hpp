@@ -930,4 +930,12 @@ void append_json(std::string& out, const KvCacheSpecV2& spec);
 /// validate() on the result.
 [[nodiscard]] Result<KvCacheSpecV2> parse_kv_cache_spec_v2_json(std::string_view json);
 
+namespace detail {
+/// parse_kv_cache_spec_v2_json()'s two paths, for the tests and fuzz targets that hold them to one answer: the
+/// fast path takes only the compact form to_json() writes and declines (nullopt) anything else; the general reader
+/// takes any JSON text and names every error.
+[[nodiscard]] std::optional<KvCacheSpecV2> parse_kv_cache_spec_v2_json_fast(std::string_view json);
+[[nodiscard]] Result<KvCacheSpecV2> parse_kv_cache_spec_v2_json_general(std::string_view json);
+}  // namespace detail
+
 }  // namespace fib_quant_kv
