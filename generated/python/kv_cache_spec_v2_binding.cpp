@@ -278,6 +278,7 @@ void bind_kv_cache_spec_v2(py::module_& m) {
     // KvLayerGroup
     {
         py::class_<KvLayerGroup> cls(m, "KvLayerGroup", "Layers that are stored alike. Immutable; build a changed copy with replace().");
+        default_construct_uninitialised<KvLayerGroup>();  // cls.__new__(cls) without __init__: a default value, not garbage
         cls.def(py::init(&kv_layer_group_from_python), py::kw_only(),
                 py::arg("layers"),
                 py::arg("attention"),
@@ -387,6 +388,7 @@ void bind_kv_cache_spec_v2(py::module_& m) {
     // KvStorage
     {
         py::class_<KvStorage> cls(m, "KvStorage", "How the cache's bytes are ordered and paged. Immutable; build a changed copy with replace().");
+        default_construct_uninitialised<KvStorage>();  // cls.__new__(cls) without __init__: a default value, not garbage
         cls.def(py::init(&kv_storage_from_python), py::kw_only(),
                 py::arg("dim_order"),
                 py::arg("packing"),
@@ -468,6 +470,7 @@ void bind_kv_cache_spec_v2(py::module_& m) {
     // KvQuantization
     {
         py::class_<KvQuantization> cls(m, "KvQuantization", "The cache's element type, or its quantization and scales. Immutable; build a changed copy with replace().");
+        default_construct_uninitialised<KvQuantization>();  // cls.__new__(cls) without __init__: a default value, not garbage
         cls.def(py::init(&kv_quantization_from_python), py::kw_only(),
                 py::arg("scheme"),
                 py::arg("dtype"),
@@ -553,6 +556,7 @@ void bind_kv_cache_spec_v2(py::module_& m) {
     // KvCacheSpecV2
     {
         py::class_<KvCacheSpecV2> cls(m, "KvCacheSpecV2", "One model's KV cache as one engine stores it. Immutable; build a changed copy with replace().");
+        default_construct_uninitialised<KvCacheSpecV2>();  // cls.__new__(cls) without __init__: a default value, not garbage
         cls.def(py::init(&kv_cache_spec_v2_from_python), py::kw_only(),
                 py::arg("schema_version") = py::str("fib_quant_kv_cache_spec_v2"),
                 py::arg("layers"),

@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <typeinfo>
 #include <utility>
 #include <vector>
 
@@ -240,6 +241,17 @@ void check_tensor(py::handle tensor, const TensorSpec& spec);
 /// `bytes` holding these bytes.
 [[nodiscard]] inline py::bytes to_bytes(std::span<const std::uint8_t> b) {
     return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
+
+/// pybind11 gives an instance made by `cls.__new__(cls)`, never initialised, uninitialised storage the first time
+/// a method reads it (type_caster_generic::load_value, "lazy allocation"): garbage, and for a struct holding
+/// vectors a crash. After this, that storage is a default-constructed S instead. Only on that misuse, pybind11
+/// frees it without running the destructor: what a default S holds on the heap is leaked, never freed twice.
+template <class S>
+void default_construct_uninitialised() {
+    py::detail::type_info* info = py::detail::get_type_info(typeid(S));
+    if (info == nullptr) throw py::type_error("fib_quant_kv: a class guarded before it was bound");
+    info->operator_new = [](std::size_t) -> void* { return new S(); };
 }
 
 /// A field of a composite (nested) struct from Python, whatever its type: an unsigned integer (to_uint), a str,

@@ -534,3 +534,54 @@ def test_torch_fp8(torch):
         # This torch (Debian's) has no float8 dtypes: an fp8 cache can only be its raw bits, as vLLM keeps it.
         s.check_tensor(torch.zeros(shape, dtype=torch.uint8), layer=1)
     assert mismatch(lambda: s.check_tensor(torch.zeros(shape, dtype=torch.int8), layer=1)).rule == "tensor.dtype"
+
+
+# ---------------------------------------------------------------------------------------------- hostile calls
+HOSTILE = r'''
+import pickle
+import fib_quant_kv as fqk
+S = fqk.KvCacheSpecV2
+good = S.from_json(open(__import__("sys").argv[1]).read())
+calls = [
+    lambda: S.from_json("[" * 100000),
+    lambda: S.from_json('{"groups":' + "[" * 80 + "]" * 80 + "}"),
+    lambda: S.from_json(b"\xff\xfe{"),
+    lambda: S.from_json("\ud800"),
+    lambda: S.from_json(None),
+    lambda: fqk.KvLayerGroup.from_json('{"layers":' + str(list(range(70000))) + "}"),
+    lambda: fqk.KvStorage.from_json('{"dim_order":["kv","kv","kv","kv","kv","kv","kv","kv"]}'),
+    lambda: S.__new__(S).to_json(),
+    lambda: S.__new__(S).check_tensor(None, layer=0),
+    lambda: good.replace(groups=[None]),
+    lambda: good.replace(groups=[good]),
+    lambda: good.replace(storage=good.quant),
+    lambda: good.replace(layers=-1),
+    lambda: good.replace(tokens=2**70),
+    lambda: good.check_tensor(None, layer=0),
+    lambda: good.check_tensor(object(), layer=2**40),
+    lambda: good.check_tensor(type("T", (), {"shape": 5, "dtype": "x"})(), layer=0),
+    lambda: good.check_tensor(type("T", (), {"shape": (1, 2), "dtype": "x"})(), layer=5),
+    lambda: good.stored_tensors(-1),
+    lambda: good.compat(None),
+    lambda: good.compat(good.groups[0]),
+    lambda: S.upgrade(None),
+    lambda: pickle.loads(pickle.dumps(good).replace(b"fib_quant_kv_cache_spec_v2", b"fib_quant_kv_cache_spec_v9")).validate(),
+    lambda: S.__setstate__(good, ("{}",)),
+    lambda: good.replace(groups=[good.groups[0]] * 300),
+]
+kinds = set()
+for call in calls:
+    try:
+        call()
+        kinds.add("none")
+    except (ValueError, TypeError, OverflowError, IndexError, RuntimeError) as e:
+        kinds.add(type(e).__name__)
+print("survived", len(calls))
+'''
+
+
+def test_hostile_calls_raise_and_never_crash(fqk_python):
+    run = subprocess.run([fqk_python, "-c", HOSTILE, os.path.join(EXAMPLES, "gemma-3-27b.vllm.json")],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.strip() == "survived 25"
