@@ -26,7 +26,9 @@ endif()
 set(FIB_QUANT_KV_PYTHON_DIR ${PROJECT_BINARY_DIR}/python CACHE INTERNAL "")
 set(_fqk_package ${FIB_QUANT_KV_PYTHON_DIR}/fib_quant_kv)
 
-set(_fqk_sources ${PROJECT_SOURCE_DIR}/src/python/support.cpp ${PROJECT_SOURCE_DIR}/src/python/formats.cpp)
+# The handwritten sources: support.cpp and formats.cpp, and the Python half of each schema with handwritten C++
+# (src/python/STEM.cpp, whose bind_STEM_handwritten() the schema's generated binding calls).
+file(GLOB _fqk_sources CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/python/*.cpp)
 foreach(rel IN LISTS FIB_QUANT_KV_GENERATED_PYTHON)
   list(APPEND _fqk_sources ${FIB_QUANT_KV_GENERATED_DIR}/${rel})
 endforeach()

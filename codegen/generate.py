@@ -58,10 +58,9 @@ LIBRARY_OUTPUTS = [
     Output("cpp/errors.hpp.j2", "include/{ns}/errors.hpp", (cpp,)),
     Output("cpp/schemas.hpp.j2", "include/{ns}/schemas.hpp", (cpp,)),
     Output("cmake/outputs.cmake.j2", "outputs.cmake", (cmake,)),
-    # The Python module binds the flat schemas so far; a composite schema's classes are not rendered yet.
-    Output("python/module.cpp.j2", "python/module.cpp", (python, cpp), ("python",), "flat"),
-    Output("python/__init__.py.j2", "python/{lib}/__init__.py", (python,), ("python_package",), "flat"),
-    Output("python/__init__.pyi.j2", "python/{lib}/__init__.pyi", (python,), ("python_package",), "flat"),
+    Output("python/module.cpp.j2", "python/module.cpp", (python, cpp), ("python",)),
+    Output("python/__init__.py.j2", "python/{lib}/__init__.py", (python,), ("python_package",)),
+    Output("python/__init__.pyi.j2", "python/{lib}/__init__.pyi", (python,), ("python_package",)),
 ]
 SCHEMA_OUTPUTS = [
     Output("cpp/types.hpp.j2", "include/{ns}/{stem}.hpp", (cpp,), (), "flat"),
@@ -76,6 +75,7 @@ SCHEMA_OUTPUTS = [
     Output("markdown/reference.md.j2", "docs/{stem}.md", (markdown,)),
     Output("cpp/composite.hpp.j2", "include/{ns}/{stem}.hpp", (cpp,), (), "composite"),
     Output("cpp/composite.cpp.j2", "src/{stem}.cpp", (cpp,), ("library",), "composite"),
+    Output("python/composite_binding.cpp.j2", "python/{stem}_binding.cpp", (python, cpp), ("python",), "composite"),
 ]
 # JSON has no comments and Markdown's are not line prefixes: those templates write their mark themselves.
 COMMENT = {".hpp": "//", ".cpp": "//", ".fbs": "//", ".py": "#", ".pyi": "#", ".cmake": "#", ".json": "", ".md": ""}

@@ -32,6 +32,7 @@ set(FIB_QUANT_KV_GENERATED_FLATC
 # Outputs with build role `python`.
 set(FIB_QUANT_KV_GENERATED_PYTHON
   "python/kv_tensor_shape_v1_binding.cpp"
+  "python/kv_cache_spec_v2_binding.cpp"
   "python/module.cpp"
 )
 

@@ -12,8 +12,14 @@ KEYWORDS = frozenset(keyword.kwlist)  # soft keywords (match, case, _) are valid
 # would hide one of them. The enums are enum.IntEnum classes: Python refuses a member named `mro`.
 GENERATED_NAMES = frozenset("""
     validate validate_all to_json from_json digest to_flatbuffer from_flatbuffer tensor_shape check_tensor
-    replace code wire_name from_code from_wire_name mro
+    replace code wire_name from_code from_wire_name mro compat upgrade stored_tensors
 """.split())
+
+
+def handwritten(schema) -> bool:
+    """A schema with counts computed by handwritten C++ (`derived[].native`) has a handwritten Python half too:
+    src/python/{stem}.cpp defines bind_{stem}_handwritten(), which its generated binding calls last."""
+    return any(d.native for st in schema.structs for d in st.derived)
 
 
 def reserved(name: str) -> str | None:
@@ -27,6 +33,8 @@ def reserved(name: str) -> str | None:
 
 def type(t: TypeRef) -> str:  # noqa: A001 (the templates read it as python.type)
     """The Python type of a field, parameter or attribute, as a stub writes it."""
+    if t.is_struct:
+        return t.struct.name.pascal
     if t.is_enum:
         return t.enum.name.pascal
     return "str" if t.is_string else "int"
@@ -48,3 +56,19 @@ def docstring(text: str, indent: str = "") -> str:
     if body.endswith('"'):
         body += " "
     return f'{indent}"""{body}"""'
+
+
+def field_type(f) -> str:
+    """A composite struct's field as its property returns it: `list[int]`, `KvStorage`, `int | None`."""
+    t = type(f.type)
+    if f.is_array:
+        t = f"list[{t}]"
+    return t + (" | None" if f.optional else "")
+
+
+def argument_type(f) -> str:
+    """What its constructor takes for it: enums also by wire name, arrays as any list or tuple."""
+    t = type(f.type) + (" | str" if f.type.is_enum else "")
+    if f.is_array:
+        t = f"Sequence[{t}]"
+    return t + (" | None = None" if f.optional else "")

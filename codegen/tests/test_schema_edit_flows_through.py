@@ -241,6 +241,16 @@ try:
     fqk.KvTensorShapeV1.from_json(sys.argv[1].replace(',"page_size":16', ''))
 except fqk.DescriptorError as e:
     print(f"missing_page_size={e}")
+# The v2 edit: the new scheme is a member of the Python enum, with its attributes, and the spec's counts agree.
+spec = fqk.KvCacheSpecV2.from_json(sys.argv[2])
+print(f"v2.scheme={spec.quant.scheme.wire_name}")
+print(f"v2.scheme.code={spec.quant.scheme.code}")
+print(f"v2.scheme.is_member={fqk.KvQuantScheme('fp4_e2m1') is fqk.KvQuantScheme.fp4_e2m1 is spec.quant.scheme}")
+print(f"v2.scheme.block={fqk.KvQuantScheme.fp4_e2m1.block_elems},{fqk.KvQuantScheme.fp4_e2m1.block_bytes}")
+spec.validate()
+print("v2.validate=ok")
+print(f"v2.bytes_per_token={spec.bytes_per_token}")
+print(f"v2.digest={spec.digest()}")
 '''
 
 
@@ -354,7 +364,7 @@ class SchemaEditFlowsThrough(_support.BuiltOnceTestCase):
         # The real CMakeLists.txt builds the copy's library, a C++ program against it, and its Python module.
         build = _support.build_with_cmake(tmp, out, PROGRAM, "flow")
         cls.result = _support.run_key_values([str(build / "flow"), SHAPE_JSON, SPEC_JSON])
-        cls.py = _support.run_key_values([_support.PYTHON, "-c", PY_PROGRAM, SHAPE_JSON],
+        cls.py = _support.run_key_values([_support.PYTHON, "-c", PY_PROGRAM, SHAPE_JSON, SPEC_JSON],
                                          env=_support.python_env(build))
 
     def get(self, key: str) -> str:
@@ -488,6 +498,14 @@ class SchemaEditFlowsThrough(_support.BuiltOnceTestCase):
         self.assertEqual(self.py["numpy_dtype.fp8"], "None")  # optional attribute left out
         self.assertEqual(self.py["flatbuffer_round_trip"], "equal")
         self.assertEqual(self.py["tensor_shape"], "(2, 3, 4, 64, 128)")
+
+    def test_python_knows_the_new_scheme(self):
+        self.assertEqual(self.py["v2.scheme.is_member"], "True")
+        self.assertEqual(self.py["v2.scheme.block"], "2,1")
+        for key in ("v2.scheme", "v2.scheme.code", "v2.validate", "v2.bytes_per_token", "v2.digest"):
+            with self.subTest(key=key):
+                self.assertIn(key, self.py, f"the Python program printed no {key!r}")
+                self.assertEqual(self.py[key], self.get(key))
 
 
 if __name__ == "__main__":

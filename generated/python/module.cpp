@@ -12,6 +12,7 @@
 
 namespace fib_quant_kv::python {
 void bind_kv_tensor_shape_v1(py::module_& m);  // generated/python/kv_tensor_shape_v1_binding.cpp
+void bind_kv_cache_spec_v2(py::module_& m);  // generated/python/kv_cache_spec_v2_binding.cpp
 
 namespace {
 
@@ -56,4 +57,5 @@ PYBIND11_MODULE(_native, m) {
 
     fqk::python::bind_support(m, &fqk::python::details_of);
     fqk::python::bind_kv_tensor_shape_v1(m);
+    fqk::python::bind_kv_cache_spec_v2(m);
 }

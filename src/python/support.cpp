@@ -119,6 +119,7 @@ py::object make_error(const Error& e) {
     inst.attr("message") = py::str(e.message);
     inst.attr("details") = g_details_of(e);
     inst.attr("offset") = e.offset == Error::no_offset ? py::object(py::none()) : py::object(py::int_(e.offset));
+    inst.attr("path") = e.path.empty() ? py::object(py::none()) : py::object(py::str(e.path));
     return inst;
 }
 
@@ -345,7 +346,8 @@ void bind_support(py::module_& m, DetailsOf details_of) {
         "A descriptor failed to parse, broke a rule, or disagrees with a tensor (a ValueError).\n\n"
         "Attributes: kind (ErrorKind), rule (the rule id, e.g. 'mha.heads_equal' or 'json.missing_field'), "
         "fields (tuple of field names), message (the exact message), details (dict of the kind's numbers), "
-        "offset (byte offset of a parse error in its input, or None).",
+        "offset (byte offset of a parse error in its input, or None), path (where in a nested descriptor, e.g. "
+        "'groups[2].window', or None).",
         PyExc_ValueError, nullptr);
     if (g_descriptor_error == nullptr) throw py::error_already_set();
     m.add_object("DescriptorError", py::reinterpret_steal<py::object>(g_descriptor_error));

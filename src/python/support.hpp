@@ -16,9 +16,11 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <typeinfo>
 #include <utility>
 #include <vector>
 
+#include "fib_quant_kv/composite.hpp"
 #include "fib_quant_kv/enum_traits.hpp"
 #include "fib_quant_kv/error.hpp"
 
@@ -239,6 +241,75 @@ void check_tensor(py::handle tensor, const TensorSpec& spec);
 /// `bytes` holding these bytes.
 [[nodiscard]] inline py::bytes to_bytes(std::span<const std::uint8_t> b) {
     return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
+
+/// pybind11 gives an instance made by `cls.__new__(cls)`, never initialised, uninitialised storage the first time
+/// a method reads it (type_caster_generic::load_value, "lazy allocation"): garbage, and for a struct holding
+/// vectors a crash. After this, that storage is a default-constructed S instead. Only on that misuse, pybind11
+/// frees it without running the destructor: what a default S holds on the heap is leaked, never freed twice.
+template <class S>
+void default_construct_uninitialised() {
+    py::detail::type_info* info = py::detail::get_type_info(typeid(S));
+    if (info == nullptr) throw py::type_error("fib_quant_kv: a class guarded before it was bound");
+    info->operator_new = [](std::size_t) -> void* { return new S(); };
+}
+
+/// A field of a composite (nested) struct from Python, whatever its type: an unsigned integer (to_uint), a str,
+/// an enum member or wire name (to_enum), None or a value for an optional field, a list or tuple of at most
+/// `max_items` values for an array (ValueError past it; items named "what[i]"), an instance of a bound struct's
+/// class for a nested struct (TypeError otherwise). `what` names the field in messages ("KvLayerGroup.window").
+template <class T>
+[[nodiscard]] T field_from_python(py::handle value, std::string_view what, std::uint32_t max_items = 0) {
+    if constexpr (is_optional<T>::value) {
+        if (value.is_none()) return std::nullopt;
+        return field_from_python<typename T::value_type>(value, what);
+    } else if constexpr (is_vector<T>::value) {
+        if (!PyList_Check(value.ptr()) && !PyTuple_Check(value.ptr())) type_error(what, "a list", value);
+        const py::sequence items = py::reinterpret_borrow<py::sequence>(value);
+        const std::size_t n = items.size();
+        if (n > max_items) {
+            throw py::value_error(std::string(what) + ": " + std::to_string(n) + " items, at most " +
+                                  std::to_string(max_items));
+        }
+        T out;
+        out.reserve(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            const std::string item = std::string(what) + "[" + std::to_string(i) + "]";
+            out.push_back(field_from_python<typename T::value_type>(items[i], item));
+        }
+        return out;
+    } else if constexpr (std::same_as<T, std::string>) {
+        return to_string_field(value, what);
+    } else if constexpr (std::is_enum_v<T>) {
+        return to_enum<T>(value, what);
+    } else if constexpr (std::unsigned_integral<T>) {
+        return to_uint<T>(value, what);
+    } else {
+        static_assert(Composite<T>, "a composite struct's field is a scalar, an enum, optional, an array or a struct");
+        if (!py::isinstance<T>(value)) type_error(what, std::string(CompositeTraits<T>::name), value);
+        return value.cast<T>();
+    }
+}
+
+/// A field of a composite struct as Python sees it: int, str, the enum member, None for an absent optional
+/// field, a list for an array, a copy as its bound class for a nested struct.
+template <class T>
+[[nodiscard]] py::object field_to_python(const T& v) {
+    if constexpr (is_optional<T>::value) {
+        return v ? field_to_python(*v) : py::none();
+    } else if constexpr (is_vector<T>::value) {
+        py::list out(v.size());
+        for (std::size_t i = 0; i < v.size(); ++i) out[i] = field_to_python(v[i]);
+        return out;
+    } else if constexpr (std::same_as<T, std::string>) {
+        return py::str(v);
+    } else if constexpr (std::is_enum_v<T>) {
+        return enum_to_python(v);
+    } else if constexpr (std::unsigned_integral<T>) {
+        return to_int(v);
+    } else {
+        return py::cast(v);
+    }
 }
 
 }  // namespace fib_quant_kv::python

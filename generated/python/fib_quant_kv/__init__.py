@@ -3,7 +3,7 @@
 """Schema-driven KV-cache tensor descriptors.
 
 The Python module of the fib_quant_kv C++ library: every class is the C++ code itself, bound with
-pybind11 (validation, JSON, digests, FlatBuffers). Schemas: fib_quant_kv_tensor_shape_v1.
+pybind11 (validation, JSON, digests, FlatBuffers). Schemas: fib_quant_kv_tensor_shape_v1, fib_quant_kv_cache_spec_v2.
 Errors are DescriptorError (a ValueError) with .kind, .rule, .fields, .message, .details and .offset.
 
     python3 -m fib_quant_kv check [--block-dim B] [FILE|-]   # as `kvshape check`
@@ -17,6 +17,21 @@ from ._native import (  # fib_quant_kv_tensor_shape_v1
     KvAttentionKind,
     KvDType,
     KvTensorShapeV1,
+)
+from ._native import (  # fib_quant_kv_cache_spec_v2
+    KV_CACHE_SPEC_V2_SCHEMA_ID,
+    KV_CACHE_SPEC_V2_MAX_GROUPS,
+    KV_CACHE_SPEC_V2_MAX_LAYERS,
+    KvLayerAttention,
+    KvDim,
+    KvPacking,
+    KvValueLayout,
+    KvQuantScheme,
+    KvScaleGranularity,
+    KvLayerGroup,
+    KvStorage,
+    KvQuantization,
+    KvCacheSpecV2,
 )
 
 try:
@@ -33,4 +48,17 @@ __all__ = [
     "KvAttentionKind",
     "KvDType",
     "KvTensorShapeV1",
+    "KV_CACHE_SPEC_V2_SCHEMA_ID",
+    "KV_CACHE_SPEC_V2_MAX_GROUPS",
+    "KV_CACHE_SPEC_V2_MAX_LAYERS",
+    "KvLayerAttention",
+    "KvDim",
+    "KvPacking",
+    "KvValueLayout",
+    "KvQuantScheme",
+    "KvScaleGranularity",
+    "KvLayerGroup",
+    "KvStorage",
+    "KvQuantization",
+    "KvCacheSpecV2",
 ]

@@ -2,7 +2,8 @@
 # Library fib_quant_kv, fingerprint a96f3e78293f2523. Output: generated/python/fib_quant_kv/__init__.pyi
 # Type stubs of the fib_quant_kv Python module, with the schema's docs, for editors and type checkers.
 import enum
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, Sequence
+from ._kv_cache_spec_v2 import KvCacheSpecV2Handwritten
 
 __version__: str
 
@@ -32,7 +33,7 @@ class ErrorKind(enum.IntEnum):
 class DescriptorError(ValueError):
     """A descriptor failed to parse, broke a rule, or disagrees with a tensor (a ValueError).
 
-    Attributes: kind (ErrorKind), rule (the rule id, e.g. 'mha.heads_equal' or 'json.missing_field'), fields (tuple of field names), message (the exact message), details (dict of the kind's numbers), offset (byte offset of a parse error in its input, or None)."""
+    Attributes: kind (ErrorKind), rule (the rule id, e.g. 'mha.heads_equal' or 'json.missing_field'), fields (tuple of field names), message (the exact message), details (dict of the kind's numbers), offset (byte offset of a parse error in its input, or None), path (where in a nested descriptor, e.g. 'groups[2].window', or None)."""
     kind: ErrorKind
     rule: str
     """The rule id: a schema rule ("mha.heads_equal") or a wire-format rule ("json.missing_field")."""
@@ -42,6 +43,8 @@ class DescriptorError(ValueError):
     details: dict[str, int]
     offset: int | None
     """Byte offset in the input of a parse error, where known."""
+    path: str | None
+    """Where in a nested descriptor ("groups[2].window"); None for flat ones."""
 
 # ---------------------------------------------------------------------------------------------- fib_quant_kv_tensor_shape_v1
 
@@ -238,6 +241,408 @@ class KvTensorShapeV1:
     def check_tensor(self, tensor: Any) -> None:
         """Validates, then checks a numpy array or torch tensor's shape and dtype; DescriptorError (tensor_mismatch) names a mismatch."""
     def replace(self, **changes: Any) -> KvTensorShapeV1:
+        """A copy with the given fields changed."""
+    def __eq__(self, other: object) -> bool: ...
+    def __hash__(self) -> int: ...
+
+# ---------------------------------------------------------------------------------------------- fib_quant_kv_cache_spec_v2
+
+KV_CACHE_SPEC_V2_SCHEMA_ID: Final[str]
+"""Stable schema marker carried in every spec's schema_version."""
+
+KV_CACHE_SPEC_V2_MAX_GROUPS: Final[int]
+"""The most layer groups a spec may hold."""
+
+KV_CACHE_SPEC_V2_MAX_LAYERS: Final[int]
+"""The most layers a spec (and so one group) may hold."""
+
+class KvLayerAttention(enum.IntEnum):
+    """What a layer group's attention keeps per token."""
+    full = 0
+    """Full attention; every token's K and V are kept. Code 0."""
+    sliding_window = 1
+    """Sliding-window attention; only the last `window` tokens are needed. Code 1."""
+    chunked_local = 2
+    """Chunked local attention; only the current chunk of `chunk` tokens is needed. Code 2."""
+    mla = 3
+    """Multi-head latent attention: one latent of kv_lora_rank + qk_rope_head_dim per token, no separate V. Code 3."""
+    linear = 4
+    """Linear attention or a recurrent (Mamba) layer; no KV, a fixed state per sequence. Code 4."""
+    def __new__(cls, value: int | str) -> KvLayerAttention:
+        """The member with this code, or with this wire name; ValueError when there is none."""
+    @property
+    def code(self) -> int:
+        """The stable numeric code."""
+    @property
+    def wire_name(self) -> str:
+        """The JSON wire name."""
+    @classmethod
+    def from_code(cls, code: int) -> KvLayerAttention:
+        """The member with this stable code; ValueError when there is none."""
+    @classmethod
+    def from_wire_name(cls, name: str) -> KvLayerAttention:
+        """The member with this wire name; ValueError when there is none."""
+
+class KvDim(enum.IntEnum):
+    """One dimension of the stored cache, for the storage order."""
+    kv = 0
+    """K or V (present when K and V are stacked in one tensor). Code 0."""
+    layer = 1
+    """The layer. Code 1."""
+    block = 2
+    """The page (block) of block_size tokens. Code 2."""
+    token = 3
+    """The token (within a block when paged). Code 3."""
+    head = 4
+    """The KV head. Code 4."""
+    dim = 5
+    """The channel within a head. Code 5."""
+    batch = 6
+    """The sequence (contiguous caches). Code 6."""
+    def __new__(cls, value: int | str) -> KvDim:
+        """The member with this code, or with this wire name; ValueError when there is none."""
+    @property
+    def code(self) -> int:
+        """The stable numeric code."""
+    @property
+    def wire_name(self) -> str:
+        """The JSON wire name."""
+    @classmethod
+    def from_code(cls, code: int) -> KvDim:
+        """The member with this stable code; ValueError when there is none."""
+    @classmethod
+    def from_wire_name(cls, name: str) -> KvDim:
+        """The member with this wire name; ValueError when there is none."""
+
+class KvPacking(enum.IntEnum):
+    """How K and V share storage."""
+    separate = 0
+    """K and V are separate tensors. Code 0."""
+    stacked = 1
+    """K and V are stacked along a `kv` dimension of one tensor. Code 1."""
+    def __new__(cls, value: int | str) -> KvPacking:
+        """The member with this code, or with this wire name; ValueError when there is none."""
+    @property
+    def code(self) -> int:
+        """The stable numeric code."""
+    @property
+    def wire_name(self) -> str:
+        """The JSON wire name."""
+    @classmethod
+    def from_code(cls, code: int) -> KvPacking:
+        """The member with this stable code; ValueError when there is none."""
+    @classmethod
+    def from_wire_name(cls, name: str) -> KvPacking:
+        """The member with this wire name; ValueError when there is none."""
+
+class KvValueLayout(enum.IntEnum):
+    """How a V row is laid out."""
+    rows = 0
+    """V as K: one row of head_dim per token. Code 0."""
+    transposed = 1
+    """V transposed: one row of tokens per channel (llama.cpp without flash attention). Code 1."""
+    def __new__(cls, value: int | str) -> KvValueLayout:
+        """The member with this code, or with this wire name; ValueError when there is none."""
+    @property
+    def code(self) -> int:
+        """The stable numeric code."""
+    @property
+    def wire_name(self) -> str:
+        """The JSON wire name."""
+    @classmethod
+    def from_code(cls, code: int) -> KvValueLayout:
+        """The member with this stable code; ValueError when there is none."""
+    @classmethod
+    def from_wire_name(cls, name: str) -> KvValueLayout:
+        """The member with this wire name; ValueError when there is none."""
+
+class KvQuantScheme(enum.IntEnum):
+    """The element encoding of the cache; ggml's types with ggml's block sizes (ggml/src/ggml.c, type_traits)."""
+    none = 0
+    """Not quantized; elements are `dtype`. Code 0."""
+    fp8_e4m3 = 1
+    """fp8 e4m3, one byte per element, scaled. Code 1."""
+    fp8_e5m2 = 2
+    """fp8 e5m2, one byte per element, scaled. Code 2."""
+    int8 = 3
+    """int8, one byte per element, scaled. Code 3."""
+    int4 = 4
+    """int4, two elements per byte, scaled. Code 4."""
+    q8_0 = 5
+    """ggml Q8_0 (32 int8 and an f16 scale). Code 5."""
+    q4_0 = 6
+    """ggml Q4_0 (32 4-bit and an f16 scale). Code 6."""
+    q4_1 = 7
+    """ggml Q4_1 (32 4-bit, f16 scale and min). Code 7."""
+    q5_0 = 8
+    """ggml Q5_0 (32 5-bit and an f16 scale). Code 8."""
+    q5_1 = 9
+    """ggml Q5_1 (32 5-bit, f16 scale and min). Code 9."""
+    q2_k = 10
+    """ggml Q2_K super-block of 256. Code 10."""
+    q3_k = 11
+    """ggml Q3_K super-block of 256. Code 11."""
+    q4_k = 12
+    """ggml Q4_K super-block of 256. Code 12."""
+    q5_k = 13
+    """ggml Q5_K super-block of 256. Code 13."""
+    q6_k = 14
+    """ggml Q6_K super-block of 256. Code 14."""
+    q8_k = 15
+    """ggml Q8_K super-block of 256. Code 15."""
+    iq4_nl = 16
+    """ggml IQ4_NL (32 non-linear 4-bit and an f16 scale), a llama.cpp cache type. Code 16."""
+    def __new__(cls, value: int | str) -> KvQuantScheme:
+        """The member with this code, or with this wire name; ValueError when there is none."""
+    @property
+    def code(self) -> int:
+        """The stable numeric code."""
+    @property
+    def wire_name(self) -> str:
+        """The JSON wire name."""
+    @property
+    def block_elems(self) -> int:
+        """Elements per block (1 for a plain element type)."""
+    @property
+    def block_bytes(self) -> int:
+        """Bytes per block; 0 means the dtype's own bytes per element."""
+    @property
+    def ggml_type(self) -> str | None:
+        """The ggml type's name (GGUF tensor types). None where the value has none."""
+    @classmethod
+    def from_code(cls, code: int) -> KvQuantScheme:
+        """The member with this stable code; ValueError when there is none."""
+    @classmethod
+    def from_wire_name(cls, name: str) -> KvQuantScheme:
+        """The member with this wire name; ValueError when there is none."""
+
+class KvScaleGranularity(enum.IntEnum):
+    """Which elements share one quantization scale."""
+    none = 0
+    """No separate scales (unquantized, or ggml blocks that carry their own). Code 0."""
+    tensor = 1
+    """One scale per K or V tensor per layer. Code 1."""
+    head = 2
+    """One scale per KV head per layer, for K and for V. Code 2."""
+    token = 3
+    """One scale per token per KV head, for K and for V. Code 3."""
+    group = 4
+    """One scale per group_size channels of one token and head, for K and for V. Code 4."""
+    def __new__(cls, value: int | str) -> KvScaleGranularity:
+        """The member with this code, or with this wire name; ValueError when there is none."""
+    @property
+    def code(self) -> int:
+        """The stable numeric code."""
+    @property
+    def wire_name(self) -> str:
+        """The JSON wire name."""
+    @classmethod
+    def from_code(cls, code: int) -> KvScaleGranularity:
+        """The member with this stable code; ValueError when there is none."""
+    @classmethod
+    def from_wire_name(cls, name: str) -> KvScaleGranularity:
+        """The member with this wire name; ValueError when there is none."""
+
+class KvLayerGroup:
+    """Layers that are stored alike. Immutable; build a changed copy with replace()."""
+    __match_args__: ClassVar[tuple[str, ...]]
+    def __init__(
+        self,
+        *,
+        layers: Sequence[int],
+        attention: KvLayerAttention | str,
+        window: int | None = None,
+        chunk: int | None = None,
+        kv_lora_rank: int | None = None,
+        qk_rope_head_dim: int | None = None,
+        state_bytes: int | None = None,
+        kv_heads: int,
+        key_head_dim: int,
+        value_head_dim: int,
+        rope_state: KvRopeState | str,
+    ) -> None:
+        """Every field by keyword (optional ones may be left out or None); enums as members or by wire name, arrays as lists, nested structs as their classes. TypeError for a wrong type, OverflowError for an integer outside its range, ValueError for an array past its bound. Does not validate."""
+    @property
+    def layers(self) -> list[int]:
+        """The layers of the group (0-based indices into the model's layers)."""
+    @property
+    def attention(self) -> KvLayerAttention:
+        """What the group's attention keeps."""
+    @property
+    def window(self) -> int | None:
+        """sliding_window: the window in tokens. None when absent."""
+    @property
+    def chunk(self) -> int | None:
+        """chunked_local: the chunk in tokens. None when absent."""
+    @property
+    def kv_lora_rank(self) -> int | None:
+        """mla: the latent's rank. None when absent."""
+    @property
+    def qk_rope_head_dim(self) -> int | None:
+        """mla: the RoPE part of the latent. None when absent."""
+    @property
+    def state_bytes(self) -> int | None:
+        """linear: bytes of recurrent state per sequence per layer. None when absent."""
+    @property
+    def kv_heads(self) -> int:
+        """KV heads (1 for MLA, 0 for linear)."""
+    @property
+    def key_head_dim(self) -> int:
+        """Channels of one key head (MLA's latent width)."""
+    @property
+    def value_head_dim(self) -> int:
+        """Channels of one value head (0 for MLA and linear)."""
+    @property
+    def rope_state(self) -> KvRopeState:
+        """Whether keys are stored before or after RoPE."""
+    def validate(self) -> None:
+        """Raises DescriptorError for the first rule broken, in schema order; its .path says where."""
+    def validate_all(self) -> list[DescriptorError]:
+        """Every rule broken, in the order validate() checks them (not raised); [] when valid."""
+    def to_json(self) -> str:
+        """The canonical compact JSON text (absent optional fields left out)."""
+    @staticmethod
+    def from_json(text: str | bytes | bytearray) -> KvLayerGroup:
+        """Reads JSON; DescriptorError (parse) on bad input, with the field's path. Does not validate."""
+    def replace(self, **changes: Any) -> KvLayerGroup:
+        """A copy with the given fields changed."""
+    def __eq__(self, other: object) -> bool: ...
+    def __hash__(self) -> int: ...
+
+class KvStorage:
+    """How the cache's bytes are ordered and paged. Immutable; build a changed copy with replace()."""
+    __match_args__: ClassVar[tuple[str, ...]]
+    def __init__(
+        self,
+        *,
+        dim_order: Sequence[KvDim | str],
+        packing: KvPacking | str,
+        block_size: int,
+        value_layout: KvValueLayout | str,
+    ) -> None:
+        """Every field by keyword (optional ones may be left out or None); enums as members or by wire name, arrays as lists, nested structs as their classes. TypeError for a wrong type, OverflowError for an integer outside its range, ValueError for an array past its bound. Does not validate."""
+    @property
+    def dim_order(self) -> list[KvDim]:
+        """The stored dimensions, outermost first (a permutation)."""
+    @property
+    def packing(self) -> KvPacking:
+        """Whether K and V are separate or stacked."""
+    @property
+    def block_size(self) -> int:
+        """Tokens per page (block); 0 for a contiguous cache."""
+    @property
+    def value_layout(self) -> KvValueLayout:
+        """How V rows are laid out."""
+    def validate(self) -> None:
+        """Raises DescriptorError for the first rule broken, in schema order; its .path says where."""
+    def validate_all(self) -> list[DescriptorError]:
+        """Every rule broken, in the order validate() checks them (not raised); [] when valid."""
+    def to_json(self) -> str:
+        """The canonical compact JSON text (absent optional fields left out)."""
+    @staticmethod
+    def from_json(text: str | bytes | bytearray) -> KvStorage:
+        """Reads JSON; DescriptorError (parse) on bad input, with the field's path. Does not validate."""
+    def replace(self, **changes: Any) -> KvStorage:
+        """A copy with the given fields changed."""
+    def __eq__(self, other: object) -> bool: ...
+    def __hash__(self) -> int: ...
+
+class KvQuantization:
+    """The cache's element type, or its quantization and scales. Immutable; build a changed copy with replace()."""
+    __match_args__: ClassVar[tuple[str, ...]]
+    def __init__(
+        self,
+        *,
+        scheme: KvQuantScheme | str,
+        dtype: KvDType | str,
+        scale_granularity: KvScaleGranularity | str,
+        group_size: int | None = None,
+        scale_dtype: KvDType | str | None = None,
+    ) -> None:
+        """Every field by keyword (optional ones may be left out or None); enums as members or by wire name, arrays as lists, nested structs as their classes. TypeError for a wrong type, OverflowError for an integer outside its range, ValueError for an array past its bound. Does not validate."""
+    @property
+    def scheme(self) -> KvQuantScheme:
+        """The element encoding."""
+    @property
+    def dtype(self) -> KvDType:
+        """The element dtype when not quantized; the compute dtype otherwise."""
+    @property
+    def scale_granularity(self) -> KvScaleGranularity:
+        """Which elements share a scale."""
+    @property
+    def group_size(self) -> int | None:
+        """Channels per scale group (granularity group). None when absent."""
+    @property
+    def scale_dtype(self) -> KvDType | None:
+        """The dtype of the scales (when there are any). None when absent."""
+    def validate(self) -> None:
+        """Raises DescriptorError for the first rule broken, in schema order; its .path says where."""
+    def validate_all(self) -> list[DescriptorError]:
+        """Every rule broken, in the order validate() checks them (not raised); [] when valid."""
+    def to_json(self) -> str:
+        """The canonical compact JSON text (absent optional fields left out)."""
+    @staticmethod
+    def from_json(text: str | bytes | bytearray) -> KvQuantization:
+        """Reads JSON; DescriptorError (parse) on bad input, with the field's path. Does not validate."""
+    def replace(self, **changes: Any) -> KvQuantization:
+        """A copy with the given fields changed."""
+    def __eq__(self, other: object) -> bool: ...
+    def __hash__(self) -> int: ...
+
+class KvCacheSpecV2(KvCacheSpecV2Handwritten):
+    """One model's KV cache as one engine stores it. Immutable; build a changed copy with replace()."""
+    __match_args__: ClassVar[tuple[str, ...]]
+    def __init__(
+        self,
+        *,
+        schema_version: str = 'fib_quant_kv_cache_spec_v2',
+        layers: int,
+        batch: int,
+        tokens: int,
+        groups: Sequence[KvLayerGroup],
+        storage: KvStorage,
+        quant: KvQuantization,
+    ) -> None:
+        """Every field by keyword (optional ones may be left out or None); enums as members or by wire name, arrays as lists, nested structs as their classes. TypeError for a wrong type, OverflowError for an integer outside its range, ValueError for an array past its bound. Does not validate."""
+    @property
+    def schema_version(self) -> str:
+        """Stable schema marker."""
+    @property
+    def layers(self) -> int:
+        """The model's layer count; the groups hold each layer once."""
+    @property
+    def batch(self) -> int:
+        """Sequences."""
+    @property
+    def tokens(self) -> int:
+        """Tokens per sequence."""
+    @property
+    def groups(self) -> list[KvLayerGroup]:
+        """The layer groups."""
+    @property
+    def storage(self) -> KvStorage:
+        """Storage order and paging."""
+    @property
+    def quant(self) -> KvQuantization:
+        """Element type and quantization."""
+    @property
+    def bytes_per_token(self) -> int:
+        """K and V bytes one token of one sequence takes across every layer, scales included (sliding and chunked layers too, linear layers 0). DescriptorError (resource_limit_exceeded, size_overflow) when it does not fit in 64 bits."""
+    @property
+    def bytes_held(self) -> int:
+        """Bytes held for `batch` sequences of `tokens` tokens: full and MLA layers hold every token, sliding and chunked layers at most their window or chunk, paged caches whole blocks, plus linear layers' state. DescriptorError (resource_limit_exceeded, size_overflow) when it does not fit in 64 bits."""
+    def validate(self) -> None:
+        """Raises DescriptorError for the first rule broken, in schema order; its .path says where."""
+    def validate_all(self) -> list[DescriptorError]:
+        """Every rule broken, in the order validate() checks them (not raised); [] when valid."""
+    def to_json(self) -> str:
+        """The canonical compact JSON text (absent optional fields left out)."""
+    @staticmethod
+    def from_json(text: str | bytes | bytearray) -> KvCacheSpecV2:
+        """Reads JSON; DescriptorError (parse) on bad input, with the field's path. Does not validate."""
+    def digest(self) -> str:
+        """32 hex digits (XXH3-128 of the canonical encoding); validates first."""
+    def replace(self, **changes: Any) -> KvCacheSpecV2:
         """A copy with the given fields changed."""
     def __eq__(self, other: object) -> bool: ...
     def __hash__(self) -> int: ...

@@ -8,6 +8,8 @@ from typing import assert_type
 
 import fib_quant_kv as fqk
 from fib_quant_kv import DescriptorError, ErrorKind, KvAttentionKind, KvDType, KvRole, KvRopeState, KvTensorShapeV1
+from fib_quant_kv import (KvCacheSpecV2, KvDim, KvLayerAttention, KvLayerGroup, KvPacking, KvQuantization,
+                          KvQuantScheme, KvScaleGranularity, KvStorage, KvValueLayout)
 
 
 def build(dtype: KvDType | str = KvDType.bf16) -> KvTensorShapeV1:
@@ -65,5 +67,44 @@ def main() -> None:
     assert fqk.KV_TENSOR_SHAPE_V1_SCHEMA_ID == s.schema_version
 
 
+
+def v2() -> None:
+    """The v2 cache spec: nested structs, optional fields, arrays, its enums and the handwritten methods."""
+    group = KvLayerGroup(layers=[0, 1], attention=KvLayerAttention.sliding_window, window=16, kv_heads=2,
+                         key_head_dim=64, value_head_dim=64, rope_state="post_rope")
+    spec = KvCacheSpecV2(layers=2, batch=1, tokens=32, groups=[group],
+                         storage=KvStorage(dim_order=(KvDim.kv, "block", "token", "head", "dim"), packing="stacked",
+                                           block_size=16, value_layout=KvValueLayout.rows),
+                         quant=KvQuantization(scheme=KvQuantScheme.q8_0, dtype=KvDType.f16,
+                                              scale_granularity=KvScaleGranularity.none))
+    assert_type(spec.groups, list[KvLayerGroup])
+    assert_type(spec.groups[0].window, int | None)
+    assert_type(spec.groups[0].state_bytes, int | None)
+    assert_type(spec.groups[0].layers, list[int])
+    assert_type(spec.storage.dim_order, list[KvDim])
+    assert_type(spec.storage.packing, KvPacking)
+    assert_type(spec.quant.scale_dtype, KvDType | None)
+    assert_type(spec.bytes_per_token, int)
+    assert_type(spec.bytes_held, int)
+    assert_type(spec.digest(), str)
+    assert_type(KvCacheSpecV2.from_json(spec.to_json()), KvCacheSpecV2)
+    assert_type(KvLayerGroup.from_json(group.to_json()), KvLayerGroup)
+    assert_type(spec.replace(tokens=64), KvCacheSpecV2)
+    assert_type(spec.compat(spec), list[tuple[str, str, str]])
+    assert_type(KvCacheSpecV2.upgrade(build(), value_key_rope="pre_rope"), KvCacheSpecV2)
+    assert_type(spec.stored_tensors(0), list[tuple[KvRole | None, tuple[KvDim, ...], tuple[int, ...]]])
+    assert_type(KvQuantScheme("q4_0").ggml_type, str | None)
+    assert_type(KvQuantScheme.q4_0.block_bytes, int)
+    try:
+        spec.replace(groups=[group.replace(window=0)]).validate()
+    except DescriptorError as e:
+        assert_type(e.path, str | None)
+        assert e.path == "groups[0].window"
+    assert spec.compat(spec) == [] and spec.quant.scheme is KvQuantScheme.q8_0
+    assert [d.wire_name for d in spec.storage.dim_order] == ["kv", "block", "token", "head", "dim"]
+    assert KvCacheSpecV2.upgrade(build()).quant.dtype is KvDType.bf16
+
+
 if __name__ == "__main__":
     main()
+    v2()
