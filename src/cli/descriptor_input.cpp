@@ -5,6 +5,8 @@
 #include <utility>
 #include <variant>
 
+#include "fib_quant_kv/kv_cache_spec_v2_flatbuffers.hpp"
+
 namespace kvshape {
 
 namespace fqk = fib_quant_kv;
@@ -24,6 +26,10 @@ std::optional<DescriptorInput> read_descriptor(const char* command, const std::s
             fqk::json_schema_version(text) == fqk::kKvCacheSpecV2SchemaId) {
             return DescriptorInput{form, fqk::Error{}, fqk::parse_kv_cache_spec_v2_json(text)};
         }
+    }
+    if (form == fqk::formats::DescriptorForm::flatbuffer && bytes.octets().size() >= 8 &&
+        std::string_view(bytes.chars().data() + 4, 4) == fqk::kKvCacheSpecV2FileIdentifier) {
+        return DescriptorInput{form, fqk::Error{}, fqk::parse_kv_cache_spec_v2_flatbuffer(bytes.octets())};
     }
     // The decoded struct keeps nothing of the bytes, so they may be the JSON reader's scratch.
     return DescriptorInput{form, fqk::formats::read_kv_tensor_shape_v1_in_place(form, bytes.chars())};

@@ -9,6 +9,7 @@
 #include "cli/commands.hpp"
 #include "cli/descriptor_input.hpp"
 #include "cli/io.hpp"
+#include "fib_quant_kv/kv_cache_spec_v2_flatbuffers.hpp"
 
 namespace kvshape {
 namespace {
@@ -29,7 +30,8 @@ std::vector<std::string> form_choices() {
     return names;
 }
 
-/// A v2 cache spec has one wire form so far, JSON: --to json writes its canonical JSON (and a newline).
+/// A v2 cache spec in either wire form: --to json writes its canonical JSON (and a newline), --to fb its
+/// FlatBuffer (to_flatbuffer, file identifier FQK2).
 int convert_spec(const ConvertOptions& o, fqk::formats::DescriptorForm form, const fqk::Result<fqk::KvCacheSpecV2>& spec) {
     if (!spec) {
         report_invalid(stderr, "kvshape convert: ", form, spec.error());
@@ -39,13 +41,15 @@ int convert_spec(const ConvertOptions& o, fqk::formats::DescriptorForm form, con
         report_invalid(stderr, "kvshape convert: ", form, st.error());
         return kExitInvalid;
     }
-    if (fqk::formats::parse_descriptor_form(o.to) != fqk::formats::DescriptorForm::json) {
-        std::fprintf(stderr, "kvshape convert: a v2 cache spec has no FlatBuffers form yet; --to json writes it\n");
-        return kExitUsage;
+    std::vector<std::uint8_t> bytes;
+    if (fqk::formats::parse_descriptor_form(o.to) == fqk::formats::DescriptorForm::flatbuffer) {
+        bytes = fqk::to_flatbuffer(*spec);
+    } else {
+        std::string text = fqk::to_json(*spec);
+        text.push_back('\n');
+        bytes.assign(text.begin(), text.end());
     }
-    std::string text = fqk::to_json(*spec);
-    text.push_back('\n');
-    if (const std::optional<IoError> e = write_atomically(o.output, std::vector<std::uint8_t>(text.begin(), text.end()))) {
+    if (const std::optional<IoError> e = write_atomically(o.output, bytes)) {
         std::fprintf(stderr, "kvshape convert: %s\n", e->message.c_str());
         return kExitUsage;
     }
