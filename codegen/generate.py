@@ -76,6 +76,9 @@ SCHEMA_OUTPUTS = [
     Output("cpp/composite.hpp.j2", "include/{ns}/{stem}.hpp", (cpp,), (), "composite"),
     Output("cpp/composite.cpp.j2", "src/{stem}.cpp", (cpp,), ("library",), "composite"),
     Output("python/composite_binding.cpp.j2", "python/{stem}_binding.cpp", (python, cpp), ("python",), "composite"),
+    Output("fbs/composite.fbs.j2", "fbs/{stem}.fbs", (fbs,), ("flatc",), "composite"),
+    Output("cpp/composite_flatbuffers.hpp.j2", "include/{ns}/{stem}_flatbuffers.hpp", (cpp,), (), "composite"),
+    Output("cpp/composite_flatbuffers.cpp.j2", "src/{stem}_flatbuffers.cpp", (cpp,), ("library",), "composite"),
 ]
 # JSON has no comments and Markdown's are not line prefixes: those templates write their mark themselves.
 COMMENT = {".hpp": "//", ".cpp": "//", ".fbs": "//", ".py": "#", ".pyi": "#", ".cmake": "#", ".json": "", ".md": ""}

@@ -18,6 +18,7 @@
 
 #include "fib_quant_kv/fib_quant_kv.hpp"
 #include "fib_quant_kv/formats/descriptor_io.hpp"
+#include "fib_quant_kv/kv_cache_spec_v2_flatbuffers.hpp"
 #include "fuzz_support.hpp"
 
 namespace fqk = fib_quant_kv;
@@ -32,7 +33,7 @@ std::optional<fqk::Result<Root>> own_reader(fmt::DescriptorForm form, std::span<
     if constexpr (std::is_same_v<Root, fqk::KvTensorShapeV1>) {
         return fmt::read_kv_tensor_shape_v1(form, bytes);
     } else {
-        if (form != fmt::DescriptorForm::json) return std::nullopt;
+        if (form == fmt::DescriptorForm::flatbuffer) return fqk::parse_kv_cache_spec_v2_flatbuffer(bytes);
         std::vector<char> scratch(bytes.begin(), bytes.end());
         return fqk::SchemaTraits<Root>::parse_json(std::span<char>(scratch));
     }

@@ -17,6 +17,7 @@ set(FIB_QUANT_KV_GENERATED_LIBRARY
   "src/kv_tensor_shape_v1_json.cpp"
   "src/kv_tensor_shape_v1_flatbuffers.cpp"
   "src/kv_cache_spec_v2.cpp"
+  "src/kv_cache_spec_v2_flatbuffers.cpp"
 )
 
 # Outputs with build role `rapidjson`.
@@ -27,6 +28,7 @@ set(FIB_QUANT_KV_GENERATED_RAPIDJSON
 # Outputs with build role `flatc`.
 set(FIB_QUANT_KV_GENERATED_FLATC
   "fbs/kv_tensor_shape_v1.fbs"
+  "fbs/kv_cache_spec_v2.fbs"
 )
 
 # Outputs with build role `python`.

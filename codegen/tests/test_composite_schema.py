@@ -94,8 +94,20 @@ class CompositeRendering(unittest.TestCase):
     def test_composite_outputs_only(self):
         self.assertIn("include/fib_quant_kv/kv_cache_spec_v2.hpp", self.files)
         self.assertIn("src/kv_cache_spec_v2.cpp", self.files)
-        for flat in ("src/kv_cache_spec_v2_rules.hpp", "src/kv_cache_spec_v2_json.cpp", "fbs/kv_cache_spec_v2.fbs"):
+        for flat in ("src/kv_cache_spec_v2_rules.hpp", "src/kv_cache_spec_v2_json.cpp"):
             self.assertNotIn(flat, self.files)
+        # the FlatBuffers form: the composite .fbs (v1's enums included, not copied) and its C++
+        fbs = self.files["fbs/kv_cache_spec_v2.fbs"]
+        self.assertIn('include "kv_tensor_shape_v1.fbs";', fbs)
+        self.assertNotIn("enum KvDType", fbs)
+        self.assertIn("groups: [KvLayerGroup] (id: 4);", fbs)
+        self.assertIn("dim_order: [KvDim] (id: 0);", fbs)
+        self.assertIn("window: uint = null (id: 2);", fbs)
+        self.assertIn("scale_dtype: KvDType = null (id: 4);", fbs)
+        self.assertIn('file_identifier "FQK2";', fbs)
+        self.assertIn("root_type KvCacheSpecV2;", fbs)
+        self.assertIn("include/fib_quant_kv/kv_cache_spec_v2_flatbuffers.hpp", self.files)
+        self.assertIn("src/kv_cache_spec_v2_flatbuffers.cpp", self.files)
         # v1's outputs are there, as before
         self.assertIn("src/kv_tensor_shape_v1_rules.hpp", self.files)
 

@@ -417,7 +417,8 @@ class CompositeReferenceDoc(unittest.TestCase):
             "1. `storage`: the rules of [KvStorage](#kvstorage) (8), errors at `storage.…`",
             "1. `quant`: the rules of [KvQuantization](#kvquantization) (11), errors at `quant.…`"])
         self.assertIn("`groups[2].attention`", order)
-        self.assertIn("| FlatBuffers form | none yet", self.body)
+        self.assertIn("| FlatBuffers form | [fbs/kv_cache_spec_v2.fbs](../fbs/kv_cache_spec_v2.fbs)", self.body)
+        self.assertIn("| FlatBuffers file identifier | `FQK2` |", self.body)
 
     def test_own_enums_with_codes_imported_ones_linked(self):
         enums = self.section("Enums")

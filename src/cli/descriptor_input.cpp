@@ -5,6 +5,7 @@
 #include <utility>
 #include <variant>
 
+
 namespace kvshape {
 
 namespace fqk = fib_quant_kv;

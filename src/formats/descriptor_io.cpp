@@ -7,6 +7,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "fib_quant_kv/kv_cache_spec_v2_flatbuffers.hpp"
 #include "fib_quant_kv/kv_tensor_shape_v1_flatbuffers.hpp"
 #include "internal/rule_errors.hpp"
 #include "internal/text.hpp"
@@ -50,7 +51,7 @@ constexpr std::array<std::string_view, kSchemaCount> file_identifiers(std::index
 constexpr std::array<std::string_view, kSchemaCount> kFileIdentifiers =
     file_identifiers(std::make_index_sequence<kSchemaCount>());
 
-[[gnu::cold]] Error unsupported_form(std::string_view type_name, DescriptorForm form, std::string_view what) {
+[[gnu::cold, maybe_unused]] Error unsupported_form(std::string_view type_name, DescriptorForm form, std::string_view what) {
     std::string message(type_name);
     message.append(" has no ").append(to_string(form)).append(" ").append(what).append(" yet");
     return detail::make_error(ErrorKind::unsupported, kUnsupportedFormRule, std::move(message));
@@ -61,6 +62,9 @@ Result<KvTensorShapeV1> read_flatbuffer(std::span<const std::uint8_t> bytes, std
     Result<KvTensorShapeV1View> view = view_kv_tensor_shape_v1(bytes);
     if (!view) return std::move(view).error();
     return to_native(*view);
+}
+Result<KvCacheSpecV2> read_flatbuffer(std::span<const std::uint8_t> bytes, std::type_identity<KvCacheSpecV2>) {
+    return parse_kv_cache_spec_v2_flatbuffer(bytes);
 }
 template <class Root>
 Result<Root> read_flatbuffer(std::span<const std::uint8_t>, std::type_identity<Root>) {

@@ -87,7 +87,7 @@ class SpecCommands(TempDirTestCase):
         r = run("validate", self.spec_file(doc))
         self.assertTrue(r.stdout.endswith("expected u32 (at byte %d)\n" % (text.index("4294967296") + 10)), r.stdout)
 
-    def test_convert_writes_canonical_json_and_refuses_flatbuffers(self):
+    def test_convert_writes_canonical_json_and_flatbuffers(self):
         doc = json.loads(json.dumps(self.gemma))
         src = self.write_file(json.dumps(doc, indent=2), "pretty.json")
         out = os.path.join(self.tmp, "out.json")
@@ -95,9 +95,19 @@ class SpecCommands(TempDirTestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         with open(out, encoding="utf-8") as f:
             self.assertEqual(f.read(), jline(self.gemma) + "\n")
-        r = run("convert", "--to", "fb", src, os.path.join(self.tmp, "out.fb"))
-        self.assertEqual(r.returncode, 2)
-        self.assertFalse(os.path.exists(os.path.join(self.tmp, "out.fb")))
+        fb = os.path.join(self.tmp, "out.fqk2")
+        r = run("convert", "--to", "fb", src, fb)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(fb, "rb") as f:
+            self.assertEqual(f.read()[4:8], b"FQK2")
+        back = os.path.join(self.tmp, "back.json")  # and back: the same canonical JSON
+        r = run("convert", "--to", "json", fb, back)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(back, encoding="utf-8") as f:
+            self.assertEqual(f.read(), jline(self.gemma) + "\n")
+        r = run("digest", fb)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, run("digest", src).stdout)
 
     def test_check_mixes_v1_and_v2_lines(self):
         bad = json.loads(json.dumps(self.gemma))

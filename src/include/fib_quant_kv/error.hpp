@@ -37,6 +37,7 @@ inline constexpr std::string_view flatbuffers_verify = "flatbuffers.verify";  //
 inline constexpr std::string_view flatbuffers_missing_field = "flatbuffers.missing_field";
 inline constexpr std::string_view flatbuffers_unknown_enum_code = "flatbuffers.unknown_enum_code";
 inline constexpr std::string_view flatbuffers_invalid_utf8 = "flatbuffers.invalid_utf8";
+inline constexpr std::string_view flatbuffers_invalid_length = "flatbuffers.invalid_length";  ///< vector past its bound
 }  // namespace wire_rules
 
 /// Rule ids of I/O failures (kind io), the same for every reader and writer of files in the library and kvshape.
