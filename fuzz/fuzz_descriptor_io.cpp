@@ -3,8 +3,8 @@
 //   * detect_any_descriptor_form() and descriptor_schema_index() never crash and name a form and a schema;
 //   * read_descriptor_in_place() gives exactly what that schema's own reader gives on the same bytes (the same
 //     value, or the same Error), so the registry adds no reading of its own;
-//   * a descriptor read back from write_descriptor()'s JSON is the same descriptor, of the same schema; its
-//     FlatBuffer too, for a schema that has one.
+//   * a descriptor that claims its own schema (schema_version), written by write_descriptor() as JSON, reads
+//     back as the same descriptor of the same schema; its FlatBuffer too, for a schema that has one.
 // Seeds: the parity corpus (v1 JSON), the FlatBuffer seeds and the v2 specs (see fuzz/CMakeLists.txt).
 #include <cstddef>
 #include <cstdint>
@@ -71,6 +71,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (index == fmt::schema_index<fqk::KvTensorShapeV1>()) same_as_own(std::type_identity<fqk::KvTensorShapeV1>{});
     if (index == fmt::schema_index<fqk::KvCacheSpecV2>()) same_as_own(std::type_identity<fqk::KvCacheSpecV2>{});
     if (!read) return 0;
+    // The JSON form names its schema by schema_version alone: a descriptor claiming another schema's id (read
+    // from a FlatBuffer, whose file identifier names the schema, and refused by validate) cannot round-trip.
+    const bool claims_own_schema = std::visit(
+        []<class Root>(const Root& d) { return d.schema_version == fqk::SchemaTraits<Root>::id; }, *read);
+    if (!claims_own_schema) return 0;
 
     // What it reads, written in each form it has, reads back the same, as the same schema.
     for (const fmt::DescriptorFormInfo& info : fmt::kDescriptorForms) {

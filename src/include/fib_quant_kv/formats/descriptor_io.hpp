@@ -90,6 +90,9 @@ inline constexpr std::string_view kUnsupportedFormRule = "formats.unsupported_fo
 
 /// The bytes of a file holding `descriptor` in `form` (as write_kv_tensor_shape_v1 writes them). Does not
 /// validate. Unsupported for a form its schema has no writer for; parse for a code outside the enum.
+/// The JSON form names its schema only by schema_version, so the bytes read back as the same schema only when
+/// the descriptor's schema_version is its schema's id (SchemaTraits<Root>::id; validate() refuses any other):
+/// a FlatBuffer that says FQK2 but carries schema_version "..._v3" is written as it is and is then not a v2 text.
 [[nodiscard]] Result<std::vector<std::uint8_t>> write_descriptor(DescriptorForm form, const AnyDescriptor& descriptor);
 
 // ------------------------------------------------------------------------------------------ KvTensorShapeV1
