@@ -54,6 +54,8 @@ EXPECTED = {
     "llama-4-scout.json": ("llama4", 48, 40, 8, 128, "bf16", "gqa", False),
     # legacy RefinedWeb keys: n_layer 60, n_head 128, n_head_kv 8, hidden_size 8192 / 128 = 64
     "falcon-40b.json": ("RefinedWeb", 60, 128, 8, 64, "bf16", "gqa", False),
+    # gemma3_text with sliding_window_pattern 6: 22 sliding (window 512) + 4 full layers, one KV head
+    "gemma-3-1b-it.json": ("gemma3_text", 26, 4, 1, 256, "bf16", "mqa", True),
 }
 EXTRA_ARGS = {"gpt-oss-20b.json": ["--dtype", "bf16"], "gpt-oss-120b.json": ["--dtype", "bf16"]}
 # Bundled configs with no v1 descriptor (key and value null, a note says why): bytes_per_token is the contiguous
@@ -80,6 +82,7 @@ BYTES_PER_TOKEN = {  # pinned: 2 x layers x kv_heads x head_dim x bytes
     "qwen2.5-7b.json": 57344, "qwen2.5-14b.json": 196608, "qwen2.5-32b.json": 262144, "qwen3-4b.json": 147456,
     "qwen3-8b.json": 147456, "qwen3-14b.json": 163840, "qwen3-32b.json": 262144, "qwen3-30b-a3b.json": 98304,
     "gpt-oss-120b.json": 73728, "llama-4-scout.json": 196608, "falcon-40b.json": 122880,
+    "gemma-3-1b-it.json": 26624,
 }
 
 
