@@ -133,6 +133,22 @@ def layout_refinedweb(cfg):
     return [group("full", cfg["n_layer"], cfg["n_head_kv"], hd, hd)], 0
 
 
+def layout_gemma3_text(cfg):
+    """Gemma3TextConfig (transformers models/gemma3/configuration_gemma3.py, Gemma3TextConfig.__init__):
+    sliding_window_pattern defaults to 6 (kept as _sliding_window_pattern), and layer_types defaults to
+    "sliding_attention" where (i + 1) % sliding_window_pattern != 0, else "full_attention"; the window is
+    sliding_window (default 4096; the 1B file sets 512). Every layer has num_key_value_heads of head_dim."""
+    n = cfg["num_hidden_layers"]
+    every = cfg.get("sliding_window_pattern", 6)
+    kinds = cfg.get("layer_types") or ["sliding_attention" if (i + 1) % every else "full_attention"
+                                       for i in range(n)]
+    assert len(kinds) == n
+    hd, kv = cfg["head_dim"], cfg["num_key_value_heads"]
+    sliding = kinds.count("sliding_attention")
+    return [group("sliding", sliding, kv, hd, hd, window=cfg.get("sliding_window", 4096)),
+            group("full", n - sliding, kv, hd, hd)], 0
+
+
 def dtype_of(cfg):
     for c in (cfg, cfg.get("text_config", {})):
         for key in ("torch_dtype", "dtype"):
@@ -150,6 +166,7 @@ REAL = {
     "qwen3-next-80b-a3b.json": ("qwen3_next", layout_qwen3_next),
     "qwen3.5-27b.json": ("qwen3_5", lambda c: layout_layer_types(c["text_config"])),
     "falcon-40b.json": ("RefinedWeb", layout_refinedweb),
+    "gemma-3-1b-it.json": ("gemma3_text", layout_gemma3_text),
 }
 # vLLM holds the state of linear-attention layers in the same pool as the attention pages, raising the
 # attention block size until an attention page is as large as a state page (vllm/model_executor/models/
@@ -244,6 +261,8 @@ class RealConfigs(unittest.TestCase):
         self.assertEqual(summary("qwen3-next-80b-a3b.json"), ([("full", 12, 0, 2)], 36))
         self.assertEqual(summary("qwen3.5-27b.json"), ([("full", 16, 0, 4)], 48))
         self.assertEqual(summary("falcon-40b.json"), ([("full", 60, 0, 8)], 0))
+        # Gemma-3 1B: 26 layers, every sixth full (layers 5, 11, 17, 23), one KV head of 256.
+        self.assertEqual(summary("gemma-3-1b-it.json"), ([("sliding", 22, 512, 1), ("full", 4, 0, 1)], 0))
 
     def test_published_figures(self):
         # DeepSeek-V3's MLA cache in vLLM: 61 layers x (512 + 64) x 2 bytes = 70272 bytes a token, the figure
@@ -252,6 +271,13 @@ class RealConfigs(unittest.TestCase):
         # Falcon-40B: 60 layers x 8 KV heads x 64 x (K + V) x 2 bytes = 122880 bytes a token in every engine.
         for engine in ("hf", "vllm", "llama.cpp"):
             self.assertEqual(expected("falcon-40b.json", engine, 4096), 122880 * 4096)
+        # Gemma-3 1B: 1 KV head x 256 x (K + V) x 2 bytes = 1024 bytes a token a layer. hf at 4096 tokens:
+        # 4 full layers x 4096 + 22 sliding layers x 511. vLLM groups the 22 + 4 layers in groups of 4 (22 is
+        # not under 1.5 x 4): 6 sliding groups (2 padding layers) of cdiv(4096, 16) + 1 = 257 pages and one full
+        # group of 256 pages, 16 KiB a page. llama.cpp: 22 x 1024 SWA cells (GGML_PAD(512 + 512, 256)) + 4 x 4096.
+        self.assertEqual(expected("gemma-3-1b-it.json", "hf", 4096), (4 * 4096 + 22 * 511) * 1024)
+        self.assertEqual(expected("gemma-3-1b-it.json", "vllm", 4096), (24 * 257 + 4 * 256) * 16384)
+        self.assertEqual(expected("gemma-3-1b-it.json", "llama.cpp", 4096), (22 * 1024 + 4 * 4096) * 1024)
 
     def test_every_engine(self):
         for name, (model_type, layout) in sorted(REAL.items()):
