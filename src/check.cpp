@@ -1,9 +1,12 @@
 // The verdict line of `check`, shared by the kvshape CLI and the Python module.
 #include "internal/check.hpp"
 
+#include <optional>
 #include <string_view>
+#include <variant>
 
 #include "fib_quant_kv/fib_quant_kv.hpp"
+#include "fib_quant_kv/formats/descriptor_io.hpp"
 #include "internal/text.hpp"
 
 namespace fib_quant_kv::detail {
@@ -29,43 +32,75 @@ void append_hex(std::string& out, const Digest& digest) {
     }
 }
 
-/// The verdict on a line whose schema_version names the v2 cache spec (--block-dim is v1's and does not apply).
-bool check_spec_line(std::string& out, std::string& scratch, std::string_view text) {
-    Result<KvCacheSpecV2> spec = parse_kv_cache_spec_v2_json(text);
-    if (!spec) {
-        out.append(",\"ok\":false,\"stage\":\"parse\"");
-        append_kv(out, "error", spec.error().message);
-        out.push_back('}');
-        return false;
-    }
-    if (const Status st = validate(*spec); !st) {
-        const Error& e = st.error();
-        out.append(",\"ok\":false,\"stage\":\"validate\"");
-        append_kv(out, "error", to_string(e.kind));
-        append_kv(out, "rule", e.rule);
-        append_kv(out, "path", e.path);
+/// A parse failure: the reader's message.
+bool parse_failed(std::string& out, const Error& e) {
+    out.append(",\"ok\":false,\"stage\":\"parse\"");
+    append_kv(out, "error", e.message);
+    out.push_back('}');
+    return false;
+}
+
+// What each schema's verdict says. The template is the row any schema gets with no edit here: the validate()
+// error named by kind, rule and field path; on success the schema id. A schema with derived counts worth a
+// column has its own overloads below it (v1's are the Rust original's, byte for byte).
+
+template <class Root>
+Status check_validate(const Root& d, std::optional<std::uint32_t> /*block_dim: v1's*/) {
+    return validate(d);
+}
+Status check_validate(const KvTensorShapeV1& d, std::optional<std::uint32_t> block_dim) {
+    return block_dim ? validate_block_dim(d, *block_dim) : validate(d);
+}
+
+template <class Root>
+void append_invalid(std::string& out, const Root&, const Error& e) {
+    append_kv(out, "error", to_string(e.kind));
+    append_kv(out, "rule", e.rule);
+    append_kv(out, "path", e.path);
+    append_kv(out, "message", e.message);
+}
+void append_invalid(std::string& out, const KvTensorShapeV1&, const Error& e) {
+    append_kv(out, "error", to_string(e.kind));
+    if (e.kind == ErrorKind::dimension_not_divisible) {
+        append_kv(out, "ambient_dim", e.details.ambient_dim);
+        append_kv(out, "block_dim", e.details.block_dim);
+    } else {
         append_kv(out, "message", e.message);
+    }
+}
+
+template <class Root>
+void append_counts(std::string& out, const Root&) {
+    append_kv(out, "schema", SchemaTraits<Root>::id);
+}
+// validate() passed, so no count can overflow and the digest is defined.
+void append_counts(std::string& out, const KvTensorShapeV1& shape) {
+    append_kv(out, "vector_count", vector_count(shape).value());
+    append_kv(out, "element_count", element_count(shape).value());
+}
+void append_counts(std::string& out, const KvCacheSpecV2& spec) {
+    append_kv(out, "schema", SchemaTraits<KvCacheSpecV2>::id);
+    append_kv(out, "bytes_per_token", bytes_per_token(spec).value());
+    append_kv(out, "bytes_held", bytes_held(spec).value());
+}
+
+template <class Root>
+bool check_descriptor(std::string& out, std::string& scratch, const Root& d, std::optional<std::uint32_t> block_dim) {
+    if (const Status st = check_validate(d, block_dim); !st) {
+        out.append(",\"ok\":false,\"stage\":\"validate\"");
+        append_invalid(out, d, st.error());
         out.push_back('}');
         return false;
     }
     out.append(",\"ok\":true");
-    append_kv(out, "schema", kKvCacheSpecV2SchemaId);
-    append_kv(out, "bytes_per_token", bytes_per_token(*spec).value());
-    append_kv(out, "bytes_held", bytes_held(*spec).value());
+    append_counts(out, d);
     scratch.clear();
-    append_json(scratch, *spec);
+    append_json(scratch, d);
     append_kv(out, "canonical", scratch);
     out.append(",\"digest\":\"");
-    append_hex(out, digest(*spec).value());
+    append_hex(out, digest(d).value());
     out.append("\"}");
     return true;
-}
-
-/// True when the line's top-level schema_version is the v2 cache spec's: a search for the id first, so that v1
-/// lines (which do not hold it) pay one memmem and nothing else.
-bool is_spec_line(std::string_view text) {
-    if (text.find(kKvCacheSpecV2SchemaId) == std::string_view::npos) return false;
-    return json_schema_version(text) == kKvCacheSpecV2SchemaId;
 }
 
 }  // namespace
@@ -74,39 +109,10 @@ bool check_line(std::string& out, std::string& scratch, std::uint64_t number, st
                 std::optional<std::uint32_t> block_dim) {
     out.append("{\"line\":");
     detail::append_decimal(out, number);
-    if (is_spec_line({text.data(), text.size()})) [[unlikely]] return check_spec_line(out, scratch, {text.data(), text.size()});
-    Result<KvTensorShapeV1> shape = parse_kv_tensor_shape_v1_json_in_place(text);
-    if (!shape) {
-        out.append(",\"ok\":false,\"stage\":\"parse\"");
-        append_kv(out, "error", shape.error().message);
-        out.push_back('}');
-        return false;
-    }
-    const Status st = block_dim ? validate_block_dim(*shape, *block_dim) : validate(*shape);
-    if (!st) {
-        const Error& e = st.error();
-        out.append(",\"ok\":false,\"stage\":\"validate\"");
-        append_kv(out, "error", to_string(e.kind));
-        if (e.kind == ErrorKind::dimension_not_divisible) {
-            append_kv(out, "ambient_dim", e.details.ambient_dim);
-            append_kv(out, "block_dim", e.details.block_dim);
-        } else {
-            append_kv(out, "message", e.message);
-        }
-        out.push_back('}');
-        return false;
-    }
-    // validate() passed, so neither count can overflow and the digest is defined.
-    out.append(",\"ok\":true");
-    append_kv(out, "vector_count", vector_count(*shape).value());
-    append_kv(out, "element_count", element_count(*shape).value());
-    scratch.clear();
-    append_json(scratch, *shape);
-    append_kv(out, "canonical", scratch);
-    out.append(",\"digest\":\"");
-    append_hex(out, digest(*shape).value());
-    out.append("\"}");
-    return true;
+    // The registry tells the schema by schema_version (a v1 line pays one search for the other ids).
+    Result<AnyDescriptor> read = formats::read_descriptor_in_place(formats::DescriptorForm::json, text);
+    if (!read) return parse_failed(out, read.error());
+    return std::visit([&](const auto& d) { return check_descriptor(out, scratch, d, block_dim); }, *read);
 }
 
 }  // namespace fib_quant_kv::detail
