@@ -119,7 +119,19 @@ std::vector<AttachedDescriptor> attached_descriptors(const Header& header) {
         d.key = e.key;
         d.target = e.key.substr(kDescriptorKeyPrefix.size());
         if (gguf) {  // NAME.descriptor with its target in NAME.tensors; NAME.tensors itself is not a descriptor
-            if (e.key.ends_with(kDescriptorTensorsSuffix)) continue;
+            if (e.key.ends_with(kDescriptorTensorsSuffix)) {
+                // ... but one without its NAME.descriptor is half a pair, and says so rather than go unseen.
+                const std::string descriptor_key = detail::gguf_descriptor_key(
+                    std::string_view(d.target).substr(0, d.target.size() - kDescriptorTensorsSuffix.size()),
+                    kDescriptorKeySuffix);
+                if (header.find_metadata(descriptor_key) != nullptr) continue;
+                d.target = e.value.as_string() != nullptr ? *e.value.as_string() : std::string{};
+                d.error = make_error(ErrorKind::parse, rules::descriptor_keys,
+                                     "key " + quote(d.key) + " names the tensors of a descriptor, but there is no " +
+                                         quote(descriptor_key) + " beside it");
+                out.push_back(std::move(d));
+                continue;
+            }
             if (e.key.ends_with(kDescriptorKeySuffix)) {
                 const std::string_view name =
                     std::string_view(d.target).substr(0, d.target.size() - kDescriptorKeySuffix.size());

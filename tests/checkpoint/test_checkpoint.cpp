@@ -507,6 +507,34 @@ BOOST_AUTO_TEST_CASE(verify_reports_every_disagreement) {
     BOOST_TEST((*v)[0].kind == ErrorKind::tensor_mismatch);
 }
 
+BOOST_AUTO_TEST_CASE(gguf_tensors_key_without_its_descriptor_is_reported) {
+    // A GGUF descriptor is a pair of keys, NAME.descriptor and NAME.tensors; the second alone is half a pair,
+    // reported by verify rather than skipped. Its other half present, the pair reads as one descriptor.
+    TempDir dir;
+    // blk.0.attn_k: F16 [batch 1, kv_heads 2, tokens 4, head_dim 8], innermost first: layer 0 of a 1-layer cache.
+    const std::string t = tensor_info("blk.0.attn_k", {8, 4, 2, 1}, 1, 0);
+    const fs::path orphan = dir.write(
+        "orphan.gguf", gguf_file({kv_str("fib_quant_kv.kv_shape.k.tensors", "blk.{layer}.attn_k")}, {t}, pattern_bytes(128, 3)));
+    const auto v = ck::verify(orphan);
+    BOOST_REQUIRE_MESSAGE(v.ok(), (v.ok() ? std::string() : v.error().describe()));
+    BOOST_REQUIRE(v->size() == 1);
+    BOOST_TEST((*v)[0].kind == ErrorKind::parse);
+    BOOST_TEST((*v)[0].rule == ck::rules::descriptor_keys);
+    BOOST_TEST((*v)[0].message ==
+               "key `fib_quant_kv.kv_shape.k.tensors` names the tensors of a descriptor, but there is no "
+               "`fib_quant_kv.kv_shape.k.descriptor` beside it");
+
+    const std::string json = fib_quant_kv::to_json(shape(1, 2, 4, 8, fib_quant_kv::KvDType::f16));
+    const fs::path pair = dir.write(
+        "pair.gguf", gguf_file({kv_str("fib_quant_kv.kv_shape.k.tensors", "blk.{layer}.attn_k"),
+                                kv_str("fib_quant_kv.kv_shape.k.descriptor", json)},
+                               {t}, pattern_bytes(128, 3)));
+    const auto w = ck::verify(pair);
+    BOOST_REQUIRE_MESSAGE(w.ok(), (w.ok() ? std::string() : w.error().describe()));
+    for (const auto& e : *w) BOOST_TEST_MESSAGE(e.rule << ": " << e.message);
+    BOOST_TEST(w->empty());
+}
+
 BOOST_AUTO_TEST_CASE(many_missing_layers_are_summed_up) {
     const std::string bytes = safetensors_file(R"({"l.0":{"dtype":"F16","shape":[1,1,1,1],"data_offsets":[0,2]}})", "xy");
     const auto h = ck::read_header(span_of(bytes));

@@ -143,6 +143,7 @@ inline constexpr std::string_view shape = "checkpoint.shape";                   
 inline constexpr std::string_view byte_length = "checkpoint.byte_length";  ///< bytes != element_count x size
 inline constexpr std::string_view target = "checkpoint.target";  ///< empty name, or a pattern without one {layer}
 inline constexpr std::string_view descriptor_type = "checkpoint.descriptor_type";  ///< key holds no string
+inline constexpr std::string_view descriptor_keys = "checkpoint.descriptor_keys";  ///< GGUF: NAME.tensors alone
 inline constexpr std::string_view not_attached = "checkpoint.not_attached";  ///< detach: no such descriptor
 inline constexpr std::string_view spec_name = "checkpoint.spec_name";  ///< a spec's name is not a key segment
 inline constexpr std::string_view spec_tensors = "checkpoint.spec_tensors";  ///< a spec's tensor patterns
