@@ -167,6 +167,7 @@ void bind_kv_tensor_shape_v1(py::module_& m) {
     // KvTensorShapeV1
     {
         py::class_<KvTensorShapeV1> cls(m, "KvTensorShapeV1", "Logical KV tensor shape. Immutable; build a changed copy with replace().");
+        default_construct_uninitialised<KvTensorShapeV1>();  // cls.__new__(cls) without __init__: a default value, not garbage
         cls.def(py::init(&kv_tensor_shape_v1_from_python), py::kw_only(),
                 py::arg("schema_version") = py::str("fib_quant_kv_tensor_shape_v1"),
                 py::arg("role"),

@@ -397,6 +397,21 @@ def test_pickle_bad_state():
     assert s == make()
 
 
+def test_new_without_init_reads_as_a_default_value():
+    # cls.__new__(cls) skips __init__: what such an object reads is the C++ default value (the schema's id,
+    # every enum at code 0, every count 0), not uninitialised memory, so validate() names the first count.
+    K = fqk.KvTensorShapeV1
+    for _ in range(3):
+        s = K.__new__(K)
+        assert s.schema_version == "fib_quant_kv_tensor_shape_v1"
+        assert (s.role, s.attention_kind, s.dtype, s.rope_state) == (
+            fqk.KvRole.key, fqk.KvAttentionKind.mha, fqk.KvDType.f16, fqk.KvRopeState.pre_rope)
+        assert (s.batch, s.layers, s.kv_heads, s.query_heads, s.tokens, s.head_dim) == (0, 0, 0, 0, 0, 0)
+        assert '"batch":0,' in s.to_json()
+        e = raised(s.validate)
+        assert (e.kind, e.rule) == (fqk.ErrorKind.corrupt_payload, "batch.nonzero")
+
+
 def test_replace():
     s = make()
     r = s.replace(batch=4, dtype="f32")
