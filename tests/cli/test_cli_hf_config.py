@@ -56,6 +56,8 @@ EXPECTED = {
     "falcon-40b.json": ("RefinedWeb", 60, 128, 8, 64, "bf16", "gqa", False),
     # gemma3_text with sliding_window_pattern 6: 22 sliding (window 512) + 4 full layers, one KV head
     "gemma-3-1b-it.json": ("gemma3_text", 26, 4, 1, 256, "bf16", "mqa", True),
+    # sliding_window 4096 with no layer_types: the window goes on every layer in transformers (noted)
+    "mistral-7b-v0.1.json": ("mistral", 32, 32, 8, 128, "bf16", "gqa", True),
 }
 EXTRA_ARGS = {"gpt-oss-20b.json": ["--dtype", "bf16"], "gpt-oss-120b.json": ["--dtype", "bf16"]}
 # Bundled configs with no v1 descriptor (key and value null, a note says why): bytes_per_token is the contiguous
@@ -70,8 +72,11 @@ NO_V1 = {
     "qwen3.5-27b.json": ("qwen3_5", 16 * 4 * 2 * 256 * 2, "only 16 of the 64 layers"),
     # hybrid_override_pattern: 6 "*" layers of 52 hold K and V (2 KV heads of 128); 23 Mamba-2, 23 MoE
     "nemotron-3-nano-30b-a3b.json": ("nemotron_h", 6 * 2 * 2 * 128 * 2, "only 6 of the 52 layers"),
+    # a pure Mamba (MambaConfig): no layer holds K and V
+    "mamba-2.8b.json": ("mamba", 0, "only 0 of the 64 layers"),
 }
 MLA = {"deepseek-v3.json", "kimi-k2.json"}
+NO_KV = {name for name, (_, per_token, _) in NO_V1.items() if per_token == 0}
 # Bundled configs kvshape sizes wrongly (kept to show it; the right figures in test_cli_real_configs.py, marked
 # expectedFailure): none today.
 WRONG: set[str] = set()
@@ -82,7 +87,7 @@ BYTES_PER_TOKEN = {  # pinned: 2 x layers x kv_heads x head_dim x bytes
     "qwen2.5-7b.json": 57344, "qwen2.5-14b.json": 196608, "qwen2.5-32b.json": 262144, "qwen3-4b.json": 147456,
     "qwen3-8b.json": 147456, "qwen3-14b.json": 163840, "qwen3-32b.json": 262144, "qwen3-30b-a3b.json": 98304,
     "gpt-oss-120b.json": 73728, "llama-4-scout.json": 196608, "falcon-40b.json": 122880,
-    "gemma-3-1b-it.json": 26624,
+    "gemma-3-1b-it.json": 26624, "mistral-7b-v0.1.json": 131072,
 }
 
 
@@ -249,8 +254,9 @@ class Engines(unittest.TestCase):
                                      sorted(sized + ([uncached] if uncached else [])))
                     self.assertEqual(spec["quant"], {"scheme": "none", "dtype": "f16", "scale_granularity": "none"})
                     storage = spec["storage"]
-                    if engine == "vllm" and name in MLA:
-                        # MLA: one latent tensor of pages, no K/V stack (MLAAttentionSpec, no separate values)
+                    if engine == "vllm" and (name in MLA or name in NO_KV):
+                        # MLA: one latent tensor of pages, no K/V stack (MLAAttentionSpec, no separate values);
+                        # a model with no attention layer has no K and V to stack
                         self.assertEqual((storage["packing"], storage["block_size"], storage["dim_order"][:3]),
                                          ("separate", 16, ["layer", "block", "token"]))
                     elif engine == "vllm":

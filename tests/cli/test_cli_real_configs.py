@@ -425,6 +425,61 @@ class BadConfigs(unittest.TestCase):
         self.assertIn(b"[hf_config.layer_types_length] (layer_types)", proc.stderr)
 
 
+class WindowOnEveryLayerAndPureMamba(unittest.TestCase):
+    """Mistral-7B-v0.1 (a sliding_window and no layer_types) and a pure Mamba (no attention layer at all), each
+    worked out here per engine, since the engines read them differently."""
+
+    MISTRAL = "mistral-7b-v0.1.json"
+    MAMBA = "mamba-2.8b.json"
+
+    def row(self, name, engine, t, *extra):
+        proc = run([os.path.join(CONFIGS, name), "--tokens", str(t), "--engine", engine, "--format", "json",
+                    *extra])
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        return json.loads(proc.stdout)
+
+    def test_mistral_window_on_every_layer(self):
+        cfg = load(self.MISTRAL)
+        n, kv = cfg["num_hidden_layers"], cfg["num_key_value_heads"]
+        hd = cfg["hidden_size"] // cfg["num_attention_heads"]  # MistralConfig: head_dim None -> hidden / heads
+        w = cfg["sliding_window"]
+        self.assertEqual((n, kv, hd, w, dtype_of(cfg)), (32, 8, 128, 4096, 2))
+        # hf: MistralConfig has no layer_types, and DynamicCache.__init__ gives every layer the config's
+        # sliding_window (DynamicSlidingWindowLayer): min(T, W - 1) tokens a layer.
+        hf = [group("sliding", n, kv, hd, hd, window=w)]
+        # vLLM (vllm/model_executor/models/llama.py, LlamaAttention: a window only where layer_types says
+        # sliding_attention) and llama.cpp (convert_hf_to_gguf writes no sliding window for the llama arch, so no
+        # n_swa): every layer full.
+        full = [group("full", n, kv, hd, hd)]
+        for t in TOKENS:
+            with self.subTest(tokens=t):
+                self.assertEqual(self.row(self.MISTRAL, "hf", t)["total_bytes"], hf_bytes(hf, t, 2))
+                self.assertEqual(self.row(self.MISTRAL, "vllm", t)["total_bytes"], vllm_bytes(full, t))
+                self.assertEqual(self.row(self.MISTRAL, "llama.cpp", t)["total_bytes"], llama_bytes(full, t))
+        # Written out at 131072 tokens: hf 32 x 4095 x 8 x 256 x 2; vLLM 32 x 8192 pages x 16 x 8 x 256 x 2.
+        self.assertEqual(self.row(self.MISTRAL, "hf", 131072)["total_bytes"], 32 * 4095 * 8 * 256 * 2)
+        self.assertEqual(self.row(self.MISTRAL, "vllm", 131072)["total_bytes"], 32 * 8192 * 16 * 8 * 256 * 2)
+        notes = " ".join(self.row(self.MISTRAL, "vllm", 4096)["notes"])
+        self.assertIn("every layer is full", notes)
+
+    def test_pure_mamba_holds_no_kv(self):
+        cfg = load(self.MAMBA)
+        n, inner, conv, state = (cfg["num_hidden_layers"], cfg["intermediate_size"], cfg["conv_kernel"],
+                                 cfg["state_size"])
+        self.assertEqual((n, inner, conv, state, dtype_of(cfg)), (64, 5120, 4, 16, 4))
+        for t in TOKENS:
+            for engine in ("hf", "vllm", "llama.cpp"):
+                with self.subTest(tokens=t, engine=engine):
+                    self.assertEqual(self.row(self.MAMBA, engine, t)["total_bytes"], 0)
+        # hf: transformers models/mamba/modeling_mamba.py, MambaCache.__init__: per layer a conv state of
+        # intermediate_size x conv_kernel and an ssm state of intermediate_size x state_size, in the model's
+        # dtype (float32 here): 64 x 5120 x (4 + 16) x 4 bytes a sequence, whatever T.
+        for batch in (1, 3):
+            row = self.row(self.MAMBA, "hf", 4096, "--batch", str(batch))
+            self.assertEqual(row["state_bytes"], batch * n * inner * (conv + state) * 4)
+            self.assertEqual(row["state_bytes"], batch * 26214400)
+
+
 if __name__ == "__main__":
     if len(sys.argv) < 2:
         sys.stderr.write("usage: %s PATH_TO_KVSHAPE [unittest options]\n" % sys.argv[0])
