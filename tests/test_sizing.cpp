@@ -355,6 +355,11 @@ BOOST_AUTO_TEST_CASE(qwen3_next_linear_attention) {
     check_groups(c, {{LayerKind::linear_attention, 36, 0, 0, 0, 0}, {LayerKind::full, 12, 0, 2, 256, 256}});
     // state: conv (2 x 16 x 128 + 32 x 128) x 4 = 32768, recurrent 32 x 128 x 128 = 524288
     BOOST_TEST(c.cache.layers[0].state_elements == 32768ull + 524288ull);
+    // vLLM's split (MambaStateShapeCalculator.gated_delta_net_state_shape): conv 8192 channels x (4 - 1) taps,
+    // temporal 32 x 128 x 128.
+    BOOST_TEST(c.cache.layers[0].conv_channels == 8192ull);
+    BOOST_TEST(c.cache.layers[0].conv_kernel == 4u);
+    BOOST_TEST(c.cache.layers[0].ssm_elements == 524288ull);
     const sz::EngineSize hf = engine_ok(c, sz::Engine::hf, 262144);
     BOOST_TEST(hf.total_bytes == 12ull * 262144 * 2 * 512 * 2);
     BOOST_TEST(hf.state_bytes == 36ull * 557056 * 2);
