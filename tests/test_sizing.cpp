@@ -339,7 +339,13 @@ BOOST_AUTO_TEST_CASE(jamba_mamba_and_attention) {
     const sz::EngineSize hf = engine_ok(c, sz::Engine::hf, 4096);
     BOOST_TEST(hf.total_bytes == 4ull * 4096 * 8 * 256 * 2);
     BOOST_TEST(hf.state_bytes == 28ull * 8192 * 20 * 2);
-    BOOST_TEST(engine_ok(c, sz::Engine::vllm, 4096).total_bytes == 4ull * 256 * 16 * 8 * 256 * 2);
+    // vLLM (HybridAttentionMambaModelConfig.verify_and_update_config, MambaStateShapeCalculator.mamba1_state_shape):
+    // a state page of conv 8192 x (4 - 1) + SSM 8192 x 16 elements in bfloat16 = 311296 bytes; an attention token
+    // of 8 x 256 x 2 = 4096 bytes: block size 16 x cdiv(311296, 16 x 4096) = 80, page 327680 (the state padded to
+    // it). Groups of 4: one full group of cdiv(4096, 80) = 52 pages, 7 Mamba groups of one page each.
+    const sz::EngineSize vllm = engine_ok(c, sz::Engine::vllm, 4096);
+    BOOST_TEST(vllm.total_bytes == 4ull * 327680 * (52 + 7));
+    BOOST_TEST(vllm.state_bytes == 4ull * 327680 * 7);
     const sz::EngineSize llama = engine_ok(c, sz::Engine::llama_cpp, 4096);
     BOOST_TEST(llama.total_bytes == 4ull * 4096 * 8 * 256 * 2);
     BOOST_TEST(llama.state_bytes == 28ull * 8192 * 20 * 4);  // f32 recurrent state
@@ -355,6 +361,11 @@ BOOST_AUTO_TEST_CASE(qwen3_next_linear_attention) {
     check_groups(c, {{LayerKind::linear_attention, 36, 0, 0, 0, 0}, {LayerKind::full, 12, 0, 2, 256, 256}});
     // state: conv (2 x 16 x 128 + 32 x 128) x 4 = 32768, recurrent 32 x 128 x 128 = 524288
     BOOST_TEST(c.cache.layers[0].state_elements == 32768ull + 524288ull);
+    // vLLM's split (MambaStateShapeCalculator.gated_delta_net_state_shape): conv 8192 channels x (4 - 1) taps,
+    // temporal 32 x 128 x 128.
+    BOOST_TEST(c.cache.layers[0].conv_channels == 8192ull);
+    BOOST_TEST(c.cache.layers[0].conv_kernel == 4u);
+    BOOST_TEST(c.cache.layers[0].ssm_elements == 524288ull);
     const sz::EngineSize hf = engine_ok(c, sz::Engine::hf, 262144);
     BOOST_TEST(hf.total_bytes == 12ull * 262144 * 2 * 512 * 2);
     BOOST_TEST(hf.state_bytes == 36ull * 557056 * 2);
@@ -437,13 +448,19 @@ BOOST_AUTO_TEST_CASE(falcon_legacy_keys_and_composites) {
     BOOST_TEST(read_ok(R"({"model_type":"llava","text_config":{}})").layers == 32ull);
 }
 
-BOOST_AUTO_TEST_CASE(mamba_has_no_kv_cache) {
+BOOST_AUTO_TEST_CASE(mamba_state_only) {
     const HfConfig c = read_ok(
         R"({"architectures":["MambaForCausalLM"],"model_type":"mamba","num_hidden_layers":24,"hidden_size":768,)"
         R"("intermediate_size":1536,"state_size":16,"conv_kernel":4,"expand":2,"torch_dtype":"float32"})");
     check_groups(c, {{LayerKind::mamba, 24, 0, 0, 0, 0}});
     BOOST_TEST(c.cache.layers[0].state_elements == 1536ull * 20);
-    for (const sz::Engine e : sz::kEngines) BOOST_TEST(engine_ok(c, e, 4096).total_bytes == 0ull);
+    BOOST_TEST(engine_ok(c, sz::Engine::hf, 4096).total_bytes == 0ull);
+    BOOST_TEST(engine_ok(c, sz::Engine::llama_cpp, 4096).total_bytes == 0ull);
+    // vLLM keeps the Mamba state in its KV cache pool (MambaSpec, one group of every layer, one page a request):
+    // conv 1536 x (4 - 1) + SSM 1536 x 16 elements in bfloat16 (float32 weights are served in bfloat16).
+    const sz::EngineSize vllm = engine_ok(c, sz::Engine::vllm, 4096);
+    BOOST_TEST(vllm.total_bytes == 24ull * (1536 * 3 + 1536 * 16) * 2);
+    BOOST_TEST(vllm.state_bytes == vllm.total_bytes);
     BOOST_TEST(engine_ok(c, sz::Engine::hf, 4096).state_bytes == 24ull * 1536 * 20 * 4);
 }
 

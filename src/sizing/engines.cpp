@@ -12,7 +12,20 @@
 //     SlidingWindowSpec, ChunkedLocalAttentionSpec and MLAAttentionSpec .max_memory_usage_bytes,
 //     UniformTypeKVCacheSpecs) and vllm/v1/core/kv_cache_utils.py (get_kv_cache_groups,
 //     unify_kv_cache_spec_page_size, _get_kv_cache_groups_uniform_page_size, get_kv_cache_config_from_groups,
-//     get_num_blocks, get_max_concurrency_for_kv_cache_config, _report_kv_cache_config), commit 001cabc1be16.
+//     get_num_blocks, get_max_concurrency_for_kv_cache_config, _report_kv_cache_config,
+//     _max_memory_usage_bytes_from_groups) and MambaSpec (page_size_bytes, max_memory_usage_bytes), commit
+//     001cabc1be16. Hybrids of attention and linear-attention/Mamba layers, from files whose stored copies are
+//     of other commits (none at 001cabc1be16 was stored; where they differ between versions, the newer is
+//     followed): vllm/model_executor/models/config.py, HybridAttentionMambaModelConfig.verify_and_update_config
+//     in its version with kernel_block_alignment_size and mamba_cache_mode (the one whose "none" branch sets
+//     attn_block_size = kernel_block_alignment_size x cdiv(mamba_page, kernel_block_alignment_size x
+//     attn_page_1_token); the older version at 0144dd5b0d2d hard-codes 16 for that alignment, the same figure
+//     for non-MLA models), MambaModelConfig.verify_and_update_config (mamba_block_size = max_model_len with
+//     prefix caching off) and NemotronHForCausalLMConfig.verify_and_update_config (mamba_ssm_cache_dtype from
+//     the config, else float16); vllm/model_executor/layers/mamba/mamba_utils.py at 02d710837549
+//     (MambaStateShapeCalculator.gated_delta_net_state_shape, mamba2_state_shape, mamba1_state_shape;
+//     MambaStateDtypeCalculator._mamba_state_dtype); vllm/model_executor/models/qwen3_next.py and nemotron_h.py
+//     (get_mamba_state_shape_from_config, get_mamba_state_dtype_from_config).
 //   * llama.cpp: src/llama-context.cpp (llama_context::llama_context: n_ctx and n_ctx_seq padded to 256),
 //     src/llama-model.cpp (create_memory: kv_size = n_ctx_seq, n_pad 1), src/llama-kv-cache.cpp
 //     (llama_kv_cache::llama_kv_cache: one K and one V tensor of ggml rows per layer, kv_size x n_stream cells,
@@ -305,6 +318,8 @@ struct VllmSpec {
         switch (group->spec.kind) {
             case LayerKind::sliding: return 1;
             case LayerKind::chunked: return 2;
+            case LayerKind::linear_attention:
+            case LayerKind::mamba: return 3;  // MambaSpec
             default: return 0;  // FullAttentionSpec and its subclass MLAAttentionSpec
         }
     }
@@ -316,49 +331,115 @@ struct VllmSpec {
                 return Checked::cdiv(std::min<std::uint64_t>(s.window - 1 + batched, tokens), block) + 1;
             case LayerKind::chunked:  // ChunkedLocalAttentionSpec: a chunk plus a batch
                 return Checked::cdiv(std::min<std::uint64_t>(std::uint64_t{s.window} + batched, tokens), block);
+            case LayerKind::linear_attention:
+            case LayerKind::mamba:  // MambaSpec, mamba_cache_mode "none": page_size_bytes x (1 + 0 speculative)
+                return 1;
             default:  // FullAttentionSpec, MLAAttentionSpec: cdiv(max_model_len, block_size)
                 return Checked::cdiv(tokens, block);
         }
     }
 };
 
+/// vLLM's model dtype (ModelConfig.dtype) in bytes, which the state of linear-attention and Mamba layers takes
+/// (MambaStateDtypeCalculator._mamba_state_dtype: mamba_cache_dtype "auto" is the model dtype, whatever
+/// --kv-cache-dtype is). A float cache is the model dtype (resolve_dtype: "auto" follows the model, float16 and
+/// float32 are the model's --dtype); beside an fp8 cache the weights are served in 16 bits (float32 weights in
+/// bfloat16, vllm/config/model.py _resolve_auto_dtype).
+std::uint64_t vllm_model_dtype_bytes(CacheDType cache) noexcept {
+    return cache == CacheDType::f32 ? 4 : 2;
+}
+
+/// MambaSpec.page_size_bytes (vllm/v1/kv_cache_interface.py) before padding: sum of prod(shape) x dtype size
+/// over the state's tensors, one sequence of one layer. The shapes are MambaStateShapeCalculator's (tp 1, no
+/// speculative tokens): a conv state of conv_channels x (conv_kernel - 1) in the model dtype and a temporal
+/// state of ssm_elements in mamba_ssm_cache_dtype (the model dtype for "auto"; Nemotron-H's from its config).
+std::uint64_t vllm_state_page(const LayerSpec& s, std::uint64_t model_bytes, Checked& c) {
+    if (s.conv_channels == 0 && s.ssm_elements == 0) return c.mul(s.state_elements, model_bytes);  // not split
+    const std::uint64_t ssm_bytes = s.ssm_dtype_bytes != 0 ? s.ssm_dtype_bytes : model_bytes;
+    const std::uint64_t taps = s.conv_kernel == 0 ? 0 : s.conv_kernel - 1;
+    return c.add(c.mul({s.conv_channels, taps, model_bytes}), c.mul(s.ssm_elements, ssm_bytes));
+}
+
 Result<EngineSize> size_vllm(const CacheModel& model, std::uint32_t tokens, const EngineOptions& o, EngineSize out) {
     const std::uint64_t dsize = info(out.kv_dtype).bytes;
+    const std::uint64_t model_bytes = vllm_model_dtype_bytes(out.kv_dtype);
     const std::uint64_t batched = o.max_num_batched_tokens;
     const std::vector<LayerGroup> all = cache_groups(model);
     Checked c;
-    std::vector<VllmSpec> specs;
-    std::vector<GroupSize> state_groups;
+    // Attention layers: bytes of one token of one layer (the page of block_size 1); state layers: the page.
+    std::vector<std::pair<const LayerGroup*, std::uint64_t>> attention, states;
+    std::uint64_t state_page = 0;  // the largest unpadded state page
     for (const LayerGroup& g : all) {
         const LayerSpec& s = g.spec;
         if (!holds_kv(s.kind)) {
-            const std::uint64_t n = g.layers.size();
-            GroupSize gs{s, static_cast<std::uint32_t>(n), 0, 0, c.mul({o.batch, s.state_elements, dsize, n})};
-            out.state_bytes = c.add(out.state_bytes, gs.bytes);
-            state_groups.push_back(gs);
+            const std::uint64_t page = vllm_state_page(s, model_bytes, c);
+            if (page == 0) continue;  // a state of no elements (a model built by hand): nothing to allocate
+            states.emplace_back(&g, page);
+            state_page = std::max(state_page, page);
             continue;
         }
         // AttentionSpec.real_page_size_bytes: block_size x num_kv_heads x (head_size + head_size_v) x dtype size
         // (the factor 2 of K and V when they are equal); MLAAttentionSpec: block_size x 1 head x
         // (kv_lora_rank + qk_rope_head_dim) x dtype size, one latent per token and no separate values.
-        const std::uint64_t per_token =
-            s.kind == LayerKind::mla ? c.mul({std::uint64_t{s.kv_lora_rank} + s.rope_dim, dsize})
-                                     : c.mul({s.kv_heads, std::uint64_t{s.key_dim} + s.value_dim, dsize});
-        specs.push_back(VllmSpec{&g, c.mul(o.block_size, per_token), o.block_size});
+        attention.emplace_back(&g, s.kind == LayerKind::mla
+                                       ? c.mul({std::uint64_t{s.kv_lora_rank} + s.rope_dim, dsize})
+                                       : c.mul({s.kv_heads, std::uint64_t{s.key_dim} + s.value_dim, dsize}));
     }
     if (c.overflow()) return c.error(Engine::vllm, tokens, o.batch);
-    if (!state_groups.empty()) {
-        out.notes.emplace_back("vllm: linear-attention and Mamba layers keep a fixed state per sequence "
-                               "(state_bytes); vLLM also pads its attention pages to the state's page size, "
-                               "which is not modelled here");
+
+    // HybridAttentionMambaModelConfig.verify_and_update_config (vllm/model_executor/models/config.py), with
+    // mamba_cache_mode "none": the attention block size is raised to the smallest multiple of the kernel's
+    // block alignment (16; 64 for MLA) whose page holds a state page, and the state pages are padded to the
+    // attention page (cache_config.mamba_page_size_padded). attn_page_size_1_token is FullAttentionSpec (or
+    // MLAAttentionSpec) of block_size 1 for the model's heads: the first attention layer's.
+    std::uint64_t block = o.block_size;
+    std::uint64_t padded_page = 0;  // the state pages after padding; 0: not padded (no attention layers)
+    if (!attention.empty() && state_page != 0) {
+        const std::uint64_t one = attention[0].second;
+        const std::uint64_t align = attention[0].first->spec.kind == LayerKind::mla ? 64 : 16;
+        const std::uint64_t step = c.mul(align, one);
+        if (c.overflow()) return c.error(Engine::vllm, tokens, o.batch);
+        const std::uint64_t attn_block = c.mul(align, Checked::cdiv(state_page, step));
+        if (block < attn_block) block = attn_block;  // "the user has not set it or has set it too small"
+        std::uint64_t attn_page = c.mul(block, one);
+        if (state_page > attn_page) {  // "Pad whichever is smaller to match the larger"
+            block = Checked::cdiv(state_page, one);
+            attn_page = c.mul(block, one);
+        }
+        padded_page = attn_page;
+        if (c.overflow()) return c.error(Engine::vllm, tokens, o.batch);
     }
-    out.notes.emplace_back("vllm: block size " + decimal(o.block_size) + ", max_model_len " + decimal(tokens) +
-                           ", max_num_batched_tokens " + decimal(batched));
+    std::vector<VllmSpec> specs;
+    for (const auto& [g, one] : attention) specs.push_back(VllmSpec{g, c.mul(block, one), block});
+    // MambaSpec: block_size = mamba_block_size, which MambaModelConfig.verify_and_update_config sets to
+    // max_model_len with prefix caching off; page_size_bytes = page_size_padded when set.
+    for (const auto& [g, page] : states) specs.push_back(VllmSpec{g, padded_page != 0 ? padded_page : page, tokens});
+    if (c.overflow()) return c.error(Engine::vllm, tokens, o.batch);
+    if (!states.empty()) {
+        out.notes.emplace_back(
+            "vllm: linear-attention and Mamba layers keep their state in the KV cache pool, one page per layer "
+            "and request (MambaSpec, mamba_cache_mode \"none\": prefix caching off); state_bytes is their part "
+            "of total_bytes: a conv state of (conv kernel - 1) taps in the model dtype (" +
+            decimal(model_bytes) + " bytes) and the SSM state in mamba_ssm_cache_dtype, " + decimal(state_page) +
+            " bytes a layer" + (padded_page > state_page ? ", padded to " + decimal(padded_page) : std::string()));
+        out.notes.emplace_back(
+            "vllm: not modelled for these layers: prefix caching (mamba_cache_mode \"align\" holds 2 pages a "
+            "request, \"all\" one a block), speculative tokens (conv taps and pages), tensor parallelism, and "
+            "the block alignment of 32 for head size 256 on Blackwell with FlashInfer");
+    }
+    std::string block_note = "vllm: block size " + decimal(block);
+    if (block != o.block_size) {
+        block_note += " (--block-size " + decimal(o.block_size) +
+                      " raised so that an attention page holds a state page: "
+                      "HybridAttentionMambaModelConfig.verify_and_update_config)";
+    }
+    out.notes.push_back(block_note + ", max_model_len " + decimal(tokens) + ", max_num_batched_tokens " +
+                        decimal(batched));
 
     // per_request_blocks: blocks of `page` bytes one request of max_model_len tokens uses (num_block_per_request
     // of get_max_concurrency_for_kv_cache_config); per_block: bytes of one such block over all layers sharing it
     // (memory_per_block); tokens_per_block, groups: for _report_kv_cache_config's token count.
-    std::uint64_t per_request_blocks = 0, per_block = 0, min_block = o.block_size, vllm_groups = 1;
+    std::uint64_t per_request_blocks = 0, per_block = 0, min_block = block, vllm_groups = 1;
     if (specs.empty()) {
         out.notes.emplace_back("vllm: attention-free model: no KV cache (get_kv_cache_groups returns no group)");
     } else if (specs.size() == 1) {
@@ -369,9 +450,10 @@ Result<EngineSize> size_vllm(const CacheModel& model, std::uint32_t tokens, cons
         const std::uint64_t blocks = v.blocks(tokens, batched);
         per_request_blocks = blocks;
         per_block = c.mul(v.page, n);
+        min_block = v.block;
         out.groups.push_back(
-            GroupSize{v.group->spec, static_cast<std::uint32_t>(n), 0, c.mul(blocks, v.block),
-                      c.mul({o.batch, blocks, v.page, n})});
+            GroupSize{v.group->spec, static_cast<std::uint32_t>(n), 0,
+                      holds_kv(v.group->spec.kind) ? c.mul(blocks, v.block) : 0, c.mul({o.batch, blocks, v.page, n})});
     } else if (std::all_of(specs.begin(), specs.end(), [&](const VllmSpec& v) {
                    return v.type_class() == specs[0].type_class() &&
                           (v.type_class() == 0 || v.group->spec.window == specs[0].group->spec.window);
@@ -425,7 +507,8 @@ Result<EngineSize> size_vllm(const CacheModel& model, std::uint32_t tokens, cons
             min_block = std::min(min_block, v.block);
             per_request_blocks = c.add(per_request_blocks, c.mul(groups, blocks));
             out.groups.push_back(GroupSize{v.group->spec, static_cast<std::uint32_t>(n),
-                                           static_cast<std::uint32_t>(groups * group_size - n), c.mul(blocks, v.block),
+                                           static_cast<std::uint32_t>(groups * group_size - n),
+                                           holds_kv(v.group->spec.kind) ? c.mul(blocks, v.block) : 0,
                                            c.mul({o.batch, groups, group_size, blocks, max_page})});
         }
         per_block = c.mul(max_page, group_size);
@@ -436,7 +519,9 @@ Result<EngineSize> size_vllm(const CacheModel& model, std::uint32_t tokens, cons
     }
     // Memory for the batch: every request holds its blocks (_max_memory_usage_bytes_from_groups per request).
     out.total_bytes = c.mul({o.batch, per_request_blocks, per_block});
-    for (const GroupSize& g : state_groups) out.groups.push_back(g);
+    for (const GroupSize& g : out.groups) {
+        if (!holds_kv(g.spec.kind)) out.state_bytes = c.add(out.state_bytes, g.bytes);
+    }
     if (c.overflow()) return c.error(Engine::vllm, tokens, o.batch);
 
     if (o.memory && per_block != 0) {

@@ -79,6 +79,7 @@ enum class HfKey : std::uint8_t {
     mamba_head_dim,
     n_groups,
     ssm_state_size,
+    mamba_ssm_cache_dtype,
     text_config,
     count,
 };
@@ -109,7 +110,8 @@ constexpr KeyInfo kKeys[kKeyCount] = {
     FQK_HF_KEY(linear_conv_kernel_dim), FQK_HF_KEY(mamba_d_state), FQK_HF_KEY(mamba_d_conv),
     FQK_HF_KEY(mamba_expand), FQK_HF_KEY(state_size), FQK_HF_KEY(conv_kernel), FQK_HF_KEY(expand),
     FQK_HF_KEY(intermediate_size), FQK_HF_KEY(hybrid_override_pattern), FQK_HF_KEY(mamba_num_heads),
-    FQK_HF_KEY(mamba_head_dim), FQK_HF_KEY(n_groups), FQK_HF_KEY(ssm_state_size), FQK_HF_KEY(text_config),
+    FQK_HF_KEY(mamba_head_dim), FQK_HF_KEY(n_groups), FQK_HF_KEY(ssm_state_size),
+    FQK_HF_KEY(mamba_ssm_cache_dtype), FQK_HF_KEY(text_config),
 };
 #undef FQK_HF_KEY
 // clang-format on
@@ -985,6 +987,12 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
 
     // The state of linear-attention and Mamba layers, in elements per sequence.
     std::uint64_t linear_state = 0, mamba_state = 0;
+    struct StateSplit {
+        std::uint64_t conv_channels = 0;
+        std::uint32_t conv_kernel = 0;
+        std::uint64_t ssm_elements = 0;
+    } linear_split, mamba_split;
+    std::uint32_t ssm_dtype_bytes = 0;
     if (std::find(kinds.begin(), kinds.end(), LayerKind::linear_attention) != kinds.end()) {
         // Qwen3-Next's Gated DeltaNet (transformers' Qwen3NextDynamicCache): a conv state of
         // (2 x key heads x key dim + value heads x value dim) x conv kernel, and a recurrent state of
@@ -1005,6 +1013,10 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
                               "a linear-attention layer's state does not fit in 64 bits");
         }
         linear_state = *conv + *rec;
+        // vLLM (mamba_utils.py, MambaStateShapeCalculator.gated_delta_net_state_shape, tp 1, no speculative
+        // tokens): conv (conv_kernel - 1, 2 x key heads x key dim + value heads x value dim), temporal
+        // (value heads, value dim, key dim).
+        linear_split = {std::uint64_t{2} * v[0] * v[2] + std::uint64_t{v[1]} * v[3], v[4], *rec};
     }
     if (std::find(kinds.begin(), kinds.end(), LayerKind::mamba) != kinds.end() &&
         m.get(HfKey::mamba_num_heads) != nullptr) {
@@ -1031,6 +1043,23 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
                               m.path(HfKey::mamba_num_heads), "a Mamba-2 layer's state does not fit in 64 bits");
         }
         mamba_state = *conv + *ssm;
+        // vLLM (MambaStateShapeCalculator.mamba2_state_shape, tp 1, no speculative tokens; intermediate_size =
+        // mamba_num_heads x mamba_head_dim as nemotron_h.py's get_mamba_state_shape_from_config passes it):
+        // conv (conv_kernel - 1, intermediate + 2 x n_groups x ssm_state_size), temporal (heads, head_dim,
+        // ssm_state_size).
+        mamba_split = {inner + *groups, v[4], *ssm};
+        if (out.model_type == "nemotron_h") {
+            // vLLM's NemotronHForCausalLMConfig.verify_and_update_config (vllm/model_executor/models/config.py):
+            // mamba_ssm_cache_dtype "auto" becomes the config's mamba_ssm_cache_dtype, float16 without one.
+            FQK_TRY(ssm_dtype, m.string(HfKey::mamba_ssm_cache_dtype));
+            const std::string name = ssm_dtype.value_or("float16");
+            ssm_dtype_bytes = name == "float32" ? 4 : name == "float16" || name == "bfloat16" ? 2 : 0;
+            if (ssm_dtype_bytes == 0) {
+                return make_error(ErrorKind::parse, hf_config_rules::invalid_value,
+                                  m.path(HfKey::mamba_ssm_cache_dtype),
+                                  "key `mamba_ssm_cache_dtype` is not float32, float16 or bfloat16");
+            }
+        }
     } else if (std::find(kinds.begin(), kinds.end(), LayerKind::mamba) != kinds.end()) {
         // Mamba (MambaCache): a conv state of intermediate x conv kernel and an SSM state of intermediate x
         // state size, intermediate = expand x hidden_size unless given.
@@ -1050,6 +1079,9 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
                               m.path(HfKey::mamba_d_state), "a Mamba layer's state does not fit in 64 bits");
         }
         mamba_state = *s;
+        // vLLM (MambaStateShapeCalculator.mamba1_state_shape, tp 1): conv (conv_kernel - 1, intermediate),
+        // temporal (intermediate, state size).
+        mamba_split = {*width, *d_conv, *width * *d_state};
     }
 
     cache.layers.reserve(kinds.size());
@@ -1082,10 +1114,17 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
             case LayerKind::linear_attention:
                 spec.kind = k;
                 spec.state_elements = linear_state;
+                spec.conv_channels = linear_split.conv_channels;
+                spec.conv_kernel = linear_split.conv_kernel;
+                spec.ssm_elements = linear_split.ssm_elements;
                 break;
             case LayerKind::mamba:
                 spec.kind = k;
                 spec.state_elements = mamba_state;
+                spec.conv_channels = mamba_split.conv_channels;
+                spec.conv_kernel = mamba_split.conv_kernel;
+                spec.ssm_elements = mamba_split.ssm_elements;
+                spec.ssm_dtype_bytes = ssm_dtype_bytes;
                 break;
             case LayerKind::mla: spec = attention; break;
             case LayerKind::none: spec.kind = k; break;

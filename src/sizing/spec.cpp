@@ -99,10 +99,11 @@ Result<KvCacheSpecV2> cache_spec(const CacheModel& model, const EngineSize& size
     spec.quant = *quant;
     bool all_mla = true;
     for (const LayerGroup& g : group_layers(model)) {
-        std::uint64_t state = 0;  // one layer's state for one sequence, as the engine sized it
+        std::uint64_t state = 0;  // one layer's state for one sequence, as the engine sized it (vLLM: its
+                                  // padded page; the group's bytes count its padding layers' pages too)
         for (const GroupSize& gs : size.groups) {
             if (gs.spec == g.spec && gs.layers != 0 && size.batch != 0 && !holds_kv(g.spec.kind)) {
-                state = gs.bytes / (std::uint64_t{gs.layers} * size.batch);
+                state = gs.bytes / ((std::uint64_t{gs.layers} + gs.padding_layers) * size.batch);
             }
         }
         all_mla = all_mla && (g.spec.kind == LayerKind::mla || !holds_kv(g.spec.kind));

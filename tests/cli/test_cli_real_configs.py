@@ -27,6 +27,24 @@ Engine formulas (the versions src/sizing/engines.cpp cites; re-read there for ea
     layers make cdiv(n, group_size) groups of group_size; a request holds its pages in every group.
     dtype "auto": the model dtype, float32 served as bfloat16 (vllm/config/model.py, _get_and_verify_dtype):
     2 bytes for every config here.
+    Hybrids of attention and linear-attention/Mamba layers (vllm_hybrid below; prefix caching off, tp 1, no
+    speculative tokens): the state page per layer is MambaSpec.page_size_bytes (vllm/v1/kv_cache_interface.py)
+    of the shapes of vllm/model_executor/layers/mamba/mamba_utils.py MambaStateShapeCalculator --
+    gated_delta_net_state_shape: conv (K - 1) x (2 x linear_num_key_heads x linear_key_head_dim +
+    linear_num_value_heads x linear_value_head_dim), temporal linear_num_value_heads x linear_value_head_dim x
+    linear_key_head_dim; mamba2_state_shape: conv (conv_kernel - 1) x (mamba_num_heads x mamba_head_dim +
+    2 x n_groups x ssm_state_size), temporal mamba_num_heads x mamba_head_dim x ssm_state_size -- in the dtypes
+    of MambaStateDtypeCalculator._mamba_state_dtype: conv in the model dtype, temporal in mamba_ssm_cache_dtype
+    ("auto": the model dtype; Nemotron-H: the config's mamba_ssm_cache_dtype, vllm/model_executor/models/
+    config.py NemotronHForCausalLMConfig). HybridAttentionMambaModelConfig.verify_and_update_config (same
+    file): block = 16 x cdiv(state page, 16 x attention bytes a token) (16: kernel_block_alignment_size), the
+    state page padded to block x attention bytes a token. The layers then group as above (group_size of the
+    attention and state layer counts); a request holds cdiv(T, block) pages in each attention group and one
+    page in each state group (MambaSpec.max_memory_usage_bytes, mamba_cache_mode "none");
+    vllm/v1/core/kv_cache_utils.py _max_memory_usage_bytes_from_groups: group_size x page x pages. With
+    --memory M: get_num_blocks M // page // group_size; get_max_concurrency_for_kv_cache_config num_blocks /
+    pages a request; _report_kv_cache_config num_blocks // groups x min(block sizes), a Mamba group's block
+    size being max_model_len (MambaModelConfig: mamba_block_size = max_model_len).
   * llama.cpp -- f16 rows (2 bytes an element), one sequence, n_ubatch 512, n_batch 2048:
     src/llama-context.cpp: n_ctx = GGML_PAD(T, 256); src/llama-kv-cache.cpp: K rows of kv_heads x key dim and
     V rows of kv_heads x value dim per cell, MLA: K of kv_lora_rank + qk_rope_head_dim and no V (has_v =
@@ -168,12 +186,6 @@ REAL = {
     "falcon-40b.json": ("RefinedWeb", layout_refinedweb),
     "gemma-3-1b-it.json": ("gemma3_text", layout_gemma3_text),
 }
-# vLLM holds the state of linear-attention layers in the same pool as the attention pages, raising the
-# attention block size until an attention page is as large as a state page (vllm/model_executor/models/
-# config.py, HybridAttentionMambaModelConfig.verify_and_update_config); kvshape sizes the attention pages at
-# block size 16 and the state apart, and says so in a note. Its vllm total_bytes for these is therefore not
-# vLLM's reservation, and is not asserted (see the report for issue 15).
-VLLM_NOT_ASSERTED = {"qwen3-next-80b-a3b.json", "qwen3.5-27b.json"}
 # Llama-4's chunked layers are capped in vLLM only with the hybrid KV cache manager on. vLLM PR 21761 (July
 # 2025, vllm/config: VLLM_ALLOW_CHUNKED_LOCAL_ATTN_WITH_HYBRID_KV_CACHE, default off) turned it off for models
 # with attention_chunk_size, and every layer then takes cdiv(T, 16) pages (48 x cdiv(T, 16) x 65536 bytes: 24 GiB
@@ -226,12 +238,55 @@ def llama_bytes(groups, t):
     return total
 
 
+def vllm_state_page(cfg):
+    """MambaSpec.page_size_bytes before padding, one layer and one sequence (module docstring); None for a
+    model with no linear-attention or Mamba layers."""
+    c = cfg.get("text_config", cfg)
+    model = 2  # bfloat16 for every config here (dtype_of)
+    if "linear_num_value_heads" in c:  # gated_delta_net_state_shape, gated_delta_net_state_dtype
+        conv = (2 * c["linear_num_key_heads"] * c["linear_key_head_dim"]
+                + c["linear_num_value_heads"] * c["linear_value_head_dim"]) * (c["linear_conv_kernel_dim"] - 1)
+        temporal = c["linear_num_value_heads"] * c["linear_value_head_dim"] * c["linear_key_head_dim"]
+        return conv * model + temporal * model
+    if "mamba_num_heads" in c:  # mamba2_state_shape, mamba2_state_dtype, NemotronHForCausalLMConfig
+        inner = c["mamba_num_heads"] * c["mamba_head_dim"]
+        conv = (inner + 2 * c["n_groups"] * c["ssm_state_size"]) * (c["conv_kernel"] - 1)
+        temporal = inner * c["ssm_state_size"]
+        return conv * model + temporal * DTYPE_BYTES[c.get("mamba_ssm_cache_dtype", "float16")]
+    return None
+
+
+def vllm_hybrid(attention, state_layers, state_page, t, memory=None, block_size=16, kv_bytes=2):
+    """vLLM's reservation for one request of T tokens of a model with one attention group (full layers) and
+    state_layers linear-attention or Mamba layers (module docstring), and with memory its figures."""
+    (g,) = attention
+    one = g["kv_heads"] * (g["key_dim"] + g["value_dim"]) * kv_bytes  # FullAttentionSpec of block_size 1
+    # raised only where --block-size is under 16 x cdiv(state page, 16 x one)
+    block = max(block_size, 16 * cdiv(state_page, 16 * one))
+    page = block * one
+    assert page >= state_page
+    counts = [g["layers"], state_layers]
+    group_size = max(counts) if 2 * max(counts) < 3 * min(counts) else min(counts)
+    attn_groups, state_groups = cdiv(g["layers"], group_size), cdiv(state_layers, group_size)
+    pages = attn_groups * cdiv(t, block) + state_groups * 1
+    out = {"block": block, "page": page, "group_size": group_size,
+           "padding": attn_groups * group_size - g["layers"] + state_groups * group_size - state_layers,
+           "total": group_size * page * pages, "state": group_size * page * state_groups}
+    if memory is not None:
+        num_blocks = memory // page // group_size
+        out["max_sequences"] = num_blocks // pages
+        out["max_tokens"] = num_blocks // (attn_groups + state_groups) * min(block, t)
+    return out
+
+
 def expected(name, engine, t):
     cfg = load(name)
-    groups, _ = REAL[name][1](cfg)
+    groups, linear = REAL[name][1](cfg)
     if engine == "hf":
         return hf_bytes(groups, t, dtype_of(cfg))
     if engine == "vllm":
+        if linear:
+            return vllm_hybrid(groups, linear, vllm_state_page(cfg), t)["total"]
         return vllm_bytes(groups, t)
     return llama_bytes(groups, t)
 
@@ -294,16 +349,13 @@ class RealConfigs(unittest.TestCase):
                                        if dict(g)["kind"] not in ("linear_attention", "mamba"))
                         self.assertEqual(kinds, sorted((g["kind"], g["layers"]) for g in groups))
                         self.assertEqual(bool(row["state_bytes"]), linear > 0)
-                        if engine == "vllm" and name in VLLM_NOT_ASSERTED:
-                            self.assertTrue(any("not modelled" in n for n in row["notes"]), row["notes"])
-                            continue
                         self.assertEqual(row["total_bytes"], expected(name, engine, t))
 
     def test_batch_scales_every_engine(self):
         # Three sequences: hf and vLLM hold three times one sequence; llama.cpp three streams of
         # GGML_PAD(GGML_PAD(3T, 256) / 3, 256) cells, which for T a multiple of 256 is 3 x one sequence.
         for name in sorted(REAL):
-            for engine in ("hf", "llama.cpp") + (() if name in VLLM_NOT_ASSERTED else ("vllm",)):
+            for engine in ("hf", "llama.cpp", "vllm"):
                 with self.subTest(config=name, engine=engine):
                     proc = run([os.path.join(CONFIGS, name), "--tokens", "4096", "--batch", "3", "--engine",
                                 engine, "--format", "json"])
@@ -359,13 +411,13 @@ class NemotronH(unittest.TestCase):
         self.assertEqual(hf_bytes(groups, 1, 2), 6144)
 
     def test_nemotron_h_only_attention_layers_hold_kv(self):
-        groups, _ = layout_nemotron_h(load(self.NEMOTRON))
+        groups, mamba = layout_nemotron_h(load(self.NEMOTRON))
         for engine in ("hf", "vllm", "llama.cpp"):
             proc = run([os.path.join(CONFIGS, self.NEMOTRON), "--tokens", "131072", "--engine", engine,
                         "--format", "json"])
             self.assertEqual(proc.returncode, 0, proc.stderr)
             want = {"hf": hf_bytes(groups, 131072, dtype_of(load(self.NEMOTRON))),
-                    "vllm": vllm_bytes(groups, 131072),  # the attention pages alone (see VLLM_NOT_ASSERTED)
+                    "vllm": vllm_hybrid(groups, mamba, vllm_state_page(load(self.NEMOTRON)), 131072)["total"],
                     "llama.cpp": llama_bytes(groups, 131072)}[engine]
             self.assertEqual(json.loads(proc.stdout)["total_bytes"], want, engine)
 
@@ -392,6 +444,83 @@ class NemotronH(unittest.TestCase):
                                   capture_output=True, timeout=60)
             self.assertEqual(proc.returncode, 1, proc.stdout)
             self.assertIn(needle.encode(), proc.stderr)
+
+
+class VllmHybrids(unittest.TestCase):
+    """vLLM's figures for the hybrids of attention and linear-attention or Mamba layers, every one worked out
+    here from the config's own keys (vllm_state_page, vllm_hybrid), at the TOKENS above and with --memory."""
+
+    HYBRIDS = {"qwen3-next-80b-a3b.json": layout_qwen3_next,
+               "qwen3.5-27b.json": lambda c: layout_layer_types(c["text_config"]),
+               "nemotron-3-nano-30b-a3b.json": layout_nemotron_h}
+    MEMORY = 24 * 2 ** 30
+
+    def rows(self, name, *extra):
+        proc = run([os.path.join(CONFIGS, name), "--tokens", ",".join(map(str, TOKENS)), "--engine", "vllm",
+                    "--format", "json", *extra])
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        return [json.loads(line) for line in proc.stdout.decode().splitlines()]
+
+    def test_worked_by_hand(self):
+        # The figures of vllm_hybrid, checked by hand once. Qwen3-Next: state page (2 x 16 x 128 + 32 x 128) x 3
+        # x 2 + 32 x 128 x 128 x 2 = 1097728 bytes; attention 2 x 512 x 2 = 2048 bytes a token; block 16 x
+        # cdiv(1097728, 32768) = 544; page 1114112; 12 full + 36 linear layers in 4 groups of 12; at 4096 tokens
+        # 8 + 3 pages of 12 layers: 147062784 bytes (140.25 MiB), vLLM's ~140 MiB of issue 15.
+        self.assertEqual(vllm_state_page(load("qwen3-next-80b-a3b.json")), 1097728)
+        q = vllm_hybrid(*layout_qwen3_next(load("qwen3-next-80b-a3b.json")), 1097728, 4096)
+        self.assertEqual((q["block"], q["page"], q["group_size"], q["total"]), (544, 1114112, 12, 147062784))
+        # Nemotron-3-Nano: state (4096 + 2 x 8 x 128) x 3 x 2 + 64 x 64 x 128 x 4 (float32) = 2134016 bytes;
+        # attention 2 x 256 x 2 = 1024 bytes a token: block 2096; 6 attention + 23 Mamba layers in groups of 6
+        # (one padding layer): at 4096 tokens 2 + 4 pages of 6 layers.
+        self.assertEqual(vllm_state_page(load("nemotron-3-nano-30b-a3b.json")), 2134016)
+        n = vllm_hybrid(*layout_nemotron_h(load("nemotron-3-nano-30b-a3b.json")), 2134016, 4096)
+        self.assertEqual((n["block"], n["padding"], n["total"]), (2096, 1, 6 * 2096 * 1024 * 6))
+
+    def test_totals_groups_and_notes(self):
+        for name, layout in sorted(self.HYBRIDS.items()):
+            cfg = load(name)
+            groups, linear = layout(cfg)
+            page = vllm_state_page(cfg)
+            for row, t in zip(self.rows(name, "--memory", "24GiB"), TOKENS):
+                with self.subTest(config=name, tokens=t):
+                    want = vllm_hybrid(groups, linear, page, t, self.MEMORY)
+                    self.assertEqual(row["total_bytes"], want["total"])
+                    self.assertEqual(row["state_bytes"], want["state"])
+                    self.assertEqual(row["max_sequences"], want["max_sequences"])
+                    self.assertEqual(row["max_tokens"], want["max_tokens"])
+                    self.assertEqual(sum(g["padding_layers"] for g in row["groups"]), want["padding"])
+                    self.assertEqual(sum(g["bytes"] for g in row["groups"]), want["total"])
+                    self.assertTrue(any(n.startswith("vllm: block size %d (" % want["block"]) for n in row["notes"]),
+                                    row["notes"])
+                    self.assertFalse(any("not modelled here" in n for n in row["notes"]), row["notes"])
+                    # the v2 spec: each state layer's padded page per sequence
+                    states = [g for g in row["spec"]["groups"] if g["attention"] == "linear" and g.get("state_bytes")]
+                    self.assertEqual({g["state_bytes"] for g in states}, {want["page"]})
+
+    def test_block_size_and_fp8(self):
+        # A --block-size over vLLM's minimum is kept (the state padded to its page); an fp8 cache halves the
+        # attention pages but not the state, which stays in the model dtype (mamba_cache_dtype "auto").
+        for name, layout in sorted(self.HYBRIDS.items()):
+            cfg = load(name)
+            groups, linear = layout(cfg)
+            page = vllm_state_page(cfg)
+            for extra, kw in ((["--block-size", "4096"], {"block_size": 4096}), (["--kv-dtype", "fp8"], {"kv_bytes": 1})):
+                for row, t in zip(self.rows(name, *extra), TOKENS):
+                    with self.subTest(config=name, tokens=t, options=extra):
+                        self.assertEqual(row["total_bytes"], vllm_hybrid(groups, linear, page, t, **kw)["total"])
+
+
+    def test_nemotron_ssm_dtype_default(self):
+        # Without mamba_ssm_cache_dtype, vLLM's NemotronHForCausalLMConfig takes float16 for the SSM state.
+        cfg = load("nemotron-3-nano-30b-a3b.json")
+        del cfg["mamba_ssm_cache_dtype"]
+        page = vllm_state_page(cfg)
+        self.assertEqual(page, (4096 + 2 * 8 * 128) * 3 * 2 + 64 * 64 * 128 * 2)
+        groups, mamba = layout_nemotron_h(cfg)
+        proc = subprocess.run([KVSHAPE, "from-hf-config", "-", "--tokens", "4096", "--engine", "vllm", "--format",
+                               "json"], input=json.dumps(cfg).encode(), capture_output=True, timeout=60)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(json.loads(proc.stdout)["total_bytes"], vllm_hybrid(groups, mamba, page, 4096)["total"])
 
 
 class BadConfigs(unittest.TestCase):

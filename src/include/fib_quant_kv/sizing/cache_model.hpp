@@ -48,7 +48,17 @@ struct LayerSpec {
     std::uint32_t value_dim = 0;  ///< elements of one head's value (mla: v_head_dim)
     std::uint32_t kv_lora_rank = 0;  ///< mla: the rank of the compressed latent; else 0
     std::uint32_t rope_dim = 0;      ///< mla: qk_rope_head_dim, the decoupled RoPE key stored beside it; else 0
-    std::uint64_t state_elements = 0;  ///< linear_attention and mamba: elements of one sequence's state
+    std::uint64_t state_elements = 0;  ///< linear_attention and mamba: elements of one sequence's state, as
+                                       ///< transformers keeps it (conv_channels x conv_kernel + ssm_elements)
+    /// linear_attention and mamba, the state's two parts as vLLM shapes them (vllm/model_executor/layers/mamba/
+    /// mamba_utils.py, MambaStateShapeCalculator: a conv state of conv_channels x (conv_kernel - 1) and a
+    /// temporal/SSM state of ssm_elements); 0 where the reader did not split the state.
+    std::uint64_t conv_channels = 0;
+    std::uint32_t conv_kernel = 0;
+    std::uint64_t ssm_elements = 0;
+    /// Bytes of one SSM-state element the config asks engines for (Nemotron-H's mamba_ssm_cache_dtype, which
+    /// vLLM's NemotronHForCausalLMConfig reads, float16 when the key is absent); 0: the engine's own choice.
+    std::uint32_t ssm_dtype_bytes = 0;
     /// sliding: the window is the config's one sliding_window applied to every layer for want of any layer
     /// pattern (Mistral v0.1). transformers' DynamicCache slides such layers; vLLM (which reads windows from
     /// layer_types, vllm/model_executor/models/llama.py) and llama.cpp (which reads n_swa where its converter

@@ -85,7 +85,9 @@ struct EngineSize {
     std::uint32_t batch = 0;
     CacheDType kv_dtype = CacheDType::automatic;  ///< resolved
     std::uint64_t total_bytes = 0;   ///< the KV cache (padding included), for all sequences
-    std::uint64_t state_bytes = 0;   ///< linear-attention and Mamba state, for all sequences (not in total_bytes)
+    std::uint64_t state_bytes = 0;   ///< linear-attention and Mamba state, for all sequences: hf and llama.cpp
+                                     ///< apart from total_bytes; vLLM keeps it in the KV cache pool, and this
+                                     ///< is the part of total_bytes in its (padded) state pages
     std::vector<GroupSize> groups;   ///< in the order their spec first appears
     std::optional<std::uint64_t> max_tokens;     ///< with EngineOptions::memory: tokens the cache holds
     std::optional<std::uint64_t> max_sequences;  ///< with EngineOptions::memory: sequences of `tokens` at once
