@@ -348,7 +348,9 @@ BOOST_AUTO_TEST_CASE(jamba_mamba_and_attention) {
     BOOST_TEST(vllm.state_bytes == 4ull * 327680 * 7);
     const sz::EngineSize llama = engine_ok(c, sz::Engine::llama_cpp, 4096);
     BOOST_TEST(llama.total_bytes == 4ull * 4096 * 8 * 256 * 2);
-    BOOST_TEST(llama.state_bytes == 28ull * 8192 * 20 * 4);  // f32 recurrent state
+    // f32 recurrent state (llama_memory_recurrent), src/llama-hparams.cpp: n_embd_r = (d_conv - 1) x d_inner (no
+    // groups in Mamba-1), n_embd_s = d_state x d_inner: 8192 x (3 + 16) elements a layer.
+    BOOST_TEST(llama.state_bytes == 28ull * 8192 * (3 + 16) * 4);
 }
 
 BOOST_AUTO_TEST_CASE(qwen3_next_linear_attention) {

@@ -566,8 +566,14 @@ struct LlamaCppSizer {
             const std::uint64_t n = g.layers.size();
             GroupSize gs{s, static_cast<std::uint32_t>(n), 0, 0, 0};
             if (!holds_kv(s.kind)) {
-                // llama_memory_recurrent: r and s states in f32, one cell per sequence
-                gs.bytes = c.mul({batch, s.state_elements, 4, n});
+                // llama_memory_recurrent: r and s states in f32, one cell per sequence. src/llama-hparams.cpp:
+                // n_embd_r = (ssm_d_conv - 1) x (ssm_d_inner + 2 x ssm_n_group x ssm_d_state), the conv state
+                // without the tap shifted out; n_embd_s = ssm_d_state x ssm_d_inner. convert_hf_to_gguf maps the
+                // config so that these are vLLM's split (conv_channels x (conv_kernel - 1), ssm_elements).
+                const std::uint64_t elements =
+                    s.conv_kernel > 0 ? c.add(c.mul(s.conv_channels, s.conv_kernel - 1), s.ssm_elements)
+                                      : s.state_elements;
+                gs.bytes = c.mul({batch, elements, 4, n});
                 state = c.add(state, gs.bytes);
                 if (out != nullptr) out->groups.push_back(gs);
                 continue;

@@ -430,11 +430,19 @@ class NemotronH(unittest.TestCase):
                      + inner * cfg["ssm_state_size"])
         self.assertEqual(per_layer, (4096 + 2048) * 4 + 4096 * 128)
         mamba_layers = cfg["hybrid_override_pattern"].count("M")
-        # llama.cpp keeps recurrent state in f32 (llama_memory_recurrent), one cell per sequence.
+        proc = run([os.path.join(CONFIGS, self.NEMOTRON), "--tokens", "4096", "--batch", "2", "--engine",
+                    "hf", "--format", "json"])
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(json.loads(proc.stdout)["state_bytes"], 2 * mamba_layers * per_layer * dtype_of(cfg))
+        # llama.cpp keeps recurrent state in f32 (llama_memory_recurrent), one cell per sequence, and drops the
+        # conv tap that is shifted out (src/llama-hparams.cpp: n_embd_r = (ssm_d_conv - 1) x (ssm_d_inner + 2 x
+        # ssm_n_group x ssm_d_state), n_embd_s = ssm_d_state x ssm_d_inner).
+        llama_per_layer = ((inner + 2 * cfg["n_groups"] * cfg["ssm_state_size"]) * (cfg["conv_kernel"] - 1)
+                           + inner * cfg["ssm_state_size"])
         proc = run([os.path.join(CONFIGS, self.NEMOTRON), "--tokens", "4096", "--batch", "2", "--engine",
                     "llama.cpp", "--format", "json"])
         self.assertEqual(proc.returncode, 0, proc.stderr)
-        self.assertEqual(json.loads(proc.stdout)["state_bytes"], 2 * mamba_layers * per_layer * 4)
+        self.assertEqual(json.loads(proc.stdout)["state_bytes"], 2 * mamba_layers * llama_per_layer * 4)
 
     def test_pattern_of_the_wrong_length_or_letters(self):
         for pattern, needle in (("M*", "hybrid_override_pattern"), ("X" * 52, "hybrid_override_pattern")):
@@ -596,10 +604,18 @@ class WindowOnEveryLayerAndPureMamba(unittest.TestCase):
         n, inner, conv, state = (cfg["num_hidden_layers"], cfg["intermediate_size"], cfg["conv_kernel"],
                                  cfg["state_size"])
         self.assertEqual((n, inner, conv, state, dtype_of(cfg)), (64, 5120, 4, 16, 4))
+        # vLLM keeps a Mamba layer's state in its KV cache pool, one page per layer and request whatever T
+        # (MambaSpec with prefix caching off); vllm/model_executor/layers/mamba/mamba_utils.py,
+        # mamba1_state_shape: a conv state of intermediate_size x (conv_kernel - 1) and an SSM state of
+        # intermediate_size x state_size; _mamba_state_dtype: both in the model dtype when the cache dtypes are
+        # "auto", and float32 weights are served in bfloat16: 2 bytes.
+        vllm_page_bytes = inner * (conv - 1) * 2 + inner * state * 2
+        self.assertEqual(n * vllm_page_bytes, 12451840)
         for t in TOKENS:
             for engine in ("hf", "vllm", "llama.cpp"):
                 with self.subTest(tokens=t, engine=engine):
-                    self.assertEqual(self.row(self.MAMBA, engine, t)["total_bytes"], 0)
+                    row = self.row(self.MAMBA, engine, t)
+                    self.assertEqual(row["total_bytes"], n * vllm_page_bytes if engine == "vllm" else 0)
         # hf: transformers models/mamba/modeling_mamba.py, MambaCache.__init__: per layer a conv state of
         # intermediate_size x conv_kernel and an ssm state of intermediate_size x state_size, in the model's
         # dtype (float32 here): 64 x 5120 x (4 + 16) x 4 bytes a sequence, whatever T.
@@ -607,6 +623,10 @@ class WindowOnEveryLayerAndPureMamba(unittest.TestCase):
             row = self.row(self.MAMBA, "hf", 4096, "--batch", str(batch))
             self.assertEqual(row["state_bytes"], batch * n * inner * (conv + state) * 4)
             self.assertEqual(row["state_bytes"], batch * 26214400)
+            # llama.cpp: f32, and the conv state without its shifted-out tap (src/llama-hparams.cpp, n_embd_r =
+            # (ssm_d_conv - 1) x ssm_d_inner for Mamba-1, n_embd_s = ssm_d_state x ssm_d_inner).
+            row = self.row(self.MAMBA, "llama.cpp", 4096, "--batch", str(batch))
+            self.assertEqual(row["state_bytes"], batch * n * (inner * (conv - 1) + inner * state) * 4)
 
 
 if __name__ == "__main__":
