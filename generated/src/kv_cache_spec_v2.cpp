@@ -822,10 +822,10 @@ std::string canonical_encoding(const KvCacheSpecV2& spec) {
 
 Result<Digest> digest(const KvCacheSpecV2& spec) {
     if (Status s = validate(spec); !s) return std::move(s).error();
-    DigestBuilder builder;
-    builder.update(kKvCacheSpecV2Domain);
-    detail::composite::encode_value(builder, spec);
-    return builder.finish();
+    detail::StackSink<2048> sink;  // the whole encoding, then one-shot hashing (no streaming state)
+    sink.update(kKvCacheSpecV2Domain);
+    detail::composite::encode_value(sink, spec);
+    return digest_bytes(sink.bytes());
 }
 
 void append_json(std::string& out, const KvCacheSpecV2& spec) { detail::composite::write_value(out, spec); }
