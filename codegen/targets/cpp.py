@@ -280,7 +280,8 @@ def hot_chain(rules: list[Rule], obj: str = "s") -> list[tuple[str, str]]:
         if r.id in folded:
             continue
         if r.id in folds:
-            factors = ", ".join(_product_leaves(r.check.operands[0], obj))
+            # Each factor in its own type: product_fits_nonzero() multiplies narrow ones in pairs, exactly.
+            factors = ", ".join(operand(leaf, obj) for leaf in r.check.operands[0].leaf_operands())
             out.append((f"product_fits_nonzero({factors})", ", ".join([r.id] + [n.id for n in folds[r.id]])))
         else:
             out.append((rule_holds(r, obj), r.id))
