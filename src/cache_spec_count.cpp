@@ -90,17 +90,22 @@ std::optional<std::uint64_t> kv_cache_spec_v2_bytes_per_token(const KvCacheSpecV
 }
 
 std::optional<std::uint64_t> kv_cache_spec_v2_bytes_held(const KvCacheSpecV2& spec) noexcept {
-    if (!kv_cache_spec_v2_bytes_per_token(spec)) return std::nullopt;
+    // Nothing when bytes_per_token() is nothing, too: its sum is taken in the same pass, from the same
+    // per_token_layer() of each group (every step is a pure function of the spec, so the order is free).
+    U per_token = 0;
     U total = 0;
     const std::uint64_t block = spec.storage.block_size;
     for (const KvLayerGroup& g : spec.groups) {
+        const U token_layer = per_token_layer(g, spec.quant);
+        per_token = add(per_token, mul(U{g.layers.size()}, token_layer));
         std::uint64_t held = tokens_held(g, spec.tokens);
         U kept = held;
         if (block != 0 && held != 0) kept = mul(U{(held - 1) / block + 1}, U{block});  // whole blocks
-        U per_sequence = add(mul(kept, per_token_layer(g, spec.quant)), U{g.state_bytes.value_or(0)});
+        U per_sequence = add(mul(kept, token_layer), U{g.state_bytes.value_or(0)});
         U layer = add(mul(per_sequence, U{spec.batch}), per_layer_fixed(g, spec.quant));
         total = add(total, mul(layer, U{g.layers.size()}));
     }
+    if (!per_token) return std::nullopt;
     return total;
 }
 

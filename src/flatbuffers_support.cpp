@@ -8,6 +8,10 @@
 #include "internal/rule_errors.hpp"
 #include "internal/text.hpp"
 
+static_assert(FLATBUFFERS_MAX_BUFFER_SIZE == (1ULL << 31) - 1 && flatbuffers::kFileIdentifierLength == 4 &&
+                  sizeof(flatbuffers::uoffset_t) == 4,
+              "flatbuffers_support::frame_ok() spells out these FlatBuffers constants: update it");
+
 namespace fib_quant_kv::detail::flatbuffers_support {
 namespace {
 
@@ -38,7 +42,7 @@ std::string field_prefix(std::span<const std::string_view> field) {
 
 }  // namespace
 
-std::optional<Error> check_frame(std::span<const std::uint8_t> buffer, std::string_view identifier,
+std::optional<Error> frame_error(std::span<const std::uint8_t> buffer, std::string_view identifier,
                                  std::string_view type_name) {
     constexpr std::size_t frame = sizeof(flatbuffers::uoffset_t) + flatbuffers::kFileIdentifierLength;
     if (buffer.size() < frame) {

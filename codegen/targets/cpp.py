@@ -280,7 +280,8 @@ def hot_chain(rules: list[Rule], obj: str = "s") -> list[tuple[str, str]]:
         if r.id in folded:
             continue
         if r.id in folds:
-            factors = ", ".join(_product_leaves(r.check.operands[0], obj))
+            # Each factor in its own type: product_fits_nonzero() multiplies narrow ones in pairs, exactly.
+            factors = ", ".join(operand(leaf, obj) for leaf in r.check.operands[0].leaf_operands())
             out.append((f"product_fits_nonzero({factors})", ", ".join([r.id] + [n.id for n in folds[r.id]])))
         else:
             out.append((rule_holds(r, obj), r.id))
@@ -425,9 +426,54 @@ def _show(op: Operand, scoped: bool, elem: str) -> str:
     return f"m.append(std::to_string({v}));"
 
 
-def composite_rule(rule: Rule, schema) -> str:
+def _partition_parts(rule: Rule):
+    """A partition rule over `arr[].f` (an array of structs of the rule's struct, and a field of its items) as
+    (arr, f); None for any other rule or path."""
+    if rule.check.op != "partition":
+        return None
+    o = rule.check.operands[0]
+    if o.each_step != 0 or len(o.steps) != 2 or not o.steps[0][0].type.is_struct:
+        return None
+    return o.steps[0][0], o.steps[1][0]
+
+
+def implied_distinct(st, schema) -> list:
+    """The fields of `st` that a partition rule of a struct holding `st` in an array ranges over: when that
+    partition holds, every value of the field, across all items, is distinct, so `st`'s `distinct` rules on them
+    hold too and need not be run again (bit k of check_*()'s `implied` is the k-th of these fields)."""
+    out: list = []
+    for parent in schema.structs:
+        for r in parent.rules:
+            parts = _partition_parts(r)
+            if parts and parts[0].type.struct is st and parts[1] not in out:
+                out.append(parts[1])
+    return out
+
+
+def partition_held(rule: Rule) -> str:
+    """The local that records whether a partition rule held (it stays false when the rule did not apply)."""
+    return f"partition_held_{rule.index}"
+
+
+def implied_mask(st, f, schema) -> str:
+    """The `implied` argument for the items of array field `f` of `st`: the bits of the item struct's
+    implied_distinct() fields whose partition rule in `st` held; empty when there are none."""
+    if not f.is_array or not f.type.is_struct:
+        return ""
+    fields = implied_distinct(f.type.struct, schema)
+    terms = []
+    for r in st.rules:
+        parts = _partition_parts(r)
+        if parts and parts[0] is f:
+            terms.append(f"({partition_held(r)} ? std::uint32_t{{{1 << fields.index(parts[1])}}} : std::uint32_t{{0}})")
+    return " | ".join(terms)
+
+
+def composite_rule(rule: Rule, schema, st=None) -> str:
     """One rule of a composite struct as a block of C++: when it applies, its check, and the Error it reports
-    (built in the lambda handed to `sink`, which a caller that only wants a yes or no never calls)."""
+    (built in the lambda handed to `sink`, which a caller that only wants a yes or no never calls). A partition
+    rule records whether it held (partition_held()); a `distinct` rule that a holding partition implies
+    (implied_distinct()) is skipped."""
     scope, k = _array_scope(rule)
     elem = "e"
     scoped = scope is not None
@@ -450,7 +496,15 @@ def composite_rule(rule: Rule, schema) -> str:
         body.append(f"err.details.{name.snake} = {_u64(_value(o, scoped, elem))};")
     body.append("return err;")
     fire = ("if (!sink([&] {\n" + "".join(f"        {b}\n" for b in body) + "    })) return false;")
-    test = f"if (!({check_expr})) {{\n    {fire}\n}}"
+    if rule.check.op == "partition" and _partition_parts(rule):
+        test = f"if (!({partition_held(rule)} = {check_expr})) {{\n    {fire}\n}}"
+    else:
+        test = f"if (!({check_expr})) {{\n    {fire}\n}}"
+    if rule.check.op == "distinct" and st is not None:
+        implied = implied_distinct(st, schema)
+        f = rule.check.operands[0].field
+        if f in implied:
+            conds = [f"(implied & std::uint32_t{{{1 << implied.index(f)}}}) == 0"] + conds
     if conds:
         test = f"if ({' && '.join(conds)}) {{\n" + "\n".join("    " + line for line in test.splitlines()) + "\n}"
     if scoped:
@@ -459,7 +513,10 @@ def composite_rule(rule: Rule, schema) -> str:
         test = (f"for (std::size_t i = 0; i < {_access(arr, False, elem)}.size(); ++i) {{\n"
                 f"    [[maybe_unused]] const auto& {elem} = {_access(arr, False, elem)}[i];\n"
                 + "\n".join("    " + line for line in test.splitlines()) + "\n}")
-    return f"// {rule.id}: {rule.message_text}\n" + test
+    head = f"// {rule.id}: {rule.message_text}\n"
+    if rule.check.op == "partition" and _partition_parts(rule):
+        head += f"bool {partition_held(rule)} = false;  // the items' distinct rules on it hold when it does\n"
+    return head + test
 
 
 def rule_fields(rule: Rule) -> list[str]:

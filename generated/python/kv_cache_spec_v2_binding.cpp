@@ -329,8 +329,9 @@ void bind_kv_cache_spec_v2(py::module_& m) {
             "rope_state", [](const KvLayerGroup& s) { return kv_layer_group_field(s, 10); },
             "Whether keys are stored before or after RoPE.");
         cls.attr("__match_args__") = py::make_tuple("layers", "attention", "window", "chunk", "kv_lora_rank", "qk_rope_head_dim", "state_bytes", "kv_heads", "key_head_dim", "value_head_dim", "rope_state");
-        cls.def(
-            "validate", [](const KvLayerGroup& s) { ok_or_raise(validate(s)); },
+        // A plain CPython method, not pybind11's dispatcher: `from_json(t).validate()` is the hot path.
+        def_status_method<KvLayerGroup, static_cast<Status (*)(const KvLayerGroup&)>(&validate)>(
+            cls, "validate",
             "Raises DescriptorError for the first rule broken, in schema order (nested structs after their "
             "holder's own rules); its .path says where (\"groups[2].window\").");
         cls.def(
@@ -411,8 +412,9 @@ void bind_kv_cache_spec_v2(py::module_& m) {
             "value_layout", [](const KvStorage& s) { return kv_storage_field(s, 3); },
             "How V rows are laid out.");
         cls.attr("__match_args__") = py::make_tuple("dim_order", "packing", "block_size", "value_layout");
-        cls.def(
-            "validate", [](const KvStorage& s) { ok_or_raise(validate(s)); },
+        // A plain CPython method, not pybind11's dispatcher: `from_json(t).validate()` is the hot path.
+        def_status_method<KvStorage, static_cast<Status (*)(const KvStorage&)>(&validate)>(
+            cls, "validate",
             "Raises DescriptorError for the first rule broken, in schema order (nested structs after their "
             "holder's own rules); its .path says where (\"groups[2].window\").");
         cls.def(
@@ -497,8 +499,9 @@ void bind_kv_cache_spec_v2(py::module_& m) {
             "scale_dtype", [](const KvQuantization& s) { return kv_quantization_field(s, 4); },
             "The dtype of the scales (when there are any). None when absent.");
         cls.attr("__match_args__") = py::make_tuple("scheme", "dtype", "scale_granularity", "group_size", "scale_dtype");
-        cls.def(
-            "validate", [](const KvQuantization& s) { ok_or_raise(validate(s)); },
+        // A plain CPython method, not pybind11's dispatcher: `from_json(t).validate()` is the hot path.
+        def_status_method<KvQuantization, static_cast<Status (*)(const KvQuantization&)>(&validate)>(
+            cls, "validate",
             "Raises DescriptorError for the first rule broken, in schema order (nested structs after their "
             "holder's own rules); its .path says where (\"groups[2].window\").");
         cls.def(
@@ -599,8 +602,9 @@ void bind_kv_cache_spec_v2(py::module_& m) {
             "bytes_held",
             [](const KvCacheSpecV2& s) { return to_int(value_or_raise(bytes_held(s))); },
             "Bytes held for `batch` sequences of `tokens` tokens: full and MLA layers hold every token, sliding and chunked layers at most their window or chunk, paged caches whole blocks, plus linear layers' state. DescriptorError (resource_limit_exceeded, size_overflow) when it does not fit in 64 bits.");
-        cls.def(
-            "validate", [](const KvCacheSpecV2& s) { ok_or_raise(validate(s)); },
+        // A plain CPython method, not pybind11's dispatcher: `from_json(t).validate()` is the hot path.
+        def_status_method<KvCacheSpecV2, static_cast<Status (*)(const KvCacheSpecV2&)>(&validate)>(
+            cls, "validate",
             "Raises DescriptorError for the first rule broken, in schema order (nested structs after their "
             "holder's own rules); its .path says where (\"groups[2].window\").");
         cls.def(

@@ -11,6 +11,7 @@
 
 #include "fib_quant_kv/kv_tensor_shape_v1.hpp"
 #include "internal/canonical.hpp"
+#include "internal/digest_inline.hpp"
 #include "internal/rule_errors.hpp"
 #include "internal/text.hpp"
 
@@ -220,16 +221,12 @@ template <KvTensorShapeV1Like S>
 template <KvTensorShapeV1Like S>
 [[nodiscard]] Result<Digest> digest_kv_tensor_shape_v1(const S& s) {
     if (!satisfies_kv_tensor_shape_v1(s)) [[unlikely]] return first_error_kv_tensor_shape_v1(s);
-    constexpr std::size_t kOnStack = 256;  // a descriptor with short strings: encode on the stack, hash once
-    if (const std::size_t size = canonical_size_kv_tensor_shape_v1(s); size <= kOnStack) [[likely]] {
-        char bytes[kOnStack];
-        BufferSink sink{bytes};
-        encode_valid_kv_tensor_shape_v1(s, sink);
-        return digest_bytes(std::string_view(bytes, size));
-    }
-    DigestBuilder builder;
-    encode_kv_tensor_shape_v1(s, builder);
-    return builder.finish();
+    // validate() pins every string, so every valid descriptor's encoding has this one length: hashed inline.
+    constexpr std::size_t kValidSize = kKvTensorShapeV1ValidPrefix.size() + 40;
+    char bytes[kValidSize];
+    BufferSink sink{bytes};
+    encode_valid_kv_tensor_shape_v1(s, sink);
+    return digest_fixed_size<kValidSize>(bytes);
 }
 
 }  // namespace fib_quant_kv::detail

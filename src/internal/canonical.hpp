@@ -39,9 +39,46 @@ struct BufferSink {
     }
 };
 
+/// Collects the encoding in a buffer of its own, on the stack while it fits in N bytes (a descriptor of any
+/// common size), in a std::string past that; bytes() is the encoding either way. For one-shot hashing.
+template <std::size_t N>
+class StackSink {
+  public:
+    StackSink() noexcept = default;
+    StackSink(const StackSink&) = delete;
+    StackSink& operator=(const StackSink&) = delete;
+
+    [[gnu::always_inline]] void update(std::string_view piece) {
+        if (!spilled_ && piece.size() <= N - size_) [[likely]] {
+            if (!piece.empty()) std::memcpy(buf_ + size_, piece.data(), piece.size());
+            size_ += piece.size();
+        } else {
+            spill(piece);
+        }
+    }
+    [[nodiscard]] std::string_view bytes() const noexcept {
+        return spilled_ ? std::string_view(overflow_) : std::string_view(buf_, size_);
+    }
+
+  private:
+    [[gnu::noinline]] void spill(std::string_view piece) {
+        if (!spilled_) {
+            overflow_.reserve(2 * (size_ + piece.size()));
+            overflow_.append(buf_, size_);
+            spilled_ = true;
+        }
+        overflow_.append(piece);
+    }
+
+    std::size_t size_ = 0;
+    bool spilled_ = false;
+    std::string overflow_;
+    char buf_[N];
+};
+
 /// `value` as sizeof(T) little-endian bytes.
 template <std::unsigned_integral T, class Sink>
-void put_uint(Sink& sink, T value) {
+[[gnu::always_inline]] inline void put_uint(Sink& sink, T value) {
     char buf[sizeof(T)];
     for (std::size_t i = 0; i < sizeof(T); ++i) {
         buf[i] = static_cast<char>(static_cast<unsigned char>(value >> (8 * i)));

@@ -443,7 +443,12 @@ void encode_value(Sink& sink, const S& s);
 template <class Sink, class T>
 void encode_value(Sink& sink, const std::vector<T>& v) {
     put_uint<std::uint32_t>(sink, static_cast<std::uint32_t>(v.size()));
-    for (const T& item : v) encode_value(sink, item);
+    if constexpr (std::is_unsigned_v<T> && !std::is_same_v<T, bool> && std::endian::native == std::endian::little) {
+        // Each item as put_uint<T> writes it: in memory, little-endian, the items already are those bytes.
+        if (!v.empty()) sink.update(std::string_view(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T)));
+    } else {
+        for (const T& item : v) encode_value(sink, item);
+    }
 }
 /// docs/digest.md: every field in schema order; nested structs inline, with no tag of their own.
 template <class Sink, Composite S>

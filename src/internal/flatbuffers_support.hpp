@@ -14,8 +14,26 @@ namespace fib_quant_kv::detail::flatbuffers_support {
 
 /// Size (8 bytes at least, under FlatBuffers' 2 GiB limit), alignment of the start (4 bytes, so that every
 /// scalar the verifier accepts can be read in place) and the file identifier at bytes 4..8.
-[[nodiscard]] std::optional<Error> check_frame(std::span<const std::uint8_t> buffer, std::string_view identifier,
+[[nodiscard]] std::optional<Error> frame_error(std::span<const std::uint8_t> buffer, std::string_view identifier,
                                                std::string_view type_name);
+
+/// frame_error()'s checks as one yes or no, inline: the common, well-framed buffer costs a few compares.
+[[nodiscard]] inline bool frame_ok(std::span<const std::uint8_t> buffer, std::string_view identifier) noexcept {
+    constexpr std::size_t kOffsetBytes = 4;      // sizeof(flatbuffers::uoffset_t): the root offset
+    constexpr std::size_t kIdentifierBytes = 4;  // flatbuffers::kFileIdentifierLength, after the root offset
+    constexpr std::size_t kMaxBuffer = (std::size_t{1} << 31) - 1;  // FLATBUFFERS_MAX_BUFFER_SIZE
+    return buffer.size() >= kOffsetBytes + kIdentifierBytes && buffer.size() < kMaxBuffer &&
+           reinterpret_cast<std::uintptr_t>(buffer.data()) % kOffsetBytes == 0 &&
+           std::string_view(reinterpret_cast<const char*>(buffer.data()) + kOffsetBytes, kIdentifierBytes) ==
+               identifier;
+}
+
+/// The frame's Error, if any (see frame_error()); the check is inline, the Error is built out of line.
+[[nodiscard]] inline std::optional<Error> check_frame(std::span<const std::uint8_t> buffer,
+                                                      std::string_view identifier, std::string_view type_name) {
+    if (frame_ok(buffer, identifier)) [[likely]] return std::nullopt;
+    return frame_error(buffer, identifier, type_name);
+}
 
 [[nodiscard]] Error verify_failed(std::string_view type_name);
 [[nodiscard]] Error missing_table(std::string_view type_name);

@@ -56,6 +56,53 @@ inline void ok_or_raise(const Status& s) {
     if (!s) raise(s.error());
 }
 
+/// A C++ exception thrown out of a plain CPython method, as the Python error pybind11 would have set.
+inline void set_python_error() noexcept {
+    try {
+        throw;
+    } catch (py::error_already_set& e) {
+        e.restore();
+    } catch (py::builtin_exception& e) {
+        e.set_error();
+    } catch (const std::bad_alloc&) {
+        PyErr_NoMemory();
+    } catch (const std::exception& e) {
+        PyErr_SetString(PyExc_RuntimeError, e.what());
+    } catch (...) {
+        PyErr_SetString(PyExc_RuntimeError, "unknown C++ exception");
+    }
+}
+
+/// Adds `name` to `cls` as a plain CPython method without arguments (METH_NOARGS, called through vectorcall)
+/// that raises DescriptorError for Check(self)'s error and returns None: what cls.def(name, [](const T& s) {
+/// ok_or_raise(Check(s)); }) does, without pybind11's dispatcher (its argument loader, overload loop and
+/// call record cost several times the check itself). `doc` is the docstring after the signature line.
+template <class T, Status (*Check)(const T&)>
+void def_status_method(py::class_<T>& cls, const char* name, const char* doc) {
+    static PyTypeObject* const type = reinterpret_cast<PyTypeObject*>(cls.ptr());
+    static const std::string full_doc = std::string(name) + "($self, /)\n--\n\n" + doc;
+    static PyMethodDef def{name,
+                           [](PyObject* self, PyObject*) -> PyObject* {
+                               try {
+                                   const T* value = nullptr;
+                                   if (Py_TYPE(self) == type) [[likely]] {  // the bound class itself: one holder
+                                       auto vh = reinterpret_cast<py::detail::instance*>(self)->get_value_and_holder();
+                                       if (vh.holder_constructed()) value = vh.template value_ptr<T>();
+                                   }
+                                   if (value == nullptr) value = &py::cast<const T&>(py::handle(self));
+                                   ok_or_raise(Check(*value));
+                                   Py_RETURN_NONE;
+                               } catch (...) {
+                                   set_python_error();
+                                   return nullptr;
+                               }
+                           },
+                           METH_NOARGS, full_doc.c_str()};
+    PyObject* descr = PyDescr_NewMethod(type, &def);
+    if (descr == nullptr) throw py::error_already_set();
+    cls.attr(name) = py::reinterpret_steal<py::object>(descr);
+}
+
 /// [[noreturn]] TypeError / OverflowError with a message naming `what` (e.g. "KvTensorShapeV1.batch").
 [[noreturn]] void type_error(std::string_view what, std::string_view expected, py::handle got);
 [[noreturn]] void overflow_error(std::string_view what, py::handle got, std::uint64_t max);

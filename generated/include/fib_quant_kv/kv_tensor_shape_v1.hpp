@@ -422,7 +422,7 @@ template <KvTensorShapeV1Like S>
         && (!(((F::attention_kind(s) == KvAttentionKind::gqa) || (F::attention_kind(s) == KvAttentionKind::mqa))) || ((F::kv_heads(s) != 0 && F::query_heads(s) % F::kv_heads(s) == 0)))  // grouped.heads_divisible
         && (!((F::role(s) == KvRole::key)) || (((F::rope_state(s) == KvRopeState::pre_rope) || (F::rope_state(s) == KvRopeState::post_rope))))  // key.rope_declared
         && (!((F::role(s) == KvRole::value)) || ((F::rope_state(s) == KvRopeState::not_applicable)))  // value.rope_not_applicable
-        && product_fits_nonzero(std::uint64_t{F::batch(s)}, std::uint64_t{F::layers(s)}, std::uint64_t{F::kv_heads(s)}, std::uint64_t{F::tokens(s)}, std::uint64_t{F::head_dim(s)})  // size_overflow, batch.nonzero, layers.nonzero, kv_heads.nonzero, tokens.nonzero, head_dim.nonzero
+        && product_fits_nonzero(F::batch(s), F::layers(s), F::kv_heads(s), F::tokens(s), F::head_dim(s))  // size_overflow, batch.nonzero, layers.nonzero, kv_heads.nonzero, tokens.nonzero, head_dim.nonzero
         ;
 }
 

@@ -67,11 +67,50 @@ template <std::same_as<std::uint64_t>... Factors>
     return !detail::wrapped_product(factors...).overflow;
 }
 
-/// product_fits(factors...), and the product is not zero: no factor is zero. One test for both.
-template <std::same_as<std::uint64_t>... Factors>
+namespace detail {
+/// Whether the product of `f` (each below 2^32) is not zero and fits in 64 bits. Both are properties of the
+/// true product alone, whatever the order of the multiplications (a zero factor makes it zero; without one,
+/// every partial product is at most the whole), so the factors are multiplied two by two, each pair exactly
+/// in 64 bits, and only the pair products are checked for overflow: the high halves of their 128-bit products
+/// are ORed, with no flag per step.
+template <std::size_t N>
+[[nodiscard]] constexpr bool narrow_product_fits_nonzero(const std::uint64_t (&f)[N]) noexcept {
+    std::uint64_t pairs[(N + 1) / 2];
+    for (std::size_t i = 0; i < N / 2; ++i) pairs[i] = f[2 * i] * f[2 * i + 1];  // < 2^64: exact
+    if constexpr (N % 2 != 0) pairs[N / 2] = f[N - 1];
+    std::uint64_t value = pairs[0];
+#if defined(__SIZEOF_INT128__)
+    __extension__ typedef unsigned __int128 U128;  // GCC and Clang; __extension__: no -Wpedantic warning
+    std::uint64_t high = 0;
+    for (std::size_t i = 1; i < (N + 1) / 2; ++i) {
+        const U128 wide = static_cast<U128>(value) * pairs[i];
+        high |= static_cast<std::uint64_t>(wide >> 64);
+        value = static_cast<std::uint64_t>(wide);
+    }
+    return high == 0 && value != 0;
+#else
+    bool overflow = false;
+    for (std::size_t i = 1; i < (N + 1) / 2; ++i) {
+        overflow |= value != 0 && pairs[i] > std::numeric_limits<std::uint64_t>::max() / value;
+        value *= pairs[i];
+    }
+    return !overflow && value != 0;
+#endif
+}
+}  // namespace detail
+
+/// product_fits(factors...), and the product is not zero: no factor is zero. One test for both. Unlike
+/// product_fits(), the answer does not depend on the order of the factors (see narrow_product_fits_nonzero),
+/// so factors of 32 bits or fewer are multiplied in pairs.
+template <std::unsigned_integral... Factors>
 [[nodiscard]] constexpr bool product_fits_nonzero(Factors... factors) noexcept {
-    const detail::WrappedProduct p = detail::wrapped_product(factors...);
-    return !p.overflow && p.value != 0;
+    if constexpr (sizeof...(Factors) >= 2 && ((sizeof(Factors) <= 4) && ...)) {
+        const std::uint64_t f[] = {static_cast<std::uint64_t>(factors)...};
+        return detail::narrow_product_fits_nonzero(f);
+    } else {
+        const detail::WrappedProduct p = detail::wrapped_product(static_cast<std::uint64_t>(factors)...);
+        return !p.overflow && p.value != 0;
+    }
 }
 
 }  // namespace fib_quant_kv
