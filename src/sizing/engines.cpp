@@ -21,11 +21,14 @@
 //     attn_block_size = kernel_block_alignment_size x cdiv(mamba_page, kernel_block_alignment_size x
 //     attn_page_1_token); the older version at 0144dd5b0d2d hard-codes 16 for that alignment, the same figure
 //     for non-MLA models), MambaModelConfig.verify_and_update_config (mamba_block_size = max_model_len with
-//     prefix caching off) and NemotronHForCausalLMConfig.verify_and_update_config (mamba_ssm_cache_dtype from
-//     the config, else float16); vllm/model_executor/layers/mamba/mamba_utils.py at 02d710837549
+//     prefix caching off), NemotronHForCausalLMConfig.verify_and_update_config (mamba_ssm_cache_dtype from
+//     the config, else float16) and Qwen3_5ForConditionalGenerationConfig.verify_and_update_config
+//     (mamba_ssm_cache_dtype from the text config's mamba_ssm_dtype, run before the hybrid update by
+//     vllm/config/vllm.py VllmConfig.try_verify_and_update_config);
+//     vllm/model_executor/layers/mamba/mamba_utils.py at 02d710837549
 //     (MambaStateShapeCalculator.gated_delta_net_state_shape, mamba2_state_shape, mamba1_state_shape;
-//     MambaStateDtypeCalculator._mamba_state_dtype); vllm/model_executor/models/qwen3_next.py and nemotron_h.py
-//     (get_mamba_state_shape_from_config, get_mamba_state_dtype_from_config).
+//     MambaStateDtypeCalculator._mamba_state_dtype); vllm/model_executor/models/qwen3_next.py, qwen3_5.py and
+//     nemotron_h.py (get_mamba_state_shape_from_config, get_mamba_state_dtype_from_config).
 //   * llama.cpp: src/llama-context.cpp (llama_context::llama_context: n_ctx and n_ctx_seq padded to 256),
 //     src/llama-model.cpp (create_memory: kv_size = n_ctx_seq, n_pad 1), src/llama-kv-cache.cpp
 //     (llama_kv_cache::llama_kv_cache: one K and one V tensor of ggml rows per layer, kv_size x n_stream cells,
@@ -352,7 +355,8 @@ std::uint64_t vllm_model_dtype_bytes(CacheDType cache) noexcept {
 /// MambaSpec.page_size_bytes (vllm/v1/kv_cache_interface.py) before padding: sum of prod(shape) x dtype size
 /// over the state's tensors, one sequence of one layer. The shapes are MambaStateShapeCalculator's (tp 1, no
 /// speculative tokens): a conv state of conv_channels x (conv_kernel - 1) in the model dtype and a temporal
-/// state of ssm_elements in mamba_ssm_cache_dtype (the model dtype for "auto"; Nemotron-H's from its config).
+/// state of ssm_elements in mamba_ssm_cache_dtype (the model dtype for "auto"; Nemotron-H's and Qwen3.5's from
+/// their configs).
 std::uint64_t vllm_state_page(const LayerSpec& s, std::uint64_t model_bytes, Checked& c) {
     if (s.conv_channels == 0 && s.ssm_elements == 0) return c.mul(s.state_elements, model_bytes);  // not split
     const std::uint64_t ssm_bytes = s.ssm_dtype_bytes != 0 ? s.ssm_dtype_bytes : model_bytes;

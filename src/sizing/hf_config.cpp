@@ -80,6 +80,7 @@ enum class HfKey : std::uint8_t {
     n_groups,
     ssm_state_size,
     mamba_ssm_cache_dtype,
+    mamba_ssm_dtype,
     text_config,
     count,
 };
@@ -111,7 +112,7 @@ constexpr KeyInfo kKeys[kKeyCount] = {
     FQK_HF_KEY(mamba_expand), FQK_HF_KEY(state_size), FQK_HF_KEY(conv_kernel), FQK_HF_KEY(expand),
     FQK_HF_KEY(intermediate_size), FQK_HF_KEY(hybrid_override_pattern), FQK_HF_KEY(mamba_num_heads),
     FQK_HF_KEY(mamba_head_dim), FQK_HF_KEY(n_groups), FQK_HF_KEY(ssm_state_size),
-    FQK_HF_KEY(mamba_ssm_cache_dtype), FQK_HF_KEY(text_config),
+    FQK_HF_KEY(mamba_ssm_cache_dtype), FQK_HF_KEY(mamba_ssm_dtype), FQK_HF_KEY(text_config),
 };
 #undef FQK_HF_KEY
 // clang-format on
@@ -992,7 +993,17 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
         std::uint32_t conv_kernel = 0;
         std::uint64_t ssm_elements = 0;
     } linear_split, mamba_split;
+    // The SSM-state dtype a config asks vLLM for, where vLLM takes it from the config (0: the model dtype).
     std::uint32_t ssm_dtype_bytes = 0;
+    const auto read_ssm_dtype = [&](HfKey key, const char* absent) -> std::optional<Error> {
+        FQK_TRY(ssm_dtype, m.string(key));
+        if (!ssm_dtype && absent == nullptr) return std::nullopt;
+        const std::string name = ssm_dtype.value_or(absent);
+        ssm_dtype_bytes = name == "float32" ? 4 : name == "float16" || name == "bfloat16" ? 2 : 0;
+        if (ssm_dtype_bytes != 0) return std::nullopt;
+        return make_error(ErrorKind::parse, hf_config_rules::invalid_value, m.path(key),
+                          "key `" + std::string(m.name(key)) + "` is not float32, float16 or bfloat16");
+    };
     if (std::find(kinds.begin(), kinds.end(), LayerKind::linear_attention) != kinds.end()) {
         // Qwen3-Next's Gated DeltaNet (transformers' Qwen3NextDynamicCache): a conv state of
         // (2 x key heads x key dim + value heads x value dim) x conv kernel, and a recurrent state of
@@ -1017,6 +1028,12 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
         // tokens): conv (conv_kernel - 1, 2 x key heads x key dim + value heads x value dim), temporal
         // (value heads, value dim, key dim).
         linear_split = {std::uint64_t{2} * v[0] * v[2] + std::uint64_t{v[1]} * v[3], v[4], *rec};
+        if (out.model_type == "qwen3_5" || out.model_type == "qwen3_5_moe") {
+            // vLLM's Qwen3_5ForConditionalGenerationConfig.verify_and_update_config (vllm/model_executor/models/
+            // config.py), run before HybridAttentionMambaModelConfig's: mamba_ssm_cache_dtype "auto" becomes the
+            // text config's mamba_ssm_dtype where it has one (Qwen3.5's say float32).
+            if (std::optional<Error> e = read_ssm_dtype(HfKey::mamba_ssm_dtype, nullptr)) return std::move(*e);
+        }
     }
     if (std::find(kinds.begin(), kinds.end(), LayerKind::mamba) != kinds.end() &&
         m.get(HfKey::mamba_num_heads) != nullptr) {
@@ -1051,14 +1068,7 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
         if (out.model_type == "nemotron_h") {
             // vLLM's NemotronHForCausalLMConfig.verify_and_update_config (vllm/model_executor/models/config.py):
             // mamba_ssm_cache_dtype "auto" becomes the config's mamba_ssm_cache_dtype, float16 without one.
-            FQK_TRY(ssm_dtype, m.string(HfKey::mamba_ssm_cache_dtype));
-            const std::string name = ssm_dtype.value_or("float16");
-            ssm_dtype_bytes = name == "float32" ? 4 : name == "float16" || name == "bfloat16" ? 2 : 0;
-            if (ssm_dtype_bytes == 0) {
-                return make_error(ErrorKind::parse, hf_config_rules::invalid_value,
-                                  m.path(HfKey::mamba_ssm_cache_dtype),
-                                  "key `mamba_ssm_cache_dtype` is not float32, float16 or bfloat16");
-            }
+            if (std::optional<Error> e = read_ssm_dtype(HfKey::mamba_ssm_cache_dtype, "float16")) return std::move(*e);
         }
     } else if (std::find(kinds.begin(), kinds.end(), LayerKind::mamba) != kinds.end()) {
         // Mamba (MambaCache): a conv state of intermediate x conv kernel and an SSM state of intermediate x
@@ -1117,6 +1127,7 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
                 spec.conv_channels = linear_split.conv_channels;
                 spec.conv_kernel = linear_split.conv_kernel;
                 spec.ssm_elements = linear_split.ssm_elements;
+                spec.ssm_dtype_bytes = ssm_dtype_bytes;
                 break;
             case LayerKind::mamba:
                 spec.kind = k;

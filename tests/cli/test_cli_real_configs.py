@@ -36,7 +36,9 @@ Engine formulas (the versions src/sizing/engines.cpp cites; re-read there for ea
     2 x n_groups x ssm_state_size), temporal mamba_num_heads x mamba_head_dim x ssm_state_size -- in the dtypes
     of MambaStateDtypeCalculator._mamba_state_dtype: conv in the model dtype, temporal in mamba_ssm_cache_dtype
     ("auto": the model dtype; Nemotron-H: the config's mamba_ssm_cache_dtype, vllm/model_executor/models/
-    config.py NemotronHForCausalLMConfig). HybridAttentionMambaModelConfig.verify_and_update_config (same
+    config.py NemotronHForCausalLMConfig; Qwen3.5: the text config's mamba_ssm_dtype, same file,
+    Qwen3_5ForConditionalGenerationConfig, which vllm/config/vllm.py try_verify_and_update_config runs before
+    the hybrid update). HybridAttentionMambaModelConfig.verify_and_update_config (same
     file): block = 16 x cdiv(state page, 16 x attention bytes a token) (16: kernel_block_alignment_size), the
     state page padded to block x attention bytes a token. The layers then group as above (group_size of the
     attention and state layer counts); a request holds cdiv(T, block) pages in each attention group and one
@@ -247,7 +249,10 @@ def vllm_state_page(cfg):
         conv = (2 * c["linear_num_key_heads"] * c["linear_key_head_dim"]
                 + c["linear_num_value_heads"] * c["linear_value_head_dim"]) * (c["linear_conv_kernel_dim"] - 1)
         temporal = c["linear_num_value_heads"] * c["linear_value_head_dim"] * c["linear_key_head_dim"]
-        return conv * model + temporal * model
+        ssm = model
+        if cfg.get("model_type") in ("qwen3_5", "qwen3_5_moe") and "mamba_ssm_dtype" in c:
+            ssm = DTYPE_BYTES[c["mamba_ssm_dtype"]]
+        return conv * model + temporal * ssm
     if "mamba_num_heads" in c:  # mamba2_state_shape, mamba2_state_dtype, NemotronHForCausalLMConfig
         inner = c["mamba_num_heads"] * c["mamba_head_dim"]
         conv = (inner + 2 * c["n_groups"] * c["ssm_state_size"]) * (c["conv_kernel"] - 1)
@@ -483,6 +488,13 @@ class VllmHybrids(unittest.TestCase):
         self.assertEqual(vllm_state_page(load("nemotron-3-nano-30b-a3b.json")), 2134016)
         n = vllm_hybrid(*layout_nemotron_h(load("nemotron-3-nano-30b-a3b.json")), 2134016, 4096)
         self.assertEqual((n["block"], n["padding"], n["total"]), (2096, 1, 6 * 2096 * 1024 * 6))
+        # Qwen3.5-27B asks for its SSM state in float32 (mamba_ssm_dtype): state (2 x 16 x 128 + 48 x 128) x 3 x 2
+        # + 48 x 128 x 128 x 4 = 3207168 bytes; attention 4 x 512 x 2 = 4096 bytes a token: block 16 x
+        # cdiv(3207168, 65536) = 784 (400 were the state in bfloat16); 16 full + 48 linear layers in groups of
+        # 16: at 4096 tokens 6 + 3 pages of 16 layers of 784 x 4096 bytes.
+        self.assertEqual(vllm_state_page(load("qwen3.5-27b.json")), 3207168)
+        q5 = vllm_hybrid(*layout_layer_types(load("qwen3.5-27b.json")["text_config"]), 3207168, 4096)
+        self.assertEqual((q5["block"], q5["group_size"], q5["total"]), (784, 16, 16 * 784 * 4096 * 9))
 
     def test_totals_groups_and_notes(self):
         for name, layout in sorted(self.HYBRIDS.items()):
@@ -517,6 +529,24 @@ class VllmHybrids(unittest.TestCase):
                     with self.subTest(config=name, tokens=t, options=extra):
                         self.assertEqual(row["total_bytes"], vllm_hybrid(groups, linear, page, t, **kw)["total"])
 
+
+    def test_qwen3_5_ssm_dtype(self):
+        # Without mamba_ssm_dtype, Qwen3.5's SSM state is in the model dtype ("auto"); a dtype vLLM does not know
+        # is refused with the key named.
+        cfg = load("qwen3.5-27b.json")
+        del cfg["text_config"]["mamba_ssm_dtype"]
+        page = vllm_state_page(cfg)
+        self.assertEqual(page, (2 * 16 * 128 + 48 * 128) * 3 * 2 + 48 * 128 * 128 * 2)
+        groups, linear = layout_layer_types(cfg["text_config"])
+        proc = subprocess.run([KVSHAPE, "from-hf-config", "-", "--tokens", "4096", "--engine", "vllm", "--format",
+                               "json"], input=json.dumps(cfg).encode(), capture_output=True, timeout=60)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(json.loads(proc.stdout)["total_bytes"], vllm_hybrid(groups, linear, page, 4096)["total"])
+        cfg["text_config"]["mamba_ssm_dtype"] = "float8"
+        proc = subprocess.run([KVSHAPE, "from-hf-config", "-", "--tokens", "4096", "--engine", "vllm"],
+                              input=json.dumps(cfg).encode(), capture_output=True, timeout=60)
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("text_config.mamba_ssm_dtype", proc.stderr.decode())
 
     def test_nemotron_ssm_dtype_default(self):
         # Without mamba_ssm_cache_dtype, vLLM's NemotronHForCausalLMConfig takes float16 for the SSM state.

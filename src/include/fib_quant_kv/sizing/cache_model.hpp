@@ -57,7 +57,8 @@ struct LayerSpec {
     std::uint32_t conv_kernel = 0;
     std::uint64_t ssm_elements = 0;
     /// Bytes of one SSM-state element the config asks engines for (Nemotron-H's mamba_ssm_cache_dtype, which
-    /// vLLM's NemotronHForCausalLMConfig reads, float16 when the key is absent); 0: the engine's own choice.
+    /// vLLM's NemotronHForCausalLMConfig reads, float16 when the key is absent; Qwen3.5's mamba_ssm_dtype, which
+    /// vLLM's Qwen3_5ForConditionalGenerationConfig reads); 0: the engine's own choice.
     std::uint32_t ssm_dtype_bytes = 0;
     /// sliding: the window is the config's one sliding_window applied to every layer for want of any layer
     /// pattern (Mistral v0.1). transformers' DynamicCache slides such layers; vLLM (which reads windows from
