@@ -31,7 +31,7 @@ U row_bytes(const KvQuantization& q, std::uint64_t n) {
     if (block_bytes == 0) return checked_mul(n, byte_size(q.dtype));
     const std::uint64_t per_block = fib_quant_kv::block_elems(q.scheme);
     if (per_block == 0) return std::nullopt;  // an unknown scheme code: no count
-    return checked_mul(n / per_block, block_bytes);
+    return checked_mul(quotient(n, per_block), block_bytes);
 }
 
 std::uint64_t scale_bytes(const KvQuantization& q) { return q.scale_dtype ? byte_size(*q.scale_dtype) : 0; }
@@ -41,7 +41,8 @@ std::uint64_t token_scales(const KvQuantization& q, std::uint64_t n) {
     if (n == 0) return 0;
     switch (q.scale_granularity) {
         case KvScaleGranularity::token: return 1;
-        case KvScaleGranularity::group: return q.group_size && *q.group_size != 0 ? n / *q.group_size : 0;
+        case KvScaleGranularity::group:
+            return q.group_size && *q.group_size != 0 ? quotient(n, std::uint64_t{*q.group_size}) : 0;
         default: return 0;
     }
 }
@@ -100,7 +101,7 @@ std::optional<std::uint64_t> kv_cache_spec_v2_bytes_held(const KvCacheSpecV2& sp
         per_token = add(per_token, mul(U{g.layers.size()}, token_layer));
         std::uint64_t held = tokens_held(g, spec.tokens);
         U kept = held;
-        if (block != 0 && held != 0) kept = mul(U{(held - 1) / block + 1}, U{block});  // whole blocks
+        if (block != 0 && held != 0) kept = mul(U{quotient(held - 1, block) + 1}, U{block});  // whole blocks
         U per_sequence = add(mul(kept, token_layer), U{g.state_bytes.value_or(0)});
         U layer = add(mul(per_sequence, U{spec.batch}), per_layer_fixed(g, spec.quant));
         total = add(total, mul(layer, U{g.layers.size()}));

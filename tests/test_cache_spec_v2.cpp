@@ -236,6 +236,24 @@ BOOST_AUTO_TEST_CASE(fast_path_takes_the_canonical_form_and_agrees_with_the_gene
             }
         }
     }
+    // Layer lists on either side of the fast path's 256-item runs, and at and past the bound of 65536: the fast
+    // path reads every canonical one, declines the one past the bound, and the general reader refuses it.
+    for (const std::uint32_t n : {255U, 256U, 257U, 512U, 513U, 65536U, 65537U}) {
+        std::string list;
+        for (std::uint32_t i = 0; i < n; ++i) list += (i ? "," : "") + std::to_string(n - 1 - i);
+        const std::string doc = edit(edit(kHybrid, R"("layers":3,)", R"("layers":)" + std::to_string(n) + ","),
+                                     R"("layers":[0],)", R"("layers":[)" + list + "],");
+        BOOST_TEST_CONTEXT("layers " << n) {
+            const std::optional<fqk::KvCacheSpecV2> fast = fqk::detail::parse_kv_cache_spec_v2_json_fast(doc);
+            BOOST_TEST(fast.has_value() == (n <= 65536U));
+            if (fast) {
+                BOOST_TEST_REQUIRE(fast->groups[0].layers.size() == n);
+                BOOST_TEST(fast->groups[0].layers.front() == n - 1);
+                BOOST_TEST(fast->groups[0].layers.back() == 0U);
+            }
+            paths_agree(doc);
+        }
+    }
     // What the fast path declines: each of these goes to the general reader, which decides it.
     for (const std::string& declined : {
              edit(kGemmaLike, R"("attention":"full",)", R"("attention":"full","window":null,)"),  // null
@@ -397,6 +415,65 @@ BOOST_AUTO_TEST_CASE(unknown_codes_are_refused_not_indexed) {
     spec.quant.scheme = static_cast<fqk::KvQuantScheme>(77);
     BOOST_TEST(fqk::validate(spec).error().rule == "quant.scheme.known");
     BOOST_TEST(fqk::to_json(spec).find(R"("scheme":"")") != std::string::npos);  // written, never indexed past the table
+}
+
+BOOST_AUTO_TEST_CASE(partition_at_every_size_boundary) {
+    // The partition rule takes three paths by the layer count (up to 64, up to 16384, past it), so each size on
+    // either side of a boundary is tried: one full group of every layer in reverse, then the same with one layer
+    // named twice (the count still right), one past the last, one at u32 max, and one whose low 6 bits (or
+    // whose word once clamped) alias the missing layer's bit.
+    const auto with_layers = [](std::uint32_t n, auto&& edit_layers) {
+        fqk::KvCacheSpecV2 spec = parse(kHybrid);
+        spec.layers = n;
+        spec.groups.resize(1);
+        spec.groups[0].layers.clear();
+        for (std::uint32_t i = n; i-- > 0;) spec.groups[0].layers.push_back(i);
+        edit_layers(spec.groups[0].layers);
+        return fqk::validate(spec);
+    };
+    const auto partition_error = [](const fqk::Status& s) {
+        return !s.ok() && s.error().rule == "groups.partition" && s.error().path == "groups";
+    };
+    for (const std::uint32_t n : {1U, 2U, 63U, 64U, 65U, 127U, 128U, 16383U, 16384U, 16385U, 65536U}) {
+        BOOST_TEST_CONTEXT("layers " << n) {
+            BOOST_TEST(with_layers(n, [](std::vector<std::uint32_t>&) {}).ok());
+            // layer 0 (last in the list) is missing, layer n - 1 (first) is named twice
+            if (n > 1) {
+                BOOST_TEST(partition_error(with_layers(n, [&](std::vector<std::uint32_t>& v) { v.back() = n - 1; })));
+            }
+            BOOST_TEST(partition_error(with_layers(n, [&](std::vector<std::uint32_t>& v) { v.back() = n; })));
+            BOOST_TEST(partition_error(with_layers(n, [](std::vector<std::uint32_t>& v) { v.back() = 0xFFFFFFFFU; })));
+            // 0 + 64 x k, past the last layer, sets the bit of the missing layer 0 where bits are taken mod 64
+            const std::uint32_t alias = n + 64U - n % 64U;
+            BOOST_TEST(partition_error(with_layers(n, [&](std::vector<std::uint32_t>& v) { v.back() = alias; })));
+            // one layer fewer or more than the count
+            BOOST_TEST(partition_error(with_layers(n, [](std::vector<std::uint32_t>& v) { v.pop_back(); })));
+            BOOST_TEST(partition_error(with_layers(n, [&](std::vector<std::uint32_t>& v) { v.push_back(n); })));
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(dim_order_rules_never_read_an_unknown_code_as_a_known_one) {
+    // dim_order holds token as 3 + 64: the code is not token, whatever bits of it a set of codes keeps.
+    fqk::KvCacheSpecV2 spec = parse(kGemmaLike);
+    spec.storage.dim_order[2] = static_cast<fqk::KvDim>(3 + 64);
+    std::vector<std::string> rules;
+    for (const fqk::Error& e : fqk::validate_all(spec)) rules.emplace_back(e.rule);
+    BOOST_TEST(rules == (std::vector<std::string>{"storage.dim_order.known", "storage.dim_order.required"}),
+               boost::test_tools::per_element());
+    // kv as 0 + 64 in a stacked cache: the kv dimension is missing too
+    spec = parse(kGemmaLike);
+    spec.storage.dim_order[0] = static_cast<fqk::KvDim>(64);
+    rules.clear();
+    for (const fqk::Error& e : fqk::validate_all(spec)) rules.emplace_back(e.rule);
+    BOOST_TEST(rules == (std::vector<std::string>{"storage.dim_order.known", "storage.stacked.kv_dim"}),
+               boost::test_tools::per_element());
+    // block as 2 + 64 in a contiguous cache is not a block dimension
+    spec = parse(kHybrid);
+    spec.storage.dim_order.push_back(static_cast<fqk::KvDim>(2 + 64));
+    rules.clear();
+    for (const fqk::Error& e : fqk::validate_all(spec)) rules.emplace_back(e.rule);
+    BOOST_TEST(rules == (std::vector<std::string>{"storage.dim_order.known"}), boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

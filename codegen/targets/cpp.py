@@ -140,7 +140,7 @@ def check(c: Check, obj: str = "s") -> str:
     if c.op == "nonzero":
         return f"{ops[0]} != 0"
     if c.op == "divisible":
-        return f"({ops[1]} != 0 && {ops[0]} % {ops[1]} == 0)"
+        return f"is_multiple_of({ops[0]}, {ops[1]})"
     if c.op == "in":
         return _one_of(ops[0], c.operands[0].type.enum, c.values)
     if c.op == "known":
@@ -377,7 +377,7 @@ def _composite_check(rule: Rule, schema, scoped: bool, elem: str) -> str:
     if c.op == "le":
         return f"{_u64(v[0])} <= {_u64(v[1])}"
     if c.op == "divisible":
-        return f"({_u64(v[1])} == 0 || {_u64(v[0])} % {_u64(v[1])} == 0)"
+        return f"({_u64(v[1])} == 0 || is_multiple_of({_u64(v[0])}, {_u64(v[1])}))"
     if c.op == "in":
         return _one_of(v[0], ops[0].type.enum, c.values)
     if c.op == "known":

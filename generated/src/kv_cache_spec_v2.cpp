@@ -600,7 +600,7 @@ bool check_kv_cache_spec_v2(const KvCacheSpecV2& s, const PathLink& at, Sink& si
     // quant.block_divides_key: key_head_dim {key_head_dim} is not a multiple of the {scheme} block of {block_elems}
     for (std::size_t i = 0; i < s.groups.size(); ++i) {
         [[maybe_unused]] const auto& e = s.groups[i];
-        if (!((std::uint64_t{block_elems(s.quant.scheme)} == 0 || std::uint64_t{e.key_head_dim} % std::uint64_t{block_elems(s.quant.scheme)} == 0))) {
+        if (!((std::uint64_t{block_elems(s.quant.scheme)} == 0 || is_multiple_of(std::uint64_t{e.key_head_dim}, std::uint64_t{block_elems(s.quant.scheme)})))) {
             if (!sink([&] {
                 Error err = make_error(StructTraits<S>::rules[7]);
                 err.path = at.text("groups[].key_head_dim", i);
@@ -621,7 +621,7 @@ bool check_kv_cache_spec_v2(const KvCacheSpecV2& s, const PathLink& at, Sink& si
     // quant.block_divides_value: value_head_dim {value_head_dim} is not a multiple of the {scheme} block of {block_elems}
     for (std::size_t i = 0; i < s.groups.size(); ++i) {
         [[maybe_unused]] const auto& e = s.groups[i];
-        if (!((std::uint64_t{block_elems(s.quant.scheme)} == 0 || std::uint64_t{e.value_head_dim} % std::uint64_t{block_elems(s.quant.scheme)} == 0))) {
+        if (!((std::uint64_t{block_elems(s.quant.scheme)} == 0 || is_multiple_of(std::uint64_t{e.value_head_dim}, std::uint64_t{block_elems(s.quant.scheme)})))) {
             if (!sink([&] {
                 Error err = make_error(StructTraits<S>::rules[8]);
                 err.path = at.text("groups[].value_head_dim", i);
@@ -643,7 +643,7 @@ bool check_kv_cache_spec_v2(const KvCacheSpecV2& s, const PathLink& at, Sink& si
     for (std::size_t i = 0; i < s.groups.size(); ++i) {
         [[maybe_unused]] const auto& e = s.groups[i];
         if (s.quant.group_size.has_value()) {
-            if (!((std::uint64_t{(*s.quant.group_size)} == 0 || std::uint64_t{e.key_head_dim} % std::uint64_t{(*s.quant.group_size)} == 0))) {
+            if (!((std::uint64_t{(*s.quant.group_size)} == 0 || is_multiple_of(std::uint64_t{e.key_head_dim}, std::uint64_t{(*s.quant.group_size)})))) {
                 if (!sink([&] {
                     Error err = make_error(StructTraits<S>::rules[9]);
                     err.path = at.text("groups[].key_head_dim", i);
@@ -664,7 +664,7 @@ bool check_kv_cache_spec_v2(const KvCacheSpecV2& s, const PathLink& at, Sink& si
     for (std::size_t i = 0; i < s.groups.size(); ++i) {
         [[maybe_unused]] const auto& e = s.groups[i];
         if (s.quant.group_size.has_value()) {
-            if (!((std::uint64_t{(*s.quant.group_size)} == 0 || std::uint64_t{e.value_head_dim} % std::uint64_t{(*s.quant.group_size)} == 0))) {
+            if (!((std::uint64_t{(*s.quant.group_size)} == 0 || is_multiple_of(std::uint64_t{e.value_head_dim}, std::uint64_t{(*s.quant.group_size)})))) {
                 if (!sink([&] {
                     Error err = make_error(StructTraits<S>::rules[10]);
                     err.path = at.text("groups[].value_head_dim", i);

@@ -70,7 +70,7 @@ void check_kv_tensor_shape_v1(const S& s, Visit&& visit) {
     // mqa.single_kv_head: MQA requires kv_heads == 1
     if (!(!((F::attention_kind(s) == KvAttentionKind::mqa)) || (F::kv_heads(s) == std::uint64_t{1})) && !visit(std::size_t{12})) return;
     // grouped.heads_divisible: query_heads must be divisible by kv_heads
-    if (!(!(((F::attention_kind(s) == KvAttentionKind::gqa) || (F::attention_kind(s) == KvAttentionKind::mqa))) || ((F::kv_heads(s) != 0 && F::query_heads(s) % F::kv_heads(s) == 0))) && !visit(std::size_t{13})) return;
+    if (!(!(((F::attention_kind(s) == KvAttentionKind::gqa) || (F::attention_kind(s) == KvAttentionKind::mqa))) || (is_multiple_of(F::query_heads(s), F::kv_heads(s)))) && !visit(std::size_t{13})) return;
     // key.rope_declared: key tensors must declare pre_rope or post_rope
     if (!(!((F::role(s) == KvRole::key)) || (((F::rope_state(s) == KvRopeState::pre_rope) || (F::rope_state(s) == KvRopeState::post_rope)))) && !visit(std::size_t{14})) return;
     // value.rope_not_applicable: value tensors must use not_applicable rope state
@@ -103,7 +103,7 @@ template <KvTensorShapeV1Like S, class Visit>
 void check_kv_tensor_shape_v1_block_dim(const S& s, std::uint32_t block_dim, Visit&& visit) {
     [[maybe_unused]] typedef Fields<S> F;
     // head_dim.block_divisible: kv shape head_dim {head_dim} is not divisible by block_dim {block_dim}
-    if (!((block_dim != 0 && F::head_dim(s) % block_dim == 0)) && !visit(std::size_t{17})) return;
+    if (!(is_multiple_of(F::head_dim(s), block_dim)) && !visit(std::size_t{17})) return;
 }
 
 /// The Error of the first rule of validate() that `s` breaks; `s` must break one.

@@ -290,9 +290,25 @@ struct FastReader<std::vector<T>> {
         if (!st.open() || !st.cursor.take('[')) return false;
         out.clear();
         if (!st.cursor.take(']')) {
-            if constexpr (std::is_unsigned_v<T> || std::is_enum_v<T>) {
-                // Integers and enums: items gather on the stack, then go to the vector in one allocation of the
-                // exact size (chunk by chunk past kChunk items).
+            if constexpr (std::is_unsigned_v<T>) {
+                // Integers: runs of up to kChunk read in one tight loop onto the stack, then to the vector in one
+                // allocation of the exact size (chunk by chunk past kChunk items).
+                constexpr std::size_t kChunk = 256;
+                T chunk[kChunk];
+                std::size_t total = 0;
+                do {
+                    const std::size_t room = std::min<std::size_t>(kChunk, f.max_items - total);
+                    if (room == 0) return false;  // one more than the bound: the general reader's error
+                    std::size_t n = 0;
+                    if (!st.cursor.uint_run(std::numeric_limits<T>::max(), chunk, room, n)) return false;
+                    total += n;
+                    st.values += n;
+                    if (st.values > st.limits.max_values) return false;
+                    out.insert(out.end(), chunk, chunk + n);
+                } while (st.cursor.take(','));
+            } else if constexpr (std::is_enum_v<T>) {
+                // Enums: items gather on the stack, then go to the vector in one allocation of the exact size
+                // (chunk by chunk past kChunk items).
                 constexpr std::size_t kChunk = 256;
                 T chunk[kChunk];
                 std::size_t n = 0;
@@ -552,9 +568,43 @@ template <class T>
     return std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end();
 }
 
+/// The set of the codes in `v` that are below 64, one bit each (a larger code, not a schema value, sets none).
+template <class T>
+    requires std::is_enum_v<T>
+[[nodiscard, gnu::always_inline]] inline std::uint64_t small_code_set(const std::vector<T>& v) noexcept {
+    std::uint64_t set = 0;
+    for (const T item : v) {
+        const auto x = static_cast<std::uint64_t>(static_cast<std::underlying_type_t<T>>(item));
+        set |= std::uint64_t{x < 64} << (x & 63);
+    }
+    return set;
+}
+
+/// The set of `codes` as small_code_set() makes it; false in `ok` when one is 64 or more.
+template <class T>
+    requires std::is_enum_v<T>
+[[nodiscard, gnu::always_inline]] constexpr std::uint64_t small_code_set(std::initializer_list<T> codes, bool& ok) noexcept {
+    std::uint64_t set = 0;
+    ok = true;
+    for (const T item : codes) {
+        const auto x = static_cast<std::uint64_t>(static_cast<std::underlying_type_t<T>>(item));
+        if (x >= 64) ok = false;
+        set |= std::uint64_t{1} << (x & 63);
+    }
+    return set;
+}
+
 /// Every one of `wanted` is in `v`.
 template <class T>
 [[nodiscard]] bool contains_all(const std::vector<T>& v, std::initializer_list<T> wanted) {
+    if constexpr (std::is_enum_v<T>) {
+        // Enum codes: one pass builds the set of the codes `v` holds (the wanted ones are schema values, small).
+        bool small = false;
+        const std::uint64_t want = small_code_set(wanted, small);
+        if (small) {
+            return (small_code_set(v) & want) == want;
+        }
+    }
     return std::all_of(wanted.begin(), wanted.end(),
                        [&](const T& w) { return std::find(v.begin(), v.end(), w) != v.end(); });
 }
@@ -562,6 +612,13 @@ template <class T>
 /// None of `unwanted` is in `v`.
 template <class T>
 [[nodiscard]] bool contains_none(const std::vector<T>& v, std::initializer_list<T> unwanted) {
+    if constexpr (std::is_enum_v<T>) {
+        bool small = false;
+        const std::uint64_t avoid = small_code_set(unwanted, small);
+        if (small) {
+            return (small_code_set(v) & avoid) == 0;
+        }
+    }
     return std::none_of(unwanted.begin(), unwanted.end(),
                         [&](const T& w) { return std::find(v.begin(), v.end(), w) != v.end(); });
 }
@@ -572,19 +629,50 @@ template <class Item, class Part>
     std::size_t total = 0;
     for (const Item& item : items) total += part(item).size();
     if (total != count) return false;
-    if (count <= kStackBits) {  // the common case: a bit per value on the stack
-        std::uint64_t words[kStackBits / 64];
+    if (count == 0) return true;
+    // `count` values, each below `count`, that set `count` distinct bits: each of 0..count-1 exactly once. No
+    // branch per value: a bit set (masked into range) and a running maximum, checked once at the end.
+    if (count <= 64) {  // the common case: a model of up to 64 layers, its bits in registers
+        std::uint64_t set0 = 0, set1 = 0;
+        std::uint64_t max0 = 0, max1 = 0;
+        for (const Item& item : items) {
+            const auto& values = part(item);
+            const std::size_t n = values.size();
+            std::size_t i = 0;
+            for (; i + 2 <= n; i += 2) {
+                const auto a = static_cast<std::uint64_t>(values[i]);
+                const auto b = static_cast<std::uint64_t>(values[i + 1]);
+                set0 |= std::uint64_t{1} << (a & 63);
+                set1 |= std::uint64_t{1} << (b & 63);
+                max0 = std::max(max0, a);
+                max1 = std::max(max1, b);
+            }
+            if (i < n) {
+                const auto a = static_cast<std::uint64_t>(values[i]);
+                set0 |= std::uint64_t{1} << (a & 63);
+                max0 = std::max(max0, a);
+            }
+        }
+        return std::max(max0, max1) < count && static_cast<std::uint64_t>(std::popcount(set0 | set1)) == count;
+    }
+    if (count <= kStackBits) {  // a bit per value on the stack
+        constexpr std::size_t kWords = kStackBits / 64;
+        std::uint64_t words[kWords];
         std::fill_n(words, (count + 63) / 64, std::uint64_t{0});
+        std::uint64_t max = 0;
         for (const Item& item : items) {
             for (const auto v : part(item)) {
                 const auto x = static_cast<std::uint64_t>(v);
-                if (x >= count) return false;
-                const std::uint64_t bit = std::uint64_t{1} << (x & 63);
-                if (words[x >> 6] & bit) return false;
-                words[x >> 6] |= bit;
+                max = std::max(max, x);
+                // a value past `count` is refused by `max` below; until then it lands in a zeroed word
+                const std::size_t w = static_cast<std::size_t>(std::min(x, count - 1) >> 6);
+                words[w] |= std::uint64_t{1} << (x & 63);
             }
         }
-        return true;
+        if (max >= count) return false;
+        std::uint64_t bits = 0;
+        for (std::size_t w = 0; w < (count + 63) / 64; ++w) bits += static_cast<std::uint64_t>(std::popcount(words[w]));
+        return bits == count;
     }
     std::vector<bool> seen(static_cast<std::size_t>(count), false);
     for (const Item& item : items) {

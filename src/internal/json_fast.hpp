@@ -89,21 +89,30 @@ class Cursor {
 
     /// Consumes an unsigned integer of plain digits (no sign, fraction, exponent or leading zero) up to `max`.
     [[nodiscard, gnu::always_inline]] bool uint(std::uint64_t max, std::uint64_t& out) noexcept {
-        constexpr int kMaxDigits = 19;  // any 19 digits fit in 64 bits; longer numbers go to the general reader
-        const char* const begin = p_;
-        const char* p = begin;  // a local, so that the loop keeps it in a register
-        std::uint64_t v = 0;
-        while (p < end_) {
-            const auto digit = static_cast<unsigned>(*p - '0');
-            if (digit > 9) break;
-            if (p - begin == kMaxDigits) return false;
-            v = v * 10 + digit;
+        const char* const p = plain_uint(p_, end_, max, out);
+        if (p == nullptr) return false;
+        p_ = p;
+        return true;
+    }
+
+    /// Consumes a run of comma-separated unsigned integers, as uint() reads each (up to `max`), at least one and
+    /// at most `cap`, into `out`; `n` is how many. It stops after the last integer, so that the `,` after `cap` of
+    /// them is left for the caller (more follow); a comma not followed by an integer fails.
+    template <class T>
+    [[nodiscard, gnu::always_inline]] bool uint_run(std::uint64_t max, T* out, std::size_t cap,
+                                                    std::size_t& n) noexcept {
+        const char* p = p_;
+        std::size_t k = 0;
+        for (;;) {
+            std::uint64_t v = 0;
+            p = plain_uint(p, end_, max, v);
+            if (p == nullptr) return false;
+            out[k++] = static_cast<T>(v);
+            if (k == cap || p == end_ || *p != ',') break;
             ++p;
         }
-        const std::ptrdiff_t digits = p - begin;
-        if (digits == 0 || (digits > 1 && *begin == '0') || v > max) return false;
         p_ = p;
-        out = v;
+        n = k;
         return true;
     }
 
@@ -149,6 +158,25 @@ class Cursor {
     [[nodiscard]] bool at_end() const noexcept { return p_ == end_; }
 
   private:
+    /// The plain unsigned integer (as uint() takes it) at `p`, up to `max`, in `out`: where it ends, or nullptr.
+    [[nodiscard, gnu::always_inline]] static const char* plain_uint(const char* p, const char* end, std::uint64_t max,
+                                                                   std::uint64_t& out) noexcept {
+        constexpr int kMaxDigits = 19;  // any 19 digits fit in 64 bits; longer numbers go to the general reader
+        const char* const begin = p;
+        std::uint64_t v = 0;
+        while (p < end) {
+            const auto digit = static_cast<unsigned>(*p - '0');
+            if (digit > 9) break;
+            if (p - begin == kMaxDigits) return nullptr;
+            v = v * 10 + digit;
+            ++p;
+        }
+        const std::ptrdiff_t digits = p - begin;
+        if (digits == 0 || (digits > 1 && *begin == '0') || v > max) return nullptr;
+        out = v;
+        return p;
+    }
+
     /// True when all 8 bytes at `p` are printable ASCII other than `"` and `\\`: none a JSON string escapes,
     /// none non-ASCII, no DEL.
     static bool is_plain_ascii_word(const char* p) noexcept {

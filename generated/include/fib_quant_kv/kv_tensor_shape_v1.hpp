@@ -419,7 +419,7 @@ template <KvTensorShapeV1Like S>
         && (F::query_heads(s) != 0)  // query_heads.nonzero
         && (!((F::attention_kind(s) == KvAttentionKind::mha)) || (F::query_heads(s) == F::kv_heads(s)))  // mha.heads_equal
         && (!((F::attention_kind(s) == KvAttentionKind::mqa)) || (F::kv_heads(s) == std::uint64_t{1}))  // mqa.single_kv_head
-        && (!(((F::attention_kind(s) == KvAttentionKind::gqa) || (F::attention_kind(s) == KvAttentionKind::mqa))) || ((F::kv_heads(s) != 0 && F::query_heads(s) % F::kv_heads(s) == 0)))  // grouped.heads_divisible
+        && (!(((F::attention_kind(s) == KvAttentionKind::gqa) || (F::attention_kind(s) == KvAttentionKind::mqa))) || (is_multiple_of(F::query_heads(s), F::kv_heads(s))))  // grouped.heads_divisible
         && (!((F::role(s) == KvRole::key)) || (((F::rope_state(s) == KvRopeState::pre_rope) || (F::rope_state(s) == KvRopeState::post_rope))))  // key.rope_declared
         && (!((F::role(s) == KvRole::value)) || ((F::rope_state(s) == KvRopeState::not_applicable)))  // value.rope_not_applicable
         && product_fits_nonzero(F::batch(s), F::layers(s), F::kv_heads(s), F::tokens(s), F::head_dim(s))  // size_overflow, batch.nonzero, layers.nonzero, kv_heads.nonzero, tokens.nonzero, head_dim.nonzero
@@ -431,7 +431,7 @@ template <KvTensorShapeV1Like S>
 [[nodiscard]] constexpr bool satisfies_kv_tensor_shape_v1_block_dim(const S& s, std::uint32_t block_dim) noexcept {
     [[maybe_unused]] typedef Fields<S> F;
     return true
-        && ((block_dim != 0 && F::head_dim(s) % block_dim == 0))  // head_dim.block_divisible
+        && (is_multiple_of(F::head_dim(s), block_dim))  // head_dim.block_divisible
         ;
 }
 

@@ -1,11 +1,13 @@
 // fib_quant_kv: overflow-checked counting. Every size the library derives goes through here.
 #pragma once
 
+#include <bit>
 #include <concepts>
 #include <cstdint>
 #include <initializer_list>
 #include <limits>
 #include <optional>
+#include <type_traits>
 
 namespace fib_quant_kv {
 
@@ -111,6 +113,25 @@ template <std::unsigned_integral... Factors>
         const detail::WrappedProduct p = detail::wrapped_product(static_cast<std::uint64_t>(factors)...);
         return !p.overflow && p.value != 0;
     }
+}
+
+/// `x` is a multiple of `d`, and `d` is not zero: a mask when `d` is a power of two (head counts and block sizes
+/// mostly are; no division then), else the remainder, in the wider of the two types.
+template <std::unsigned_integral A, std::unsigned_integral B>
+[[nodiscard, gnu::always_inline]] constexpr bool is_multiple_of(A x, B d) noexcept {
+    using T = std::common_type_t<A, B>;
+    const T wide_x = x;
+    const T wide_d = d;
+    if (wide_d == 0) return false;
+    if ((wide_d & (wide_d - 1)) == 0) return (wide_x & (wide_d - 1)) == 0;
+    return wide_x % wide_d == 0;
+}
+
+/// `x / d` for `d` > 0: a shift when `d` is a power of two (no division then).
+template <std::unsigned_integral T>
+[[nodiscard, gnu::always_inline]] constexpr T quotient(T x, T d) noexcept {
+    if ((d & (d - 1)) == 0) return x >> std::countr_zero(d);
+    return x / d;
 }
 
 }  // namespace fib_quant_kv
