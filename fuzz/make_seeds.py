@@ -15,10 +15,11 @@ from pathlib import Path
 
 def main() -> int:
     corpus, out, kvshape = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
-    shutil.rmtree(out, ignore_errors=True)
-    (out / "json").mkdir(parents=True)
-    (out / "fb").mkdir(parents=True)
-    (out / "canonical").mkdir(parents=True)
+    # Only this script's own folders: OUT_DIR also holds the other seed sets (spec_v2, spec_v2_fb, hf_config),
+    # which other build steps write and which this step, rerun when kvshape changes, must not take away.
+    for sub in ("json", "fb", "canonical"):
+        shutil.rmtree(out / sub, ignore_errors=True)
+        (out / sub).mkdir(parents=True)
     lines = corpus.read_bytes().split(b"\n")
     for n, line in enumerate(lines, start=1):
         seed = out / "json" / f"{n}.json"
