@@ -58,6 +58,9 @@ EXPECTED = {
     "gemma-3-1b-it.json": ("gemma3_text", 26, 4, 1, 256, "bf16", "mqa", True),
     # sliding_window 4096 with no layer_types: the window goes on every layer in transformers (noted)
     "mistral-7b-v0.1.json": ("mistral", 32, 32, 8, 128, "bf16", "gqa", True),
+    # gemma3 with a text_config that leaves sliding_window_pattern to Gemma3TextConfig's default (6): 52 sliding
+    # (window 1024) + 10 full layers, 16 KV heads of 128
+    "gemma-3-27b-it.json": ("gemma3", 62, 32, 16, 128, "bf16", "gqa", True),
 }
 EXTRA_ARGS = {"gpt-oss-20b.json": ["--dtype", "bf16"], "gpt-oss-120b.json": ["--dtype", "bf16"]}
 # Bundled configs with no v1 descriptor (key and value null, a note says why): bytes_per_token is the contiguous
@@ -87,7 +90,7 @@ BYTES_PER_TOKEN = {  # pinned: 2 x layers x kv_heads x head_dim x bytes
     "qwen2.5-7b.json": 57344, "qwen2.5-14b.json": 196608, "qwen2.5-32b.json": 262144, "qwen3-4b.json": 147456,
     "qwen3-8b.json": 147456, "qwen3-14b.json": 163840, "qwen3-32b.json": 262144, "qwen3-30b-a3b.json": 98304,
     "gpt-oss-120b.json": 73728, "llama-4-scout.json": 196608, "falcon-40b.json": 122880,
-    "gemma-3-1b-it.json": 26624, "mistral-7b-v0.1.json": 131072,
+    "gemma-3-1b-it.json": 26624, "mistral-7b-v0.1.json": 131072, "gemma-3-27b-it.json": 507904,
 }
 
 

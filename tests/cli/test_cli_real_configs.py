@@ -187,6 +187,7 @@ REAL = {
     "qwen3.5-27b.json": ("qwen3_5", lambda c: layout_layer_types(c["text_config"])),
     "falcon-40b.json": ("RefinedWeb", layout_refinedweb),
     "gemma-3-1b-it.json": ("gemma3_text", layout_gemma3_text),
+    "gemma-3-27b-it.json": ("gemma3", lambda c: layout_gemma3_text(c["text_config"])),
 }
 # Llama-4's chunked layers are capped in vLLM only with the hybrid KV cache manager on. vLLM PR 21761 (July
 # 2025, vllm/config: VLLM_ALLOW_CHUNKED_LOCAL_ATTN_WITH_HYBRID_KV_CACHE, default off) turned it off for models
@@ -323,6 +324,8 @@ class RealConfigs(unittest.TestCase):
         self.assertEqual(summary("falcon-40b.json"), ([("full", 60, 0, 8)], 0))
         # Gemma-3 1B: 26 layers, every sixth full (layers 5, 11, 17, 23), one KV head of 256.
         self.assertEqual(summary("gemma-3-1b-it.json"), ([("sliding", 22, 512, 1), ("full", 4, 0, 1)], 0))
+        # Gemma-3 27B: 62 layers, every sixth full (5, 11, ..., 59: 10 of them), 16 KV heads of 128.
+        self.assertEqual(summary("gemma-3-27b-it.json"), ([("sliding", 52, 1024, 16), ("full", 10, 0, 16)], 0))
 
     def test_published_figures(self):
         # DeepSeek-V3's MLA cache in vLLM: 61 layers x (512 + 64) x 2 bytes = 70272 bytes a token, the figure
@@ -338,6 +341,20 @@ class RealConfigs(unittest.TestCase):
         self.assertEqual(expected("gemma-3-1b-it.json", "hf", 4096), (4 * 4096 + 22 * 511) * 1024)
         self.assertEqual(expected("gemma-3-1b-it.json", "vllm", 4096), (24 * 257 + 4 * 256) * 16384)
         self.assertEqual(expected("gemma-3-1b-it.json", "llama.cpp", 4096), (22 * 1024 + 4 * 4096) * 1024)
+        # Gemma-3 27B at 131072 tokens, 16 KV heads x 128 x (K + V) x 2 bytes = 8192 bytes a token a layer.
+        # Contiguous: 62 x 131072 x 8192 = 62 GiB, issue 15's figure. vLLM: full layers cdiv(131072, 16) = 8192
+        # pages, sliding ones cdiv(1023 + 8192, 16) + 1 = 577 (max_num_batched_tokens 8192), 131072 bytes a
+        # page: summed layer by layer (10 x 8192 + 52 x 577) pages = 13.66 GiB, the "13.7 GiB" issue 15 quotes
+        # (what vLLM's check_enough_kv_cache_memory asks for); allocated in groups of 10 layers (52 is not under
+        # 1.5 x 10): one full group and 6 sliding groups (8 padding layers), 10 x (8192 + 6 x 577) pages.
+        tc = load("gemma-3-27b-it.json")["text_config"]
+        per_token = tc["num_hidden_layers"] * tc["num_key_value_heads"] * tc["head_dim"] * 2 * 2
+        self.assertEqual(per_token * 131072, 62 * 2 ** 30)
+        self.assertEqual((10 * 8192 + 52 * 577) * 131072, 14670102528)  # 13.66 GiB
+        self.assertEqual(expected("gemma-3-27b-it.json", "vllm", 131072), 10 * (8192 + 6 * 577) * 131072)
+        self.assertEqual(expected("gemma-3-27b-it.json", "hf", 131072), (10 * 131072 + 52 * 1023) * 8192)
+        # llama.cpp's iSWA cache: GGML_PAD(min(131072, 1024 + 512), 256) = 1536 cells a sliding layer.
+        self.assertEqual(expected("gemma-3-27b-it.json", "llama.cpp", 131072), (10 * 131072 + 52 * 1536) * 8192)
 
     def test_every_engine(self):
         for name, (model_type, layout) in sorted(REAL.items()):
