@@ -47,6 +47,11 @@ KvLayerGroup kv_layer_group_from_python(py::handle layers_, py::handle attention
     return s_;
 }
 
+KvLayerGroup kv_layer_group_from_json(py::handle text_) {
+    py::object keep_;
+    return value_or_raise(detail::composite::parse_json<KvLayerGroup>(json_bytes(text_, "from_json", keep_)));
+}
+
 py::object kv_layer_group_field(const KvLayerGroup& s_, std::size_t index_) {
     switch (index_) {
         case 0: return field_to_python(s_.layers);
@@ -83,6 +88,11 @@ KvStorage kv_storage_from_python(py::handle dim_order_, py::handle packing_, py:
     return s_;
 }
 
+KvStorage kv_storage_from_json(py::handle text_) {
+    py::object keep_;
+    return value_or_raise(detail::composite::parse_json<KvStorage>(json_bytes(text_, "from_json", keep_)));
+}
+
 py::object kv_storage_field(const KvStorage& s_, std::size_t index_) {
     switch (index_) {
         case 0: return field_to_python(s_.dim_order);
@@ -111,6 +121,11 @@ KvQuantization kv_quantization_from_python(py::handle scheme_, py::handle dtype_
     s_.group_size = field_from_python<decltype(s_.group_size)>(group_size_, "KvQuantization.group_size");
     s_.scale_dtype = field_from_python<decltype(s_.scale_dtype)>(scale_dtype_, "KvQuantization.scale_dtype");
     return s_;
+}
+
+KvQuantization kv_quantization_from_json(py::handle text_) {
+    py::object keep_;
+    return value_or_raise(detail::composite::parse_json<KvQuantization>(json_bytes(text_, "from_json", keep_)));
 }
 
 py::object kv_quantization_field(const KvQuantization& s_, std::size_t index_) {
@@ -144,6 +159,11 @@ KvCacheSpecV2 kv_cache_spec_v2_from_python(py::handle schema_version_, py::handl
     s_.storage = field_from_python<decltype(s_.storage)>(storage_, "KvCacheSpecV2.storage");
     s_.quant = field_from_python<decltype(s_.quant)>(quant_, "KvCacheSpecV2.quant");
     return s_;
+}
+
+KvCacheSpecV2 kv_cache_spec_v2_from_json(py::handle text_) {
+    py::object keep_;
+    return value_or_raise(detail::composite::parse_json<KvCacheSpecV2>(json_bytes(text_, "from_json", keep_)));
 }
 
 py::object kv_cache_spec_v2_field(const KvCacheSpecV2& s_, std::size_t index_) {
@@ -347,13 +367,9 @@ void bind_kv_cache_spec_v2(py::module_& m) {
             "to_json", [](const KvLayerGroup& s) { return py::str(kv_layer_group_json(s)); },
             "The canonical compact JSON text: fields in schema order, absent optional fields left out, enums by "
             "wire name.");
-        cls.def_static(
-            "from_json",
-            [](py::handle text) {
-                py::object keep;
-                return value_or_raise(detail::composite::parse_json<KvLayerGroup>(json_bytes(text, "from_json", keep)));
-            },
-            py::arg("text"),
+        // A plain CPython static method, not pybind11's dispatcher: `from_json(t).validate()` is the hot path.
+        def_static_unary<KvLayerGroup, &kv_layer_group_from_json>(
+            cls, "from_json", "text",
             "Reads it from JSON text (str, bytes or bytearray); DescriptorError (kind parse) on bad input, with "
             "the field's path in .path. Does not validate.");
         cls.def(
@@ -430,13 +446,9 @@ void bind_kv_cache_spec_v2(py::module_& m) {
             "to_json", [](const KvStorage& s) { return py::str(kv_storage_json(s)); },
             "The canonical compact JSON text: fields in schema order, absent optional fields left out, enums by "
             "wire name.");
-        cls.def_static(
-            "from_json",
-            [](py::handle text) {
-                py::object keep;
-                return value_or_raise(detail::composite::parse_json<KvStorage>(json_bytes(text, "from_json", keep)));
-            },
-            py::arg("text"),
+        // A plain CPython static method, not pybind11's dispatcher: `from_json(t).validate()` is the hot path.
+        def_static_unary<KvStorage, &kv_storage_from_json>(
+            cls, "from_json", "text",
             "Reads it from JSON text (str, bytes or bytearray); DescriptorError (kind parse) on bad input, with "
             "the field's path in .path. Does not validate.");
         cls.def(
@@ -517,13 +529,9 @@ void bind_kv_cache_spec_v2(py::module_& m) {
             "to_json", [](const KvQuantization& s) { return py::str(kv_quantization_json(s)); },
             "The canonical compact JSON text: fields in schema order, absent optional fields left out, enums by "
             "wire name.");
-        cls.def_static(
-            "from_json",
-            [](py::handle text) {
-                py::object keep;
-                return value_or_raise(detail::composite::parse_json<KvQuantization>(json_bytes(text, "from_json", keep)));
-            },
-            py::arg("text"),
+        // A plain CPython static method, not pybind11's dispatcher: `from_json(t).validate()` is the hot path.
+        def_static_unary<KvQuantization, &kv_quantization_from_json>(
+            cls, "from_json", "text",
             "Reads it from JSON text (str, bytes or bytearray); DescriptorError (kind parse) on bad input, with "
             "the field's path in .path. Does not validate.");
         cls.def(
@@ -620,13 +628,9 @@ void bind_kv_cache_spec_v2(py::module_& m) {
             "to_json", [](const KvCacheSpecV2& s) { return py::str(kv_cache_spec_v2_json(s)); },
             "The canonical compact JSON text: fields in schema order, absent optional fields left out, enums by "
             "wire name.");
-        cls.def_static(
-            "from_json",
-            [](py::handle text) {
-                py::object keep;
-                return value_or_raise(detail::composite::parse_json<KvCacheSpecV2>(json_bytes(text, "from_json", keep)));
-            },
-            py::arg("text"),
+        // A plain CPython static method, not pybind11's dispatcher: `from_json(t).validate()` is the hot path.
+        def_static_unary<KvCacheSpecV2, &kv_cache_spec_v2_from_json>(
+            cls, "from_json", "text",
             "Reads it from JSON text (str, bytes or bytearray); DescriptorError (kind parse) on bad input, with "
             "the field's path in .path. Does not validate.");
         cls.def(

@@ -43,6 +43,11 @@ KvTensorShapeV1 kv_tensor_shape_v1_from_python(py::handle schema_version_, py::h
     return s_;
 }
 
+KvTensorShapeV1 kv_tensor_shape_v1_from_json(py::handle text_) {
+    py::object keep_;
+    return value_or_raise(parse_kv_tensor_shape_v1_json(json_bytes(text_, "from_json", keep_)));
+}
+
 py::object kv_tensor_shape_v1_field(const KvTensorShapeV1& s_, std::size_t index_) {
     switch (index_) {
         case 0: return py::str(s_.schema_version);
@@ -250,13 +255,9 @@ void bind_kv_tensor_shape_v1(py::module_& m) {
         cls.def(
             "to_json", [](const KvTensorShapeV1& s) { return py::str(to_json(s)); },
             "The canonical compact JSON text: fields in schema order, enums by wire name.");
-        cls.def_static(
-            "from_json",
-            [](py::handle text) {
-                py::object keep;
-                return value_or_raise(parse_kv_tensor_shape_v1_json(json_bytes(text, "from_json", keep)));
-            },
-            py::arg("text"),
+        // A plain CPython static method, not pybind11's dispatcher: `from_json(t).validate()` is the hot path.
+        def_static_unary<KvTensorShapeV1, &kv_tensor_shape_v1_from_json>(
+            cls, "from_json", "text",
             "Reads a descriptor from JSON text (str, bytes or bytearray) exactly as the Rust original's serde "
             "would; DescriptorError (kind parse) on bad input. Does not validate.");
         cls.def(

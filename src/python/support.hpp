@@ -103,6 +103,45 @@ void def_status_method(py::class_<T>& cls, const char* name, const char* doc) {
     cls.attr(name) = py::reinterpret_steal<py::object>(descr);
 }
 
+/// Adds `name` to `cls` as a plain CPython static method of one argument, `arg` (positional or by keyword;
+/// METH_FASTCALL | METH_KEYWORDS), that returns Make(argument) as a Python object: what cls.def_static(name,
+/// Make, py::arg(arg)) does, without pybind11's dispatcher, whose cost is several times a JSON parse. A call with
+/// any other arguments is a TypeError naming the one it takes. `doc` is the docstring after the signature line.
+template <class T, T (*Make)(py::handle)>
+void def_static_unary(py::class_<T>& cls, const char* name, const char* arg, const char* doc) {
+    static const char* const arg_name = arg;
+    static const char* const method = name;
+    static const std::string full_doc = std::string(name) + "(" + arg + ")\n--\n\n" + doc;
+    static PyMethodDef def{
+        name,
+        reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(
+            +[](PyObject*, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) -> PyObject* {
+                try {
+                    const Py_ssize_t nkw = kwnames == nullptr ? 0 : PyTuple_GET_SIZE(kwnames);
+                    PyObject* value = nullptr;
+                    if (nargs == 1 && nkw == 0) {
+                        value = args[0];
+                    } else if (nargs == 0 && nkw == 1 &&
+                               PyUnicode_CompareWithASCIIString(PyTuple_GET_ITEM(kwnames, 0), arg_name) == 0) {
+                        value = args[0];
+                    } else {
+                        PyErr_Format(PyExc_TypeError, "%s() takes exactly one argument, %s", method, arg_name);
+                        return nullptr;
+                    }
+                    return py::cast(Make(py::handle(value)), py::return_value_policy::move).release().ptr();
+                } catch (...) {
+                    set_python_error();
+                    return nullptr;
+                }
+            })),
+        METH_FASTCALL | METH_KEYWORDS, full_doc.c_str()};
+    py::object fn = py::reinterpret_steal<py::object>(PyCFunction_NewEx(&def, nullptr, nullptr));
+    if (!fn) throw py::error_already_set();
+    py::object static_method = py::reinterpret_steal<py::object>(PyStaticMethod_New(fn.ptr()));
+    if (!static_method) throw py::error_already_set();
+    cls.attr(name) = static_method;
+}
+
 /// [[noreturn]] TypeError / OverflowError with a message naming `what` (e.g. "KvTensorShapeV1.batch").
 [[noreturn]] void type_error(std::string_view what, std::string_view expected, py::handle got);
 [[noreturn]] void overflow_error(std::string_view what, py::handle got, std::uint64_t max);

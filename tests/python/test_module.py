@@ -456,6 +456,22 @@ def test_from_json_text_kinds():
     assert fqk.KvTensorShapeV1.from_json(text=CANONICAL) == make()
 
 
+def test_from_json_takes_one_argument_text():
+    # from_json of every class, v2's too: one argument, by position or as text=; anything else is a TypeError that
+    # names it, and the signature says so.
+    classes = [fqk.KvTensorShapeV1, fqk.KvCacheSpecV2, fqk.KvLayerGroup, fqk.KvStorage, fqk.KvQuantization]
+    for cls in classes:
+        assert str(inspect.signature(cls.from_json)) == "(text)"
+        assert isinstance(inspect.getattr_static(cls, "from_json"), staticmethod)
+        for call in (lambda: cls.from_json(), lambda: cls.from_json("{}", "{}"), lambda: cls.from_json(txt="{}"),
+                     lambda: cls.from_json("{}", text="{}"), lambda: cls.from_json(text="{}", other=1)):
+            with pytest.raises(TypeError, match=r"^from_json\(\) takes exactly one argument, text$"):
+                call()
+    assert fqk.KvTensorShapeV1.from_json(text=CANONICAL.encode()) == make()
+    spec = fqk.KvTensorShapeV1.from_json(CANONICAL).to_json()
+    assert spec == CANONICAL
+
+
 def test_from_json_wrong_type():
     for bad in (123, None, 1.5, [CANONICAL], memoryview(CANONICAL.encode()), {"batch": 1}):
         with pytest.raises(TypeError):
