@@ -248,6 +248,19 @@ struct HfSizer {
     const std::vector<LayerGroup>& groups;
     std::uint64_t dsize;
 
+    /// Bytes of one layer's state for one sequence. A Gated DeltaNet (Qwen3-Next, Qwen3.5) keeps its conv state
+    /// of conv_kernel taps in the model dtype and its recurrent state in float32: the chunked and recurrent rules
+    /// compute it in float32 and the cache keeps the tensor they return (modeling_qwen3_next.py,
+    /// torch_chunk_gated_delta_rule and Qwen3NextGatedDeltaNet.forward; cache_utils.py
+    /// LinearAttentionLayer.lazy_initialization allocates zeros_like(recurrent_states)). Other states (Mamba's)
+    /// are in the model dtype, as MambaCache allocates them.
+    [[nodiscard]] std::uint64_t per_sequence_state(const LayerSpec& s, Checked& c) const {
+        if (s.kind == LayerKind::linear_attention && (s.conv_channels != 0 || s.ssm_elements != 0)) {
+            return c.add(c.mul({s.conv_channels, s.conv_kernel, dsize}), c.mul(s.ssm_elements, 4));
+        }
+        return c.mul(s.state_elements, dsize);
+    }
+
     /// Fills the groups and totals into `out`; false on overflow.
     bool size(std::uint64_t tokens, std::uint64_t batch, EngineSize* out, Checked& c) const {
         std::uint64_t total = 0, state = 0;
@@ -261,7 +274,7 @@ struct HfSizer {
                 gs.bytes = c.mul({batch, gs.tokens, s.kv_heads, std::uint64_t{s.key_dim} + s.value_dim, dsize, n});
                 total = c.add(total, gs.bytes);
             } else {
-                gs.bytes = c.mul({batch, s.state_elements, dsize, n});
+                gs.bytes = c.mul({batch, per_sequence_state(s, c), n});
                 state = c.add(state, gs.bytes);
             }
             if (out != nullptr) out->groups.push_back(gs);
@@ -286,8 +299,9 @@ Result<EngineSize> size_hf(const CacheModel& model, std::uint32_t tokens, const 
     Checked c;
     if (!sizer.size(tokens, o.batch, &out, c)) return c.error(Engine::hf, tokens, o.batch);
     if (out.state_bytes != 0) {
-        out.notes.emplace_back("hf: linear-attention and Mamba layers keep a fixed state per sequence, in the cache "
-                               "dtype (state_bytes), not keys and values");
+        out.notes.emplace_back("hf: linear-attention and Mamba layers keep a fixed state per sequence (state_bytes), "
+                               "not keys and values: conv states in the model dtype, a Gated DeltaNet's recurrent "
+                               "state in float32");
     }
     if (o.memory) {
         const std::uint64_t mem = *o.memory;

@@ -547,6 +547,24 @@ class VllmHybrids(unittest.TestCase):
                         self.assertEqual(row["total_bytes"], vllm_hybrid(groups, linear, page, t, **kw)["total"])
 
 
+    def test_hf_gated_deltanet_state(self):
+        # transformers keeps a Gated DeltaNet's conv state of linear_conv_kernel_dim taps in the model dtype and
+        # its recurrent state as the chunked rule returns it, in float32 (modeling_qwen3_next.py,
+        # torch_chunk_gated_delta_rule; cache_utils.py LinearAttentionLayer: zeros_like(recurrent_states)).
+        for name in ("qwen3-next-80b-a3b.json", "qwen3.5-27b.json"):
+            cfg = load(name)
+            c = cfg.get("text_config", cfg)
+            conv = (2 * c["linear_num_key_heads"] * c["linear_key_head_dim"]
+                    + c["linear_num_value_heads"] * c["linear_value_head_dim"]) * c["linear_conv_kernel_dim"]
+            recurrent = c["linear_num_value_heads"] * c["linear_key_head_dim"] * c["linear_value_head_dim"]
+            linear = self.HYBRIDS[name](cfg)[1]
+            proc = run([os.path.join(CONFIGS, name), "--tokens", "4096", "--batch", "3", "--engine", "hf",
+                        "--format", "json"])
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            self.assertEqual(json.loads(proc.stdout)["state_bytes"], 3 * linear * (conv * 2 + recurrent * 4), name)
+        # Qwen3-Next by hand: 36 layers x (8192 x 4 x 2 + 32 x 128 x 128 x 4) bytes a sequence
+        self.assertEqual(36 * (8192 * 4 * 2 + 32 * 128 * 128 * 4), 77856768)
+
     def test_qwen3_5_ssm_dtype(self):
         # Without mamba_ssm_dtype, Qwen3.5's SSM state is in the model dtype ("auto"); a dtype vLLM does not know
         # is refused with the key named.
