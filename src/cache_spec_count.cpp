@@ -20,18 +20,17 @@
 namespace fib_quant_kv::detail {
 namespace {
 
-using U = std::optional<std::uint64_t>;
-
-U mul(U a, U b) { return a && b ? checked_mul(*a, *b) : std::nullopt; }
-U add(U a, U b) { return a && b ? checked_add(*a, *b) : std::nullopt; }
+// Every count is a Sticky (fib_quant_kv/count.hpp): each step checked, no branch per step, the first overflow
+// kept to the end, where it is nothing.
+using U = Sticky;
 
 /// Bytes of one row of `n` elements.
 U row_bytes(const KvQuantization& q, std::uint64_t n) {
     const std::uint64_t block_bytes = fib_quant_kv::block_bytes(q.scheme);
-    if (block_bytes == 0) return checked_mul(n, byte_size(q.dtype));
+    if (block_bytes == 0) return U{n} * U{byte_size(q.dtype)};
     const std::uint64_t per_block = fib_quant_kv::block_elems(q.scheme);
-    if (per_block == 0) return std::nullopt;  // an unknown scheme code: no count
-    return checked_mul(quotient(n, per_block), block_bytes);
+    if (per_block == 0) return U::nothing();  // an unknown scheme code: no count
+    return U{quotient(n, per_block)} * U{block_bytes};
 }
 
 std::uint64_t scale_bytes(const KvQuantization& q) { return q.scale_dtype ? byte_size(*q.scale_dtype) : 0; }
@@ -63,9 +62,9 @@ Rows rows(const KvLayerGroup& g) {
 U per_token_layer(const KvLayerGroup& g, const KvQuantization& q) {
     const Rows r = rows(g);
     const std::uint64_t sb = scale_bytes(q);
-    U key = add(row_bytes(q, r.key_dim), checked_mul(token_scales(q, r.key_dim), sb));
-    U value = add(row_bytes(q, r.value_dim), checked_mul(token_scales(q, r.value_dim), sb));
-    return add(mul(key, r.key_rows), mul(value, r.value_rows));
+    const U key = row_bytes(q, r.key_dim) + U{token_scales(q, r.key_dim)} * U{sb};
+    const U value = row_bytes(q, r.value_dim) + U{token_scales(q, r.value_dim)} * U{sb};
+    return key * U{r.key_rows} + value * U{r.value_rows};
 }
 
 /// Bytes of scales one layer of `g` holds whatever the tokens: tensor and head scales.
@@ -73,9 +72,8 @@ U per_layer_fixed(const KvLayerGroup& g, const KvQuantization& q) {
     const Rows r = rows(g);
     const std::uint64_t tensors = std::uint64_t{r.key_rows != 0} + std::uint64_t{r.value_rows != 0 && r.value_dim != 0};
     switch (q.scale_granularity) {
-        case KvScaleGranularity::tensor: return checked_mul(tensors, scale_bytes(q));
-        case KvScaleGranularity::head:
-            return mul(checked_add(r.key_rows, r.value_dim != 0 ? r.value_rows : 0), U{scale_bytes(q)});
+        case KvScaleGranularity::tensor: return U{tensors} * U{scale_bytes(q)};
+        case KvScaleGranularity::head: return (U{r.key_rows} + U{r.value_dim != 0 ? r.value_rows : 0}) * U{scale_bytes(q)};
         default: return 0;
     }
 }
@@ -84,10 +82,8 @@ U per_layer_fixed(const KvLayerGroup& g, const KvQuantization& q) {
 
 std::optional<std::uint64_t> kv_cache_spec_v2_bytes_per_token(const KvCacheSpecV2& spec) noexcept {
     U total = 0;
-    for (const KvLayerGroup& g : spec.groups) {
-        total = add(total, mul(U{g.layers.size()}, per_token_layer(g, spec.quant)));
-    }
-    return total;
+    for (const KvLayerGroup& g : spec.groups) total = total + U{g.layers.size()} * per_token_layer(g, spec.quant);
+    return total.get();
 }
 
 std::optional<std::uint64_t> kv_cache_spec_v2_bytes_held(const KvCacheSpecV2& spec) noexcept {
@@ -98,16 +94,17 @@ std::optional<std::uint64_t> kv_cache_spec_v2_bytes_held(const KvCacheSpecV2& sp
     const std::uint64_t block = spec.storage.block_size;
     for (const KvLayerGroup& g : spec.groups) {
         const U token_layer = per_token_layer(g, spec.quant);
-        per_token = add(per_token, mul(U{g.layers.size()}, token_layer));
-        std::uint64_t held = tokens_held(g, spec.tokens);
+        const U layers{g.layers.size()};
+        per_token = per_token + layers * token_layer;
+        const std::uint64_t held = tokens_held(g, spec.tokens);
         U kept = held;
-        if (block != 0 && held != 0) kept = mul(U{quotient(held - 1, block) + 1}, U{block});  // whole blocks
-        U per_sequence = add(mul(kept, token_layer), U{g.state_bytes.value_or(0)});
-        U layer = add(mul(per_sequence, U{spec.batch}), per_layer_fixed(g, spec.quant));
-        total = add(total, mul(layer, U{g.layers.size()}));
+        if (block != 0 && held != 0) kept = U{quotient(held - 1, block) + 1} * U{block};  // whole blocks
+        const U per_sequence = kept * token_layer + U{g.state_bytes.value_or(0)};
+        const U layer = per_sequence * U{spec.batch} + per_layer_fixed(g, spec.quant);
+        total = total + layer * layers;
     }
-    if (!per_token) return std::nullopt;
-    return total;
+    if (per_token.overflow) return std::nullopt;
+    return total.get();
 }
 
 }  // namespace fib_quant_kv::detail
@@ -129,8 +126,8 @@ std::optional<std::uint64_t> stored_bytes(const KvQuantization& quant, std::span
     const std::uint64_t per_block = block_elems(quant.scheme);
     if (block_bytes(quant.scheme) != 0 && (per_block == 0 || row % per_block != 0)) return std::nullopt;
     detail::U total = detail::row_bytes(quant, row);
-    for (std::size_t i = 0; i + 1 < shape.size(); ++i) total = detail::mul(total, detail::U{shape[i]});
-    return total;
+    for (std::size_t i = 0; i + 1 < shape.size(); ++i) total = total * detail::U{shape[i]};
+    return total.get();
 }
 
 }  // namespace fib_quant_kv

@@ -3,7 +3,12 @@
 #include <rapidjson/error/en.h>
 #include <rapidjson/reader.h>
 
+#include <algorithm>
 #include <cstring>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#endif
 
 #include "internal/composite.hpp"
 #include "internal/rule_errors.hpp"
@@ -230,6 +235,73 @@ Error read_error(std::string_view rule, const FieldInfo* field, const PathLink& 
     e.path = std::move(path);
     return e;
 }
+
+// ------------------------------------------------------------------------------------------------ mark_small
+
+namespace testing {
+void mark_small_portable(const std::uint32_t* p, std::size_t n, SmallMarks& marks) noexcept {
+    std::uint64_t set = marks.set, max = marks.max;
+    for (std::size_t i = 0; i < n; ++i) {
+        const std::uint64_t x = p[i];
+        set |= std::uint64_t{x < 64} << (x & 63);
+        max = std::max(max, x);
+    }
+    marks.set = set;
+    marks.max = max;
+}
+}  // namespace testing
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+namespace {
+/// Eight values at a time: a running maximum of the 32-bit lanes, and each lane widened to 64 bits and made the
+/// shift count of a 1 (vpsllvq gives 0 for a count of 64 or more: such a value sets no bit). A group of fewer than
+/// eight is left to the portable loop; past the last whole eight, the last eight values are read again (a value
+/// seen twice changes neither the set nor the maximum), so nothing is read outside the array.
+struct Lanes {
+    __m256i low, high, max;
+};
+[[gnu::target("avx2"), gnu::always_inline]] inline void take8(Lanes& l, const std::uint32_t* at) noexcept {
+    const __m256i one = _mm256_set1_epi64x(1);
+    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(at));
+    l.max = _mm256_max_epu32(l.max, v);
+    l.low = _mm256_or_si256(l.low, _mm256_sllv_epi64(one, _mm256_cvtepu32_epi64(_mm256_castsi256_si128(v))));
+    l.high = _mm256_or_si256(l.high, _mm256_sllv_epi64(one, _mm256_cvtepu32_epi64(_mm256_extracti128_si256(v, 1))));
+}
+
+[[gnu::target("avx2")]] void mark_small_avx2(const std::uint32_t* p, std::size_t n, SmallMarks& marks) noexcept {
+    Lanes l{_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8) take8(l, p + i);
+    if (i < n) take8(l, p + n - 8);
+    const __m256i bits = _mm256_or_si256(l.low, l.high);
+    const __m128i bits2 = _mm_or_si128(_mm256_castsi256_si128(bits), _mm256_extracti128_si256(bits, 1));
+    const __m128i max4 = _mm_max_epu32(_mm256_castsi256_si128(l.max), _mm256_extracti128_si256(l.max, 1));
+    const __m128i max2 = _mm_max_epu32(max4, _mm_shuffle_epi32(max4, 0x4e));
+    const __m128i max1 = _mm_max_epu32(max2, _mm_shuffle_epi32(max2, 0xb1));
+    marks.set |= static_cast<std::uint64_t>(_mm_cvtsi128_si64(bits2)) |
+                 static_cast<std::uint64_t>(_mm_extract_epi64(bits2, 1));
+    marks.max = std::max<std::uint64_t>(marks.max, static_cast<std::uint32_t>(_mm_cvtsi128_si32(max1)));
+}
+
+bool cpu_has_avx2() noexcept {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") != 0;
+}
+}  // namespace
+
+void mark_small(const std::uint32_t* p, std::size_t n, SmallMarks& marks) noexcept {
+    static const bool avx2 = cpu_has_avx2();
+    if (n >= 8 && avx2) {
+        mark_small_avx2(p, n, marks);
+    } else {
+        testing::mark_small_portable(p, n, marks);
+    }
+}
+#else
+void mark_small(const std::uint32_t* p, std::size_t n, SmallMarks& marks) noexcept {
+    testing::mark_small_portable(p, n, marks);
+}
+#endif
 
 }  // namespace detail::composite
 

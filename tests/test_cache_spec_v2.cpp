@@ -12,6 +12,7 @@
 
 #include "fib_quant_kv/cache_spec.hpp"
 #include "fib_quant_kv/fib_quant_kv.hpp"
+#include "internal/composite.hpp"
 
 namespace fqk = fib_quant_kv;
 
@@ -451,6 +452,110 @@ BOOST_AUTO_TEST_CASE(partition_at_every_size_boundary) {
             BOOST_TEST(partition_error(with_layers(n, [&](std::vector<std::uint32_t>& v) { v.push_back(n); })));
         }
     }
+}
+
+BOOST_AUTO_TEST_CASE(partition_across_groups_at_every_position_of_the_eight_value_runs) {
+    // Up to 64 layers, each group's list is read eight values at a time where the CPU allows it, the last
+    // eight read again when the list is not a multiple of eight. So groups of 1 to 17 layers (two groups
+    // holding 0..n-1 between them) are tried with every position of either group replaced by a value that
+    // breaks the partition: a layer named twice, the count itself, u32 max, and the missing layer + 64.
+    const auto spec_of = [](const std::vector<std::uint32_t>& a, const std::vector<std::uint32_t>& b) {
+        fqk::KvCacheSpecV2 spec = parse(kGemmaLike);
+        spec.layers = static_cast<std::uint32_t>(a.size() + b.size());
+        spec.groups[0].layers = a;
+        spec.groups[1].layers = b;
+        return spec;
+    };
+    for (std::uint32_t na = 1; na <= 17; ++na) {
+        for (std::uint32_t nb = 1; nb <= 17 && na + nb <= 64; nb += 3) {
+            const std::uint32_t n = na + nb;
+            std::vector<std::uint32_t> a, b;
+            for (std::uint32_t i = 0; i < na; ++i) a.push_back(n - 1 - i);  // the top layers, in reverse
+            for (std::uint32_t i = 0; i < nb; ++i) b.push_back(i);
+            BOOST_TEST_CONTEXT("groups of " << na << " and " << nb) {
+                BOOST_TEST(fqk::validate(spec_of(a, b)).ok());
+                for (std::size_t pos = 0; pos < n; ++pos) {
+                    std::vector<std::uint32_t>& list = pos < na ? a : b;
+                    const std::size_t at = pos < na ? pos : pos - na;
+                    const std::uint32_t was = list[at];
+                    for (const std::uint32_t bad : {was == 0 ? 1U : was - 1, n, 0xFFFFFFFFU, was + 64}) {
+                        list[at] = bad;
+                        const fqk::Status s = fqk::validate(spec_of(a, b));
+                        BOOST_TEST((!s.ok() && s.error().rule == "groups.partition"), "position " << pos << " = " << bad);
+                    }
+                    list[at] = was;
+                }
+            }
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(mark_small_answers_as_its_portable_path_does) {
+    // The eight-at-a-time path against the one-at-a-time one, on every length to 40 and values that are small,
+    // at 63/64, at 2^31 (a signed compare would order it below 0) and at u32 max.
+    std::uint64_t state = 0x9E3779B97F4A7C15ULL;
+    const auto next = [&] {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        return state;
+    };
+    const std::uint32_t specials[] = {0, 1, 62, 63, 64, 65, 127, 0x80000000U, 0xFFFFFFFFU};
+    for (std::size_t n = 0; n <= 40; ++n) {
+        for (int round = 0; round < 50; ++round) {
+            std::vector<std::uint32_t> v(n);
+            for (std::uint32_t& x : v) {
+                const std::uint64_t r = next();
+                x = (r & 3) == 0 ? specials[(r >> 2) % std::size(specials)] : static_cast<std::uint32_t>((r >> 8) % 70);
+            }
+            fqk::detail::composite::SmallMarks fast{0x10, 3}, slow{0x10, 3};  // what earlier groups left
+            fqk::detail::composite::mark_small(v.data(), v.size(), fast);
+            fqk::detail::composite::testing::mark_small_portable(v.data(), v.size(), slow);
+            std::uint64_t set = 0x10, max = 3;  // worked out here
+            for (const std::uint32_t x : v) {
+                if (x < 64) set |= std::uint64_t{1} << x;
+                max = std::max<std::uint64_t>(max, x);
+            }
+            BOOST_TEST_CONTEXT("length " << n << " round " << round) {
+                BOOST_TEST(fast.set == set);
+                BOOST_TEST(fast.max == max);
+                BOOST_TEST(slow.set == set);
+                BOOST_TEST(slow.max == max);
+            }
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(dim_order_set_rules_with_a_repeat_and_with_unknown_codes) {
+    const auto rules_of = [](const fqk::KvCacheSpecV2& spec) {
+        std::vector<std::string> out;
+        for (const fqk::Error& e : fqk::validate_all(spec)) out.emplace_back(e.rule);
+        return out;
+    };
+    // a repeat of a known code: not a permutation, and the code it replaced is missing
+    fqk::KvCacheSpecV2 spec = parse(kGemmaLike);  // stacked, paged: ["kv","block","token","head","dim"]
+    spec.storage.dim_order[3] = fqk::KvDim::token;
+    BOOST_TEST(rules_of(spec) == (std::vector<std::string>{"storage.dim_order.permutation", "storage.dim_order.required"}),
+               boost::test_tools::per_element());
+    // kv and block replaced by the same unknown code twice (past 64, where the set of codes keeps no bit):
+    // unknown, repeated, and both the block and the kv dimension missing
+    const std::vector<std::string> repeated{"storage.dim_order.known", "storage.dim_order.permutation",
+                                            "storage.paged.block_dim", "storage.stacked.kv_dim"};
+    const std::vector<std::string> unknown{"storage.dim_order.known", "storage.paged.block_dim",
+                                           "storage.stacked.kv_dim"};
+    spec = parse(kGemmaLike);
+    spec.storage.dim_order[0] = static_cast<fqk::KvDim>(200);
+    spec.storage.dim_order[1] = static_cast<fqk::KvDim>(200);
+    BOOST_TEST(rules_of(spec) == repeated, boost::test_tools::per_element());
+    // two different unknown codes past 64: unknown, but no repeat
+    spec.storage.dim_order[1] = static_cast<fqk::KvDim>(201);
+    BOOST_TEST(rules_of(spec) == unknown, boost::test_tools::per_element());
+    // the same with unknown codes below 64 (7: past the last, batch = 6)
+    spec.storage.dim_order[0] = static_cast<fqk::KvDim>(7);
+    spec.storage.dim_order[1] = static_cast<fqk::KvDim>(7);
+    BOOST_TEST(rules_of(spec) == repeated, boost::test_tools::per_element());
+    spec.storage.dim_order[1] = static_cast<fqk::KvDim>(63);
+    BOOST_TEST(rules_of(spec) == unknown, boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(dim_order_rules_never_read_an_unknown_code_as_a_known_one) {

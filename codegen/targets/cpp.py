@@ -362,10 +362,44 @@ def _u64(expr: str) -> str:
     return f"std::uint64_t{{{expr}}}"
 
 
+_SET_OPS = ("known", "distinct", "contains", "excludes")
+
+
+def _code_set_field(rule: Rule):
+    """The enum array field of the rule's own struct that a set rule (known, distinct, contains, excludes) tests
+    as a whole, or None. Such a field gets one composite::CodeSet in check_*() (code_set_fields()), gathered once
+    and asked by each of these rules."""
+    if rule.check.op not in _SET_OPS:
+        return None
+    o = rule.check.operands[0]
+    if o.kind != "field" or len(o.steps) != 1 or o.steps[0][1] or not o.field.is_array or not o.type.is_enum:
+        return None
+    return o.field
+
+
+def code_set_fields(st) -> list:
+    """The fields of `st` that get a composite::CodeSet, in schema order."""
+    wanted = {id(f) for f in (_code_set_field(r) for r in st.rules) if f is not None}
+    return [f for f in st.fields if id(f) in wanted]
+
+
+def code_set_name(f) -> str:
+    return f"{f.name.snake}_codes"
+
+
 def _composite_check(rule: Rule, schema, scoped: bool, elem: str) -> str:
     c = rule.check
     ops = c.operands
     v = [(_value(o, scoped, elem) if o.kind != "derived" else None) for o in ops]
+    if (set_field := _code_set_field(rule)) is not None:
+        codes = code_set_name(set_field)
+        if c.op == "known":
+            return f"{codes}.all_known()"
+        if c.op == "distinct":
+            return f"{codes}.all_distinct()"
+        e = ops[0].type.enum.name.pascal
+        values = ", ".join(enum_value(e, x.name.snake) for x in c.values)
+        return f"{codes}.{'contains_all' if c.op == 'contains' else 'contains_none'}({{{values}}})"
     if c.op == "eq":
         if ops[0].type.is_string or ops[1].type.is_string:
             return f"std::string_view({v[0]}) == {v[1]}"

@@ -330,6 +330,7 @@ bool check_kv_layer_group(const KvLayerGroup& s, const PathLink& at, Sink& sink,
 template <class Sink>
 bool check_kv_storage(const KvStorage& s, const PathLink& at, Sink& sink) {
     using S = KvStorage;
+    const composite::CodeSet dim_order_codes(s.dim_order);  // the codes its set rules test
     // storage.packing.known: storage packing holds a code that is not a value of its enum
     if (!(is_known(s.packing))) {
         if (!sink([&] {
@@ -347,7 +348,7 @@ bool check_kv_storage(const KvStorage& s, const PathLink& at, Sink& sink) {
         })) return false;
     }
     // storage.dim_order.known: storage dim_order holds a code that is not a value of its enum
-    if (!(composite::all_known(s.dim_order))) {
+    if (!(dim_order_codes.all_known())) {
         if (!sink([&] {
             Error err = make_error(StructTraits<S>::rules[2]);
             err.path = at.text("dim_order", PathLink::no_index);
@@ -355,7 +356,7 @@ bool check_kv_storage(const KvStorage& s, const PathLink& at, Sink& sink) {
         })) return false;
     }
     // storage.dim_order.permutation: storage dim_order names a dimension twice
-    if (!(composite::all_distinct(s.dim_order))) {
+    if (!(dim_order_codes.all_distinct())) {
         if (!sink([&] {
             Error err = make_error(StructTraits<S>::rules[3]);
             err.path = at.text("dim_order", PathLink::no_index);
@@ -363,7 +364,7 @@ bool check_kv_storage(const KvStorage& s, const PathLink& at, Sink& sink) {
         })) return false;
     }
     // storage.dim_order.required: storage dim_order must hold token, head and dim
-    if (!(composite::contains_all(s.dim_order, {KvDim::token, KvDim::head, KvDim::dim}))) {
+    if (!(dim_order_codes.contains_all({KvDim::token, KvDim::head, KvDim::dim}))) {
         if (!sink([&] {
             Error err = make_error(StructTraits<S>::rules[4]);
             err.path = at.text("dim_order", PathLink::no_index);
@@ -372,7 +373,7 @@ bool check_kv_storage(const KvStorage& s, const PathLink& at, Sink& sink) {
     }
     // storage.paged.block_dim: a paged cache (block_size {block_size}) needs a block dimension in dim_order
     if (s.block_size != 0) {
-        if (!(composite::contains_all(s.dim_order, {KvDim::block}))) {
+        if (!(dim_order_codes.contains_all({KvDim::block}))) {
             if (!sink([&] {
                 Error err = make_error(StructTraits<S>::rules[5]);
                 err.path = at.text("dim_order", PathLink::no_index);
@@ -387,7 +388,7 @@ bool check_kv_storage(const KvStorage& s, const PathLink& at, Sink& sink) {
     }
     // storage.contiguous.no_block_dim: a contiguous cache (block_size 0) has no block dimension in dim_order
     if (s.block_size == 0) {
-        if (!(composite::contains_none(s.dim_order, {KvDim::block}))) {
+        if (!(dim_order_codes.contains_none({KvDim::block}))) {
             if (!sink([&] {
                 Error err = make_error(StructTraits<S>::rules[6]);
                 err.path = at.text("dim_order", PathLink::no_index);
@@ -397,7 +398,7 @@ bool check_kv_storage(const KvStorage& s, const PathLink& at, Sink& sink) {
     }
     // storage.stacked.kv_dim: stacked K and V need a kv dimension in dim_order
     if ((s.packing == KvPacking::stacked)) {
-        if (!(composite::contains_all(s.dim_order, {KvDim::kv}))) {
+        if (!(dim_order_codes.contains_all({KvDim::kv}))) {
             if (!sink([&] {
                 Error err = make_error(StructTraits<S>::rules[7]);
                 err.path = at.text("dim_order", PathLink::no_index);

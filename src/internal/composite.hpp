@@ -531,11 +531,93 @@ void differences(const S& a, const S& b, const PathLink& at, std::vector<Differe
 /// Up to this many distinct small values, the set helpers below mark them in a bit set on the stack (2 KiB).
 inline constexpr std::size_t kStackBits = 16384;
 
+/// The codes of a schema enum below 64 as one bit set, and whether every code the enum has is below 64.
+template <class E>
+    requires std::is_enum_v<E>
+inline constexpr auto kKnownCodes = [] {
+    struct Known {
+        std::uint64_t bits = 0;
+        bool small = true;
+    } k;
+    for (const E e : EnumTraits<E>::values) {
+        const auto x = static_cast<std::uint64_t>(static_cast<std::underlying_type_t<E>>(e));
+        if (x >= 64) k.small = false;
+        else k.bits |= std::uint64_t{1} << x;
+    }
+    return k;
+}();
+
+/// The set of `codes` (schema values, written in the generated rules), one bit each; nothing when one is 64 or
+/// more, which the callers then answer item by item.
+template <class E>
+    requires std::is_enum_v<E>
+[[nodiscard, gnu::always_inline]] constexpr std::optional<std::uint64_t> code_mask(std::initializer_list<E> codes) noexcept {
+    std::uint64_t set = 0;
+    for (const E item : codes) {
+        const auto x = static_cast<std::uint64_t>(static_cast<std::underlying_type_t<E>>(item));
+        if (x >= 64) return std::nullopt;
+        set |= std::uint64_t{1} << x;
+    }
+    return set;
+}
+
+/// The codes an array of enum values holds, gathered in one pass with no branch per item, so that every set rule
+/// on the array (known, distinct, contains, excludes) is then a mask test. The generated rules make one per
+/// enum array field and ask it each rule in turn; codes of 64 or more (not schema values, unless the enum has
+/// such codes) are answered item by item.
+template <class E>
+    requires std::is_enum_v<E>
+class CodeSet {
+public:
+    [[gnu::always_inline]] explicit CodeSet(const std::vector<E>& v) noexcept : items_(&v) {
+        for (const E item : v) {
+            const auto x = static_cast<std::uint64_t>(static_cast<std::underlying_type_t<E>>(item));
+            const std::uint64_t bit = std::uint64_t{x < 64} << (x & 63);
+            repeat_ |= (bits_ & bit) != 0;
+            bits_ |= bit;
+            large_ |= x >= 64;
+        }
+    }
+    /// Every item is a value of E.
+    [[nodiscard]] bool all_known() const {
+        constexpr auto known = kKnownCodes<E>;
+        if (!large_) return (bits_ & ~known.bits) == 0;
+        if constexpr (known.small) return false;  // a code of 64 or more, and E has none
+        return std::all_of(items_->begin(), items_->end(), [](E e) { return enum_index(e).has_value(); });
+    }
+    /// No value twice.
+    [[nodiscard]] bool all_distinct() const {
+        if (!large_) return !repeat_;
+        std::vector<E> sorted(*items_);
+        std::sort(sorted.begin(), sorted.end());
+        return std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end();
+    }
+    /// Every one of `wanted` is in the array.
+    [[nodiscard, gnu::always_inline]] bool contains_all(std::initializer_list<E> wanted) const {
+        if (const std::optional<std::uint64_t> want = code_mask(wanted)) return (bits_ & *want) == *want;
+        return std::all_of(wanted.begin(), wanted.end(), [&](E w) { return holds(w); });
+    }
+    /// None of `unwanted` is in the array.
+    [[nodiscard, gnu::always_inline]] bool contains_none(std::initializer_list<E> unwanted) const {
+        if (const std::optional<std::uint64_t> avoid = code_mask(unwanted)) return (bits_ & *avoid) == 0;
+        return std::none_of(unwanted.begin(), unwanted.end(), [&](E w) { return holds(w); });
+    }
+
+private:
+    [[nodiscard]] bool holds(E w) const { return std::find(items_->begin(), items_->end(), w) != items_->end(); }
+    const std::vector<E>* items_;
+    std::uint64_t bits_ = 0;
+    bool repeat_ = false;
+    bool large_ = false;
+};
+
 /// No value twice.
 template <class T>
 [[nodiscard]] bool all_distinct(const std::vector<T>& v) {
-    if constexpr (std::is_unsigned_v<T> || std::is_enum_v<T>) {
-        // Integers and enum codes: a bit per value on the stack, when every value is small (layer indices are).
+    if constexpr (std::is_enum_v<T>) {
+        return CodeSet<T>(v).all_distinct();
+    } else if constexpr (std::is_unsigned_v<T>) {
+        // Integers: a bit per value on the stack, when every value is small (layer indices are).
         if (v.size() > 16) {
             std::uint64_t words[kStackBits / 64];
             std::size_t used = 0;  // words zeroed so far
@@ -568,60 +650,42 @@ template <class T>
     return std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end();
 }
 
-/// The set of the codes in `v` that are below 64, one bit each (a larger code, not a schema value, sets none).
-template <class T>
-    requires std::is_enum_v<T>
-[[nodiscard, gnu::always_inline]] inline std::uint64_t small_code_set(const std::vector<T>& v) noexcept {
-    std::uint64_t set = 0;
-    for (const T item : v) {
-        const auto x = static_cast<std::uint64_t>(static_cast<std::underlying_type_t<T>>(item));
-        set |= std::uint64_t{x < 64} << (x & 63);
-    }
-    return set;
-}
-
-/// The set of `codes` as small_code_set() makes it; false in `ok` when one is 64 or more.
-template <class T>
-    requires std::is_enum_v<T>
-[[nodiscard, gnu::always_inline]] constexpr std::uint64_t small_code_set(std::initializer_list<T> codes, bool& ok) noexcept {
-    std::uint64_t set = 0;
-    ok = true;
-    for (const T item : codes) {
-        const auto x = static_cast<std::uint64_t>(static_cast<std::underlying_type_t<T>>(item));
-        if (x >= 64) ok = false;
-        set |= std::uint64_t{1} << (x & 63);
-    }
-    return set;
-}
-
 /// Every one of `wanted` is in `v`.
 template <class T>
 [[nodiscard]] bool contains_all(const std::vector<T>& v, std::initializer_list<T> wanted) {
     if constexpr (std::is_enum_v<T>) {
-        // Enum codes: one pass builds the set of the codes `v` holds (the wanted ones are schema values, small).
-        bool small = false;
-        const std::uint64_t want = small_code_set(wanted, small);
-        if (small) {
-            return (small_code_set(v) & want) == want;
-        }
+        return CodeSet<T>(v).contains_all(wanted);
+    } else {
+        return std::all_of(wanted.begin(), wanted.end(),
+                           [&](const T& w) { return std::find(v.begin(), v.end(), w) != v.end(); });
     }
-    return std::all_of(wanted.begin(), wanted.end(),
-                       [&](const T& w) { return std::find(v.begin(), v.end(), w) != v.end(); });
 }
 
 /// None of `unwanted` is in `v`.
 template <class T>
 [[nodiscard]] bool contains_none(const std::vector<T>& v, std::initializer_list<T> unwanted) {
     if constexpr (std::is_enum_v<T>) {
-        bool small = false;
-        const std::uint64_t avoid = small_code_set(unwanted, small);
-        if (small) {
-            return (small_code_set(v) & avoid) == 0;
-        }
+        return CodeSet<T>(v).contains_none(unwanted);
+    } else {
+        return std::none_of(unwanted.begin(), unwanted.end(),
+                            [&](const T& w) { return std::find(v.begin(), v.end(), w) != v.end(); });
     }
-    return std::none_of(unwanted.begin(), unwanted.end(),
-                        [&](const T& w) { return std::find(v.begin(), v.end(), w) != v.end(); });
 }
+
+/// What mark_small() gathers: the set of the values below 64 (bit v for value v) and the largest value.
+struct SmallMarks {
+    std::uint64_t set = 0;
+    std::uint64_t max = 0;
+};
+
+/// Adds `p[0..n)` to `marks`: each value's bit (a value of 64 or more sets none) and the running maximum. Eight
+/// values an instruction sequence where the CPU has AVX2 (checked once, at the first call), one at a time
+/// otherwise; the same answer either way (tests/test_cache_spec_v2.cpp holds the two to that).
+void mark_small(const std::uint32_t* p, std::size_t n, SmallMarks& marks) noexcept;
+namespace testing {
+/// mark_small() by its portable path, whatever the CPU: for the tests that compare the two.
+void mark_small_portable(const std::uint32_t* p, std::size_t n, SmallMarks& marks) noexcept;
+}  // namespace testing
 
 /// The arrays `part(item)` of the items of `items`, together, hold each of 0..count-1 exactly once.
 template <class Item, class Part>
@@ -630,30 +694,25 @@ template <class Item, class Part>
     for (const Item& item : items) total += part(item).size();
     if (total != count) return false;
     if (count == 0) return true;
-    // `count` values, each below `count`, that set `count` distinct bits: each of 0..count-1 exactly once. No
-    // branch per value: a bit set (masked into range) and a running maximum, checked once at the end.
-    if (count <= 64) {  // the common case: a model of up to 64 layers, its bits in registers
-        std::uint64_t set0 = 0, set1 = 0;
-        std::uint64_t max0 = 0, max1 = 0;
+    // `count` values, each below `count`, that set all of the `count` bits 0..count-1: each of 0..count-1
+    // exactly once. No branch per value: bits and a running maximum, checked once at the end.
+    if (count <= 64) {  // the common case: a model of up to 64 layers, its bits in a register
+        SmallMarks marks;
         for (const Item& item : items) {
             const auto& values = part(item);
-            const std::size_t n = values.size();
-            std::size_t i = 0;
-            for (; i + 2 <= n; i += 2) {
-                const auto a = static_cast<std::uint64_t>(values[i]);
-                const auto b = static_cast<std::uint64_t>(values[i + 1]);
-                set0 |= std::uint64_t{1} << (a & 63);
-                set1 |= std::uint64_t{1} << (b & 63);
-                max0 = std::max(max0, a);
-                max1 = std::max(max1, b);
-            }
-            if (i < n) {
-                const auto a = static_cast<std::uint64_t>(values[i]);
-                set0 |= std::uint64_t{1} << (a & 63);
-                max0 = std::max(max0, a);
+            using V = std::remove_cvref_t<decltype(values[0])>;
+            if constexpr (std::is_same_v<V, std::uint32_t>) {
+                mark_small(values.data(), values.size(), marks);
+            } else {
+                for (const auto v : values) {
+                    const auto x = static_cast<std::uint64_t>(v);
+                    marks.set |= std::uint64_t{x < 64} << (x & 63);
+                    marks.max = std::max(marks.max, x);
+                }
             }
         }
-        return std::max(max0, max1) < count && static_cast<std::uint64_t>(std::popcount(set0 | set1)) == count;
+        const std::uint64_t full = count == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << count) - 1;
+        return marks.max < count && marks.set == full;
     }
     if (count <= kStackBits) {  // a bit per value on the stack
         constexpr std::size_t kWords = kStackBits / 64;
@@ -687,7 +746,7 @@ template <class Item, class Part>
 /// Every item is a known value of its enum.
 template <class E>
 [[nodiscard]] bool all_known(const std::vector<E>& v) {
-    return std::all_of(v.begin(), v.end(), [](E e) { return enum_index(e).has_value(); });
+    return CodeSet<E>(v).all_known();
 }
 
 }  // namespace fib_quant_kv::detail::composite

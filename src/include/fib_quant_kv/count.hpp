@@ -63,6 +63,44 @@ template <std::same_as<std::uint64_t>... Factors>
 }
 }  // namespace detail
 
+namespace detail {
+/// An overflow-checked count that remembers its first overflow instead of stopping at it: each + and * is one
+/// instruction and a flag, with no branch, and a count that overflowed anywhere stays overflowed. "Nothing"
+/// (std::nullopt in checked_add/checked_mul) is absorbing in the same way, so a chain of steps on Sticky gives
+/// nothing exactly when the same chain on std::optional would: Sticky::nothing() stands for it.
+struct Sticky {
+    std::uint64_t value = 0;
+    bool overflow = false;
+    constexpr Sticky() noexcept = default;
+    constexpr Sticky(std::uint64_t v) noexcept : value(v) {}  // NOLINT: implicit, as a count
+    [[nodiscard]] static constexpr Sticky nothing() noexcept {
+        Sticky s;
+        s.overflow = true;
+        return s;
+    }
+    [[nodiscard]] constexpr std::optional<std::uint64_t> get() const noexcept {
+        return overflow ? std::nullopt : std::optional<std::uint64_t>(value);
+    }
+    friend constexpr Sticky operator*(Sticky a, Sticky b) noexcept {
+        Sticky r;
+#if defined(__GNUC__) || defined(__clang__)
+        r.overflow = __builtin_mul_overflow(a.value, b.value, &r.value);
+#else
+        r.overflow = a.value != 0 && b.value > std::numeric_limits<std::uint64_t>::max() / a.value;
+        r.value = a.value * b.value;
+#endif
+        r.overflow |= a.overflow | b.overflow;
+        return r;
+    }
+    friend constexpr Sticky operator+(Sticky a, Sticky b) noexcept {
+        Sticky r;
+        r.value = a.value + b.value;
+        r.overflow = (r.value < a.value) | a.overflow | b.overflow;
+        return r;
+    }
+};
+}  // namespace detail
+
 /// True when checked_product({factors...}) has a value, computed without one.
 template <std::same_as<std::uint64_t>... Factors>
 [[nodiscard]] constexpr bool product_fits(Factors... factors) noexcept {
