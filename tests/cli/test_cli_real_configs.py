@@ -188,6 +188,10 @@ REAL = {
     "falcon-40b.json": ("RefinedWeb", layout_refinedweb),
     "gemma-3-1b-it.json": ("gemma3_text", layout_gemma3_text),
     "gemma-3-27b-it.json": ("gemma3", lambda c: layout_gemma3_text(c["text_config"])),
+    # Exaone4Config (transformers models/exaone4/configuration_exaone4.py, Exaone4Config.__init__) keeps layer_types
+    # when the file gives them (it derives them from sliding_window_pattern only when layer_types is None); the
+    # 1.2B file lists 30 "full_attention" layers, so its null sliding_window is never read.
+    "exaone-4.0-1.2b.json": ("exaone4", lambda c: layout_layer_types(c)),
 }
 # Llama-4's chunked layers are capped in vLLM only with the hybrid KV cache manager on. vLLM PR 21761 (July
 # 2025, vllm/config: VLLM_ALLOW_CHUNKED_LOCAL_ATTN_WITH_HYBRID_KV_CACHE, default off) turned it off for models
@@ -326,6 +330,8 @@ class RealConfigs(unittest.TestCase):
         self.assertEqual(summary("gemma-3-1b-it.json"), ([("sliding", 22, 512, 1), ("full", 4, 0, 1)], 0))
         # Gemma-3 27B: 62 layers, every sixth full (5, 11, ..., 59: 10 of them), 16 KV heads of 128.
         self.assertEqual(summary("gemma-3-27b-it.json"), ([("sliding", 52, 1024, 16), ("full", 10, 0, 16)], 0))
+        # EXAONE-4.0-1.2B: 30 layers, every one full (the hybrid 3:1 layout is the 32B model's), 8 KV heads of 64.
+        self.assertEqual(summary("exaone-4.0-1.2b.json"), ([("full", 30, 0, 8)], 0))
 
     def test_published_figures(self):
         # DeepSeek-V3's MLA cache in vLLM: 61 layers x (512 + 64) x 2 bytes = 70272 bytes a token, the figure
@@ -355,6 +361,10 @@ class RealConfigs(unittest.TestCase):
         self.assertEqual(expected("gemma-3-27b-it.json", "hf", 131072), (10 * 131072 + 52 * 1023) * 8192)
         # llama.cpp's iSWA cache: GGML_PAD(min(131072, 1024 + 512), 256) = 1536 cells a sliding layer.
         self.assertEqual(expected("gemma-3-27b-it.json", "llama.cpp", 131072), (10 * 131072 + 52 * 1536) * 8192)
+        # EXAONE-4.0-1.2B: 30 layers x 8 KV heads x 64 x (K + V) x 2 bytes = 61440 bytes a token in every engine
+        # (4096 is a multiple of 16 and of 256).
+        for engine in ("hf", "vllm", "llama.cpp"):
+            self.assertEqual(expected("exaone-4.0-1.2b.json", engine, 4096), 61440 * 4096)
 
     def test_every_engine(self):
         for name, (model_type, layout) in sorted(REAL.items()):
