@@ -194,12 +194,13 @@ const Bundled kBundled[] = {
     {"qwen3-14b.json", {{LayerKind::full, 40, 0, 8, 128, 128}}, 2},
     {"qwen3-32b.json", {{LayerKind::full, 64, 0, 8, 128, 128}}, 2},
     {"qwen3-30b-a3b.json", {{LayerKind::full, 48, 0, 4, 128, 128}}, 2},
+    {"exaone-4.0-1.2b.json", {{LayerKind::full, 30, 0, 8, 64, 64}}, 2},  // layer_types: 30 x full_attention
 };
 
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(every_bundled_config_in_every_engine) {
-    BOOST_TEST(std::size(kBundled) == 20ull);
+    BOOST_TEST(std::size(kBundled) == 21ull);
     for (const Bundled& b : kBundled) {
         BOOST_TEST_CONTEXT(b.file) {
             const HfConfig c = read_ok(example(b.file));

@@ -61,6 +61,8 @@ EXPECTED = {
     # gemma3 with a text_config that leaves sliding_window_pattern to Gemma3TextConfig's default (6): 52 sliding
     # (window 1024) + 10 full layers, 16 KV heads of 128
     "gemma-3-27b-it.json": ("gemma3", 62, 32, 16, 128, "bf16", "gqa", True),
+    # exaone4 with layer_types naming every one of its 30 layers full_attention (sliding_window null)
+    "exaone-4.0-1.2b.json": ("exaone4", 30, 32, 8, 64, "bf16", "gqa", False),
 }
 EXTRA_ARGS = {"gpt-oss-20b.json": ["--dtype", "bf16"], "gpt-oss-120b.json": ["--dtype", "bf16"]}
 # Bundled configs with no v1 descriptor (key and value null, a note says why): bytes_per_token is the contiguous
@@ -91,6 +93,7 @@ BYTES_PER_TOKEN = {  # pinned: 2 x layers x kv_heads x head_dim x bytes
     "qwen3-8b.json": 147456, "qwen3-14b.json": 163840, "qwen3-32b.json": 262144, "qwen3-30b-a3b.json": 98304,
     "gpt-oss-120b.json": 73728, "llama-4-scout.json": 196608, "falcon-40b.json": 122880,
     "gemma-3-1b-it.json": 26624, "mistral-7b-v0.1.json": 131072, "gemma-3-27b-it.json": 507904,
+    "exaone-4.0-1.2b.json": 61440,
 }
 
 
