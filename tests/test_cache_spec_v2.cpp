@@ -454,6 +454,39 @@ BOOST_AUTO_TEST_CASE(partition_at_every_size_boundary) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(layer_lists_of_every_digit_count_through_both_readers) {
+    // Integers of every digit count, at and past u32 and u64, with leading zeros, signs, fractions, escapes and
+    // stray bytes: the fast reader's integer runs must answer as the general reader does. Each token stands as
+    // the second layer index, then as the last item before `]`, and the spec is also cut short around it.
+    const std::vector<std::string> tokens{"0", "1", "9", "10", "99", "100", "1234567", "9999999", "12345678",
+                                          "99999999", "123456789", "4294967295", "4294967296", "18446744073709551615",
+                                          "18446744073709551616", "00", "01", "007", "0000000", "00000001", "-1",
+                                          "1.5", "1e3", "1a", "2,", "", " 3", "3 ", "9\u0030", "\u0031"};
+    for (const std::string& t : tokens) {
+        for (const bool last : {false, true}) {
+            const std::string list = last ? "[0," + t + "]" : "[0," + t + ",1]";
+            const std::string doc = edit(kHybrid, R"("layers":[0],)", R"("layers":)" + list + ",");
+            BOOST_TEST_CONTEXT("list " << list) {
+                json_form::paths_agree(doc);
+                const std::size_t at = doc.find(list) + list.size() - 1;
+                for (std::size_t cut = at - 1; cut <= at + 1 && cut <= doc.size(); ++cut) json_form::paths_agree(doc.substr(0, cut));
+            }
+        }
+    }
+    // integers of 1 to 7 digits read back exactly
+    std::string list = "[";
+    std::vector<std::uint32_t> want;
+    for (std::uint32_t v : {3U, 47U, 512U, 6143U, 70001U, 819200U, 9999999U, 1000000U, 7654321U}) {
+        list += (want.empty() ? "" : ",") + std::to_string(v);
+        want.push_back(v);
+    }
+    list += "]";
+    const std::string doc = edit(kHybrid, R"("layers":[0],)", R"("layers":)" + list + ",");
+    const std::optional<fqk::KvCacheSpecV2> fast = fqk::detail::parse_kv_cache_spec_v2_json_fast(doc);
+    BOOST_TEST_REQUIRE(fast.has_value());
+    BOOST_TEST(fast->groups[0].layers == want, boost::test_tools::per_element());
+}
+
 BOOST_AUTO_TEST_CASE(partition_across_groups_at_every_position_of_the_eight_value_runs) {
     // Up to 64 layers, each group's list is read eight values at a time where the CPU allows it, the last
     // eight read again when the list is not a multiple of eight. So groups of 1 to 17 layers (two groups
