@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <span>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
@@ -240,14 +241,7 @@ Error read_error(std::string_view rule, const FieldInfo* field, const PathLink& 
 
 namespace testing {
 void mark_small_portable(const std::uint32_t* p, std::size_t n, SmallMarks& marks) noexcept {
-    std::uint64_t set = marks.set, max = marks.max;
-    for (std::size_t i = 0; i < n; ++i) {
-        const std::uint64_t x = p[i];
-        set |= std::uint64_t{x < 64} << (x & 63);
-        max = std::max(max, x);
-    }
-    marks.set = set;
-    marks.max = max;
+    mark_each(std::span<const std::uint32_t>(p, n), marks);
 }
 }  // namespace testing
 

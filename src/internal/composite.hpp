@@ -531,6 +531,14 @@ void differences(const S& a, const S& b, const PathLink& at, std::vector<Differe
 /// Up to this many distinct small values, the set helpers below mark them in a bit set on the stack (2 KiB).
 inline constexpr std::size_t kStackBits = 16384;
 
+/// No value twice, found by sorting a copy: the answer for values no bit set can hold.
+template <class T>
+[[nodiscard]] bool distinct_by_sorting(const std::vector<T>& v) {
+    std::vector<T> sorted(v);
+    std::sort(sorted.begin(), sorted.end());
+    return std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end();
+}
+
 /// The codes of a schema enum below 64 as one bit set, and whether every code the enum has is below 64.
 template <class E>
     requires std::is_enum_v<E>
@@ -586,12 +594,7 @@ public:
         return std::all_of(items_->begin(), items_->end(), [](E e) { return enum_index(e).has_value(); });
     }
     /// No value twice.
-    [[nodiscard]] bool all_distinct() const {
-        if (!large_) return !repeat_;
-        std::vector<E> sorted(*items_);
-        std::sort(sorted.begin(), sorted.end());
-        return std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end();
-    }
+    [[nodiscard]] bool all_distinct() const { return large_ ? distinct_by_sorting(*items_) : !repeat_; }
     /// Every one of `wanted` is in the array.
     [[nodiscard, gnu::always_inline]] bool contains_all(std::initializer_list<E> wanted) const {
         if (const std::optional<std::uint64_t> want = code_mask(wanted)) return (bits_ & *want) == *want;
@@ -645,9 +648,7 @@ template <class T>
         }
         return true;
     }
-    std::vector<T> sorted(v);
-    std::sort(sorted.begin(), sorted.end());
-    return std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end();
+    return distinct_by_sorting(v);
 }
 
 /// Every one of `wanted` is in `v`.
@@ -678,9 +679,22 @@ struct SmallMarks {
     std::uint64_t max = 0;
 };
 
-/// Adds `p[0..n)` to `marks`: each value's bit (a value of 64 or more sets none) and the running maximum. Eight
-/// values an instruction sequence where the CPU has AVX2 (checked once, at the first call), one at a time
-/// otherwise; the same answer either way (tests/test_cache_spec_v2.cpp holds the two to that).
+/// Adds each of `values` to `marks` one at a time: its bit (a value of 64 or more sets none) and the maximum.
+template <class Values>
+[[gnu::always_inline]] inline void mark_each(const Values& values, SmallMarks& marks) noexcept {
+    std::uint64_t set = marks.set, max = marks.max;
+    for (const auto v : values) {
+        const auto x = static_cast<std::uint64_t>(v);
+        set |= std::uint64_t{x < 64} << (x & 63);
+        max = std::max(max, x);
+    }
+    marks.set = set;
+    marks.max = max;
+}
+
+/// Adds `p[0..n)` to `marks` as mark_each() does: eight values an instruction sequence where the CPU has AVX2
+/// (checked once, at the first call), one at a time otherwise; the same answer either way
+/// (tests/test_cache_spec_v2.cpp holds the two to that).
 void mark_small(const std::uint32_t* p, std::size_t n, SmallMarks& marks) noexcept;
 namespace testing {
 /// mark_small() by its portable path, whatever the CPU: for the tests that compare the two.
@@ -704,11 +718,7 @@ template <class Item, class Part>
             if constexpr (std::is_same_v<V, std::uint32_t>) {
                 mark_small(values.data(), values.size(), marks);
             } else {
-                for (const auto v : values) {
-                    const auto x = static_cast<std::uint64_t>(v);
-                    marks.set |= std::uint64_t{x < 64} << (x & 63);
-                    marks.max = std::max(marks.max, x);
-                }
+                mark_each(values, marks);
             }
         }
         const std::uint64_t full = count == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << count) - 1;

@@ -11,16 +11,24 @@
 
 namespace fib_quant_kv {
 
+namespace detail {
+/// a * b into `out`, wrapping; true when the true product does not fit in 64 bits.
+[[nodiscard, gnu::always_inline]] constexpr bool mul_wraps(std::uint64_t a, std::uint64_t b,
+                                                            std::uint64_t& out) noexcept {
+#if defined(__GNUC__) || defined(__clang__)
+    return __builtin_mul_overflow(a, b, &out);  // one multiply and a flag, no division
+#else
+    out = a * b;
+    return a != 0 && b > std::numeric_limits<std::uint64_t>::max() / a;
+#endif
+}
+}  // namespace detail
+
 /// a * b, or nothing when the product does not fit in 64 bits.
 [[nodiscard]] constexpr std::optional<std::uint64_t> checked_mul(std::uint64_t a, std::uint64_t b) noexcept {
-#if defined(__GNUC__) || defined(__clang__)
     std::uint64_t product = 0;
-    if (__builtin_mul_overflow(a, b, &product)) return std::nullopt;  // one multiply and a flag, no division
+    if (detail::mul_wraps(a, b, product)) return std::nullopt;
     return product;
-#else
-    if (a != 0 && b > std::numeric_limits<std::uint64_t>::max() / a) return std::nullopt;
-    return a * b;
-#endif
 }
 
 /// a + b, or nothing when the sum does not fit in 64 bits.
@@ -43,27 +51,6 @@ namespace fib_quant_kv {
 }
 
 namespace detail {
-/// The product of `factors` multiplied left to right in straight-line code, wrapping, and whether any step
-/// overflowed (which is the same answer as stopping at the first that does).
-struct WrappedProduct {
-    std::uint64_t value = 1;
-    bool overflow = false;
-};
-template <std::same_as<std::uint64_t>... Factors>
-[[nodiscard]] constexpr WrappedProduct wrapped_product(Factors... factors) noexcept {
-    WrappedProduct p;
-#if defined(__GNUC__) || defined(__clang__)
-    ((p.overflow |= __builtin_mul_overflow(p.value, factors, &p.value)), ...);
-#else
-    ((p.overflow |= (p.value != 0 && factors > std::numeric_limits<std::uint64_t>::max() / p.value),
-      p.value *= factors),
-     ...);
-#endif
-    return p;
-}
-}  // namespace detail
-
-namespace detail {
 /// An overflow-checked count that remembers its first overflow instead of stopping at it: each + and * is one
 /// instruction and a flag, with no branch, and a count that overflowed anywhere stays overflowed. "Nothing"
 /// (std::nullopt in checked_add/checked_mul) is absorbing in the same way, so a chain of steps on Sticky gives
@@ -83,13 +70,7 @@ struct Sticky {
     }
     friend constexpr Sticky operator*(Sticky a, Sticky b) noexcept {
         Sticky r;
-#if defined(__GNUC__) || defined(__clang__)
-        r.overflow = __builtin_mul_overflow(a.value, b.value, &r.value);
-#else
-        r.overflow = a.value != 0 && b.value > std::numeric_limits<std::uint64_t>::max() / a.value;
-        r.value = a.value * b.value;
-#endif
-        r.overflow |= a.overflow | b.overflow;
+        r.overflow = mul_wraps(a.value, b.value, r.value) | a.overflow | b.overflow;
         return r;
     }
     friend constexpr Sticky operator+(Sticky a, Sticky b) noexcept {
@@ -99,6 +80,15 @@ struct Sticky {
         return r;
     }
 };
+
+/// The product of `factors` multiplied left to right in straight-line code, wrapping, and whether any step
+/// overflowed (which is the same answer as stopping at the first that does).
+template <std::same_as<std::uint64_t>... Factors>
+[[nodiscard]] constexpr Sticky wrapped_product(Factors... factors) noexcept {
+    Sticky p{1};
+    ((p = p * Sticky{factors}), ...);
+    return p;
+}
 }  // namespace detail
 
 /// True when checked_product({factors...}) has a value, computed without one.
@@ -148,7 +138,7 @@ template <std::unsigned_integral... Factors>
         const std::uint64_t f[] = {static_cast<std::uint64_t>(factors)...};
         return detail::narrow_product_fits_nonzero(f);
     } else {
-        const detail::WrappedProduct p = detail::wrapped_product(static_cast<std::uint64_t>(factors)...);
+        const detail::Sticky p = detail::wrapped_product(static_cast<std::uint64_t>(factors)...);
         return !p.overflow && p.value != 0;
     }
 }
