@@ -31,6 +31,7 @@
 
 #include "fib_quant_kv/fib_quant_kv.hpp"
 #include "fib_quant_kv/kv_cache_spec_v2.hpp"
+#include "fib_quant_kv/kv_cache_spec_v2_flatbuffers.hpp"
 #include "fib_quant_kv/kv_tensor_shape_v1_flatbuffers.hpp"
 #include "shapes.hpp"
 
@@ -436,6 +437,49 @@ void v2_parse_json_general(benchmark::State& state) {
 }
 BENCHMARK(v2_parse_json_general);
 
+/// The specs as FQK2 buffers.
+const std::vector<std::vector<std::uint8_t>>& v2_buffers() {
+    static const std::vector<std::vector<std::uint8_t>> set = [] {
+        std::vector<std::vector<std::uint8_t>> out;
+        for (const fqk::KvCacheSpecV2& spec : v2_specs()) out.push_back(fqk::to_flatbuffer(spec));
+        return out;
+    }();
+    return set;
+}
+
+void v2_fb_bare_verifier(benchmark::State& state) {
+    const auto& b = v2_buffers();
+    std::size_t i = 0;
+    for (auto _ : state) {
+        flatbuffers::Verifier v(b[i].data(), b[i].size());
+        benchmark::DoNotOptimize(fqk::fb::VerifyKvCacheSpecV2Buffer(v));
+        i = (i + 1) % b.size();
+    }
+}
+BENCHMARK(v2_fb_bare_verifier);
+
+/// The zero-copy view, verified and validated: what a reader of a peer's buffer runs.
+void v2_fb_verified_view(benchmark::State& state) {
+    const auto& b = v2_buffers();
+    std::size_t i = 0;
+    for (auto _ : state) {
+        benchmark::DoNotOptimize(fqk::verify_kv_cache_spec_v2_view(b[i]));
+        i = (i + 1) % b.size();
+    }
+}
+BENCHMARK(v2_fb_verified_view);
+
+/// The same buffers decoded into the native struct and validated.
+void v2_fb_verified_decode(benchmark::State& state) {
+    const auto& b = v2_buffers();
+    std::size_t i = 0;
+    for (auto _ : state) {
+        benchmark::DoNotOptimize(fqk::verify_kv_cache_spec_v2_buffer(b[i]));
+        i = (i + 1) % b.size();
+    }
+}
+BENCHMARK(v2_fb_verified_decode);
+
 // ---------------------------------------------------------------------------------------------- self-check
 /// Before timing anything: every shape valid, every text variant and buffer reads back as its shape.
 bool inputs_agree() {
@@ -463,6 +507,13 @@ bool inputs_agree() {
         const fqk::Result<fqk::KvCacheSpecV2> spec = fqk::parse_kv_cache_spec_v2_json(text);
         if (!spec || !fqk::validate(*spec).ok() || fqk::to_json(*spec) != text) {
             std::fprintf(stderr, "bench_descriptors: a v2 spec is not valid canonical JSON: %s\n", text.c_str());
+            return false;
+        }
+    }
+    for (std::size_t i = 0; i < v2_buffers().size(); ++i) {
+        const fqk::Result<fqk::KvCacheSpecV2View> view = fqk::verify_kv_cache_spec_v2_view(v2_buffers()[i]);
+        if (!view || !(fqk::to_native(*view) == v2_specs()[i])) {
+            std::fprintf(stderr, "bench_descriptors: v2 spec %zu does not read back through the view\n", i);
             return false;
         }
     }

@@ -74,6 +74,7 @@ SCHEMA_OUTPUTS = [
     Output("jsonschema/schema.json.j2", "jsonschema/{stem}.schema.json", (jsonschema,)),
     Output("markdown/reference.md.j2", "docs/{stem}.md", (markdown,)),
     Output("cpp/composite.hpp.j2", "include/{ns}/{stem}.hpp", (cpp,), (), "composite"),
+    Output("cpp/composite_rules.hpp.j2", "src/{stem}_rules.hpp", (cpp,), (), "composite"),
     Output("cpp/composite.cpp.j2", "src/{stem}.cpp", (cpp,), ("library",), "composite"),
     Output("python/composite_binding.cpp.j2", "python/{stem}_binding.cpp", (python, cpp), ("python",), "composite"),
     Output("fbs/composite.fbs.j2", "fbs/{stem}.fbs", (fbs,), ("flatc",), "composite"),

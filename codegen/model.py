@@ -335,6 +335,13 @@ class Struct:
         return all(f.is_plain for f in self.fields) and not any(d.native for d in self.derived)
 
     @property
+    def reads_in_place(self) -> bool:
+        """Whether a zero-copy view of this struct reads something in place: it holds a string, an array, or a
+        nested struct that does. A struct of scalars only has nothing to read in place (it is its own view)."""
+        return any(f.is_array or f.type.is_string or (f.type.is_struct and f.type.struct.reads_in_place)
+                   for f in self.fields)
+
+    @property
     def nested(self) -> list["Struct"]:
         """The structs this one holds, directly, each once, in field order."""
         out: list[Struct] = []

@@ -7,7 +7,10 @@
 //   * what it accepts round-trips: to_flatbuffer() reads back to the same spec and is a fixed point, and the
 //     JSON path agrees: to_json() read by parse_kv_cache_spec_v2_json is the same spec;
 //   * verify_kv_cache_spec_v2_buffer() is the decode and then validate(): the same first error, or ok and the
-//     same digest as the spec read from JSON.
+//     same digest as the spec read from JSON;
+//   * the zero-copy view (view_kv_cache_spec_v2, and its general path) is made exactly when the decode succeeds,
+//     with the same Error otherwise; it copies out to the decoded spec, and validate(), validate_all(), digest(),
+//     the canonical encoding and the byte counts answer through it as for the decoded spec.
 // Seeds: tests/data/spec_v2_inputs.jsonl written as FQK2 buffers by kvshape (fuzz/make_spec_v2_fb_seeds.py).
 #include <cstddef>
 #include <cstdint>
@@ -23,6 +26,36 @@ using fqk::detail::is_valid_utf8;
 
 namespace {
 
+template <class T>
+bool same(const fqk::Result<T>& a, const fqk::Result<T>& b) {
+    if (a.ok() != b.ok()) return false;
+    return a.ok() ? *a == *b : a.error() == b.error();
+}
+
+bool same(const fqk::Status& a, const fqk::Status& b) {
+    if (a.ok() != b.ok()) return false;
+    return a.ok() || a.error() == b.error();
+}
+
+/// The view of `buffer` answers as `decoded` (the decoder's answer) does.
+void view_agrees(const std::vector<std::uint8_t>& buffer, const fqk::FlatBufferLimits& limits,
+                 const fqk::Result<fqk::KvCacheSpecV2>& decoded) {
+    const fqk::Result<fqk::KvCacheSpecV2View> view = fqk::view_kv_cache_spec_v2(buffer, limits);
+    const fqk::Result<fqk::KvCacheSpecV2View> general = fqk::detail::view_kv_cache_spec_v2_general(buffer, limits);
+    FQK_REQUIRE(view.ok() == decoded.ok() && general.ok() == decoded.ok());
+    if (!decoded.ok()) {
+        FQK_REQUIRE(view.error() == decoded.error() && general.error() == decoded.error());
+        return;
+    }
+    FQK_REQUIRE(fqk::to_native(*view) == *decoded && fqk::to_native(*general) == *decoded);
+    FQK_REQUIRE(same(fqk::validate(*view), fqk::validate(*decoded)));
+    FQK_REQUIRE(fqk::validate_all(*view) == fqk::validate_all(*decoded));
+    FQK_REQUIRE(same(fqk::digest(*view), fqk::digest(*decoded)));
+    FQK_REQUIRE(fqk::canonical_encoding(*view) == fqk::canonical_encoding(*decoded));
+    FQK_REQUIRE(same(fqk::bytes_held(*view), fqk::bytes_held(*decoded)));
+    FQK_REQUIRE(same(fqk::bytes_per_token(*view), fqk::bytes_per_token(*decoded)));
+}
+
 fqk::Result<fqk::KvCacheSpecV2> both_paths(const std::vector<std::uint8_t>& buffer, const fqk::FlatBufferLimits& limits) {
     fqk::Result<fqk::KvCacheSpecV2> fast = fqk::parse_kv_cache_spec_v2_flatbuffer(buffer, limits);
     const fqk::Result<fqk::KvCacheSpecV2> general = fqk::detail::parse_kv_cache_spec_v2_flatbuffer_general(buffer, limits);
@@ -36,6 +69,7 @@ fqk::Result<fqk::KvCacheSpecV2> both_paths(const std::vector<std::uint8_t>& buff
         FQK_REQUIRE(is_valid_utf8(e.path));
         if (!e.path.empty()) FQK_REQUIRE(e.message.find(e.path) != std::string::npos);
     }
+    view_agrees(buffer, limits, fast);
     return fast;
 }
 

@@ -1,7 +1,9 @@
 // fib_quant_kv: the byte counts of a v2 cache spec (schema/kv_cache_spec_v2.yaml declares them as `native`
 // derived counts). Every step is overflow-checked: a count that does not fit in 64 bits is nothing, which
 // validate() reports as size_overflow. The counts are defined for any spec, valid or not (validate() runs them
-// before the nested structs' rules), so nothing here trusts a field it has not bounded.
+// before the nested structs' rules), so nothing here trusts a field it has not bounded. They are written once, as
+// templates over the spec: the native KvCacheSpecV2 and its FlatBuffers view (KvCacheSpecV2View) have the same
+// members.
 //
 // What a layer group holds, per layer (docs/cache_spec_v2.md says the same with examples):
 //   * per token and sequence: K, kv_heads rows of key_head_dim elements, and V, kv_heads rows of value_head_dim
@@ -16,6 +18,7 @@
 #include <optional>
 
 #include "fib_quant_kv/cache_spec.hpp"
+#include "fib_quant_kv/kv_cache_spec_v2_flatbuffers.hpp"
 
 namespace fib_quant_kv::detail {
 namespace {
@@ -50,7 +53,8 @@ std::uint64_t token_scales(const KvQuantization& q, std::uint64_t n) {
 struct Rows {
     std::uint64_t key_rows = 0, key_dim = 0, value_rows = 0, value_dim = 0;
 };
-Rows rows(const KvLayerGroup& g) {
+template <class Group>
+Rows rows(const Group& g) {
     switch (g.attention) {
         case KvLayerAttention::linear: return {};
         case KvLayerAttention::mla: return {1, g.key_head_dim, 0, 0};
@@ -59,7 +63,8 @@ Rows rows(const KvLayerGroup& g) {
 }
 
 /// Bytes one token of one sequence takes in one layer of `g`, scales included.
-U per_token_layer(const KvLayerGroup& g, const KvQuantization& q) {
+template <class Group>
+U per_token_layer(const Group& g, const KvQuantization& q) {
     const Rows r = rows(g);
     const std::uint64_t sb = scale_bytes(q);
     const U key = row_bytes(q, r.key_dim) + U{token_scales(q, r.key_dim)} * U{sb};
@@ -68,7 +73,8 @@ U per_token_layer(const KvLayerGroup& g, const KvQuantization& q) {
 }
 
 /// Bytes of scales one layer of `g` holds whatever the tokens: tensor and head scales.
-U per_layer_fixed(const KvLayerGroup& g, const KvQuantization& q) {
+template <class Group>
+U per_layer_fixed(const Group& g, const KvQuantization& q) {
     const Rows r = rows(g);
     const std::uint64_t tensors = std::uint64_t{r.key_rows != 0} + std::uint64_t{r.value_rows != 0 && r.value_dim != 0};
     switch (q.scale_granularity) {
@@ -78,25 +84,36 @@ U per_layer_fixed(const KvLayerGroup& g, const KvQuantization& q) {
     }
 }
 
-}  // namespace
+/// tokens_held() of a group or a group's view.
+template <class Group>
+std::uint64_t held_tokens(const Group& g, std::uint64_t tokens) noexcept {
+    switch (g.attention) {
+        case KvLayerAttention::linear: return 0;
+        case KvLayerAttention::sliding_window: return g.window ? std::min<std::uint64_t>(tokens, *g.window) : tokens;
+        case KvLayerAttention::chunked_local: return g.chunk ? std::min<std::uint64_t>(tokens, *g.chunk) : tokens;
+        default: return tokens;
+    }
+}
 
-std::optional<std::uint64_t> kv_cache_spec_v2_bytes_per_token(const KvCacheSpecV2& spec) noexcept {
+template <class Spec>
+std::optional<std::uint64_t> count_per_token(const Spec& spec) noexcept {
     U total = 0;
-    for (const KvLayerGroup& g : spec.groups) total = total + U{g.layers.size()} * per_token_layer(g, spec.quant);
+    for (const auto& g : spec.groups) total = total + U{g.layers.size()} * per_token_layer(g, spec.quant);
     return total.get();
 }
 
-std::optional<std::uint64_t> kv_cache_spec_v2_bytes_held(const KvCacheSpecV2& spec) noexcept {
+template <class Spec>
+std::optional<std::uint64_t> count_held(const Spec& spec) noexcept {
     // Nothing when bytes_per_token() is nothing, too: its sum is taken in the same pass, from the same
     // per_token_layer() of each group (every step is a pure function of the spec, so the order is free).
     U per_token = 0;
     U total = 0;
     const std::uint64_t block = spec.storage.block_size;
-    for (const KvLayerGroup& g : spec.groups) {
+    for (const auto& g : spec.groups) {
         const U token_layer = per_token_layer(g, spec.quant);
         const U layers{g.layers.size()};
         per_token = per_token + layers * token_layer;
-        const std::uint64_t held = tokens_held(g, spec.tokens);
+        const std::uint64_t held = held_tokens(g, spec.tokens);
         U kept = held;
         if (block != 0 && held != 0) kept = U{quotient(held - 1, block) + 1} * U{block};  // whole blocks
         const U per_sequence = kept * token_layer + U{g.state_bytes.value_or(0)};
@@ -107,17 +124,27 @@ std::optional<std::uint64_t> kv_cache_spec_v2_bytes_held(const KvCacheSpecV2& sp
     return total.get();
 }
 
+}  // namespace
+
+std::optional<std::uint64_t> kv_cache_spec_v2_bytes_per_token(const KvCacheSpecV2& spec) noexcept {
+    return count_per_token(spec);
+}
+std::optional<std::uint64_t> kv_cache_spec_v2_bytes_per_token(const KvCacheSpecV2View& spec) noexcept {
+    return count_per_token(spec);
+}
+std::optional<std::uint64_t> kv_cache_spec_v2_bytes_held(const KvCacheSpecV2& spec) noexcept {
+    return count_held(spec);
+}
+std::optional<std::uint64_t> kv_cache_spec_v2_bytes_held(const KvCacheSpecV2View& spec) noexcept {
+    return count_held(spec);
+}
+
 }  // namespace fib_quant_kv::detail
 
 namespace fib_quant_kv {
 
 std::uint64_t tokens_held(const KvLayerGroup& g, std::uint64_t tokens) noexcept {
-    switch (g.attention) {
-        case KvLayerAttention::linear: return 0;
-        case KvLayerAttention::sliding_window: return g.window ? std::min<std::uint64_t>(tokens, *g.window) : tokens;
-        case KvLayerAttention::chunked_local: return g.chunk ? std::min<std::uint64_t>(tokens, *g.chunk) : tokens;
-        default: return tokens;
-    }
+    return detail::held_tokens(g, tokens);
 }
 
 std::optional<std::uint64_t> stored_bytes(const KvQuantization& quant, std::span<const std::uint64_t> shape) noexcept {

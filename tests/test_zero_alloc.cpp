@@ -1,6 +1,7 @@
-// The FlatBuffers view is zero-copy and allocation-free on the success path: verifying a buffer, validating it
-// (first violation and the block_dim check), counting and digesting it allocate nothing. Checked by replacing
-// the global operator new with one that counts.
+// The FlatBuffers views are zero-copy and allocation-free on the success path: verifying a buffer, validating it
+// (first violation and the block_dim check), counting and digesting it allocate nothing, for v1's descriptor and
+// for the v2 cache spec (nested groups and arrays read in place). Checked by replacing the global operator new
+// with one that counts.
 #define BOOST_TEST_MODULE zero_alloc
 #include <boost/test/unit_test.hpp>
 
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "fib_quant_kv/fib_quant_kv.hpp"
+#include "fib_quant_kv/kv_cache_spec_v2_flatbuffers.hpp"
 #include "fib_quant_kv/kv_tensor_shape_v1_flatbuffers.hpp"
 
 namespace {
@@ -72,6 +74,70 @@ BOOST_AUTO_TEST_CASE(native_validate_and_digest_allocate_nothing) {
     bool all_ok = false;
     const std::size_t n = allocations_in([&] {
         all_ok = fqk::validate(shape).ok() && fqk::validate_block_dim(shape, 32).ok() && fqk::digest(shape).ok();
+    });
+    BOOST_TEST(all_ok);
+    BOOST_TEST(n == 0U);
+}
+
+namespace {
+
+/// A v2 spec of `layers` layers: every fourth one full, the rest a sliding window of 1024, paged in blocks of 16,
+/// 8 KV heads of 128 bf16 channels, 32768 tokens of 2 sequences.
+fqk::KvCacheSpecV2 v2_sample(std::uint32_t layers) {
+    fqk::KvCacheSpecV2 spec;
+    spec.schema_version = std::string(fqk::kKvCacheSpecV2SchemaId);
+    spec.layers = layers;
+    spec.batch = 2;
+    spec.tokens = 32768;
+    fqk::KvLayerGroup sliding{};
+    sliding.attention = fqk::KvLayerAttention::sliding_window;
+    sliding.window = 1024;
+    sliding.kv_heads = 8;
+    sliding.key_head_dim = 128;
+    sliding.value_head_dim = 128;
+    sliding.rope_state = fqk::KvRopeState::post_rope;
+    fqk::KvLayerGroup full = sliding;
+    full.attention = fqk::KvLayerAttention::full;
+    full.window.reset();
+    for (std::uint32_t l = 0; l < layers; ++l) (l % 4 == 3 ? full : sliding).layers.push_back(l);
+    spec.groups = {sliding, full};
+    spec.storage.dim_order = {fqk::KvDim::kv, fqk::KvDim::block, fqk::KvDim::token, fqk::KvDim::head, fqk::KvDim::dim};
+    spec.storage.packing = fqk::KvPacking::stacked;
+    spec.storage.block_size = 16;
+    spec.quant.scheme = fqk::KvQuantScheme::none;
+    spec.quant.dtype = fqk::KvDType::bf16;
+    return spec;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(v2_view_verify_validate_count_digest_allocate_nothing) {
+    for (const std::uint32_t layers : {4u, 48u, 96u}) {  // the partition rule's register and stack paths
+        const fqk::KvCacheSpecV2 spec = v2_sample(layers);
+        const std::vector<std::uint8_t> buffer = fqk::to_flatbuffer(spec);
+        const fqk::Digest expected = fqk::digest(spec).value();
+        // Per layer and token: K and V, 8 heads of 128 bf16 = 4096 bytes. Sliding layers hold 1024 tokens, full
+        // layers all 32768 (whole blocks of 16 either way), for each of 2 sequences.
+        const std::uint64_t full = layers / 4, sliding = layers - full;
+        const std::uint64_t held = (sliding * 1024 + full * 32768) * 4096 * 2;
+        bool all_ok = false;
+        const std::size_t n = allocations_in([&] {
+            const fqk::Result<fqk::KvCacheSpecV2View> view = fqk::verify_kv_cache_spec_v2_view(buffer);
+            if (!view) return;
+            const fqk::Result<std::uint64_t> bytes = fqk::bytes_held(*view);
+            const fqk::Result<fqk::Digest> digest = fqk::digest(*view);
+            all_ok = bytes.ok() && bytes.value() == held && digest.ok() && digest.value() == expected;
+        });
+        BOOST_TEST(all_ok, layers);
+        BOOST_TEST(n == 0U, layers);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(v2_native_validate_and_digest_allocate_nothing) {
+    const fqk::KvCacheSpecV2 spec = v2_sample(48);
+    bool all_ok = false;
+    const std::size_t n = allocations_in([&] {
+        all_ok = fqk::validate(spec).ok() && fqk::bytes_held(spec).ok() && fqk::digest(spec).ok();
     });
     BOOST_TEST(all_ok);
     BOOST_TEST(n == 0U);

@@ -304,6 +304,33 @@ def member_type(f) -> str:
     return t
 
 
+def has_view(st) -> bool:
+    """Whether a composite struct gets a FlatBuffers view type of its own (FooView): when it reads something in
+    place (model.Struct.reads_in_place). A struct of scalars only is its own view (its members are read once)."""
+    return st.reads_in_place
+
+
+def view_name(st) -> str:
+    """The type a view holds `st` as: FooView, or Foo itself (has_view())."""
+    return f"{st.name.pascal}View" if has_view(st) else st.name.pascal
+
+
+def view_member_type(f) -> str:
+    """A view's member type (src/include/fib_quant_kv/composite_view.hpp): arrays are read in place, strings are
+    std::string_view, nested structs their view; scalars as the native struct holds them."""
+    if f.type.is_struct:
+        t = view_name(f.type.struct)
+    elif f.type.is_string:
+        t = "std::string_view"
+    else:
+        t = type(f.type)
+    if f.is_array:
+        return f"TableVectorView<{t}>" if f.type.is_struct else f"VectorView<{t}>"
+    if f.optional:
+        return f"std::optional<{t}>"
+    return t
+
+
 def type_name(f) -> str:
     """How the reader names a field's type in messages: u32, string, enum KvRole, struct KvStorage."""
     return f.type.wire

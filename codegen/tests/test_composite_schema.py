@@ -94,8 +94,10 @@ class CompositeRendering(unittest.TestCase):
     def test_composite_outputs_only(self):
         self.assertIn("include/fib_quant_kv/kv_cache_spec_v2.hpp", self.files)
         self.assertIn("src/kv_cache_spec_v2.cpp", self.files)
-        for flat in ("src/kv_cache_spec_v2_rules.hpp", "src/kv_cache_spec_v2_json.cpp"):
-            self.assertNotIn(flat, self.files)
+        self.assertNotIn("src/kv_cache_spec_v2_json.cpp", self.files)  # flat schemas' JSON reader
+        # the rules: templates over the struct, which the native struct and its FlatBuffers view both run
+        self.assertIn("template <class Struct, class Sink>\nbool check_kv_layer_group(const Struct& s,",
+                      self.files["src/kv_cache_spec_v2_rules.hpp"])
         # the FlatBuffers form: the composite .fbs (v1's enums included, not copied) and its C++
         fbs = self.files["fbs/kv_cache_spec_v2.fbs"]
         self.assertIn('include "kv_tensor_shape_v1.fbs";', fbs)
@@ -108,6 +110,16 @@ class CompositeRendering(unittest.TestCase):
         self.assertIn("root_type KvCacheSpecV2;", fbs)
         self.assertIn("include/fib_quant_kv/kv_cache_spec_v2_flatbuffers.hpp", self.files)
         self.assertIn("src/kv_cache_spec_v2_flatbuffers.cpp", self.files)
+        # the zero-copy views: a view type for each struct that reads something in place, none for a struct of
+        # scalars (KvQuantization is its own view)
+        fb_header = self.files["include/fib_quant_kv/kv_cache_spec_v2_flatbuffers.hpp"]
+        self.assertIn("struct KvCacheSpecV2View {", fb_header)
+        self.assertIn("    TableVectorView<KvLayerGroupView> groups{};", fb_header)
+        self.assertIn("    VectorView<std::uint32_t> layers{};", fb_header)
+        self.assertIn("    VectorView<KvDim> dim_order{};", fb_header)
+        self.assertIn("    std::string_view schema_version{};", fb_header)
+        self.assertIn("    KvQuantization quant{};", fb_header)
+        self.assertNotIn("struct KvQuantizationView", fb_header)
         # v1's outputs are there, as before
         self.assertIn("src/kv_tensor_shape_v1_rules.hpp", self.files)
 
@@ -120,7 +132,7 @@ class CompositeRendering(unittest.TestCase):
         self.assertIn("std::vector<KvLayerGroup> groups{};", header)
 
     def test_each_rule_is_a_block_with_its_id(self):
-        source = self.files["src/kv_cache_spec_v2.cpp"]
+        source = self.files["src/kv_cache_spec_v2_rules.hpp"]
         self.assertIn("// group.mla.latent_width: ", source)
         self.assertIn('err.path = at.text("groups[].key_head_dim", i);', source)
         self.assertIn("for (std::size_t i = 0; i < s.groups.size(); ++i) {", source)

@@ -2,13 +2,16 @@
 // Schema fib_quant_kv_cache_spec_v2, fingerprint bbb53305a37d9ae4. Output: generated/src/kv_cache_spec_v2_flatbuffers.cpp
 //
 // The FlatBuffers exchange of schema fib_quant_kv_cache_spec_v2 through the composite runtime
-// (src/internal/composite_flatbuffers.hpp), which writes and reads every struct from its CompositeTraits.
+// (src/internal/composite_flatbuffers.hpp), which writes and reads every struct (and view) from its
+// CompositeTraits, and the views' validators, counts and digest: the rules of kv_cache_spec_v2_rules.hpp.
 #include "fib_quant_kv/kv_cache_spec_v2_flatbuffers.hpp"
 
 #include <optional>
 #include <type_traits>
 #include <utility>
 
+#include "kv_cache_spec_v2_rules.hpp"  // after the header above: the rules call the views' derived counts too
+#include "internal/composite.hpp"
 #include "internal/composite_flatbuffers.hpp"
 #include "internal/flatbuffers_support.hpp"
 
@@ -58,13 +61,52 @@ static_assert(std::is_same_v<std::underlying_type_t<::fib_quant_kv::fb::KvRopeSt
 static_assert(std::is_same_v<std::underlying_type_t<::fib_quant_kv::fb::KvAttentionKind>, std::underlying_type_t<KvAttentionKind>>);
 static_assert(std::is_same_v<std::underlying_type_t<::fib_quant_kv::fb::KvDType>, std::underlying_type_t<KvDType>>);
 
-Result<KvCacheSpecV2> finish(fbrt::Outcome outcome, KvCacheSpecV2&& spec, std::optional<Error>&& problem) {
+template <class T>
+Result<T> finish(fbrt::Outcome outcome, T&& spec, std::optional<Error>&& problem) {
     switch (outcome) {
         case fbrt::Outcome::ok: return std::move(spec);
         case fbrt::Outcome::problem: return std::move(*problem);
         case fbrt::Outcome::verify_failed: break;
     }
     return detail::flatbuffers_support::verify_failed("KvCacheSpecV2");
+}
+
+/// A whole buffer read into T (KvCacheSpecV2 or its view) in one pass.
+template <class T>
+Result<T> read_buffer(std::span<const std::uint8_t> buffer, const FlatBufferLimits& limits) {
+    if (std::optional<Error> e = detail::flatbuffers_support::check_frame(buffer, kKvCacheSpecV2FileIdentifier, "KvCacheSpecV2")) {
+        return std::move(*e);
+    }
+    T spec{};
+    std::optional<Error> problem;
+    const fbrt::Outcome outcome = fbrt::read_buffer_one_pass(buffer, limits, spec, problem);
+    return finish(outcome, std::move(spec), std::move(problem));
+}
+
+/// A whole buffer read into T by the general path: flatc's Verifier first, then the trusted read.
+template <class T>
+Result<T> read_buffer_general(std::span<const std::uint8_t> buffer, const FlatBufferLimits& limits) {
+    if (std::optional<Error> e = detail::flatbuffers_support::check_frame(buffer, kKvCacheSpecV2FileIdentifier, "KvCacheSpecV2")) {
+        return std::move(*e);
+    }
+    flatbuffers::Verifier verifier(buffer.data(), buffer.size(), limits.max_depth, limits.max_tables);
+    if (!::fib_quant_kv::fb::VerifyKvCacheSpecV2Buffer(verifier)) return detail::flatbuffers_support::verify_failed("KvCacheSpecV2");
+    T spec{};
+    std::optional<Error> problem;
+    const fbrt::Outcome outcome = fbrt::read_verified_buffer(buffer, spec, problem);
+    return finish(outcome, std::move(spec), std::move(problem));
+}
+
+/// A verified table read into T.
+template <class T>
+Result<T> read_table(const ::fib_quant_kv::fb::KvCacheSpecV2* table) {
+    if (table == nullptr) return detail::flatbuffers_support::missing_table("KvCacheSpecV2");
+    T spec{};
+    fbrt::ReadState st{};
+    const PathLink top{};
+    (void)fbrt::read_table(st, reinterpret_cast<const std::uint8_t*>(table), spec, top);
+    if (st.problem) return std::move(*st.problem);
+    return spec;
 }
 
 }  // namespace
@@ -81,23 +123,11 @@ std::vector<std::uint8_t> to_flatbuffer(const KvCacheSpecV2& spec) {
 }
 
 Result<KvCacheSpecV2> parse_kv_cache_spec_v2_flatbuffer(std::span<const std::uint8_t> buffer, const FlatBufferLimits& limits) {
-    if (std::optional<Error> e = detail::flatbuffers_support::check_frame(buffer, kKvCacheSpecV2FileIdentifier, "KvCacheSpecV2")) {
-        return std::move(*e);
-    }
-    KvCacheSpecV2 spec{};
-    std::optional<Error> problem;
-    const fbrt::Outcome outcome = fbrt::read_buffer_one_pass(buffer, limits, spec, problem);
-    return finish(outcome, std::move(spec), std::move(problem));
+    return read_buffer<KvCacheSpecV2>(buffer, limits);
 }
 
 Result<KvCacheSpecV2> parse_kv_cache_spec_v2_flatbuffer(const ::fib_quant_kv::fb::KvCacheSpecV2* table) {
-    if (table == nullptr) return detail::flatbuffers_support::missing_table("KvCacheSpecV2");
-    KvCacheSpecV2 spec{};
-    fbrt::ReadState st{};
-    const PathLink top{};
-    (void)fbrt::read_table(st, reinterpret_cast<const std::uint8_t*>(table), spec, top);
-    if (st.problem) return std::move(*st.problem);
-    return spec;
+    return read_table<KvCacheSpecV2>(table);
 }
 
 Result<KvCacheSpecV2> verify_kv_cache_spec_v2_buffer(std::span<const std::uint8_t> buffer, const FlatBufferLimits& limits) {
@@ -110,17 +140,82 @@ Result<KvCacheSpecV2> verify_kv_cache_spec_v2_buffer(std::span<const std::uint8_
 namespace detail {
 
 Result<KvCacheSpecV2> parse_kv_cache_spec_v2_flatbuffer_general(std::span<const std::uint8_t> buffer, const FlatBufferLimits& limits) {
-    if (std::optional<Error> e = flatbuffers_support::check_frame(buffer, kKvCacheSpecV2FileIdentifier, "KvCacheSpecV2")) {
-        return std::move(*e);
-    }
-    flatbuffers::Verifier verifier(buffer.data(), buffer.size(), limits.max_depth, limits.max_tables);
-    if (!::fib_quant_kv::fb::VerifyKvCacheSpecV2Buffer(verifier)) return flatbuffers_support::verify_failed("KvCacheSpecV2");
-    KvCacheSpecV2 spec{};
-    std::optional<Error> problem;
-    const fbrt::Outcome outcome = fbrt::read_verified_buffer(buffer, spec, problem);
-    return finish(outcome, std::move(spec), std::move(problem));
+    return read_buffer_general<KvCacheSpecV2>(buffer, limits);
 }
 
 }  // namespace detail
+
+// ---------------------------------------------------------------------------------------------- zero-copy views
+
+Result<KvCacheSpecV2View> view_kv_cache_spec_v2(std::span<const std::uint8_t> buffer, const FlatBufferLimits& limits) {
+    return read_buffer<KvCacheSpecV2View>(buffer, limits);
+}
+
+Result<KvCacheSpecV2View> view_kv_cache_spec_v2(const ::fib_quant_kv::fb::KvCacheSpecV2* table) { return read_table<KvCacheSpecV2View>(table); }
+
+Result<KvCacheSpecV2View> verify_kv_cache_spec_v2_view(std::span<const std::uint8_t> buffer, const FlatBufferLimits& limits) {
+    Result<KvCacheSpecV2View> view = view_kv_cache_spec_v2(buffer, limits);
+    if (!view) return view;
+    if (Status st = validate(*view); !st) return std::move(st).error();
+    return view;
+}
+
+namespace detail {
+
+Result<KvCacheSpecV2View> view_kv_cache_spec_v2_general(std::span<const std::uint8_t> buffer, const FlatBufferLimits& limits) {
+    return read_buffer_general<KvCacheSpecV2View>(buffer, limits);
+}
+
+}  // namespace detail
+
+KvLayerGroup to_native(const KvLayerGroupView& view) { return fbrt::to_native(view); }
+
+KvStorage to_native(const KvStorageView& view) { return fbrt::to_native(view); }
+
+KvCacheSpecV2 to_native(const KvCacheSpecV2View& view) { return fbrt::to_native(view); }
+
+Status validate(const KvCacheSpecV2View& spec) {
+    return detail::composite::first_violation([&](auto& sink, const PathLink& root) {
+        return detail::check_kv_cache_spec_v2(spec, root, sink);
+    });
+}
+
+std::vector<Error> validate_all(const KvCacheSpecV2View& spec) {
+    return detail::composite::every_violation([&](auto& sink, const PathLink& root) {
+        return detail::check_kv_cache_spec_v2(spec, root, sink);
+    });
+}
+
+Result<std::uint64_t> bytes_per_token(const KvCacheSpecV2View& spec) {
+    if (const std::optional<std::uint64_t> v = detail::kv_cache_spec_v2_bytes_per_token(spec)) return *v;
+    Error e = detail::make_error(StructTraits<KvCacheSpecV2>::rules[11]);
+    return e;
+}
+
+Result<std::uint64_t> bytes_held(const KvCacheSpecV2View& spec) {
+    if (const std::optional<std::uint64_t> v = detail::kv_cache_spec_v2_bytes_held(spec)) return *v;
+    Error e = detail::make_error(StructTraits<KvCacheSpecV2>::rules[11]);
+    return e;
+}
+
+namespace {
+/// Domain tag of the canonical encoding: schema id, NUL, root struct name, NUL.
+constexpr std::string_view kKvCacheSpecV2Domain{"fib_quant_kv_cache_spec_v2\000KvCacheSpecV2\000", 41};
+}  // namespace
+
+std::string canonical_encoding(const KvCacheSpecV2View& spec) {
+    detail::StringSink sink;
+    sink.update(kKvCacheSpecV2Domain);
+    detail::composite::encode_value(sink, spec);
+    return std::move(sink.bytes);
+}
+
+Result<Digest> digest(const KvCacheSpecV2View& spec) {
+    if (Status s = validate(spec); !s) return std::move(s).error();
+    detail::StackSink<2048> sink;  // the whole encoding, then one-shot hashing (no streaming state)
+    sink.update(kKvCacheSpecV2Domain);
+    detail::composite::encode_value(sink, spec);
+    return digest_bytes(sink.bytes());
+}
 
 }  // namespace fib_quant_kv

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "fib_quant_kv/composite.hpp"
+#include "fib_quant_kv/composite_view.hpp"
 #include "fib_quant_kv/enum_traits.hpp"
 #include "fib_quant_kv/error.hpp"
 #include "internal/canonical.hpp"
@@ -441,7 +442,7 @@ void encode_value(Sink& sink, T v) {
     put_uint<T>(sink, v);
 }
 template <class Sink>
-void encode_value(Sink& sink, const std::string& v) {
+void encode_value(Sink& sink, std::string_view v) {
     put_string(sink, v);
 }
 template <class Sink, class E>
@@ -456,14 +457,21 @@ void encode_value(Sink& sink, const std::optional<T>& v) {
 }
 template <class Sink, Composite S>
 void encode_value(Sink& sink, const S& s);
-template <class Sink, class T>
-void encode_value(Sink& sink, const std::vector<T>& v) {
+/// An array (a std::vector, or a view's VectorView or TableVectorView): its count, then its items.
+template <class Sink, class A>
+    requires is_vector<A>::value || is_vector_view<A>::value || is_table_vector_view<A>::value
+void encode_value(Sink& sink, const A& v) {
+    using T = typename A::value_type;
     put_uint<std::uint32_t>(sink, static_cast<std::uint32_t>(v.size()));
-    if constexpr (std::is_unsigned_v<T> && !std::is_same_v<T, bool> && std::endian::native == std::endian::little) {
+    if constexpr (std::is_unsigned_v<T> && !std::is_same_v<T, bool> && is_vector_view<A>::value) {
+        // Each item as put_uint<T> writes it: little-endian, as the buffer stores it.
+        if (!v.empty()) sink.update(std::string_view(reinterpret_cast<const char*>(v.bytes()), v.size() * sizeof(T)));
+    } else if constexpr (std::is_unsigned_v<T> && !std::is_same_v<T, bool> && is_vector<A>::value &&
+                         std::endian::native == std::endian::little) {
         // Each item as put_uint<T> writes it: in memory, little-endian, the items already are those bytes.
         if (!v.empty()) sink.update(std::string_view(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T)));
     } else {
-        for (const T& item : v) encode_value(sink, item);
+        for (const auto& item : v) encode_value(sink, item);
     }
 }
 /// docs/digest.md: every field in schema order; nested structs inline, with no tag of their own.
@@ -528,13 +536,40 @@ void differences(const S& a, const S& b, const PathLink& at, std::vector<Differe
 
 // ------------------------------------------------------------------------------------------------ rule helpers
 
+/// validate()'s answer: runs `check(sink, root)` (a generated check_*() at the root), whose sink keeps the first
+/// violation and stops it; ok when it ran to the end.
+template <class Check>
+[[nodiscard]] Status first_violation(Check&& check) {
+    std::optional<Error> first;
+    auto sink = [&](auto&& make) {
+        first.emplace(make());
+        return false;
+    };
+    const PathLink root{};
+    if (check(sink, root)) [[likely]] return {};
+    return std::move(*first);
+}
+
+/// validate_all()'s answer: runs `check(sink, root)` to the end, keeping every violation in order.
+template <class Check>
+[[nodiscard]] std::vector<Error> every_violation(Check&& check) {
+    std::vector<Error> errors;
+    auto sink = [&](auto&& make) {
+        errors.push_back(make());
+        return true;
+    };
+    const PathLink root{};
+    (void)check(sink, root);
+    return errors;
+}
+
 /// Up to this many distinct small values, the set helpers below mark them in a bit set on the stack (2 KiB).
 inline constexpr std::size_t kStackBits = 16384;
 
 /// No value twice, found by sorting a copy: the answer for values no bit set can hold.
-template <class T>
-[[nodiscard]] bool distinct_by_sorting(const std::vector<T>& v) {
-    std::vector<T> sorted(v);
+template <class A>
+[[nodiscard]] bool distinct_by_sorting(const A& v) {
+    std::vector<typename A::value_type> sorted(v.begin(), v.end());
     std::sort(sorted.begin(), sorted.end());
     return std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end();
 }
@@ -573,11 +608,11 @@ template <class E>
 /// on the array (known, distinct, contains, excludes) is then a mask test. The generated rules make one per
 /// enum array field and ask it each rule in turn; codes of 64 or more (not schema values, unless the enum has
 /// such codes) are answered item by item.
-template <class E>
+template <class E, class Items = std::vector<E>>
     requires std::is_enum_v<E>
 class CodeSet {
 public:
-    [[gnu::always_inline]] explicit CodeSet(const std::vector<E>& v) noexcept : items_(&v) {
+    [[gnu::always_inline]] explicit CodeSet(const Items& v) noexcept : items_(&v) {
         for (const E item : v) {
             const auto x = static_cast<std::uint64_t>(static_cast<std::underlying_type_t<E>>(item));
             const std::uint64_t bit = std::uint64_t{x < 64} << (x & 63);
@@ -608,17 +643,22 @@ public:
 
 private:
     [[nodiscard]] bool holds(E w) const { return std::find(items_->begin(), items_->end(), w) != items_->end(); }
-    const std::vector<E>* items_;
+    const Items* items_;
     std::uint64_t bits_ = 0;
     bool repeat_ = false;
     bool large_ = false;
 };
 
+/// The CodeSet of an array of enum values (a std::vector, or a view's VectorView).
+template <class Items>
+CodeSet(const Items&) -> CodeSet<typename Items::value_type, Items>;
+
 /// No value twice.
-template <class T>
-[[nodiscard]] bool all_distinct(const std::vector<T>& v) {
+template <class A>
+[[nodiscard]] bool all_distinct(const A& v) {
+    using T = typename A::value_type;
     if constexpr (std::is_enum_v<T>) {
-        return CodeSet<T>(v).all_distinct();
+        return CodeSet(v).all_distinct();
     } else if constexpr (std::is_unsigned_v<T>) {
         // Integers: a bit per value on the stack, when every value is small (layer indices are).
         if (v.size() > 16) {
@@ -652,10 +692,10 @@ template <class T>
 }
 
 /// Every one of `wanted` is in `v`.
-template <class T>
-[[nodiscard]] bool contains_all(const std::vector<T>& v, std::initializer_list<T> wanted) {
+template <class A, class T = typename A::value_type>
+[[nodiscard]] bool contains_all(const A& v, std::initializer_list<T> wanted) {
     if constexpr (std::is_enum_v<T>) {
-        return CodeSet<T>(v).contains_all(wanted);
+        return CodeSet(v).contains_all(wanted);
     } else {
         return std::all_of(wanted.begin(), wanted.end(),
                            [&](const T& w) { return std::find(v.begin(), v.end(), w) != v.end(); });
@@ -663,10 +703,10 @@ template <class T>
 }
 
 /// None of `unwanted` is in `v`.
-template <class T>
-[[nodiscard]] bool contains_none(const std::vector<T>& v, std::initializer_list<T> unwanted) {
+template <class A, class T = typename A::value_type>
+[[nodiscard]] bool contains_none(const A& v, std::initializer_list<T> unwanted) {
     if constexpr (std::is_enum_v<T>) {
-        return CodeSet<T>(v).contains_none(unwanted);
+        return CodeSet(v).contains_none(unwanted);
     } else {
         return std::none_of(unwanted.begin(), unwanted.end(),
                             [&](const T& w) { return std::find(v.begin(), v.end(), w) != v.end(); });
@@ -702,20 +742,20 @@ void mark_small_portable(const std::uint32_t* p, std::size_t n, SmallMarks& mark
 }  // namespace testing
 
 /// The arrays `part(item)` of the items of `items`, together, hold each of 0..count-1 exactly once.
-template <class Item, class Part>
-[[nodiscard]] bool partitions(const std::vector<Item>& items, Part&& part, std::uint64_t count) {
+template <class Items, class Part>
+[[nodiscard]] bool partitions(const Items& items, Part&& part, std::uint64_t count) {
     std::size_t total = 0;
-    for (const Item& item : items) total += part(item).size();
+    for (const auto& item : items) total += part(item).size();
     if (total != count) return false;
     if (count == 0) return true;
     // `count` values, each below `count`, that set all of the `count` bits 0..count-1: each of 0..count-1
     // exactly once. No branch per value: bits and a running maximum, checked once at the end.
     if (count <= 64) {  // the common case: a model of up to 64 layers, its bits in a register
         SmallMarks marks;
-        for (const Item& item : items) {
+        for (const auto& item : items) {
             const auto& values = part(item);
             using V = std::remove_cvref_t<decltype(values[0])>;
-            if constexpr (std::is_same_v<V, std::uint32_t>) {
+            if constexpr (std::is_same_v<V, std::uint32_t> && requires { values.data(); }) {
                 mark_small(values.data(), values.size(), marks);
             } else {
                 mark_each(values, marks);
@@ -729,7 +769,7 @@ template <class Item, class Part>
         std::uint64_t words[kWords];
         std::fill_n(words, (count + 63) / 64, std::uint64_t{0});
         std::uint64_t max = 0;
-        for (const Item& item : items) {
+        for (const auto& item : items) {
             for (const auto v : part(item)) {
                 const auto x = static_cast<std::uint64_t>(v);
                 max = std::max(max, x);
@@ -744,7 +784,7 @@ template <class Item, class Part>
         return bits == count;
     }
     std::vector<bool> seen(static_cast<std::size_t>(count), false);
-    for (const Item& item : items) {
+    for (const auto& item : items) {
         for (const auto v : part(item)) {
             if (v >= count || seen[static_cast<std::size_t>(v)]) return false;
             seen[static_cast<std::size_t>(v)] = true;
@@ -754,9 +794,9 @@ template <class Item, class Part>
 }
 
 /// Every item is a known value of its enum.
-template <class E>
-[[nodiscard]] bool all_known(const std::vector<E>& v) {
-    return CodeSet<E>(v).all_known();
+template <class A>
+[[nodiscard]] bool all_known(const A& v) {
+    return CodeSet(v).all_known();
 }
 
 }  // namespace fib_quant_kv::detail::composite

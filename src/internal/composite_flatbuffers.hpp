@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "fib_quant_kv/composite.hpp"
+#include "fib_quant_kv/composite_view.hpp"
 #include "fib_quant_kv/enum_traits.hpp"
 #include "fib_quant_kv/error.hpp"
 #include "fib_quant_kv/flatbuffer_limits.hpp"
@@ -223,9 +224,11 @@ struct Reader<T> {
     }
 };
 
-template <>
-struct Reader<std::string> {
-    static bool read(ReadState& st, TableAt t, flatbuffers::voffset_t at, std::string& out, const FieldInfo& f,
+/// A string, owned (the decode) or viewed in place (a view).
+template <class Str>
+    requires std::is_same_v<Str, std::string> || std::is_same_v<Str, std::string_view>
+struct Reader<Str> {
+    static bool read(ReadState& st, TableAt t, flatbuffers::voffset_t at, Str& out, const FieldInfo& f,
                      const PathLink& here) {
         const std::uint8_t* const p = follow(st, t.data, at);
         if (p == nullptr) return false;
@@ -233,7 +236,7 @@ struct Reader<std::string> {
         if (st.checked() && !st.verifier->VerifyString(text)) return false;
         const std::string_view v = text->string_view();
         if (!is_valid_utf8(v)) return st.note(invalid_utf8(f, here));
-        out.assign(v);
+        out = Str(v);
         return true;
     }
 };
@@ -248,9 +251,65 @@ struct Reader<S> {
     }
 };
 
+/// What an array member holds: its items' type, and whether the array is a view (kept in the buffer) rather
+/// than decoded into a std::vector.
+template <class A>
+struct ArrayOf;
 template <class T>
-struct Reader<std::vector<T>> {
-    static bool read(ReadState& st, TableAt t, flatbuffers::voffset_t at, std::vector<T>& out, const FieldInfo& f,
+struct ArrayOf<std::vector<T>> {
+    using item = T;
+    static constexpr bool view = false;
+};
+template <class T>
+struct ArrayOf<VectorView<T>> {
+    using item = T;
+    static constexpr bool view = true;
+};
+template <class V>
+struct ArrayOf<TableVectorView<V>> {
+    using item = V;
+    static constexpr bool view = true;
+};
+
+/// The readers' key to a view's insides: where its items are, and how an item of an array of structs is made.
+struct ViewAccess {
+    template <class T>
+    static void set(VectorView<T>& v, const std::uint8_t* data, std::size_t n) noexcept {
+        v.data_ = data;
+        v.size_ = n;
+    }
+    template <class V>
+    static void set(TableVectorView<V>& v, const std::uint8_t* data, std::size_t n) noexcept {
+        v.data_ = data;
+        v.size_ = n;
+        v.make_ = &make_item<V>;
+    }
+    /// Where the reader reads item `i` of `v` (it reads each item once, to check it): the kept copy, for the first
+    /// TableVectorView::kCached items; `scratch` for the rest.
+    template <class V>
+    static V& slot(TableVectorView<V>& v, std::size_t i, V& scratch) noexcept {
+        if constexpr (TableVectorView<V>::kCached != 0) {
+            if (i < TableVectorView<V>::kCached) return v.cached_[i];
+        }
+        return scratch;
+    }
+    /// Item views are made from tables the view's reader has verified and checked: a trusted read.
+    template <class V>
+    static void make_item(const std::uint8_t* table, V& out) {
+        ReadState st{};
+        const PathLink top{};
+        (void)read_table(st, table, out, top);
+    }
+};
+
+/// An array: a vector of tables, of enum codes or of integers, decoded or viewed.
+template <class A>
+    requires requires { typename ArrayOf<A>::item; }
+struct Reader<A> {
+    using T = typename ArrayOf<A>::item;
+    static constexpr bool kView = ArrayOf<A>::view;
+
+    static bool read(ReadState& st, TableAt t, flatbuffers::voffset_t at, A& out, const FieldInfo& f,
                      const PathLink& here) {
         const std::uint8_t* const p = follow(st, t.data, at);
         if (p == nullptr) return false;
@@ -265,14 +324,27 @@ struct Reader<std::vector<T>> {
                 if (!st.note(invalid_length(f, here, n))) return false;
                 keep = false;
             }
-            if (keep) out.resize(n);
+            if constexpr (!kView) {
+                if (keep) out.resize(n);
+            }
             T scratch{};
             for (flatbuffers::uoffset_t i = 0; i < n; ++i) {
                 const std::uint8_t* const item_at = vec->Data() + i * sizeof(flatbuffers::uoffset_t);
                 const std::uint8_t* const item = item_at + flatbuffers::ReadScalar<flatbuffers::uoffset_t>(item_at);
                 const PathLink link{here.parent, here.field, i};
-                if (!read_table(st, item, keep ? out[i] : scratch, link)) return false;
+                T* into = &scratch;
+                if (keep) {
+                    if constexpr (kView) {
+                        into = &ViewAccess::slot(out, i, scratch);
+                    } else {
+                        into = &out[i];
+                    }
+                }
+                if (!read_table(st, item, *into, link)) return false;
                 if (st.problem && !st.checked()) return false;
+            }
+            if constexpr (kView) {
+                if (keep) ViewAccess::set(out, vec->Data(), n);
             }
             return true;
         } else {
@@ -281,13 +353,21 @@ struct Reader<std::vector<T>> {
             if (st.checked() && !st.verifier->VerifyVector(vec)) return false;
             const flatbuffers::uoffset_t n = vec->size();
             if (n > f.max_items) return st.note(invalid_length(f, here, n));
-            out.resize(n);
+            if constexpr (kView) {
+                ViewAccess::set(out, vec->Data(), n);
+                if constexpr (!std::is_enum_v<T>) return true;  // integers: nothing to check item by item
+            } else {
+                out.resize(n);
+            }
             FieldInfo element = f;
             element.max_items = 0;
+            T scratch{};
             for (flatbuffers::uoffset_t i = 0; i < n; ++i) {
                 const PathLink link{here.parent, here.field, i};
                 const Code code = flatbuffers::ReadScalar<Code>(vec->Data() + i * sizeof(Code));
-                if (!Reader<T>::store(st, code, out[i], element, link)) return false;
+                T* into = &scratch;
+                if constexpr (!kView) into = &out[i];
+                if (!Reader<T>::store(st, code, *into, element, link)) return false;
                 if (st.problem) return true;  // nothing left to verify in a vector of scalars
             }
             return true;
@@ -365,6 +445,74 @@ template <Composite S>
         return Outcome::problem;
     }
     return Outcome::ok;
+}
+
+}  // namespace fib_quant_kv::detail::composite_fb
+
+namespace fib_quant_kv::detail::composite_fb {
+
+// ------------------------------------------------------------------------------------------------ views to natives
+
+/// The native type a view member stands for: std::string for std::string_view, std::vector for the array views,
+/// the native struct for a generated view (CompositeTraits<V>::native_type); anything else is itself.
+template <class V>
+struct native_of {
+    using type = V;
+};
+template <>
+struct native_of<std::string_view> {
+    using type = std::string;
+};
+template <class T>
+struct native_of<std::optional<T>> {
+    using type = std::optional<typename native_of<T>::type>;
+};
+template <class T>
+struct native_of<VectorView<T>> {
+    using type = std::vector<T>;
+};
+template <class V>
+struct native_of<TableVectorView<V>> {
+    using type = std::vector<typename native_of<V>::type>;
+};
+template <class V>
+    requires requires { typename CompositeTraits<V>::native_type; }
+struct native_of<V> {
+    using type = typename CompositeTraits<V>::native_type;
+};
+
+/// The native value of a view (or of a view's member): everything it holds, copied out of the buffer.
+template <class V>
+[[nodiscard]] typename native_of<V>::type to_native(const V& v) {
+    using N = typename native_of<V>::type;
+    if constexpr (std::is_same_v<N, V>) {
+        return v;
+    } else if constexpr (is_optional<V>::value) {
+        return v ? N(to_native(*v)) : N();
+    } else if constexpr (std::is_same_v<V, std::string_view>) {
+        return N(v);
+    } else if constexpr (is_vector_view<V>::value) {
+        return N(v.begin(), v.end());
+    } else if constexpr (is_table_vector_view<V>::value) {
+        N out;
+        out.reserve(v.size());
+        for (std::size_t i = 0; i < v.size(); ++i) out.push_back(to_native(v[i]));
+        return out;
+    } else {
+        // A generated view: its field i (a V member) becomes the native struct's field i (its native_of type).
+        N out{};
+        std::array<void*, CompositeTraits<N>::fields.size()> into{};
+        CompositeTraits<N>::each_field(out, [&](std::size_t i, auto& field) {
+            into[i] = &field;
+            return true;
+        });
+        CompositeTraits<V>::each_field(v, [&](std::size_t i, const auto& field) {
+            using F = std::remove_cvref_t<decltype(field)>;
+            *static_cast<typename native_of<F>::type*>(into[i]) = to_native(field);
+            return true;
+        });
+        return out;
+    }
 }
 
 }  // namespace fib_quant_kv::detail::composite_fb

@@ -4,6 +4,13 @@
 // general path (flatc's Verifier first) on every buffer, and hostile buffers refused with typed errors:
 // truncations, every byte changed, bad offsets, a group vector of 257, unknown enum codes, required fields left
 // out, the wrong file identifier, verifier limits.
+//
+// The zero-copy view (view_kv_cache_spec_v2) is held to the decoder on every one of those buffers: it is made
+// exactly when the decode succeeds (the same Error otherwise, by both of its paths), it copies out to the decoded
+// spec, and validate(), validate_all(), digest(), the canonical encoding and the byte counts answer as they do
+// for the decoded spec. Invalid specs (a window of 0, a repeated layer, a two-headed MLA group, a repeated
+// dimension, counts past 2^64) get the same Errors and paths through the view, and the view reads its arrays in
+// place.
 #define BOOST_TEST_MODULE fib_quant_kv_flatbuffers_v2
 #include <boost/test/unit_test.hpp>
 
@@ -45,6 +52,46 @@ fqk::KvCacheSpecV2 from_json(std::string_view json) {
     return std::move(r).value();
 }
 
+/// `r` and `want` are the same answer: both ok with equal values, or the same Error.
+template <class T>
+void same_result(const fqk::Result<T>& r, const fqk::Result<T>& want) {
+    BOOST_TEST_REQUIRE(r.ok() == want.ok());
+    if (r.ok()) {
+        BOOST_TEST((*r == *want));
+    } else {
+        BOOST_TEST((r.error() == want.error()), r.error().describe() << " vs " << want.error().describe());
+    }
+}
+void same_status(const fqk::Status& a, const fqk::Status& b) {
+    BOOST_TEST_REQUIRE(a.ok() == b.ok());
+    if (!a.ok()) BOOST_TEST((a.error() == b.error()), a.error().describe() << " vs " << b.error().describe());
+}
+
+/// The view of `b` (by both of its paths) answers as the decoder's answer `decoded` does, in everything.
+void view_agrees(const Bytes& b, const fqk::FlatBufferLimits& limits, const fqk::Result<fqk::KvCacheSpecV2>& decoded) {
+    const fqk::Result<fqk::KvCacheSpecV2View> view = fqk::view_kv_cache_spec_v2(as_span(b), limits);
+    const fqk::Result<fqk::KvCacheSpecV2View> general = fqk::detail::view_kv_cache_spec_v2_general(as_span(b), limits);
+    BOOST_TEST_REQUIRE(view.ok() == decoded.ok(), (view.ok() ? std::string("view ok") : view.error().describe()));
+    BOOST_TEST_REQUIRE(general.ok() == decoded.ok());
+    if (!decoded.ok()) {
+        BOOST_TEST((view.error() == decoded.error()), view.error().describe() << " vs " << decoded.error().describe());
+        BOOST_TEST((general.error() == decoded.error()));
+        return;
+    }
+    const fqk::KvCacheSpecV2& spec = *decoded;
+    BOOST_TEST((fqk::to_native(*view) == spec));
+    BOOST_TEST((fqk::to_native(*general) == spec));
+    same_status(fqk::validate(*view), fqk::validate(spec));
+    BOOST_TEST((fqk::validate_all(*view) == fqk::validate_all(spec)));
+    same_result(fqk::digest(*view), fqk::digest(spec));
+    BOOST_TEST(fqk::canonical_encoding(*view) == fqk::canonical_encoding(spec));
+    same_result(fqk::bytes_held(*view), fqk::bytes_held(spec));
+    same_result(fqk::bytes_per_token(*view), fqk::bytes_per_token(spec));
+    const fqk::Result<fqk::KvCacheSpecV2View> verified = fqk::verify_kv_cache_spec_v2_view(as_span(b), limits);
+    BOOST_TEST_REQUIRE(verified.ok() == fqk::validate(spec).ok());
+    if (!verified.ok()) BOOST_TEST((verified.error() == fqk::validate(spec).error()));
+}
+
 /// parse_kv_cache_spec_v2_flatbuffer(buffer), which verifies and decodes in one pass, held to the general
 /// path's answer (flatc's Verifier over the whole buffer, then the decode) on every buffer a test hands it.
 fqk::Result<fqk::KvCacheSpecV2> decode(const Bytes& b, const fqk::FlatBufferLimits& limits = {}) {
@@ -60,6 +107,7 @@ fqk::Result<fqk::KvCacheSpecV2> decode(const Bytes& b, const fqk::FlatBufferLimi
                    one_pass.error().describe() << " vs the general path's " << general.error().describe());
         BOOST_TEST((one_pass.error().kind == fqk::ErrorKind::parse));
     }
+    view_agrees(b, limits, one_pass);
     return one_pass;
 }
 
@@ -274,4 +322,124 @@ BOOST_AUTO_TEST_CASE(every_truncation_and_every_changed_byte) {
             }
         }
     }
+}
+
+// ------------------------------------------------------------------------------------------------ the zero-copy view
+
+namespace {
+
+/// `json` with its first `from` replaced by `to` (the test fails if there is none).
+std::string edit(std::string_view json, std::string_view from, std::string_view to) {
+    std::string text(json);
+    const std::size_t at = text.find(from);
+    BOOST_TEST_REQUIRE(at != std::string::npos, from);
+    text.replace(at, from.size(), to);
+    return text;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(the_view_reads_fields_in_place) {
+    const Bytes buffer = fqk::to_flatbuffer(from_json(kSpecs[0]));
+    const fqk::Result<fqk::KvCacheSpecV2View> view = fqk::view_kv_cache_spec_v2(as_span(buffer));
+    BOOST_TEST_REQUIRE(view.ok());
+    const fqk::KvCacheSpecV2View& v = *view;
+    BOOST_TEST(v.schema_version == "fib_quant_kv_cache_spec_v2");
+    BOOST_TEST(v.layers == 6u);
+    BOOST_TEST(v.tokens == 1000u);
+    BOOST_TEST_REQUIRE(v.groups.size() == 2u);
+    const fqk::KvLayerGroupView g0 = v.groups[0];
+    BOOST_TEST((g0.attention == fqk::KvLayerAttention::sliding_window));
+    BOOST_TEST_REQUIRE(g0.window.has_value());
+    BOOST_TEST(*g0.window == 512u);
+    BOOST_TEST(!v.groups[1].window.has_value());  // absent is not zero, in the view too
+    BOOST_TEST((std::vector<std::uint32_t>(g0.layers.begin(), g0.layers.end()) == std::vector<std::uint32_t>{0, 1, 2, 3, 4}));
+    // In place: the string and the arrays point into the buffer, not into copies.
+    const auto inside = [&](const void* p) {
+        const auto* q = static_cast<const std::uint8_t*>(p);
+        return q >= buffer.data() && q < buffer.data() + buffer.size();
+    };
+    BOOST_TEST(inside(v.schema_version.data()));
+    BOOST_TEST(inside(g0.layers.bytes()));
+    BOOST_TEST(inside(v.storage.dim_order.bytes()));
+    BOOST_TEST((std::vector<fqk::KvDim>(v.storage.dim_order.begin(), v.storage.dim_order.end()) ==
+                std::vector<fqk::KvDim>{fqk::KvDim::kv, fqk::KvDim::block, fqk::KvDim::token, fqk::KvDim::head,
+                                        fqk::KvDim::dim}));
+    BOOST_TEST((v.quant.dtype == fqk::KvDType::bf16));  // a struct of scalars is its own view
+    // 6 layers of 5 sliding (512 of 1000 tokens held, in blocks of 16: 512) and 1 full (1000 in 63 blocks: 1008),
+    // 2 heads of 128 bf16 channels for K and for V: 1024 bytes a token a layer.
+    BOOST_TEST(fqk::bytes_held(v).value() == (5u * 512u + 1u * 1008u) * 1024u);
+    BOOST_TEST(fqk::bytes_per_token(v).value() == 6u * 1024u);
+    // The root table of a verified buffer, as an embedding reader would hand it over.
+    const fqk::Result<fqk::KvCacheSpecV2View> table = fqk::view_kv_cache_spec_v2(fb::GetKvCacheSpecV2(buffer.data()));
+    BOOST_TEST_REQUIRE(table.ok());
+    BOOST_TEST((fqk::to_native(*table) == from_json(kSpecs[0])));
+    BOOST_TEST((fqk::view_kv_cache_spec_v2(static_cast<const fb::KvCacheSpecV2*>(nullptr)).error().kind ==
+                fqk::ErrorKind::parse));
+}
+
+BOOST_AUTO_TEST_CASE(invalid_specs_get_the_same_errors_through_the_view) {
+    const std::string cases[] = {
+        edit(kSpecs[0], R"("window":512)", R"("window":0)"),                                  // a window of 0
+        edit(kSpecs[0], R"("layers":[0,1,2,3,4])", R"("layers":[0,1,2,3,3])"),                // a repeated layer
+        edit(kSpecs[1], R"("kv_heads":1)", R"("kv_heads":2)"),                                // MLA with two heads
+        edit(kSpecs[0], R"(["kv","block","token","head","dim"])", R"(["kv","block","token","head","head"])"),
+        edit(kSpecs[5], R"("batch":4096)", R"("batch":4294967295)"),                          // bytes past 2^64
+        edit(kSpecs[0], R"("fib_quant_kv_cache_spec_v2")", R"("fib_quant_kv_cache_spec_v3")"),
+        edit(kSpecs[4], R"("group_size":32)", R"("group_size":48)"),                          // 128 % 48 != 0
+    };
+    for (const std::string& json : cases) {
+        const fqk::KvCacheSpecV2 spec = from_json(json);
+        const fqk::Status want = fqk::validate(spec);
+        BOOST_TEST_REQUIRE(!want.ok(), json);
+        const Bytes buffer = fqk::to_flatbuffer(spec);
+        const fqk::Result<fqk::KvCacheSpecV2View> view = fqk::view_kv_cache_spec_v2(as_span(buffer));
+        BOOST_TEST_REQUIRE(view.ok());  // well-formed, only invalid
+        const fqk::Status got = fqk::validate(*view);
+        BOOST_TEST_REQUIRE(!got.ok());
+        BOOST_TEST((got.error() == want.error()), got.error().describe() << " vs " << want.error().describe());
+        BOOST_TEST((fqk::validate_all(*view) == fqk::validate_all(spec)));
+        BOOST_TEST((fqk::digest(*view).error() == want.error()));
+        BOOST_TEST((fqk::verify_kv_cache_spec_v2_view(as_span(buffer)).error() == want.error()));
+    }
+    // The paths: worked out here from the edits above.
+    const Bytes window = fqk::to_flatbuffer(from_json(cases[0]));
+    BOOST_TEST(fqk::validate(*fqk::view_kv_cache_spec_v2(as_span(window))).error().path == "groups[0].window");
+    const Bytes mla = fqk::to_flatbuffer(from_json(cases[2]));
+    BOOST_TEST(fqk::validate(*fqk::view_kv_cache_spec_v2(as_span(mla))).error().path == "groups[0].kv_heads");
+    const Bytes overflow = fqk::to_flatbuffer(from_json(cases[4]));
+    BOOST_TEST((fqk::validate(*fqk::view_kv_cache_spec_v2(as_span(overflow))).error().kind ==
+                fqk::ErrorKind::resource_limit_exceeded));
+}
+
+BOOST_AUTO_TEST_CASE(many_layers_partitioned_through_the_view) {
+    // 96 layers in twelve interleaved groups: past the 64-bit fast path of the partition rule, and past the items
+    // the view keeps from its reading (the rest are made from their tables when read). Then one layer moved to
+    // make a repeat, and one missing.
+    static_assert(fqk::TableVectorView<fqk::KvLayerGroupView>::kCached < 12);
+    fqk::KvCacheSpecV2 spec = from_json(kSpecs[0]);
+    spec.layers = 96;
+    spec.groups.resize(12, spec.groups[1]);
+    for (auto& g : spec.groups) g.layers.clear();
+    for (std::uint32_t l = 0; l < 96; ++l) spec.groups[l % 12].layers.push_back(l);
+    spec.groups[11].attention = fqk::KvLayerAttention::sliding_window;  // the last group differs
+    spec.groups[11].window = 77;
+    BOOST_TEST_REQUIRE(fqk::validate(spec).ok());
+    const Bytes ok = fqk::to_flatbuffer(spec);
+    BOOST_TEST(decode(ok).ok());
+    const fqk::Result<fqk::KvCacheSpecV2View> view = fqk::view_kv_cache_spec_v2(as_span(ok));
+    BOOST_TEST_REQUIRE(view.ok());
+    BOOST_TEST_REQUIRE(view->groups.size() == 12u);
+    for (std::size_t i = 0; i < 12; ++i) {
+        const fqk::KvLayerGroupView g = view->groups[i];
+        BOOST_TEST((fqk::to_native(g) == spec.groups[i]), i);
+        BOOST_TEST(g.layers.size() == 8u);
+        BOOST_TEST(g.layers[7] == 84u + i);  // layer i + 12 k, k = 7
+    }
+    BOOST_TEST(*view->groups[11].window == 77u);
+    spec.groups[2].layers[5] = 0;  // layer 0 twice, 62 missing
+    const Bytes bad = fqk::to_flatbuffer(spec);
+    const fqk::Result<fqk::KvCacheSpecV2> decoded = decode(bad);
+    BOOST_TEST_REQUIRE(decoded.ok());
+    BOOST_TEST(fqk::validate(*fqk::view_kv_cache_spec_v2(as_span(bad))).error().path == "groups");
 }

@@ -6,17 +6,24 @@
 // FlatBuffers Verifier (depth and table limits) and decodes it into the native structs, refusing with a parse
 // Error (Error::path names the place) a required field left out, an enum code the schema does not know, a vector
 // past its bound or a string that is not UTF-8. Names follow the flat schemas' (kv_tensor_shape_v1_flatbuffers.hpp):
-// verify_*_buffer() is the one call for a buffer from an untrusted peer. A composite descriptor is decoded, not
-// viewed in place.
+// verify_*_buffer() is the one call for a buffer from an untrusted peer.
+//
+// And the zero-copy views: view_kv_cache_spec_v2() verifies a buffer and checks it as the decoder does, in one pass,
+// then hands out KvCacheSpecV2View, whose members are the native struct's read in place (arrays too:
+// fib_quant_kv/composite_view.hpp). validate(), digest() and the derived counts take the view and run the same
+// generated rules as on the native struct; nothing is allocated unless there is an error.
 #pragma once
 
 #include <flatbuffers/flatbuffers.h>
 
 #include <cstdint>
+#include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
+#include "fib_quant_kv/composite_view.hpp"
 #include "fib_quant_kv/flatbuffer_limits.hpp"
 #include "fib_quant_kv/kv_cache_spec_v2.hpp"
 #include "fib_quant_kv/kv_cache_spec_v2_generated.h"  // flatc's output for kv_cache_spec_v2.fbs
@@ -54,6 +61,146 @@ namespace detail {
 /// the same; this is exposed so that tests and a fuzz target can hold the two to that.
 [[nodiscard]] Result<KvCacheSpecV2> parse_kv_cache_spec_v2_flatbuffer_general(std::span<const std::uint8_t> buffer,
                                                                    const FlatBufferLimits& limits = {});
+}  // namespace detail
+
+// ---------------------------------------------------------------------------------------------- zero-copy views
+
+/// Layers that are stored alike. The view of a KvLayerGroup inside a verified FlatBuffer: the same members, arrays and
+/// strings read in place (the buffer must outlive the view), scalars read once when the view was made.
+struct KvLayerGroupView {
+    /// The layers of the group (0-based indices into the model's layers).
+    VectorView<std::uint32_t> layers{};
+    /// What the group's attention keeps.
+    KvLayerAttention attention{};
+    /// sliding_window: the window in tokens. Optional: absent is not zero.
+    std::optional<std::uint32_t> window{};
+    /// chunked_local: the chunk in tokens. Optional: absent is not zero.
+    std::optional<std::uint32_t> chunk{};
+    /// mla: the latent's rank. Optional: absent is not zero.
+    std::optional<std::uint32_t> kv_lora_rank{};
+    /// mla: the RoPE part of the latent. Optional: absent is not zero.
+    std::optional<std::uint32_t> qk_rope_head_dim{};
+    /// linear: bytes of recurrent state per sequence per layer. Optional: absent is not zero.
+    std::optional<std::uint64_t> state_bytes{};
+    /// KV heads (1 for MLA, 0 for linear).
+    std::uint32_t kv_heads{};
+    /// Channels of one key head (MLA's latent width).
+    std::uint32_t key_head_dim{};
+    /// Channels of one value head (0 for MLA and linear).
+    std::uint32_t value_head_dim{};
+    /// Whether keys are stored before or after RoPE.
+    KvRopeState rope_state{};
+};
+
+template <>
+struct CompositeTraits<KvLayerGroupView> : CompositeTraits<KvLayerGroup> {
+    using native_type = KvLayerGroup;
+};
+
+/// Copies the view out into the native struct.
+[[nodiscard]] KvLayerGroup to_native(const KvLayerGroupView& view);
+
+/// How the cache's bytes are ordered and paged. The view of a KvStorage inside a verified FlatBuffer: the same members, arrays and
+/// strings read in place (the buffer must outlive the view), scalars read once when the view was made.
+struct KvStorageView {
+    /// The stored dimensions, outermost first (a permutation).
+    VectorView<KvDim> dim_order{};
+    /// Whether K and V are separate or stacked.
+    KvPacking packing{};
+    /// Tokens per page (block); 0 for a contiguous cache.
+    std::uint32_t block_size{};
+    /// How V rows are laid out.
+    KvValueLayout value_layout{};
+};
+
+template <>
+struct CompositeTraits<KvStorageView> : CompositeTraits<KvStorage> {
+    using native_type = KvStorage;
+};
+
+/// Copies the view out into the native struct.
+[[nodiscard]] KvStorage to_native(const KvStorageView& view);
+
+/// One model's KV cache as one engine stores it. The view of a KvCacheSpecV2 inside a verified FlatBuffer: the same members, arrays and
+/// strings read in place (the buffer must outlive the view), scalars read once when the view was made.
+struct KvCacheSpecV2View {
+    /// Stable schema marker.
+    std::string_view schema_version{};
+    /// The model's layer count; the groups hold each layer once.
+    std::uint32_t layers{};
+    /// Sequences.
+    std::uint32_t batch{};
+    /// Tokens per sequence.
+    std::uint32_t tokens{};
+    /// The layer groups.
+    TableVectorView<KvLayerGroupView> groups{};
+    /// Storage order and paging.
+    KvStorageView storage{};
+    /// Element type and quantization.
+    KvQuantization quant{};
+};
+
+template <>
+struct CompositeTraits<KvCacheSpecV2View> : CompositeTraits<KvCacheSpecV2> {
+    using native_type = KvCacheSpecV2;
+};
+
+/// Copies the view out into the native struct.
+[[nodiscard]] KvCacheSpecV2 to_native(const KvCacheSpecV2View& view);
+
+/// A view of a whole buffer: checks size and alignment, the file identifier "FQK2", runs the
+/// FlatBuffers Verifier and, in the same pass, what parse_kv_cache_spec_v2_flatbuffer() checks (presence, enum codes,
+/// array bounds, UTF-8), with the same Errors. Does not run validate().
+[[nodiscard]] Result<KvCacheSpecV2View> view_kv_cache_spec_v2(std::span<const std::uint8_t> buffer,
+                                                   const FlatBufferLimits& limits = {});
+
+/// A view of a table already checked by a FlatBuffers Verifier (e.g. one embedded in a larger, verified buffer):
+/// presence, enum codes, array bounds and UTF-8 as above. A null table is a parse Error.
+[[nodiscard]] Result<KvCacheSpecV2View> view_kv_cache_spec_v2(const ::fib_quant_kv::fb::KvCacheSpecV2* table);
+
+/// view_kv_cache_spec_v2(buffer) and then validate(): the one call for a buffer from an untrusted peer, read in place.
+[[nodiscard]] Result<KvCacheSpecV2View> verify_kv_cache_spec_v2_view(std::span<const std::uint8_t> buffer,
+                                                   const FlatBufferLimits& limits = {});
+
+/// A view must not outlive its bytes: a temporary buffer is refused at compile time (keep it in a variable).
+Result<KvCacheSpecV2View> view_kv_cache_spec_v2(const std::vector<std::uint8_t>&& buffer, const FlatBufferLimits& limits = {}) = delete;
+Result<KvCacheSpecV2View> verify_kv_cache_spec_v2_view(const std::vector<std::uint8_t>&& buffer,
+                                     const FlatBufferLimits& limits = {}) = delete;
+
+/// The first violated rule, as validate(KvCacheSpecV2) reports it (the same generated rules).
+[[nodiscard]] Status validate(const KvCacheSpecV2View& spec);
+
+/// Every violated rule, as validate_all(KvCacheSpecV2) reports them.
+[[nodiscard]] std::vector<Error> validate_all(const KvCacheSpecV2View& spec);
+
+namespace detail {
+/// K and V bytes one token of one sequence takes across every layer, scales included (sliding and chunked layers too, linear layers 0). Nothing on overflow. Handwritten (src/), declared by the schema.
+[[nodiscard]] std::optional<std::uint64_t> kv_cache_spec_v2_bytes_per_token(const KvCacheSpecV2View& spec) noexcept;
+}  // namespace detail
+
+/// K and V bytes one token of one sequence takes across every layer, scales included (sliding and chunked layers too, linear layers 0). As bytes_per_token(KvCacheSpecV2).
+[[nodiscard]] Result<std::uint64_t> bytes_per_token(const KvCacheSpecV2View& spec);
+
+namespace detail {
+/// Bytes held for `batch` sequences of `tokens` tokens: full and MLA layers hold every token, sliding and chunked layers at most their window or chunk, paged caches whole blocks, plus linear layers' state. Nothing on overflow. Handwritten (src/), declared by the schema.
+[[nodiscard]] std::optional<std::uint64_t> kv_cache_spec_v2_bytes_held(const KvCacheSpecV2View& spec) noexcept;
+}  // namespace detail
+
+/// Bytes held for `batch` sequences of `tokens` tokens: full and MLA layers hold every token, sliding and chunked layers at most their window or chunk, paged caches whole blocks, plus linear layers' state. As bytes_held(KvCacheSpecV2).
+[[nodiscard]] Result<std::uint64_t> bytes_held(const KvCacheSpecV2View& spec);
+
+/// The canonical encoding the digest is taken over (docs/digest.md), as of the native struct; no validation.
+[[nodiscard]] std::string canonical_encoding(const KvCacheSpecV2View& spec);
+
+/// XXH3-128 of canonical_encoding(), after validate() (whose first error it returns otherwise): the native
+/// struct's digest.
+[[nodiscard]] Result<Digest> digest(const KvCacheSpecV2View& spec);
+
+namespace detail {
+/// view_kv_cache_spec_v2(buffer) by its general path: the frame checks, flatc's Verifier over the whole buffer, then
+/// the checks of the verified table; held to the same answers by the tests and a fuzz target.
+[[nodiscard]] Result<KvCacheSpecV2View> view_kv_cache_spec_v2_general(std::span<const std::uint8_t> buffer,
+                                                           const FlatBufferLimits& limits = {});
 }  // namespace detail
 
 }  // namespace fib_quant_kv
