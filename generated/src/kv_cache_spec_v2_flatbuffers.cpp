@@ -61,13 +61,9 @@ static_assert(std::is_same_v<std::underlying_type_t<::fib_quant_kv::fb::KvRopeSt
 static_assert(std::is_same_v<std::underlying_type_t<::fib_quant_kv::fb::KvAttentionKind>, std::underlying_type_t<KvAttentionKind>>);
 static_assert(std::is_same_v<std::underlying_type_t<::fib_quant_kv::fb::KvDType>, std::underlying_type_t<KvDType>>);
 
-template <class T>
-Result<T> finish(fbrt::Outcome outcome, T&& spec, std::optional<Error>&& problem) {
-    switch (outcome) {
-        case fbrt::Outcome::ok: return std::move(spec);
-        case fbrt::Outcome::problem: return std::move(*problem);
-        case fbrt::Outcome::verify_failed: break;
-    }
+/// The Error of a read that did not succeed.
+Error failure(fbrt::Outcome outcome, std::optional<Error>&& problem) {
+    if (outcome == fbrt::Outcome::problem) return std::move(*problem);
     return detail::flatbuffers_support::verify_failed("KvCacheSpecV2");
 }
 
@@ -77,10 +73,11 @@ Result<T> read_buffer(std::span<const std::uint8_t> buffer, const FlatBufferLimi
     if (std::optional<Error> e = detail::flatbuffers_support::check_frame(buffer, kKvCacheSpecV2FileIdentifier, "KvCacheSpecV2")) {
         return std::move(*e);
     }
-    T spec{};
+    Result<T> out{std::in_place};  // read where it lies: a view is a few hundred bytes, not copied again
     std::optional<Error> problem;
-    const fbrt::Outcome outcome = fbrt::read_buffer_one_pass(buffer, limits, spec, problem);
-    return finish(outcome, std::move(spec), std::move(problem));
+    const fbrt::Outcome outcome = fbrt::read_buffer_one_pass(buffer, limits, *out, problem);
+    if (outcome != fbrt::Outcome::ok) out = failure(outcome, std::move(problem));
+    return out;
 }
 
 /// A whole buffer read into T by the general path: flatc's Verifier first, then the trusted read.
@@ -91,22 +88,23 @@ Result<T> read_buffer_general(std::span<const std::uint8_t> buffer, const FlatBu
     }
     flatbuffers::Verifier verifier(buffer.data(), buffer.size(), limits.max_depth, limits.max_tables);
     if (!::fib_quant_kv::fb::VerifyKvCacheSpecV2Buffer(verifier)) return detail::flatbuffers_support::verify_failed("KvCacheSpecV2");
-    T spec{};
+    Result<T> out{std::in_place};
     std::optional<Error> problem;
-    const fbrt::Outcome outcome = fbrt::read_verified_buffer(buffer, spec, problem);
-    return finish(outcome, std::move(spec), std::move(problem));
+    const fbrt::Outcome outcome = fbrt::read_verified_buffer(buffer, *out, problem);
+    if (outcome != fbrt::Outcome::ok) out = failure(outcome, std::move(problem));
+    return out;
 }
 
 /// A verified table read into T.
 template <class T>
 Result<T> read_table(const ::fib_quant_kv::fb::KvCacheSpecV2* table) {
     if (table == nullptr) return detail::flatbuffers_support::missing_table("KvCacheSpecV2");
-    T spec{};
+    Result<T> out{std::in_place};
     fbrt::ReadState st{};
     const PathLink top{};
-    (void)fbrt::read_table(st, reinterpret_cast<const std::uint8_t*>(table), spec, top);
-    if (st.problem) return std::move(*st.problem);
-    return spec;
+    (void)fbrt::read_table(st, reinterpret_cast<const std::uint8_t*>(table), *out, top);
+    if (st.problem) out = std::move(*st.problem);
+    return out;
 }
 
 }  // namespace

@@ -107,14 +107,14 @@ class VectorView {
 };
 
 /// An array of nested structs inside a verified FlatBuffer. The reader that made the view read every item once
-/// already (to check it), and kept the first few (kCached, as many as fit in 512 bytes, at most 8: a model's
+/// already (to check it), and kept the first few (kCached, as many as fit in 512 bytes, at most 4: most models'
 /// layer groups); item `i` is a copy of that, or, past them, a view made from its table when it is read. Either
 /// way nothing is allocated.
 template <class V>
 class TableVectorView {
   public:
     using value_type = V;
-    static constexpr std::size_t kCached = sizeof(V) > 512 ? 0 : (512 / sizeof(V) < 8 ? 512 / sizeof(V) : 8);
+    static constexpr std::size_t kCached = sizeof(V) > 512 ? 0 : (512 / sizeof(V) < 4 ? 512 / sizeof(V) : 4);
 
     TableVectorView() = default;
     [[nodiscard]] std::size_t size() const noexcept { return size_; }
