@@ -302,10 +302,14 @@ struct FastReader<std::vector<T>> {
                     if (room == 0) return false;  // one more than the bound: the general reader's error
                     std::size_t n = 0;
                     if (!st.cursor.uint_run(std::numeric_limits<T>::max(), chunk, room, n)) return false;
-                    total += n;
                     st.values += n;
                     if (st.values > st.limits.max_values) return false;
-                    out.insert(out.end(), chunk, chunk + n);
+                    if (total == 0) {
+                        out.assign(chunk, chunk + n);
+                    } else {
+                        out.insert(out.end(), chunk, chunk + n);
+                    }
+                    total += n;
                 } while (st.cursor.take(','));
             } else if constexpr (std::is_enum_v<T>) {
                 // Enums: items gather on the stack, then go to the vector in one allocation of the exact size

@@ -105,7 +105,9 @@ class Cursor {
         std::size_t k = 0;
         for (;;) {
             std::uint64_t v = 0;
-            p = plain_uint(p, end_, max, v);
+            // Most items of such runs (layer indices) are one or two digits: those take no digit loop.
+            const char* const next = short_uint(p, end_, v);
+            p = next != nullptr && v <= max ? next : plain_uint(p, end_, max, v);
             if (p == nullptr) return false;
             out[k++] = static_cast<T>(v);
             if (k == cap || p == end_ || *p != ',') break;
@@ -158,6 +160,25 @@ class Cursor {
     [[nodiscard]] bool at_end() const noexcept { return p_ == end_; }
 
   private:
+    /// A plain unsigned integer of one or two digits at `p`, followed by a byte that is not a digit, in `out`:
+    /// where it ends; nullptr for anything else (fewer than three bytes left, a longer number, a leading zero),
+    /// which plain_uint() then decides.
+    [[nodiscard, gnu::always_inline]] static const char* short_uint(const char* p, const char* end,
+                                                                   std::uint64_t& out) noexcept {
+        if (end - p < 3) return nullptr;
+        const unsigned d0 = static_cast<unsigned char>(p[0]) - unsigned{'0'};
+        const unsigned d1 = static_cast<unsigned char>(p[1]) - unsigned{'0'};
+        if (d0 > 9) return nullptr;
+        if (d1 > 9) {
+            out = d0;
+            return p + 1;
+        }
+        const unsigned d2 = static_cast<unsigned char>(p[2]) - unsigned{'0'};
+        if (d0 == 0 || d2 <= 9) return nullptr;
+        out = d0 * 10 + d1;
+        return p + 2;
+    }
+
     /// The plain unsigned integer (as uint() takes it) at `p`, up to `max`, in `out`: where it ends, or nullptr.
     [[nodiscard, gnu::always_inline]] static const char* plain_uint(const char* p, const char* end, std::uint64_t max,
                                                                    std::uint64_t& out) noexcept {
