@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "fib_quant_kv/kv_cache_spec_v2.hpp"
+#include "fib_quant_kv/kv_cache_spec_v2_flatbuffers.hpp"
 #include "internal/composite.hpp"
 #include "python/support.hpp"
 
@@ -637,6 +638,20 @@ void bind_kv_cache_spec_v2(py::module_& m) {
             "digest", [](const KvCacheSpecV2& s) { return py::str(value_or_raise(digest(s)).hex()); },
             "32 hex digits: XXH3-128 of the canonical encoding (docs/digest.md). Validates first; DescriptorError "
             "when it is invalid.");
+        cls.def(
+            "to_flatbuffer", [](const KvCacheSpecV2& s) { return to_bytes(to_flatbuffer(s)); },
+            "A finished FlatBuffer with file identifier FQK2; absent optional fields left out.");
+        cls.def_static(
+            "from_flatbuffer",
+            [](py::handle buffer) {
+                return with_aligned_bytes(buffer, "from_flatbuffer", [](std::span<const std::uint8_t> b) {
+                    return to_native(value_or_raise(verify_kv_cache_spec_v2_view(b)));
+                });
+            },
+            py::arg("buffer"),
+            "Verifies a FlatBuffer in place (any bytes-like object: bytes, memoryview, mmap, numpy uint8 array) "
+            "and checks every rule, then copies the spec out. DescriptorError when it is not a valid one: kind "
+            "parse for a buffer that is not one (its .path says where), the rule's kind for a broken rule.");
         cls.def(
             "replace",
             [](const KvCacheSpecV2& s, const py::kwargs& changes) {

@@ -195,6 +195,45 @@ def test_counts_past_2_64():
     assert (e.kind, e.rule, e.path) == (fqk.ErrorKind.parse, "json.invalid_value", "tokens")
 
 
+# ---------------------------------------------------------------------------------------------- FlatBuffers
+def test_flatbuffer_round_trip_and_bytes_like_inputs():
+    s = vllm_spec()
+    b = s.to_flatbuffer()
+    assert isinstance(b, bytes) and b[4:8] == b"FQK2"  # the file identifier at bytes 4..8, as FlatBuffers puts it
+    assert fqk.KvCacheSpecV2.from_flatbuffer(b) == s
+    assert fqk.KvCacheSpecV2.from_flatbuffer(bytearray(b)) == s
+    assert fqk.KvCacheSpecV2.from_flatbuffer(memoryview(b)) == s
+    odd = bytearray(b"x") + bytearray(b)  # a view at an odd address: read from an aligned copy
+    assert fqk.KvCacheSpecV2.from_flatbuffer(memoryview(odd)[1:]) == s
+    # absent stays absent: the full group has no window, in the buffer too
+    assert fqk.KvCacheSpecV2.from_flatbuffer(b).groups[1].window is None
+
+
+def test_flatbuffer_equals_kvshape_convert(kvshape, tmp_path):
+    s = vllm_spec()
+    src = tmp_path / "spec.json"
+    src.write_text(s.to_json())
+    out = tmp_path / "spec.fqk2"
+    run = subprocess.run([kvshape, "convert", "--to", "fb", str(src), str(out)], capture_output=True)
+    assert run.returncode == 0, run.stderr
+    assert out.read_bytes() == s.to_flatbuffer()
+
+
+def test_flatbuffer_errors():
+    b = vllm_spec().to_flatbuffer()
+    e = raised(lambda: fqk.KvCacheSpecV2.from_flatbuffer(b[:-8]))  # cut short
+    assert e.kind == fqk.ErrorKind.parse
+    e = raised(lambda: fqk.KvCacheSpecV2.from_flatbuffer(b[:4] + b"FQKV" + b[8:]))  # v1's identifier
+    assert (e.kind, e.rule) == (fqk.ErrorKind.parse, "flatbuffers.identifier")
+    # Well-formed but invalid: the rule's own error, with its path, as validate() gives it.
+    bad = vllm_spec(groups=[vllm_spec().groups[1].replace(layers=[1]),
+                            vllm_spec().groups[0].replace(layers=[0], window=0)])
+    e = raised(lambda: fqk.KvCacheSpecV2.from_flatbuffer(bad.to_flatbuffer()))
+    assert (e.kind, e.rule, e.path) == (fqk.ErrorKind.corrupt_payload, "group.window.nonzero", "groups[1].window")
+    with pytest.raises(TypeError):
+        fqk.KvCacheSpecV2.from_flatbuffer("not bytes")
+
+
 # ---------------------------------------------------------------------------------------------- hostile specs
 def test_window_zero_names_its_path():
     s = vllm_spec(groups=[vllm_spec().groups[1].replace(layers=[1]),

@@ -642,6 +642,11 @@ class KvCacheSpecV2(KvCacheSpecV2Handwritten):
         """Reads JSON; DescriptorError (parse) on bad input, with the field's path. Does not validate."""
     def digest(self) -> str:
         """32 hex digits (XXH3-128 of the canonical encoding); validates first."""
+    def to_flatbuffer(self) -> bytes:
+        """A FlatBuffer with file identifier FQK2; absent optional fields left out."""
+    @staticmethod
+    def from_flatbuffer(buffer: Any) -> KvCacheSpecV2:
+        """Verifies any bytes-like buffer in place and checks every rule; DescriptorError otherwise."""
     def replace(self, **changes: Any) -> KvCacheSpecV2:
         """A copy with the given fields changed."""
     def __eq__(self, other: object) -> bool: ...
