@@ -246,6 +246,9 @@ std::uint64_t largest(std::uint64_t lo, std::uint64_t hi, F fits) {
 /// Linear-attention and Mamba layers hold their state, counted apart (state_bytes).
 struct HfSizer {
     const std::vector<LayerGroup>& groups;
+    /// Bytes of the dtype the model runs in, which the cache and the states below take: hf keeps float caches
+    /// only (kDTypes), so the resolved cache dtype is the model's (the config's torch_dtype, or --kv-dtype, which
+    /// stands for loading the model in that dtype).
     std::uint64_t dsize;
 
     /// Bytes of one layer's state for one sequence. A Gated DeltaNet (Qwen3-Next, Qwen3.5) keeps its conv state
