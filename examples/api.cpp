@@ -1,7 +1,9 @@
 // The README's API tour as a program that builds and runs with the tests (ctest: example_api), so the README
 // cannot drift from the library. Exit status 0 when every step behaved as the comments say.
 #include <fib_quant_kv/fib_quant_kv.hpp>
-#include <fib_quant_kv/kv_tensor_shape_v1_flatbuffers.hpp>  // only for the FlatBuffers form
+#include <fib_quant_kv/cache_spec.hpp>                       // upgrade() and compat() of v2 cache specs
+#include <fib_quant_kv/kv_cache_spec_v2_flatbuffers.hpp>     // only for the FlatBuffers forms
+#include <fib_quant_kv/kv_tensor_shape_v1_flatbuffers.hpp>
 
 #include <cstdio>
 #include <string_view>
@@ -40,7 +42,19 @@ int tour(std::string_view text) {
     const bool same = view->head_dim() == 128 && fqk::digest(*view).value() == fqk::digest(s).value() &&
                       fqk::to_native(*view) == s && s == *shape;
     std::printf("flatbuffer: %zu bytes, same shape and digest: %s\n", buf.size(), same ? "yes" : "no");
-    return same ? 0 : 1;
+    if (!same) return 1;
+
+    // v2: the cache spec of the same cache (K and V, one full-attention group), and its zero-copy view.
+    fqk::Result<fqk::KvCacheSpecV2> spec = fqk::upgrade(s);
+    if (!spec) return report(spec.error());
+    std::vector<std::uint8_t> buf2 = fqk::to_flatbuffer(*spec);
+    fqk::Result<fqk::KvCacheSpecV2View> v2 = fqk::verify_kv_cache_spec_v2_view(buf2);  // in place, validated
+    if (!v2) return report(v2.error());
+    const bool same2 = fqk::digest(*v2).value() == fqk::digest(*spec).value() && fqk::to_native(*v2) == *spec;
+    std::printf("v2 view: %zu group of %zu layers, %llu bytes held, same spec and digest: %s\n", v2->groups.size(),
+                v2->groups[0].layers.size(), static_cast<unsigned long long>(fqk::bytes_held(*v2).value()),
+                same2 ? "yes" : "no");
+    return same2 ? 0 : 1;
 }
 
 }  // namespace
