@@ -76,7 +76,11 @@ class VersionPeek {
     bool Uint64(std::uint64_t) { return false; }
     bool Double(double) { return false; }
     bool RawNumber(const char*, rapidjson::SizeType, bool) { return value(false, {}); }
-    bool String(const char* s, rapidjson::SizeType n, bool) { return value(true, {s, n}); }
+    bool String(const char* s, rapidjson::SizeType n, bool) {
+        // a lone surrogate escape decodes to bytes that are not UTF-8 (see TreeBuilder::text_ok): not a version
+        if (at_version_ && has_encoded_surrogate({s, n})) bad = true;
+        return value(true, {s, n});
+    }
     bool StartObject() { return open(true); }
     bool StartArray() { return open(false); }
     bool Key(const char* s, rapidjson::SizeType n, bool) {
@@ -126,10 +130,13 @@ class TreeBuilder {
     bool Uint64(std::uint64_t) { return false; }
     bool Double(double) { return false; }
     bool RawNumber(const char* s, rapidjson::SizeType n, bool) { return add(Node::Kind::number, {s, n}); }
-    bool String(const char* s, rapidjson::SizeType n, bool) { return add(Node::Kind::string, {s, n}); }
+    bool String(const char* s, rapidjson::SizeType n, bool) {
+        return text_ok({s, n}) && add(Node::Kind::string, {s, n});
+    }
     bool StartObject() { return open(Node::Kind::object); }
     bool StartArray() { return open(Node::Kind::array); }
     bool Key(const char* s, rapidjson::SizeType n, bool) {
+        if (!text_ok({s, n})) return false;
         stack_.back()->keys.emplace_back(s, n);
         stack_.back()->items.emplace_back();
         return true;
@@ -137,9 +144,19 @@ class TreeBuilder {
     bool EndObject(rapidjson::SizeType) { return close(); }
     bool EndArray(rapidjson::SizeType) { return close(); }
 
-    std::optional<std::string> limit_error;
+    /// Why the builder stopped the parse (a limit, or text that is not UTF-8), when it did.
+    std::optional<std::string> stop_error;
 
   private:
+    /// A decoded string or key is UTF-8. RapidJSON (Debian's 1.1.0) validates the input's encoding and pairs a
+    /// high surrogate escape with a low one, but decodes a lone low surrogate ("\udc00") to the three bytes of a
+    /// surrogate, which are not UTF-8; that text must not reach a value, a message or a caller.
+    bool text_ok(std::string_view text) {
+        if (!has_encoded_surrogate(text)) [[likely]] return true;
+        stop_error = "lone surrogate in a \\u escape";
+        return false;
+    }
+
     Node* slot() {
         if (stack_.empty()) return &root_;
         Node* top = stack_.back();
@@ -148,7 +165,7 @@ class TreeBuilder {
     }
     bool add(Node::Kind kind, std::string_view text) {
         if (++values_ > limits_.max_values) {
-            limit_error = "more than " + std::to_string(limits_.max_values) + " values";
+            stop_error = "more than " + std::to_string(limits_.max_values) + " values";
             return false;
         }
         Node* n = slot();
@@ -159,7 +176,7 @@ class TreeBuilder {
     }
     bool open(Node::Kind kind) {
         if (stack_.size() + 1 > limits_.max_depth) {
-            limit_error = "nested deeper than " + std::to_string(limits_.max_depth);
+            stop_error = "nested deeper than " + std::to_string(limits_.max_depth);
             return false;
         }
         if (!add(kind, {})) return false;
@@ -197,8 +214,8 @@ Result<Node> parse_tree(std::string_view json, const TreeLimits& limits) {
     ViewStream stream(json);
     TreeBuilder builder(limits, stream, root);
     const rapidjson::ParseResult r = reader.Parse<kTreeFlags>(stream, builder);
-    if (builder.limit_error) {
-        return make_error(ErrorKind::parse, wire_rules::json_syntax, "invalid JSON: " + *builder.limit_error,
+    if (builder.stop_error) {
+        return make_error(ErrorKind::parse, wire_rules::json_syntax, "invalid JSON: " + *builder.stop_error,
                           r.Offset());
     }
     if (r.IsError()) {

@@ -191,6 +191,32 @@ BOOST_AUTO_TEST_CASE(parse_errors_name_the_path) {
     BOOST_TEST(e.message == "invalid JSON: nested deeper than 64");
 }
 
+BOOST_AUTO_TEST_CASE(lone_surrogate_escapes_are_refused_wherever_they_are) {
+    // RapidJSON decodes a lone low surrogate escape to the bytes ED B7 9D (for \udddd), which are not UTF-8. Found
+    // by fuzz/fuzz_spec_v2.cpp: the text reached an error message, which then was not UTF-8 either. Each place a
+    // string can be (a value read, a key, a value skipped, the version) is refused as a syntax error.
+    const std::string cases[] = {
+        edit(kGemmaLike, R"("packing":"stacked")", R"("packing":"\udddd")"),                // an enum value
+        edit(kGemmaLike, R"("packing":"stacked")", R"("packing":"st\udc00acked")"),
+        edit(kGemmaLike, R"("packing":"stacked")", R"("\udddd":1,"packing":"stacked")"),   // a key
+        edit(kGemmaLike, R"("packing":"stacked")", R"("note":"\udfff","packing":"stacked")"),  // skipped
+        edit(kGemmaLike, R"("window":512)", R"("window":"\udddd")"),                        // the wrong type
+        edit(kGemmaLike, R"("fib_quant_kv_cache_spec_v2")", R"("fib_quant_kv_cache_spec_v2\udddd")"),
+    };
+    for (const std::string& json : cases) {
+        const fqk::Error e = parse_error(json);
+        BOOST_TEST(e.rule == fqk::wire_rules::json_syntax, json);
+        BOOST_TEST(e.message == "invalid JSON: lone surrogate in a \\u escape");
+        BOOST_TEST(fqk::detail::is_valid_utf8(e.describe()));
+    }
+    // A pair is a character: U+1F600 as \ud83d\ude00 reads, in a value that is skipped.
+    BOOST_TEST(fqk::parse_kv_cache_spec_v2_json(
+                   edit(kGemmaLike, R"("packing":"stacked")", R"("note":"\ud83d\ude00","packing":"stacked")")).ok());
+    // The version peek (how readers of several schemas tell them apart) finds no version in such text.
+    BOOST_TEST(!fqk::json_schema_version(R"({"schema_version":"v\udddd"})").has_value());
+    BOOST_TEST(fqk::json_schema_version(R"({"schema_version":"v\u00e9"})").value() == "v\xc3\xa9");
+}
+
 BOOST_AUTO_TEST_CASE(arrays_past_their_bound_are_refused_before_they_are_stored) {
     std::string groups;
     for (int i = 0; i < 257; ++i) groups += std::string(i ? "," : "") + "{}";

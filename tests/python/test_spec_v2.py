@@ -245,6 +245,16 @@ def test_window_zero_names_its_path():
     assert [x.rule for x in s.validate_all()] == ["group.window.nonzero"]
 
 
+def test_lone_surrogate_escape_is_a_descriptor_error():
+    # RapidJSON decodes "\udddd" to bytes that are not UTF-8; the reader refuses it rather than let them reach a
+    # message (which Python could not decode: UnicodeDecodeError instead of DescriptorError).
+    for text in ['{"schema_version":"fib_quant_kv_cache_spec_v2","layers":"\\udddd"}',
+                 b'{"schema_version":"fib_quant_kv_cache_spec_v2","\\udc00":1}']:
+        e = raised(lambda: fqk.KvCacheSpecV2.from_json(text))
+        assert (e.kind, e.rule, e.message) == (fqk.ErrorKind.parse, "json.syntax",
+                                              "invalid JSON: lone surrogate in a \\u escape")
+
+
 def test_window_zero_from_json():
     text = spec_json([group_json(attention="sliding_window", window=0)])
     e = raised(fqk.KvCacheSpecV2.from_json(text).validate)
