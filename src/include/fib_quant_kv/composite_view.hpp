@@ -4,12 +4,14 @@
 // view, a `FooView` with the native struct's member names, in which
 //   * a string is a std::string_view into the buffer;
 //   * an array of integers or enum codes is a VectorView<T>, read in place;
-//   * an array of structs is a TableVectorView<FooItemView>, whose items are made when they are read;
+//   * an array of structs is a TableVectorView<FooItemView>: the first items as its reader read them, the rest
+//     made from their tables when they are read;
 //   * a nested struct is its view (or the native struct itself, when it holds only scalars);
 //   * scalars, enums and optional scalars are the native struct's, read once when the view is made.
-// Views are made only by the generated view_*() readers, after the FlatBuffers Verifier and the schema's own
-// checks (presence, enum codes, array bounds, UTF-8) have passed over the whole buffer; so an item read later
-// cannot fail. A view borrows its buffer: the bytes must outlive it.
+// VectorView and TableVectorView are filled in only by the generated view_*() readers, after the FlatBuffers
+// Verifier and the schema's own checks (presence, enum codes, array bounds, UTF-8) have passed over the whole
+// buffer, so an item read later cannot fail; default-constructed, they are empty. A view borrows its buffer: the
+// bytes must outlive it.
 #pragma once
 
 #include <array>
