@@ -304,15 +304,10 @@ def member_type(f) -> str:
     return t
 
 
-def has_view(st) -> bool:
-    """Whether a composite struct gets a FlatBuffers view type of its own (FooView): when it reads something in
-    place (model.Struct.reads_in_place). A struct of scalars only is its own view (its members are read once)."""
-    return st.reads_in_place
-
-
 def view_name(st) -> str:
-    """The type a view holds `st` as: FooView, or Foo itself (has_view())."""
-    return f"{st.name.pascal}View" if has_view(st) else st.name.pascal
+    """The type a view holds `st` as: FooView when it reads something in place (model.Struct.reads_in_place),
+    else Foo itself: a struct of scalars only is its own view (its members are read once)."""
+    return f"{st.name.pascal}View" if st.reads_in_place else st.name.pascal
 
 
 def view_member_type(f) -> str:

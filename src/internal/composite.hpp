@@ -506,16 +506,26 @@ std::string value_text(const T& v) {
     return out;
 }
 
+/// The address of each field of `s` (a composite struct, const or not), by field index: how code that walks one
+/// struct's fields with each_field() reaches field i of another struct of the same fields.
+template <class S>
+    requires Composite<std::remove_const_t<S>>
+[[nodiscard]] auto field_addresses(S& s) {
+    using Traits = CompositeTraits<std::remove_const_t<S>>;
+    std::array<std::conditional_t<std::is_const_v<S>, const void*, void*>, Traits::fields.size()> at{};
+    Traits::each_field(s, [&](std::size_t i, auto& v) {
+        at[i] = &v;
+        return true;
+    });
+    return at;
+}
+
 /// Appends every difference between `a` and `b` at `at`: field by field; arrays of structs item by item when
 /// both hold as many, else as their counts; other values as wholes.
 template <Composite S>
 void differences(const S& a, const S& b, const PathLink& at, std::vector<Difference>& out) {
     using Traits = CompositeTraits<S>;
-    std::array<const void*, Traits::fields.size()> b_fields{};
-    Traits::each_field(b, [&](std::size_t i, const auto& v) {
-        b_fields[i] = &v;
-        return true;
-    });
+    const auto b_fields = field_addresses(b);
     Traits::each_field(a, [&](std::size_t i, const auto& va) {
         using V = std::remove_cvref_t<decltype(va)>;
         const V& vb = *static_cast<const V*>(b_fields[i]);

@@ -33,6 +33,7 @@
 #include "fib_quant_kv/enum_traits.hpp"
 #include "fib_quant_kv/error.hpp"
 #include "fib_quant_kv/flatbuffer_limits.hpp"
+#include "internal/composite.hpp"
 #include "internal/flatbuffers_support.hpp"
 #include "internal/text.hpp"
 
@@ -501,11 +502,7 @@ template <class V>
     } else {
         // A generated view: its field i (a V member) becomes the native struct's field i (its native_of type).
         N out{};
-        std::array<void*, CompositeTraits<N>::fields.size()> into{};
-        CompositeTraits<N>::each_field(out, [&](std::size_t i, auto& field) {
-            into[i] = &field;
-            return true;
-        });
+        const auto into = composite::field_addresses(out);
         CompositeTraits<V>::each_field(v, [&](std::size_t i, const auto& field) {
             using F = std::remove_cvref_t<decltype(field)>;
             *static_cast<typename native_of<F>::type*>(into[i]) = to_native(field);
