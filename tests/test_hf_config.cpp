@@ -321,9 +321,17 @@ BOOST_AUTO_TEST_CASE(dtype_must_be_known) {
 }
 
 BOOST_AUTO_TEST_CASE(heads_that_do_not_divide) {
-    // KV heads: the descriptor's own validate() error.
-    CHECK_ERROR(size_error(hostile("heads-not-dividing.json")), ErrorKind::corrupt_payload, "grouped.heads_divisible",
+    // KV heads: the descriptor's own validate() error, from the reader, so that the v1 rows and every engine's
+    // sizing refuse the config alike.
+    CHECK_ERROR(read_error(hostile("heads-not-dividing.json")), ErrorKind::corrupt_payload, "grouped.heads_divisible",
                 "query_heads,kv_heads", "query_heads must be divisible by kv_heads");
+    // More KV heads than query heads (64 of 32: 32 % 64 != 0), and no layers at all.
+    CHECK_ERROR(read_error(R"({"num_hidden_layers":2,"num_attention_heads":32,"num_key_value_heads":64,)"
+                           R"("hidden_size":4096})"),
+                ErrorKind::corrupt_payload, "grouped.heads_divisible", "query_heads,kv_heads",
+                "query_heads must be divisible by kv_heads");
+    CHECK_ERROR(read_error(R"({"num_hidden_layers":0,"num_attention_heads":32,"hidden_size":4096})"),
+                ErrorKind::corrupt_payload, "layers.nonzero", "layers", "kv shape layers must be > 0");
     // hidden_size / heads: no head_dim to derive.
     const Error e = read_error(R"({"num_hidden_layers":32,"num_attention_heads":70,"hidden_size":4544})");
     CHECK_ERROR(e, ErrorKind::dimension_not_divisible, "hf_config.hidden_size_divisible", "hidden_size",
@@ -336,7 +344,7 @@ BOOST_AUTO_TEST_CASE(heads_that_do_not_divide) {
                 "`text_config.head_dim`");
     // Zero heads: validate() names them.
     CHECK_ERROR(
-        size_error(R"({"num_hidden_layers":2,"num_attention_heads":0,"hidden_size":64,"torch_dtype":"float16"})"),
+        read_error(R"({"num_hidden_layers":2,"num_attention_heads":0,"hidden_size":64,"torch_dtype":"float16"})"),
         ErrorKind::corrupt_payload, "kv_heads.nonzero", "kv_heads", "kv shape kv_heads must be > 0");
 }
 
@@ -390,6 +398,31 @@ BOOST_AUTO_TEST_CASE(not_an_object) {
                 "invalid JSON: The document root must not be followed by other values.");
     CHECK_ERROR(read_error(R"({"text_config":[1]})"), ErrorKind::parse, "hf_config.invalid_type", "text_config",
                 "key `text_config`: invalid type: sequence, expected a JSON object or null");
+}
+
+BOOST_AUTO_TEST_CASE(python_nan_and_infinity) {
+    // Python's json.dumps writes NaN, Infinity and -Infinity, and real configs carry them (Mamba-2's
+    // time_step_limit: [0.0, Infinity]). Where the cache does not depend on the key, the config reads as without it.
+    const std::string plain = R"({"num_hidden_layers":2,"num_attention_heads":4,"hidden_size":64,"torch_dtype":"float16")";
+    const KvCacheSize with = size_ok(plain + R"(,"time_step_limit":[0.0,Infinity],"a":NaN,"b":-Infinity,"c":{"d":NaN}})", 8);
+    const KvCacheSize without = size_ok(plain + "}", 8);
+    BOOST_TEST(with.total_bytes == without.total_bytes);
+    BOOST_TEST(with.total_bytes == 2u * 2 * 4 * 16 * 8 * 2);  // K+V x layers x heads x 64/4 x tokens x f16
+    // Where it does, the key is named and the value quoted as written.
+    CHECK_ERROR(read_error(R"({"num_hidden_layers":Infinity,"num_attention_heads":4,"hidden_size":64})"),
+                ErrorKind::parse, "hf_config.invalid_type", "num_hidden_layers",
+                "key `num_hidden_layers`: invalid type: floating point `Infinity`, expected u32");
+    CHECK_ERROR(read_error(R"({"num_hidden_layers":2,"num_attention_heads":-Infinity,"hidden_size":64})"),
+                ErrorKind::parse, "hf_config.invalid_type", "num_attention_heads",
+                "key `num_attention_heads`: invalid type: floating point `-Infinity`, expected u32");
+    CHECK_ERROR(read_error(R"({"text_config":{"num_hidden_layers":2,"num_attention_heads":4,"head_dim":NaN}})"),
+                ErrorKind::parse, "hf_config.invalid_type", "text_config.head_dim",
+                "key `text_config.head_dim`: invalid type: floating point `NaN`, expected u32");
+    CHECK_ERROR(read_error("-Infinity"), ErrorKind::parse, "hf_config.invalid_type", "",
+                "invalid type: floating point `-Infinity`, expected a JSON object (a config.json)");
+    // Misspellings stay syntax errors.
+    CHECK_ERROR(read_error(R"({"a":Infinit})"), ErrorKind::parse, "json.syntax", "", "invalid JSON: Invalid value.");
+    CHECK_ERROR(read_error(R"({"a":nan})"), ErrorKind::parse, "json.syntax", "", "invalid JSON: Invalid value.");
 }
 
 BOOST_AUTO_TEST_CASE(wrong_types_name_the_key_path) {

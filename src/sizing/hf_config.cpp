@@ -3,7 +3,9 @@
 //
 // RapidJSON's SAX reader walks the text once (kParseIterativeFlag: nesting costs heap, not stack, and the
 // handler stops it past HfConfigLimits::max_depth; kParseNumbersAsStringsFlag: numbers arrive as the text the
-// config wrote, so "32.0", "-1" and 2^64 are told apart exactly). Only the keys the cache depends on are kept,
+// config wrote, so "32.0", "-1" and 2^64 are told apart exactly; kParseNanAndInfFlag: NaN, Infinity and
+// -Infinity, which Python's json.dumps writes and real configs carry (Mamba-2's time_step_limit), are read as the
+// floating-point values they are and refused only where a key the cache depends on holds one). Only the keys the cache depends on are kept,
 // at the root and directly inside `text_config`; everything else is read and dropped, which allocates nothing.
 #include "fib_quant_kv/hf_config.hpp"
 
@@ -13,6 +15,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <charconv>
 #include <cinttypes>
 #include <cstdio>
@@ -147,12 +150,18 @@ using Slots = std::array<std::array<Slot, kKeyCount>, 2>;
     return Error{kind, rule, fields, std::move(message), details, Error::no_offset};
 }
 
+/// A number token that is not an integer: a fraction or exponent, -0, or NaN, Infinity and -Infinity.
+[[nodiscard]] bool non_integer(std::string_view raw) noexcept {
+    return detail::json::is_float_token(raw) || raw.find_first_of("NI") != std::string_view::npos;
+}
+
 /// A value as messages show it, serde's way: "integer `5`", "string \"x\"", "map". Long strings are cut.
 std::string describe(Token t, std::string_view text) {
     switch (t) {
         case Token::null: return "null";
         case Token::boolean: return std::string("boolean `").append(text).append("`");
-        case Token::number: return detail::json::describe_number(text);
+        case Token::number:
+            return std::string(non_integer(text) ? "floating point `" : "integer `").append(text).append("`");
         case Token::string: {
             if (text.size() > 64) {
                 std::string s = "a string of ";
@@ -179,7 +188,9 @@ std::string describe(Token t, std::string_view text) {
 
 class Handler {
   public:
-    Handler(Slots& slots, std::size_t max_depth) : slots_(slots), max_depth_(max_depth) {}
+    /// `text` is the whole config and `stream` RapidJSON's position in it (see RawNumber).
+    Handler(Slots& slots, std::size_t max_depth, std::string_view text, const rapidjson::MemoryStream& stream)
+        : slots_(slots), max_depth_(max_depth), text_(text), stream_(stream) {}
 
     bool Null() { return scalar(Token::null, {}); }
     bool Bool(bool b) { return scalar(Token::boolean, b ? "true" : "false"); }
@@ -188,7 +199,20 @@ class Handler {
     bool Int64(std::int64_t) { return internal(); }
     bool Uint64(std::uint64_t) { return internal(); }
     bool Double(double) { return internal(); }
-    bool RawNumber(const char* s, rapidjson::SizeType n, bool) { return scalar(Token::number, {s, n}); }
+    bool RawNumber(const char* s, rapidjson::SizeType n, bool) {
+        // RapidJSON keeps only the sign of NaN, Infinity and -Infinity (it consumes their letters without
+        // copying them): the token is then the text that ends where the stream stands.
+        if (n == 0 || (n == 1 && *s == '-')) {
+            const std::size_t end = std::min(stream_.Tell(), text_.size());
+            std::size_t begin = end;
+            while (begin > 0 && (std::isalpha(static_cast<unsigned char>(text_[begin - 1])) != 0 ||
+                                 text_[begin - 1] == '-')) {
+                --begin;
+            }
+            return scalar(Token::number, text_.substr(begin, end - begin));
+        }
+        return scalar(Token::number, {s, n});
+    }
     bool String(const char* s, rapidjson::SizeType n, bool) { return scalar(Token::string, {s, n}); }
     bool Key(const char* s, rapidjson::SizeType n, bool) {
         if (tracked()) key_ = find_key({s, n});
@@ -300,6 +324,8 @@ class Handler {
 
     Slots& slots_;
     std::size_t max_depth_;
+    std::string_view text_;
+    const rapidjson::MemoryStream& stream_;
     std::size_t depth_ = 0;
     bool in_text_ = false;
     std::optional<HfKey> key_;
@@ -332,7 +358,7 @@ class View {
         const Slot* slot = get(k);
         if (slot == nullptr) return std::optional<std::uint32_t>{};
         const std::string_view raw = slot->text;
-        if (slot->token != Token::number || detail::json::is_float_token(raw)) {
+        if (slot->token != Token::number || non_integer(raw)) {
             return type_error(k, *slot, "u32");
         }
         std::uint64_t v = 0;
@@ -372,7 +398,7 @@ class View {
         const Item& it = get(k)->items[i];
         std::uint64_t v = 0;
         const std::string_view raw = it.text;
-        const bool number = it.token == Token::number && !detail::json::is_float_token(raw);
+        const bool number = it.token == Token::number && !non_integer(raw);
         const auto r = number ? std::from_chars(raw.data(), raw.data() + raw.size(), v) : std::from_chars_result{};
         if (!number || raw.front() == '-' || r.ec != std::errc{} || v > std::numeric_limits<std::uint32_t>::max()) {
             std::string m = std::string("key `").append(name(k)).append("`: element ");
@@ -599,6 +625,25 @@ std::optional<std::string> apply_class_defaults(std::array<Slot, kKeyCount>& sec
         .append(note);
 }
 
+/// The config's attention as a v1 key descriptor. Field by field, not make_kv_tensor_shape_v1(): a field the
+/// schema adds later takes its default here instead of breaking this call (handwritten code never lists every
+/// field).
+KvTensorShapeV1 v1_key(const HfConfig& config, std::uint32_t batch, std::uint32_t tokens, KvDType dtype,
+                       KvRopeState rope) {
+    KvTensorShapeV1 key;
+    key.role = KvRole::key;
+    key.attention_kind = config.attention_kind;
+    key.batch = batch;
+    key.layers = config.layers;
+    key.kv_heads = config.kv_heads;
+    key.query_heads = config.query_heads;
+    key.tokens = tokens;
+    key.head_dim = config.head_dim;
+    key.dtype = dtype;
+    key.rope_state = rope;
+    return key;
+}
+
 #define FQK_TRY(var, expr)                                     \
     auto var##_result = (expr);                                \
     if (!var##_result) return std::move(var##_result).error(); \
@@ -627,11 +672,12 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
 
     Slots slots;
     {
-        Handler handler(slots, limits.max_depth);
         rapidjson::MemoryStream stream(json.data(), json.size());
+        Handler handler(slots, limits.max_depth, json, stream);
         rapidjson::Reader reader;
         const rapidjson::ParseResult r =
-            reader.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseNumbersAsStringsFlag>(stream, handler);
+            reader.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseNumbersAsStringsFlag |
+                         rapidjson::kParseNanAndInfFlag>(stream, handler);
         if (handler.has_error()) {
             Error e = handler.take_error();
             e.offset = r.Offset();
@@ -811,6 +857,16 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
     out.kv_heads = kv;
     out.head_dim = hd;
     out.attention_kind = kv == heads ? KvAttentionKind::mha : kv == 1 ? KvAttentionKind::mqa : KvAttentionKind::gqa;
+    // The geometry is checked here, once, by the descriptor's own validate() on one token: the v1 rows and
+    // every engine's sizing then refuse the same configs with the same errors (no layers, heads that do not
+    // divide, more KV heads than query heads, a zero head_dim). An attention-free model has no heads to check.
+    // An overflow is left to the sizing, which names the real tokens and batch.
+    if (!attention_free) {
+        if (Status st = validate(v1_key(out, 1, 1, KvDType::f16, KvRopeState::post_rope));
+            !st && st.error().kind != ErrorKind::resource_limit_exceeded) {
+            return std::move(st).error();
+        }
+    }
 
     // ------------------------------------------------------------------ the cache model: one spec per layer
     sizing::CacheModel& cache = out.cache;
@@ -1184,19 +1240,7 @@ Result<KvCacheSize> size_kv_cache(const HfConfig& config, std::uint32_t tokens, 
     if (config.v1_refusal) return *config.v1_refusal;
     FQK_TRY(resolved, cache_dtype(config, options));
     const std::optional<KvDType> dt = resolved;
-    // Field by field, not make_kv_tensor_shape_v1(): a field the schema adds later takes its default here
-    // instead of breaking this call (handwritten code never lists every field).
-    KvTensorShapeV1 key;
-    key.role = KvRole::key;
-    key.attention_kind = config.attention_kind;
-    key.batch = options.batch;
-    key.layers = config.layers;
-    key.kv_heads = config.kv_heads;
-    key.query_heads = config.query_heads;
-    key.tokens = tokens;
-    key.head_dim = config.head_dim;
-    key.dtype = *dt;
-    key.rope_state = options.key_rope;
+    KvTensorShapeV1 key = v1_key(config, options.batch, tokens, *dt, options.key_rope);
     KvTensorShapeV1 value = key;
     value.role = KvRole::value;
     value.rope_state = KvRopeState::not_applicable;

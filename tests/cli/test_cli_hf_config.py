@@ -77,6 +77,9 @@ NO_V1 = {
     "qwen3.5-27b.json": ("qwen3_5", 16 * 4 * 2 * 256 * 2, "only 16 of the 64 layers"),
     # hybrid_override_pattern: 6 "*" layers of 52 hold K and V (2 KV heads of 128); 23 Mamba-2, 23 MoE
     "nemotron-3-nano-30b-a3b.json": ("nemotron_h", 6 * 2 * 2 * 128 * 2, "only 6 of the 52 layers"),
+    # the same family at 56B: 10 "*" layers of 118 (8 KV heads of 8192 / 64 = 128); its time_step_limit holds
+    # Infinity, as Python's json.dumps writes it
+    "nemotron-h-56b-base-8k.json": ("nemotron_h", 10 * 8 * 2 * 128 * 2, "only 10 of the 118 layers"),
     # a pure Mamba (MambaConfig): no layer holds K and V
     "mamba-2.8b.json": ("mamba", 0, "only 0 of the 64 layers"),
 }
@@ -397,6 +400,29 @@ class Refusals(unittest.TestCase):
         err = self.refused(os.path.join(HOSTILE, "heads-not-dividing.json"))
         self.assertIn("corrupt_payload [grouped.heads_divisible] (query_heads, kv_heads): "
                       "query_heads must be divisible by kv_heads", err)
+
+    def test_every_engine_refuses_what_the_rows_refuse(self):
+        # The geometry is the reader's to check: with or without --engine, in either format, the same error.
+        cases = [
+            ('{"num_hidden_layers": 2, "num_attention_heads": 32, "num_key_value_heads": 64, "hidden_size": 4096, '
+             '"torch_dtype": "bfloat16"}',
+             "corrupt_payload [grouped.heads_divisible] (query_heads, kv_heads): query_heads must be divisible by "
+             "kv_heads"),
+            ('{"num_hidden_layers": 2, "num_attention_heads": 32, "num_key_value_heads": 5, "hidden_size": 4096, '
+             '"torch_dtype": "bfloat16"}',
+             "corrupt_payload [grouped.heads_divisible] (query_heads, kv_heads): query_heads must be divisible by "
+             "kv_heads"),
+            ('{"num_hidden_layers": 0, "num_attention_heads": 32, "hidden_size": 4096, "torch_dtype": "bfloat16"}',
+             "corrupt_payload [layers.nonzero] (layers): kv shape layers must be > 0"),
+        ]
+        for text, expected in cases:
+            for extra in ([], ["--format", "json"], ["--engine", "hf"], ["--engine", "vllm", "--format", "json"],
+                          ["--engine", "llama.cpp"]):
+                with self.subTest(text=text, extra=extra):
+                    proc = run(["-", "--tokens", "4096", *extra], stdin_bytes=text.encode())
+                    self.assertEqual(proc.returncode, 1, proc.stderr)
+                    self.assertEqual(proc.stdout, b"")
+                    self.assertEqual(proc.stderr.decode(), "kvshape from-hf-config: -: %s\n" % expected)
 
     def test_hostile_inputs_from_stdin(self):
         for text in (b"[]", b"not json", b'{"num_hidden_layers": "32"}', b'{"num_hidden_layers": 4294967296}',

@@ -424,7 +424,11 @@ def layout_nemotron_h(cfg):
     llama.cpp (LLM_ARCH_NEMOTRON_H, llama_memory_hybrid) build their KV caches for those layers alone."""
     pattern = cfg["hybrid_override_pattern"]
     assert len(pattern) == cfg["num_hidden_layers"]
-    hd, kv = cfg["head_dim"], cfg["num_key_value_heads"]
+    # The 56B file has no head_dim: hidden_size / num_attention_heads (8192 / 64), which its attention_head_dim
+    # (128) agrees with.
+    hd = cfg["head_dim"] if "head_dim" in cfg else cfg["hidden_size"] // cfg["num_attention_heads"]
+    assert hd == cfg.get("attention_head_dim", hd)
+    kv = cfg["num_key_value_heads"]
     return [group("full", pattern.count("*"), kv, hd, hd)], pattern.count("M")
 
 
@@ -433,6 +437,9 @@ class NemotronH(unittest.TestCase):
     Mamba-2 state; "-" and "E" layers (MLP, MoE) hold nothing."""
 
     NEMOTRON = "nemotron-3-nano-30b-a3b.json"
+    # Nemotron-H-56B: no head_dim key (8192 / 64 heads = 128), and "time_step_limit": [0.0, Infinity], which
+    # Python's json module writes and reads but strict JSON has no word for.
+    NEMOTRON_56B = "nemotron-h-56b-base-8k.json"
 
     def test_nemotron_layout_read_here(self):
         groups, mamba = layout_nemotron_h(load(self.NEMOTRON))
@@ -441,17 +448,23 @@ class NemotronH(unittest.TestCase):
         self.assertEqual(mamba, 23)
         # 6 layers x 2 heads x 128 x (K + V) x 2 bytes = 6144 bytes a token.
         self.assertEqual(hf_bytes(groups, 1, 2), 6144)
+        groups, mamba = layout_nemotron_h(load(self.NEMOTRON_56B))
+        self.assertEqual([(g["kind"], g["layers"], g["kv_heads"], g["key_dim"]) for g in groups],
+                         [("full", 10, 8, 128)])
+        self.assertEqual(mamba, 54)
+        self.assertEqual(load(self.NEMOTRON_56B)["time_step_limit"], [0.0, float("inf")])
 
     def test_nemotron_h_only_attention_layers_hold_kv(self):
-        groups, mamba = layout_nemotron_h(load(self.NEMOTRON))
-        for engine in ("hf", "vllm", "llama.cpp"):
-            proc = run([os.path.join(CONFIGS, self.NEMOTRON), "--tokens", "131072", "--engine", engine,
-                        "--format", "json"])
-            self.assertEqual(proc.returncode, 0, proc.stderr)
-            want = {"hf": hf_bytes(groups, 131072, dtype_of(load(self.NEMOTRON))),
-                    "vllm": vllm_hybrid(groups, mamba, vllm_state_page(load(self.NEMOTRON)), 131072)["total"],
-                    "llama.cpp": llama_bytes(groups, 131072)}[engine]
-            self.assertEqual(json.loads(proc.stdout)["total_bytes"], want, engine)
+        for name in (self.NEMOTRON, self.NEMOTRON_56B):
+            groups, mamba = layout_nemotron_h(load(name))
+            for engine in ("hf", "vllm", "llama.cpp"):
+                proc = run([os.path.join(CONFIGS, name), "--tokens", "131072", "--engine", engine,
+                            "--format", "json"])
+                self.assertEqual(proc.returncode, 0, proc.stderr)
+                want = {"hf": hf_bytes(groups, 131072, dtype_of(load(name))),
+                        "vllm": vllm_hybrid(groups, mamba, vllm_state_page(load(name)), 131072)["total"],
+                        "llama.cpp": llama_bytes(groups, 131072)}[engine]
+                self.assertEqual(json.loads(proc.stdout)["total_bytes"], want, (name, engine))
 
     def test_nemotron_h_mamba2_state(self):
         # Mamba-2's state per layer and sequence (vLLM MambaStateShapeCalculator.mamba2_state_shape): conv

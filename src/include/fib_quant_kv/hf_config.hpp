@@ -13,8 +13,14 @@
 //     faithfully: multi-head latent attention (kv_lora_rank), key and value head dims that differ, layers
 //     without keys and values (linear attention, Mamba), a torch_dtype that is not f16, bf16 or f32;
 //   * dimension_not_divisible: hidden_size (n_embd) is not a multiple of the attention heads, with no head_dim;
-//   * the descriptor's own validate() error (e.g. grouped.heads_divisible when KV heads do not divide the heads);
+//   * the descriptor's own validate() error, from read_hf_config(), on the attention geometry of one token (so
+//     that the v1 rows and every engine refuse alike): grouped.heads_divisible when KV heads do not divide the
+//     heads (more KV heads than heads among them), layers.nonzero, kv_heads.nonzero, head_dim.nonzero;
 //   * resource_limit_exceeded: a size that does not fit in 64 bits.
+//
+// NaN, Infinity and -Infinity, which Python's json module writes (Mamba-2's time_step_limit), are read as numbers
+// that are not integers: a key the cache does not depend on may hold one; one it does is refused as that key's
+// invalid type.
 //
 // Which keys are read (a key whose value is null counts as absent, as transformers' defaults do):
 //   * the model section: `text_config` when it is an object (LLaVA-style multimodal configs), else the root;
