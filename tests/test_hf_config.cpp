@@ -400,6 +400,32 @@ BOOST_AUTO_TEST_CASE(not_an_object) {
                 "key `text_config`: invalid type: sequence, expected a JSON object or null");
 }
 
+BOOST_AUTO_TEST_CASE(models_without_a_decoder_only_cache) {
+    // Encoder-decoder: by the key, whatever the model_type, and before T5's own key names are reported missing.
+    CHECK_ERROR(read_error(R"({"model_type":"t5","is_encoder_decoder":true,"num_layers":6,"d_model":512})"),
+                ErrorKind::unsupported, "hf_config.not_decoder_only", "is_encoder_decoder",
+                "key `is_encoder_decoder` is true: an encoder-decoder model keeps a decoder self-attention cache and "
+                "a cross-attention cache of the encoder's output, and the cache model has neither");
+    // ... or by the family when the file leaves the key to its config class (BartConfig: true).
+    CHECK_ERROR(read_error(R"({"model_type":"bart","d_model":1024})"), ErrorKind::unsupported,
+                "hf_config.not_decoder_only", "model_type",
+                "model_type \"bart\" is an encoder-decoder model: keeps a decoder self-attention cache and a "
+                "cross-attention cache of the encoder's output, and the cache model has neither");
+    // Encoder-only: no cache at all, unless the file makes it a decoder.
+    const std::string bert = R"({"model_type":"bert","hidden_size":768,"num_attention_heads":12,)"
+                             R"("num_hidden_layers":12,"torch_dtype":"float32")";
+    CHECK_ERROR(read_error(bert + "}"), ErrorKind::unsupported, "hf_config.not_decoder_only", "model_type",
+                "model_type \"bert\" is an encoder-only model: it keeps no KV cache");
+    BOOST_TEST(size_ok(bert + R"(,"is_decoder":true})", 1).bytes_per_token == 2u * 12 * 12 * 64 * 4);
+    // A file that says it is not an encoder-decoder is taken at its word.
+    BOOST_TEST(read_ok(R"({"model_type":"t5","is_encoder_decoder":false,"num_hidden_layers":2,)"
+                       R"("num_attention_heads":4,"hidden_size":64})")
+                   .layers == 2u);
+    CHECK_ERROR(read_error(R"({"model_type":"t5","is_encoder_decoder":"yes"})"), ErrorKind::parse,
+                "hf_config.invalid_type", "is_encoder_decoder",
+                "key `is_encoder_decoder`: invalid type: string \"yes\", expected a boolean");
+}
+
 BOOST_AUTO_TEST_CASE(python_nan_and_infinity) {
     // Python's json.dumps writes NaN, Infinity and -Infinity, and real configs carry them (Mamba-2's
     // time_step_limit: [0.0, Infinity]). Where the cache does not depend on the key, the config reads as without it.

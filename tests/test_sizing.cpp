@@ -323,6 +323,20 @@ BOOST_AUTO_TEST_CASE(llama4_chunked_attention) {
     BOOST_TEST(d.cache.layers[0].kind == LayerKind::full);
     BOOST_TEST(d.cache.layers[1].kind == LayerKind::chunked);
     BOOST_TEST(d.cache.layers[3].kind == LayerKind::full);
+    // attention_chunk_size elsewhere (MiMo-V2-Flash sets it beside a hybrid_layer_pattern of its own) is not
+    // laid out by Llama-4's interval: refused, unless the config names the no-RoPE layers itself.
+    const std::string other = R"({"model_type":"mimo_v2_flash","num_hidden_layers":4,"num_attention_heads":8,)"
+                              R"("num_key_value_heads":8,"head_dim":8,"attention_chunk_size":16)";
+    CHECK_ERROR(read_error(other + "}"), ErrorKind::unsupported, "hf_config.unknown_layer_pattern",
+                "attention_chunk_size",
+                "key `attention_chunk_size` is set for model_type \"mimo_v2_flash\", with no `layer_types`, "
+                "`no_rope_layers` or `no_rope_layer_interval` to say which layers are chunked (Llama-4's rule "
+                "applies to Llama-4 only)");
+    BOOST_TEST(read_ok(other + R"(,"no_rope_layer_interval":2})").cache.layers[1].kind == LayerKind::full);
+    BOOST_TEST(read_ok(other + R"(,"layer_types":["chunked_attention","full_attention","full_attention",)"
+                               R"("chunked_attention"]})")
+                   .cache.layers[3]
+                   .kind == LayerKind::chunked);
 }
 
 BOOST_AUTO_TEST_CASE(jamba_mamba_and_attention) {

@@ -85,6 +85,8 @@ enum class HfKey : std::uint8_t {
     mamba_ssm_cache_dtype,
     mamba_ssm_dtype,
     text_config,
+    is_encoder_decoder,
+    is_decoder,
     count,
 };
 
@@ -116,6 +118,7 @@ constexpr KeyInfo kKeys[kKeyCount] = {
     FQK_HF_KEY(intermediate_size), FQK_HF_KEY(hybrid_override_pattern), FQK_HF_KEY(mamba_num_heads),
     FQK_HF_KEY(mamba_head_dim), FQK_HF_KEY(n_groups), FQK_HF_KEY(ssm_state_size),
     FQK_HF_KEY(mamba_ssm_cache_dtype), FQK_HF_KEY(mamba_ssm_dtype), FQK_HF_KEY(text_config),
+    FQK_HF_KEY(is_encoder_decoder), FQK_HF_KEY(is_decoder),
 };
 #undef FQK_HF_KEY
 // clang-format on
@@ -482,6 +485,8 @@ std::optional<KvDType> known_dtype(std::string_view torch) noexcept {
 }
 
 constexpr std::string_view kTorchDtypeField[] = {"torch_dtype"};
+constexpr std::string_view kModelTypeField[] = {"model_type"};
+constexpr std::string_view kEncoderDecoderField[] = {"is_encoder_decoder"};
 
 // ---------------------------------------------------------------------------------------------- class defaults
 
@@ -605,6 +610,19 @@ constexpr std::pair<std::string_view, std::string_view> kTextModelTypes[] = {
     {"llava", "llama"}, {"llava_next", "llama"}, {"gemma3", "gemma3_text"}, {"llama4", "llama4_text"},
 };
 
+/// Models that keep no decoder-only KV cache, by the model_type of transformers' config class: encoder-only
+/// ones (their config classes leave is_decoder false: BertConfig, RobertaConfig, ...) keep none, and
+/// encoder-decoder ones (is_encoder_decoder true in T5Config, BartConfig, WhisperConfig, ...) keep a decoder
+/// self-attention cache and a cross-attention cache of the encoder's output, which the cache model does not have.
+constexpr std::string_view kEncoderOnlyTypes[] = {
+    "bert", "roberta", "xlm-roberta", "xlm-roberta-xl", "distilbert", "albert", "electra", "deberta",
+    "deberta-v2", "camembert", "mpnet", "modernbert", "ernie", "rembert", "roformer", "nomic_bert",
+};
+constexpr std::string_view kEncoderDecoderTypes[] = {
+    "t5", "mt5", "umt5", "longt5", "switch_transformers", "bart", "mbart", "pegasus", "pegasus_x", "marian",
+    "blenderbot", "blenderbot-small", "led", "m2m_100", "nllb-moe", "fsmt", "prophetnet", "whisper", "plbart",
+};
+
 /// Fills the section's absent keys from the class defaults of `model_type`; returns a note naming them.
 std::optional<std::string> apply_class_defaults(std::array<Slot, kKeyCount>& section, std::string_view model_type) {
     std::string note;
@@ -715,6 +733,33 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
             }
         } else {
             own = root_type;
+        }
+        // Models with no decoder-only cache are refused by name, before a key they spell their own way (T5's
+        // num_layers, say) is reported missing.
+        FQK_TRY(enc_dec, top.boolean(HfKey::is_encoder_decoder));
+        FQK_TRY(is_dec, top.boolean(HfKey::is_decoder));
+        const auto listed = [&](std::span<const std::string_view> types) {
+            return own && std::find(types.begin(), types.end(), *own) != types.end();
+        };
+        if (enc_dec.value_or(listed(kEncoderDecoderTypes))) {
+            std::string msg = "key `is_encoder_decoder` is true: an encoder-decoder model";
+            if (!enc_dec) {
+                msg = "model_type ";
+                detail::append_json_string(msg, *own);
+                msg.append(" is an encoder-decoder model:");
+            }
+            msg.append(" keeps a decoder self-attention cache and a cross-attention cache of the encoder's output, "
+                       "and the cache model has neither");
+            return make_error(ErrorKind::unsupported, hf_config_rules::not_decoder_only,
+                              enc_dec ? std::span<const std::string_view>(kEncoderDecoderField)
+                                      : std::span<const std::string_view>(kModelTypeField),
+                              std::move(msg));
+        }
+        if (!is_dec.value_or(false) && listed(kEncoderOnlyTypes)) {
+            std::string msg = "model_type ";
+            detail::append_json_string(msg, *own);
+            return make_error(ErrorKind::unsupported, hf_config_rules::not_decoder_only, kModelTypeField,
+                              msg.append(" is an encoder-only model: it keeps no KV cache"));
         }
         if (own) {
             if (std::optional<std::string> note =
@@ -985,7 +1030,25 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
         }
     } else if (chunk) {
         // Llama-4 (Llama4TextConfig): chunked where no_rope_layers[i] is 1 (the layer uses RoPE), else full;
-        // no_rope_layers defaults to 1 unless (i + 1) % no_rope_layer_interval == 0.
+        // no_rope_layers defaults to 1 unless (i + 1) % no_rope_layer_interval == 0. That is Llama-4's rule:
+        // another family that sets attention_chunk_size (MiMo-V2-Flash, with its own hybrid_layer_pattern) lays
+        // its layers out otherwise, so a config that is neither Llama-4's nor names the no-RoPE layers is refused
+        // rather than sized by a guess.
+        const bool llama4 = out.model_type == "llama4" || out.model_type == "llama4_text";
+        if (!llama4 && m.get(HfKey::no_rope_layers) == nullptr && m.get(HfKey::no_rope_layer_interval) == nullptr) {
+            std::string msg = std::string("key `").append(m.name(HfKey::attention_chunk_size)).append("` is set for ");
+            if (out.model_type) {
+                msg.append("model_type ");
+                detail::append_json_string(msg, *out.model_type);
+            } else {
+                msg.append("a config with no model_type");
+            }
+            msg.append(", with no `layer_types`, `").append(m.name(HfKey::no_rope_layers)).append("` or `");
+            msg.append(m.name(HfKey::no_rope_layer_interval)).append("` to say which layers are chunked (Llama-4's "
+                                                                      "rule applies to Llama-4 only)");
+            return make_error(ErrorKind::unsupported, hf_config_rules::unknown_layer_pattern,
+                              m.path(HfKey::attention_chunk_size), std::move(msg));
+        }
         FQK_TRY(nope_layers, m.array(HfKey::no_rope_layers));
         if (nope_layers != nullptr && !nope_layers->items.empty()) {
             if (nope_layers->items.size() != *layers) {

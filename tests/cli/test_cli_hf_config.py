@@ -414,6 +414,10 @@ class Refusals(unittest.TestCase):
              "kv_heads"),
             ('{"num_hidden_layers": 0, "num_attention_heads": 32, "hidden_size": 4096, "torch_dtype": "bfloat16"}',
              "corrupt_payload [layers.nonzero] (layers): kv shape layers must be > 0"),
+            ('{"architectures": ["BertForMaskedLM"], "model_type": "bert", "hidden_size": 768, '
+             '"num_attention_heads": 12, "num_hidden_layers": 12, "torch_dtype": "float32"}',
+             'unsupported [hf_config.not_decoder_only] (model_type): model_type "bert" is an encoder-only model: it '
+             'keeps no KV cache'),
         ]
         for text, expected in cases:
             for extra in ([], ["--format", "json"], ["--engine", "hf"], ["--engine", "vllm", "--format", "json"],

@@ -12,6 +12,10 @@
 //   * unsupported, from size_kv_cache() only (HfConfig::v1_refusal): a cache the v1 descriptor cannot describe
 //     faithfully: multi-head latent attention (kv_lora_rank), key and value head dims that differ, layers
 //     without keys and values (linear attention, Mamba), a torch_dtype that is not f16, bf16 or f32;
+//   * unsupported, from read_hf_config(): a model with no decoder-only KV cache (hf_config.not_decoder_only):
+//     is_encoder_decoder true, or a model_type of an encoder-only or encoder-decoder family (BERT, T5, ...);
+//   * unsupported, from read_hf_config(): attention_chunk_size outside Llama-4 with nothing that says which layers
+//     are chunked (hf_config.unknown_layer_pattern);
 //   * dimension_not_divisible: hidden_size (n_embd) is not a multiple of the attention heads, with no head_dim;
 //   * the descriptor's own validate() error, from read_hf_config(), on the attention geometry of one token (so
 //     that the v1 rows and every engine refuse alike): grouped.heads_divisible when KV heads do not divide the
@@ -79,6 +83,8 @@ inline constexpr std::string_view layer_types_length = "hf_config.layer_types_le
 inline constexpr std::string_view unknown_layer_type = "hf_config.unknown_layer_type";  ///< parse: not a kind
 inline constexpr std::string_view too_many_layers = "hf_config.too_many_layers";  ///< resource_limit_exceeded
 inline constexpr std::string_view layers_differ = "hf_config.layers_differ";  ///< unsupported: not one geometry
+inline constexpr std::string_view not_decoder_only = "hf_config.not_decoder_only";  ///< unsupported: encoder
+inline constexpr std::string_view unknown_layer_pattern = "hf_config.unknown_layer_pattern";  ///< unsupported
 }  // namespace hf_config_rules
 
 /// Bounds on the input, checked before and while parsing. Real configs are a few KiB, nested 3 or 4 deep.
