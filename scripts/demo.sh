@@ -15,7 +15,11 @@ kvshape=build/kvshape
 
 for config in examples/configs/*.json; do
   echo "== kvshape from-hf-config $config --tokens 4096,32768,131072 --memory 24GiB"
-  "$kvshape" from-hf-config "$config" --tokens 4096,32768,131072 --memory 24GiB
+  refused=0
+  "$kvshape" from-hf-config "$config" --tokens 4096,32768,131072 --memory 24GiB || refused=$?
+  if [ "$refused" != 0 ]; then
+    echo "== exit status $refused (1: a config whose layers kvshape does not lay out, refused with the key named)"
+  fi
   echo
 done
 

@@ -87,6 +87,12 @@ enum class HfKey : std::uint8_t {
     text_config,
     is_encoder_decoder,
     is_decoder,
+    block_configs,
+    layers_block_type,
+    cross_attention_layers,
+    global_head_dim,
+    num_global_key_value_heads,
+    hybrid_layer_pattern,
     count,
 };
 
@@ -118,7 +124,9 @@ constexpr KeyInfo kKeys[kKeyCount] = {
     FQK_HF_KEY(intermediate_size), FQK_HF_KEY(hybrid_override_pattern), FQK_HF_KEY(mamba_num_heads),
     FQK_HF_KEY(mamba_head_dim), FQK_HF_KEY(n_groups), FQK_HF_KEY(ssm_state_size),
     FQK_HF_KEY(mamba_ssm_cache_dtype), FQK_HF_KEY(mamba_ssm_dtype), FQK_HF_KEY(text_config),
-    FQK_HF_KEY(is_encoder_decoder), FQK_HF_KEY(is_decoder),
+    FQK_HF_KEY(is_encoder_decoder), FQK_HF_KEY(is_decoder), FQK_HF_KEY(block_configs),
+    FQK_HF_KEY(layers_block_type), FQK_HF_KEY(cross_attention_layers), FQK_HF_KEY(global_head_dim),
+    FQK_HF_KEY(num_global_key_value_heads), FQK_HF_KEY(hybrid_layer_pattern),
 };
 #undef FQK_HF_KEY
 // clang-format on
@@ -952,9 +960,44 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
         attention.rope_dim = *rope;
     }
 
+    // Keys by which a family gives its layers a geometry of their own that this reader does not lay out: the
+    // config is refused, naming the key, rather than sized as if every layer were alike.
+    FQK_TRY(types, m.array(HfKey::layer_types));
+    {
+        const bool layout_read = types != nullptr || m.get(HfKey::hybrid_override_pattern) != nullptr ||
+                                 m.get(HfKey::attn_layer_period) != nullptr;
+        FQK_TRY(global_hd, m.u32(HfKey::global_head_dim));
+        FQK_TRY(global_kv, m.u32(HfKey::num_global_key_value_heads));
+        struct Unread {
+            HfKey key;
+            bool refused;
+            std::string_view what;
+        };
+        const Unread unread[] = {
+            {HfKey::block_configs, m.get(HfKey::block_configs) != nullptr,
+             "gives each layer its own attention or none (Nemotron-NAS, DeciLM)"},
+            {HfKey::layers_block_type, !layout_read && m.get(HfKey::layers_block_type) != nullptr,
+             "names each layer's block (Zamba2's hybrid layers share one attention block)"},
+            {HfKey::hybrid_layer_pattern, types == nullptr && m.get(HfKey::hybrid_layer_pattern) != nullptr,
+             "lays out sliding and full layers with KV heads of their own (MiMo-V2)"},
+            {HfKey::cross_attention_layers, m.get(HfKey::cross_attention_layers) != nullptr,
+             "makes those layers cross-attention layers, which cache the vision tokens instead (Mllama)"},
+            {HfKey::global_head_dim, global_hd && *global_hd != hd,
+             "gives the full-attention layers a head_dim of their own (Gemma-4)"},
+            {HfKey::num_global_key_value_heads, global_kv && *global_kv != kv,
+             "gives the full-attention layers KV heads of their own (Gemma-4)"},
+        };
+        for (const Unread& u : unread) {
+            if (!u.refused) continue;
+            return make_error(ErrorKind::unsupported, hf_config_rules::unknown_layer_pattern, m.path(u.key),
+                              std::string("key `").append(m.name(u.key)).append("` ").append(u.what).append(
+                                  ": this reader does not lay out such layers, and does not size them as if they "
+                                  "were alike"));
+        }
+    }
+
     // The kinds, from layer_types, else from the family's pattern keys (each becomes the per-layer array once).
     FQK_TRY(chunk, m.positive(HfKey::attention_chunk_size));
-    FQK_TRY(types, m.array(HfKey::layer_types));
     std::vector<LayerKind> kinds(*layers, LayerKind::full);
     bool implicit_window = false;  // one config-wide window and no pattern (see LayerSpec::implicit_window)
     if (types != nullptr) {

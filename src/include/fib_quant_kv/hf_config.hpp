@@ -14,8 +14,11 @@
 //     without keys and values (linear attention, Mamba), a torch_dtype that is not f16, bf16 or f32;
 //   * unsupported, from read_hf_config(): a model with no decoder-only KV cache (hf_config.not_decoder_only):
 //     is_encoder_decoder true, or a model_type of an encoder-only or encoder-decoder family (BERT, T5, ...);
-//   * unsupported, from read_hf_config(): attention_chunk_size outside Llama-4 with nothing that says which layers
-//     are chunked (hf_config.unknown_layer_pattern);
+//   * unsupported, from read_hf_config(): a key that gives layers a geometry of their own this reader does not
+//     lay out (hf_config.unknown_layer_pattern): block_configs (Nemotron-NAS), layers_block_type (Zamba2),
+//     hybrid_layer_pattern (MiMo-V2), cross_attention_layers (Mllama), a global_head_dim or
+//     num_global_key_value_heads that differs (Gemma-4); attention_chunk_size outside Llama-4 with nothing that
+//     says which layers are chunked;
 //   * dimension_not_divisible: hidden_size (n_embd) is not a multiple of the attention heads, with no head_dim;
 //   * the descriptor's own validate() error, from read_hf_config(), on the attention geometry of one token (so
 //     that the v1 rows and every engine refuse alike): grouped.heads_divisible when KV heads do not divide the
