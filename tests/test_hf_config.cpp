@@ -288,7 +288,7 @@ BOOST_AUTO_TEST_CASE(differing_head_dims_are_refused) {
 
 BOOST_AUTO_TEST_CASE(missing_keys_are_named) {
     CHECK_ERROR(read_error(hostile("missing-layers.json")), ErrorKind::parse, "hf_config.missing_key",
-                "num_hidden_layers", "missing key `num_hidden_layers` (or `n_layer`)");
+                "num_hidden_layers", "missing key `num_hidden_layers` (or `n_layer` or `num_layers`)");
     CHECK_ERROR(read_error(R"({"num_hidden_layers":2,"hidden_size":64})"), ErrorKind::parse, "hf_config.missing_key",
                 "num_attention_heads", "missing key `num_attention_heads` (or `n_head`)");
     CHECK_ERROR(read_error(R"({"num_hidden_layers":2,"num_attention_heads":8})"), ErrorKind::parse,
@@ -297,10 +297,10 @@ BOOST_AUTO_TEST_CASE(missing_keys_are_named) {
     // A model_type without class defaults here: nothing fills the keys in.
     CHECK_ERROR(read_error(R"({"model_type":"llava","text_config":{"model_type":"custom"}})"), ErrorKind::parse,
                 "hf_config.missing_key", "text_config.num_hidden_layers",
-                "missing key `text_config.num_hidden_layers` (or `text_config.n_layer`)");
+                "missing key `text_config.num_hidden_layers` (or `text_config.n_layer` or `text_config.num_layers`)");
     // A required key that is null is missing.
     CHECK_ERROR(read_error(R"({"num_hidden_layers":null,"num_attention_heads":8,"hidden_size":64})"), ErrorKind::parse,
-                "hf_config.missing_key", "num_hidden_layers", "missing key `num_hidden_layers` (or `n_layer`)");
+                "hf_config.missing_key", "num_hidden_layers", "missing key `num_hidden_layers` (or `n_layer` or `num_layers`)");
 }
 
 BOOST_AUTO_TEST_CASE(dtype_must_be_known) {

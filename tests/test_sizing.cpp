@@ -339,6 +339,33 @@ BOOST_AUTO_TEST_CASE(llama4_chunked_attention) {
                    .kind == LayerKind::chunked);
 }
 
+BOOST_AUTO_TEST_CASE(chatglm_keys) {
+    // ChatGLM (model_type chatglm: ChatGLM2/3, GLM-4-9B) spells its layers num_layers and its KV heads
+    // multi_query_group_num under multi_query_attention; vLLM's GLMAttention takes head_dim = hidden_size / heads
+    // (kv_channels agrees, 4096 / 32 = 128). These are THUDM/chatglm3-6b's keys: 28 layers, 2 KV heads of 128.
+    const std::string glm = R"({"architectures":["ChatGLMModel"],"model_type":"chatglm","hidden_size":4096,)"
+                            R"("kv_channels":128,"num_attention_heads":32,"num_layers":28,"seq_length":8192,)"
+                            R"("torch_dtype":"float16")";
+    const HfConfig c = read_ok(glm + R"(,"multi_query_attention":true,"multi_query_group_num":2})");
+    BOOST_TEST(c.layers == 28u);
+    BOOST_TEST(c.kv_heads == 2u);
+    BOOST_TEST(c.head_dim == 128u);
+    BOOST_TEST(c.attention_kind == KvAttentionKind::gqa);
+    check_groups(c, {{LayerKind::full, 28, 0, 2, 128, 128}});
+    const u64 per_token = 28ull * 2 * (128 + 128) * 2;  // layers x KV heads x (K + V) x f16
+    BOOST_TEST(engine_ok(c, sz::Engine::hf, 8192).total_bytes == per_token * 8192);
+    BOOST_TEST(engine_ok(c, sz::Engine::vllm, 8192).total_bytes == per_token * 8192);  // 512 whole pages
+    // multi_query_attention false: every head has its own K and V; true with no group count: ChatGLMConfig's 1.
+    BOOST_TEST(read_ok(glm + R"(,"multi_query_attention":false,"multi_query_group_num":2})").kv_heads == 32u);
+    BOOST_TEST(read_ok(glm + R"(,"multi_query_attention":true})").kv_heads == 1u);
+    // An explicit num_key_value_heads wins, as for every family.
+    BOOST_TEST(read_ok(glm + R"(,"multi_query_attention":true,"num_key_value_heads":4})").kv_heads == 4u);
+    // The layer count is named by the key the config used.
+    CHECK_ERROR(read_error(R"({"num_layers":65537,"num_attention_heads":1,"head_dim":1})"),
+                ErrorKind::resource_limit_exceeded, "hf_config.too_many_layers", "num_layers",
+                "key `num_layers`: 65537 layers is over the limit of 65536 (HfConfigLimits::max_layers)");
+}
+
 BOOST_AUTO_TEST_CASE(jamba_mamba_and_attention) {
     // Jamba: attention where i % 8 == 4 (layers 4, 12, 20, 28), Mamba elsewhere (28 layers).
     const HfConfig c = read_ok(

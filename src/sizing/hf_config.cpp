@@ -93,6 +93,9 @@ enum class HfKey : std::uint8_t {
     global_head_dim,
     num_global_key_value_heads,
     hybrid_layer_pattern,
+    num_layers,
+    multi_query_attention,
+    multi_query_group_num,
     count,
 };
 
@@ -127,6 +130,7 @@ constexpr KeyInfo kKeys[kKeyCount] = {
     FQK_HF_KEY(is_encoder_decoder), FQK_HF_KEY(is_decoder), FQK_HF_KEY(block_configs),
     FQK_HF_KEY(layers_block_type), FQK_HF_KEY(cross_attention_layers), FQK_HF_KEY(global_head_dim),
     FQK_HF_KEY(num_global_key_value_heads), FQK_HF_KEY(hybrid_layer_pattern),
+    FQK_HF_KEY(num_layers), FQK_HF_KEY(multi_query_attention), FQK_HF_KEY(multi_query_group_num),
 };
 #undef FQK_HF_KEY
 // clang-format on
@@ -467,6 +471,15 @@ Result<std::optional<std::uint32_t>> first_u32(const View& v, std::initializer_l
     return std::optional<std::uint32_t>{};
 }
 
+/// The key the config gives its layer count by (for messages): num_hidden_layers, n_layer (GPT-2) or num_layers
+/// (ChatGLM).
+HfKey layers_key(const View& v) noexcept {
+    for (const HfKey k : {HfKey::num_hidden_layers, HfKey::n_layer, HfKey::num_layers}) {
+        if (v.get(k) != nullptr) return k;
+    }
+    return HfKey::num_hidden_layers;
+}
+
 /// The dtypes' wire names as --dtype takes them, from the schema: "f16|bf16|f32".
 std::string dtype_choices() {
     std::string s;
@@ -780,11 +793,15 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
     const View m(slots, section);
 
     // Attention-free models (Mamba) have no heads: their layers are all state.
-    FQK_TRY(layers, first_u32(m, {HfKey::num_hidden_layers, HfKey::n_layer}));
+    FQK_TRY(layers, first_u32(m, {HfKey::num_hidden_layers, HfKey::n_layer, HfKey::num_layers}));
     if (!layers)
-        return m.missing(HfKey::num_hidden_layers, std::string(" (or `").append(m.name(HfKey::n_layer)).append("`)"));
+        return m.missing(HfKey::num_hidden_layers, std::string(" (or `")
+                                                       .append(m.name(HfKey::n_layer))
+                                                       .append("` or `")
+                                                       .append(m.name(HfKey::num_layers))
+                                                       .append("`)"));
     if (*layers > limits.max_layers) {
-        const HfKey k = m.get(HfKey::num_hidden_layers) != nullptr ? HfKey::num_hidden_layers : HfKey::n_layer;
+        const HfKey k = layers_key(m);
         std::string msg = std::string("key `").append(m.name(k)).append("`: ");
         detail::append_decimal(msg, *layers);
         msg.append(" layers is over the limit of ");
@@ -806,9 +823,13 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
     const std::uint32_t heads = heads_read.value_or(0);
 
     // KV heads: transformers' default is the attention heads; Falcon spells them its own way (n_head_kv in
-    // the RefinedWeb configs).
+    // the RefinedWeb configs), and ChatGLM its own: multi_query_group_num when multi_query_attention is true
+    // (vLLM's model_executor/models/chatglm.py, GLMAttention.__init__: total_num_kv_heads; ChatGLMConfig's default
+    // group count is 1).
     std::uint32_t kv = heads;
     FQK_TRY(nkv, m.u32(HfKey::num_key_value_heads));
+    FQK_TRY(glm_mqa, m.boolean(HfKey::multi_query_attention));
+    FQK_TRY(glm_groups, m.u32(HfKey::multi_query_group_num));
     FQK_TRY(falcon_kv_new, m.u32(HfKey::num_kv_heads));
     FQK_TRY(falcon_kv_old, m.u32(HfKey::n_head_kv));
     const std::optional<std::uint32_t> falcon_kv = falcon_kv_new ? falcon_kv_new : falcon_kv_old;
@@ -816,6 +837,8 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
     FQK_TRY(nda, m.boolean(HfKey::new_decoder_architecture));
     if (nkv) {
         kv = *nkv;
+    } else if (glm_mqa.value_or(false)) {
+        kv = glm_groups.value_or(1);
     } else if (nda.value_or(false)) {
         kv = falcon_kv.value_or(heads);
     } else if (mq.value_or(false)) {
@@ -1006,7 +1029,7 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
             detail::append_decimal(msg, types->items.size());
             msg.append(" layers, but the model has ");
             detail::append_decimal(msg, *layers);
-            msg.append(" (`").append(m.name(m.get(HfKey::num_hidden_layers) ? HfKey::num_hidden_layers : HfKey::n_layer));
+            msg.append(" (`").append(m.name(layers_key(m)));
             return make_error(ErrorKind::parse, hf_config_rules::layer_types_length, m.path(HfKey::layer_types),
                               msg.append("`)"));
         }

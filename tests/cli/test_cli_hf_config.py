@@ -403,7 +403,7 @@ class Refusals(unittest.TestCase):
     def test_missing_key(self):
         err = self.refused(os.path.join(HOSTILE, "missing-layers.json"))
         self.assertIn("parse [hf_config.missing_key] (num_hidden_layers): missing key `num_hidden_layers` "
-                      "(or `n_layer`)", err)
+                      "(or `n_layer` or `num_layers`)", err)
 
     def test_no_dtype_unless_given(self):
         err = self.refused(os.path.join(HOSTILE, "no-dtype.json"), "--format", "json")

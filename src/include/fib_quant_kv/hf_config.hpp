@@ -34,10 +34,11 @@
 //   * class defaults: a key the section leaves out takes the default of transformers' config class for the
 //     section's model_type (a composite's text model: LLaVA's is Llama), from one table of rows (a note says
 //     which were used);
-//   * layers: num_hidden_layers, else n_layer (GPT-2);   heads: num_attention_heads, else n_head (none: a
+//   * layers: num_hidden_layers, else n_layer (GPT-2), else num_layers (ChatGLM);   heads: num_attention_heads, else n_head (none: a
 //     Mamba model, all state);
 //   * KV heads: num_key_value_heads; else Falcon's: new_decoder_architecture true -> num_kv_heads (n_head_kv in
-//     the RefinedWeb configs; default the heads), multi_query true -> 1, num_kv_heads; else the attention heads;
+//     the RefinedWeb configs; default the heads), multi_query true -> 1, num_kv_heads; ChatGLM's
+//     multi_query_attention true -> multi_query_group_num (default 1); else the attention heads;
 //   * head_dim: an explicit head_dim, else hidden_size (or n_embd) / heads, which must divide exactly;
 //     qk_head_dim and v_head_dim, when given, are the key and value widths;
 //   * MLA: kv_lora_rank, qk_nope_head_dim, qk_rope_head_dim, v_head_dim;
