@@ -366,6 +366,81 @@ BOOST_AUTO_TEST_CASE(chatglm_keys) {
                 "key `num_layers`: 65537 layers is over the limit of 65536 (HfConfigLimits::max_layers)");
 }
 
+BOOST_AUTO_TEST_CASE(nemotron_nas_block_configs) {
+    // DeciLM / Nemotron-NAS: layer i attends unless block_configs[i].attention.no_op, with heads /
+    // n_heads_in_group KV heads (vLLM's DeciLMDecoderLayer); num_key_value_heads is null in the real files.
+    const auto config = [](std::string_view blocks) {
+        return std::string(R"({"model_type":"nemotron-nas","num_hidden_layers":4,"num_attention_heads":8,)"
+                           R"("num_key_value_heads":null,"hidden_size":64,"torch_dtype":"bfloat16","block_configs":[)")
+            .append(blocks)
+            .append("]}");
+    };
+    const std::string attend8 = R"({"attention":{"n_heads_in_group":8,"no_op":false,"replace_with_linear":false,)"
+                                R"("window_length":null},"ffn":{"ffn_mult":2.5,"no_op":false}})";
+    const std::string attend2 = R"({"attention":{"n_heads_in_group":2,"no_op":false},"ffn":{"no_op":true}})";
+    const std::string skip = R"({"attention":{"n_heads_in_group":null,"no_op":true},"ffn":{"ffn_mult":1.0}})";
+    // Layers 0 and 2 attend with 8 / 8 = 1 KV head of 64 / 8 = 8; 1 and 3 hold nothing.
+    const HfConfig c = read_ok(config(attend8 + "," + skip + "," + attend8 + "," + skip));
+    check_groups(c, {{LayerKind::full, 2, 0, 1, 8, 8}, {LayerKind::none, 2, 0, 0, 0, 0}});
+    BOOST_TEST(c.kv_heads == 1u);
+    BOOST_TEST(c.v1_refusal.has_value());  // only 2 of the 4 layers hold keys and values
+    BOOST_TEST(engine_ok(c, sz::Engine::hf, 100).total_bytes == 2ull * 100 * 1 * (8 + 8) * 2);
+    BOOST_TEST(engine_ok(c, sz::Engine::vllm, 100).total_bytes == 2ull * 7 * 16 * 1 * (8 + 8) * 2);  // 7 pages
+    // Every layer attending alike: one v1 geometry (8 / 2 = 4 KV heads, GQA).
+    const HfConfig d = read_ok(config(attend2 + "," + attend2 + "," + attend2 + "," + attend2));
+    BOOST_TEST(!d.v1_refusal.has_value());
+    BOOST_TEST(d.kv_heads == 4u);
+    BOOST_TEST(d.attention_kind == KvAttentionKind::gqa);
+    // Attending layers that differ in KV heads: sized per layer, no v1 descriptor.
+    const HfConfig e = read_ok(config(attend8 + "," + attend2 + "," + skip + "," + attend2));
+    check_groups(e, {{LayerKind::full, 1, 0, 1, 8, 8}, {LayerKind::full, 2, 0, 4, 8, 8}, {LayerKind::none, 1, 0, 0, 0, 0}});
+    BOOST_REQUIRE(e.v1_refusal.has_value());
+    CHECK_ERROR(*e.v1_refusal, ErrorKind::unsupported, "hf_config.layers_differ", "block_configs",
+                "key `block_configs` gives layer 1 4 KV heads and an earlier layer 1: layers with different KV heads "
+                "are not one KvTensorShapeV1 geometry");
+    // Keys the element leaves out, and values nested deeper or in arrays, are not read as the attention's.
+    const std::string noisy = R"({"ffn":{"no_op":true,"x":[{"no_op":true}]},"attention":{"n_heads_in_group":4,)"
+                              R"("extra":{"no_op":true},"list":[true]}})";
+    BOOST_TEST(read_ok(config(noisy + "," + noisy + "," + noisy + "," + noisy)).kv_heads == 2u);
+
+    // Refusals name the element.
+    CHECK_ERROR(read_error(config(attend8)), ErrorKind::parse, "hf_config.layer_types_length", "block_configs",
+                "key `block_configs` lists 1 layers, but the model has 4");
+    CHECK_ERROR(read_error(config(attend8 + ",[]," + attend8 + "," + attend8)), ErrorKind::parse,
+                "hf_config.invalid_type", "block_configs",
+                "key `block_configs`: element 1: invalid type: sequence, expected a map");
+    CHECK_ERROR(read_error(config(attend8 + "," + attend8 + R"(,{"attention":{"no_op":false}},)" + attend8)),
+                ErrorKind::parse, "hf_config.missing_key", "block_configs",
+                "key `block_configs`: element 2: missing key `attention.n_heads_in_group` (a layer that is not no_op)");
+    CHECK_ERROR(read_error(config(R"({"attention":[8]},)" + attend8 + "," + attend8 + "," + attend8)),
+                ErrorKind::parse, "hf_config.missing_key", "block_configs",
+                "key `block_configs`: element 0: missing key `attention.n_heads_in_group` (a layer that is not no_op)");
+    CHECK_ERROR(read_error(config(attend8 + R"(,{"attention":{"n_heads_in_group":0}},)" + attend8 + "," + attend8)),
+                ErrorKind::parse, "hf_config.invalid_value", "block_configs",
+                "key `block_configs`: element 1: `attention.n_heads_in_group`: invalid value: integer `0`, expected a "
+                "positive integer");
+    CHECK_ERROR(read_error(config(attend8 + R"(,{"attention":{"n_heads_in_group":2.0}},)" + attend8 + "," + attend8)),
+                ErrorKind::parse, "hf_config.invalid_type", "block_configs",
+                "key `block_configs`: element 1: `attention.n_heads_in_group`: invalid type: floating point `2.0`, "
+                "expected a positive integer");
+    CHECK_ERROR(read_error(config(attend8 + R"(,{"attention":{"n_heads_in_group":3}},)" + attend8 + "," + attend8)),
+                ErrorKind::dimension_not_divisible, "hf_config.invalid_value", "block_configs",
+                "key `block_configs`: element 1: `attention.n_heads_in_group` 3 does not divide the 8 attention heads");
+    CHECK_ERROR(read_error(config(attend8 + R"(,{"attention":{"no_op":"no"}},)" + attend8 + "," + attend8)),
+                ErrorKind::parse, "hf_config.invalid_type", "block_configs",
+                "key `block_configs`: element 1: `attention.no_op`: invalid type: string \"no\", expected a boolean");
+    CHECK_ERROR(read_error(config(attend8 + R"(,{"attention":{"n_heads_in_group":8,"replace_with_linear":true}},)" +
+                                  attend8 + "," + attend8)),
+                ErrorKind::unsupported, "hf_config.unknown_layer_pattern", "block_configs",
+                "key `block_configs`: element 1: `attention.replace_with_linear` is set: only plain attention (or "
+                "no_op) is sized");
+    CHECK_ERROR(read_error(config(attend8 + "," + attend8 + "," + attend8 +
+                                  R"(,{"attention":{"n_heads_in_group":8,"window_length":4096}})")),
+                ErrorKind::unsupported, "hf_config.unknown_layer_pattern", "block_configs",
+                "key `block_configs`: element 3: `attention.window_length` is set: only plain attention (or no_op) is "
+                "sized");
+}
+
 BOOST_AUTO_TEST_CASE(jamba_mamba_and_attention) {
     // Jamba: attention where i % 8 == 4 (layers 4, 12, 20, 28), Mamba elsewhere (28 layers).
     const HfConfig c = read_ok(

@@ -145,9 +145,17 @@ constexpr std::optional<HfKey> find_key(std::string_view name) noexcept {
 enum class Token : std::uint8_t { null, boolean, number, string, object, array };
 
 /// One kept key's value: its JSON type and, for scalars, its text (a string decoded; a number as written).
+/// A scalar inside an object element of a kept array, by its path in the element: "key" or "key.key"
+/// (block_configs[i].attention.no_op is "attention.no_op").
+struct Member {
+    std::string path;
+    Token token = Token::null;
+    std::string text;
+};
 struct Item {
     Token token = Token::null;
     std::string text;
+    std::vector<Member> members;  ///< an object element's scalars, two levels deep at most
 };
 struct Slot {
     bool present = false;
@@ -230,7 +238,11 @@ class Handler {
     }
     bool String(const char* s, rapidjson::SizeType n, bool) { return scalar(Token::string, {s, n}); }
     bool Key(const char* s, rapidjson::SizeType n, bool) {
-        if (tracked()) key_ = find_key({s, n});
+        if (tracked()) {
+            key_ = find_key({s, n});
+        } else if (const std::optional<std::size_t> level = member_level()) {
+            member_keys_[*level].assign(s, n);
+        }
         return true;
     }
     bool StartObject() { return open(Token::object); }
@@ -296,14 +308,31 @@ class Handler {
                 ErrorKind::parse, wire_rules::json_syntax, array_path_,
                 std::string("key `").append(array_path_[0]).append("`: lone surrogate in a \\u escape")));
         }
-        array_slot_->items.push_back(Item{t, std::string(text)});
+        array_slot_->items.push_back(Item{t, std::string(text), {}});
         return true;
     }
     [[nodiscard]] bool in_kept_array() const noexcept { return array_slot_ != nullptr && depth_ == array_depth_; }
 
+    /// Inside an object element of the kept array, in an object one or two levels down: the level (0 or 1).
+    [[nodiscard]] std::optional<std::size_t> member_level() const noexcept {
+        if (array_slot_ == nullptr || depth_ <= array_depth_ || depth_ > array_depth_ + 2) return std::nullopt;
+        const std::size_t level = depth_ - array_depth_ - 1;
+        if (!level_is_object_[level]) return std::nullopt;
+        return level;
+    }
+
+    /// A scalar of an object element: kept by its path (see Member).
+    bool member(std::size_t level, Token t, std::string_view text) {
+        std::string path = member_keys_[0];
+        if (level == 1) path.append(".").append(member_keys_[1]);
+        array_slot_->items.back().members.push_back(Member{std::move(path), t, std::string(text)});
+        return true;
+    }
+
     bool scalar(Token t, std::string_view text) {
         if (depth_ == 0) return root_type(t, text);
         if (in_kept_array()) return item(t, text);
+        if (const std::optional<std::size_t> level = member_level()) return member(*level, t, text);
         return keep(t, text);
     }
 
@@ -321,6 +350,10 @@ class Handler {
         const bool enters_text = depth_ == 1 && t == Token::object && key_ == HfKey::text_config;
         if (in_kept_array()) {
             if (!item(t, {})) return false;
+            level_is_object_[0] = t == Token::object;
+            level_is_object_[1] = false;
+        } else if (const std::optional<std::size_t> level = member_level()) {
+            if (*level == 0) level_is_object_[1] = t == Token::object;
         } else if (!keep(t, {})) {
             return false;
         }
@@ -348,6 +381,8 @@ class Handler {
     Slot* array_slot_ = nullptr;  ///< the kept array being read, if any
     std::span<const std::string_view> array_path_;
     std::size_t array_depth_ = 0;
+    bool level_is_object_[2] = {false, false};  ///< the element, and the value one level down, are objects
+    std::string member_keys_[2];                ///< the current key at each of those levels
 };
 
 // ---------------------------------------------------------------------------------------------- typed reads
@@ -688,6 +723,92 @@ KvTensorShapeV1 v1_key(const HfConfig& config, std::uint32_t batch, std::uint32_
     if (!var##_result) return std::move(var##_result).error(); \
     auto var = std::move(var##_result).value()
 
+/// Nemotron-NAS (DeciLM, model_type nemotron-nas): block_configs[i].attention says layer i's attention. vLLM's
+/// model_executor/models/nemotron_nas.py (DeciLMDecoderLayer.__init__) builds none where attention.no_op is true
+/// and otherwise num_attention_heads / attention.n_heads_in_group KV heads. Returns each layer's KV heads, none
+/// for a layer without attention; attention that is anything else (replace_with_linear, a window_length, sink
+/// tokens, sparsify) is refused rather than sized as plain attention.
+Result<std::vector<std::optional<std::uint32_t>>> read_block_configs(const View& m, const Slot& blocks,
+                                                                     std::uint32_t layers, std::uint32_t heads) {
+    const HfKey k = HfKey::block_configs;
+    const auto element_error = [&](ErrorKind kind, std::string_view rule, std::size_t i, std::string_view what) {
+        std::string msg = std::string("key `").append(m.name(k)).append("`: element ");
+        detail::append_decimal(msg, i);
+        return make_error(kind, rule, m.path(k), msg.append(": ").append(what));
+    };
+    if (blocks.items.size() != layers) {
+        std::string msg = std::string("key `").append(m.name(k)).append("` lists ");
+        detail::append_decimal(msg, blocks.items.size());
+        msg.append(" layers, but the model has ");
+        detail::append_decimal(msg, layers);
+        return make_error(ErrorKind::parse, hf_config_rules::layer_types_length, m.path(k), std::move(msg));
+    }
+    std::vector<std::optional<std::uint32_t>> out(layers);
+    for (std::size_t i = 0; i < layers; ++i) {
+        const Item& it = blocks.items[i];
+        if (it.token != Token::object) {
+            return element_error(ErrorKind::parse, hf_config_rules::invalid_type, i,
+                                 "invalid type: " + describe(it.token, it.text) + ", expected a map");
+        }
+        const auto find = [&](std::string_view path) -> const Member* {
+            for (const Member& mem : it.members) {
+                if (mem.path == path && mem.token != Token::null) return &mem;
+            }
+            return nullptr;
+        };
+        const auto flag = [&](std::string_view path) -> Result<bool> {
+            const Member* mem = find(path);
+            if (mem == nullptr) return false;
+            if (mem->token != Token::boolean) {
+                return element_error(ErrorKind::parse, hf_config_rules::invalid_type, i,
+                                     std::string("`").append(path).append("`: invalid type: ")
+                                         .append(describe(mem->token, mem->text)).append(", expected a boolean"));
+            }
+            return mem->text == "true";
+        };
+        FQK_TRY(no_op, flag("attention.no_op"));
+        if (no_op) continue;
+        FQK_TRY(linear, flag("attention.replace_with_linear"));
+        for (const std::string_view other : {"attention.window_length", "attention.num_sink_tokens",
+                                             "attention.sparsify"}) {
+            if (linear || find(other) != nullptr) {
+                return element_error(ErrorKind::unsupported, hf_config_rules::unknown_layer_pattern, i,
+                                     std::string("`")
+                                         .append(linear ? "attention.replace_with_linear" : other)
+                                         .append("` is set: only plain attention (or no_op) is sized"));
+            }
+        }
+        const Member* group = find("attention.n_heads_in_group");
+        std::uint32_t n = 0;
+        const bool integer = group != nullptr && group->token == Token::number && !non_integer(group->text) &&
+                             group->text.front() != '-';
+        const auto r = integer ? std::from_chars(group->text.data(), group->text.data() + group->text.size(), n)
+                               : std::from_chars_result{};
+        if (group == nullptr) {
+            return element_error(ErrorKind::parse, hf_config_rules::missing_key, i,
+                                 "missing key `attention.n_heads_in_group` (a layer that is not no_op)");
+        }
+        if (!integer || r.ec != std::errc{} || r.ptr != group->text.data() + group->text.size() || n == 0) {
+            return element_error(ErrorKind::parse, integer ? hf_config_rules::invalid_value : hf_config_rules::invalid_type,
+                                 i,
+                                 std::string("`attention.n_heads_in_group`: invalid ")
+                                     .append(integer ? "value: " : "type: ")
+                                     .append(describe(group->token, group->text))
+                                     .append(", expected a positive integer"));
+        }
+        if (heads % n != 0) {
+            std::string what = "`attention.n_heads_in_group` ";
+            detail::append_decimal(what, n);
+            what.append(" does not divide the ");
+            detail::append_decimal(what, heads);
+            return element_error(ErrorKind::dimension_not_divisible, hf_config_rules::invalid_value, i,
+                                 what.append(" attention heads"));
+        }
+        out[i] = heads / n;
+    }
+    return out;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------- read_hf_config
@@ -846,6 +967,20 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
     } else if (falcon_kv) {
         kv = *falcon_kv;
     }
+    // Nemotron-NAS: each layer's KV heads from block_configs (read_block_configs); the config-wide figure (the
+    // v1 fields, the geometry check) is the first attention layer's.
+    FQK_TRY(blocks, m.array(HfKey::block_configs));
+    std::vector<std::optional<std::uint32_t>> block_kv;
+    if (blocks != nullptr) {
+        FQK_TRY(per_layer, read_block_configs(m, *blocks, *layers, heads));
+        block_kv = std::move(per_layer);
+        for (const std::optional<std::uint32_t>& b : block_kv) {
+            if (b) {
+                kv = *b;
+                break;
+            }
+        }
+    }
 
     // head_dim: explicit, or hidden_size / heads exactly.
     FQK_TRY(explicit_hd, m.u32(HfKey::head_dim));
@@ -928,6 +1063,23 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
         }
     }
 
+    if (!out.v1_refusal) {
+        for (std::size_t i = 0; i < block_kv.size(); ++i) {
+            if (!block_kv[i] || *block_kv[i] == kv) continue;
+            std::string msg = "key `";
+            msg.append(m.name(HfKey::block_configs)).append("` gives layer ");
+            detail::append_decimal(msg, i);
+            msg.append(" ");
+            detail::append_decimal(msg, *block_kv[i]);
+            msg.append(" KV heads and an earlier layer ");
+            detail::append_decimal(msg, kv);
+            msg.append(": layers with different KV heads are not one KvTensorShapeV1 geometry");
+            out.v1_refusal = make_error(ErrorKind::unsupported, hf_config_rules::layers_differ, m.path(HfKey::block_configs),
+                                        std::move(msg));
+            break;
+        }
+    }
+
     out.layers = *layers;
     out.query_heads = heads;
     out.kv_heads = kv;
@@ -988,7 +1140,7 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
     FQK_TRY(types, m.array(HfKey::layer_types));
     {
         const bool layout_read = types != nullptr || m.get(HfKey::hybrid_override_pattern) != nullptr ||
-                                 m.get(HfKey::attn_layer_period) != nullptr;
+                                 m.get(HfKey::attn_layer_period) != nullptr || !block_kv.empty();
         FQK_TRY(global_hd, m.u32(HfKey::global_head_dim));
         FQK_TRY(global_kv, m.u32(HfKey::num_global_key_value_heads));
         struct Unread {
@@ -997,8 +1149,6 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
             std::string_view what;
         };
         const Unread unread[] = {
-            {HfKey::block_configs, m.get(HfKey::block_configs) != nullptr,
-             "gives each layer its own attention or none (Nemotron-NAS, DeciLM)"},
             {HfKey::layers_block_type, !layout_read && m.get(HfKey::layers_block_type) != nullptr,
              "names each layer's block (Zamba2's hybrid layers share one attention block)"},
             {HfKey::hybrid_layer_pattern, types == nullptr && m.get(HfKey::hybrid_layer_pattern) != nullptr,
@@ -1056,6 +1206,9 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
             }
             kinds[i] = *kind;
         }
+    } else if (!block_kv.empty()) {
+        // Nemotron-NAS: attention where block_configs[i].attention is not no_op, nothing elsewhere.
+        for (std::uint32_t i = 0; i < *layers; ++i) kinds[i] = block_kv[i] ? LayerKind::full : LayerKind::none;
     } else if (const Slot* pattern = m.get(HfKey::hybrid_override_pattern); pattern != nullptr) {
         // Nemotron-H (NemotronHConfig.layers_block_type, transformers and vLLM's
         // transformers_utils/configs/nemotron_h.py): one character a layer, "M" Mamba-2, "*" attention, "-" MLP,
@@ -1280,10 +1433,14 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
     }
 
     cache.layers.reserve(kinds.size());
-    for (const LayerKind k : kinds) {
+    for (std::size_t i = 0; i < kinds.size(); ++i) {
+        const LayerKind k = kinds[i];
         sizing::LayerSpec spec;
         switch (k) {
-            case LayerKind::full: spec = attention; break;
+            case LayerKind::full:
+                spec = attention;
+                if (i < block_kv.size() && block_kv[i]) spec.kv_heads = *block_kv[i];
+                break;
             case LayerKind::sliding:
             case LayerKind::chunked: {
                 spec = attention;

@@ -80,6 +80,9 @@ NO_V1 = {
     # the same family at 56B: 10 "*" layers of 118 (8 KV heads of 8192 / 64 = 128); its time_step_limit holds
     # Infinity, as Python's json.dumps writes it
     "nemotron-h-56b-base-8k.json": ("nemotron_h", 10 * 8 * 2 * 128 * 2, "only 10 of the 118 layers"),
+    # Nemotron-NAS block_configs: 49 of 80 layers attend (n_heads_in_group 8: 64 / 8 = 8 KV heads of 8192 / 64),
+    # 31 are no_op; num_key_value_heads is null
+    "llama-3.3-nemotron-super-49b-v1.json": ("nemotron-nas", 49 * 8 * 2 * 128 * 2, "only 49 of the 80 layers"),
     # a pure Mamba (MambaConfig): no layer holds K and V
     "mamba-2.8b.json": ("mamba", 0, "only 0 of the 64 layers"),
 }
@@ -91,8 +94,6 @@ WRONG: set[str] = set()
 # Bundled real configs whose layers differ in a way the reader does not lay out: refused with the key named, with
 # or without --engine (what each file holds is in examples/configs/SOURCES).
 REFUSED = {
-    # 80 layers, each with its own block_configs[i].attention (n_heads_in_group, no_op); num_key_value_heads null
-    "llama-3.3-nemotron-super-49b-v1.json": "(block_configs): key `block_configs` gives each layer its own attention",
     # hybrid_layer_pattern of sliding (swa_num_key_value_heads 8) and full (num_key_value_heads 4) layers
     "mimo-v2-flash.json": "(hybrid_layer_pattern): key `hybrid_layer_pattern` lays out sliding and full layers",
     # full layers of global_head_dim 512 and num_global_key_value_heads 2, sliding ones of 256 and 8

@@ -169,6 +169,22 @@ def layout_gemma3_text(cfg):
             group("full", n - sliding, kv, hd, hd)], 0
 
 
+def layout_nemotron_nas(cfg):
+    """DeciLM (model_type nemotron-nas; vLLM model_executor/models/nemotron_nas.py, DeciLMDecoderLayer): layer i
+    attends unless block_configs[i].attention.no_op, with num_attention_heads // n_heads_in_group KV heads of
+    hidden_size // num_attention_heads; a no_op layer holds nothing."""
+    heads = cfg["num_attention_heads"]
+    hd = cfg["hidden_size"] // heads
+    by_kv = {}
+    for block in cfg["block_configs"]:
+        a = block["attention"]
+        if not a["no_op"]:
+            assert not a["replace_with_linear"] and a["window_length"] is None
+            kv = heads // a["n_heads_in_group"]
+            by_kv[kv] = by_kv.get(kv, 0) + 1
+    return [group("full", n, kv, hd, hd) for kv, n in sorted(by_kv.items())], 0
+
+
 def dtype_of(cfg):
     for c in (cfg, cfg.get("text_config", {})):
         for key in ("torch_dtype", "dtype"):
@@ -192,6 +208,7 @@ REAL = {
     # when the file gives them (it derives them from sliding_window_pattern only when layer_types is None); the
     # 1.2B file lists 30 "full_attention" layers, so its null sliding_window is never read.
     "exaone-4.0-1.2b.json": ("exaone4", lambda c: layout_layer_types(c)),
+    "llama-3.3-nemotron-super-49b-v1.json": ("nemotron-nas", layout_nemotron_nas),
 }
 # Llama-4's chunked layers are capped in vLLM only with the hybrid KV cache manager on. vLLM PR 21761 (July
 # 2025, vllm/config: VLLM_ALLOW_CHUNKED_LOCAL_ATTN_WITH_HYBRID_KV_CACHE, default off) turned it off for models

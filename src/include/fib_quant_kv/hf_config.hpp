@@ -15,7 +15,8 @@
 //   * unsupported, from read_hf_config(): a model with no decoder-only KV cache (hf_config.not_decoder_only):
 //     is_encoder_decoder true, or a model_type of an encoder-only or encoder-decoder family (BERT, T5, ...);
 //   * unsupported, from read_hf_config(): a key that gives layers a geometry of their own this reader does not
-//     lay out (hf_config.unknown_layer_pattern): block_configs (Nemotron-NAS), layers_block_type (Zamba2),
+//     lay out (hf_config.unknown_layer_pattern): layers_block_type (Zamba2), block_configs attention other than
+//     plain or no_op (Nemotron-NAS's replace_with_linear, window_length, sinks),
 //     hybrid_layer_pattern (MiMo-V2), cross_attention_layers (Mllama), a global_head_dim or
 //     num_global_key_value_heads that differs (Gemma-4); attention_chunk_size outside Llama-4 with nothing that
 //     says which layers are chunked;
@@ -42,7 +43,9 @@
 //   * head_dim: an explicit head_dim, else hidden_size (or n_embd) / heads, which must divide exactly;
 //     qk_head_dim and v_head_dim, when given, are the key and value widths;
 //   * MLA: kv_lora_rank, qk_nope_head_dim, qk_rope_head_dim, v_head_dim;
-//   * each layer's kind: layer_types, else the family's pattern: attn_layer_period/attn_layer_offset (Jamba;
+//   * each layer's kind: layer_types, else the family's pattern: block_configs (Nemotron-NAS: attention with
+//     num_attention_heads / attention.n_heads_in_group KV heads, none where attention.no_op; a layer's KV heads
+//     may differ), hybrid_override_pattern (Nemotron-H), attn_layer_period/attn_layer_offset (Jamba;
 //     Mamba elsewhere), full_attention_interval (Qwen3-Next; linear attention elsewhere), attention_chunk_size
 //     with no_rope_layers or no_rope_layer_interval (Llama-4), sliding_window_pattern as an integer or a string
 //     of L and G (Gemma-2/3, Cohere-2), use_sliding_window with max_window_layers (Qwen2), a sliding_window on
