@@ -441,6 +441,46 @@ BOOST_AUTO_TEST_CASE(nemotron_nas_block_configs) {
                 "sized");
 }
 
+BOOST_AUTO_TEST_CASE(layers_not_laid_out_are_refused) {
+    // Each key names a per-layer geometry the reader does not model; the config is refused with the key named.
+    const std::string base = R"({"model_type":"x","num_hidden_layers":4,"num_attention_heads":8,"num_key_value_heads":2,)"
+                             R"("head_dim":16)";
+    const std::string tail = ": this reader does not lay out such layers, and does not size them as if they were alike";
+    const std::pair<std::string, std::string> cases[] = {
+        {R"("layers_block_type":["mamba","hybrid","mamba","mamba"])",
+         "key `layers_block_type` names each layer's block (Zamba2's hybrid layers share one attention block)"},
+        {R"("hybrid_layer_pattern":[0,1,1,1])",
+         "key `hybrid_layer_pattern` lays out sliding and full layers with KV heads of their own (MiMo-V2)"},
+        {R"("cross_attention_layers":[1])",
+         "key `cross_attention_layers` makes those layers cross-attention layers, which cache the vision tokens "
+         "instead (Mllama)"},
+        {R"("global_head_dim":32)", "key `global_head_dim` gives the full-attention layers a head_dim of their own "
+                                    "(Gemma-4)"},
+        {R"("num_global_key_value_heads":1)",
+         "key `num_global_key_value_heads` gives the full-attention layers KV heads of their own (Gemma-4)"},
+        {R"("num_kv_shared_layers":2)",
+         "key `num_kv_shared_layers` makes the last layers reuse the keys and values of earlier ones (Gemma-3n)"},
+        {R"("attention_k_eq_v":true)",
+         "key `attention_k_eq_v` makes some layers' values their keys (Gemma-4), which engines store in ways of "
+         "their own"},
+        {R"("mamba_d_ssm":1024)", "key `mamba_d_ssm` runs a Mamba-2 mixer beside the attention of every layer "
+                                  "(Falcon-H1), whose state is not modelled"},
+    };
+    for (const auto& [extra, message] : cases) {
+        const Error e = read_error(base + "," + extra + "}");
+        BOOST_TEST(e.kind == ErrorKind::unsupported);
+        BOOST_TEST(e.rule == "hf_config.unknown_layer_pattern");
+        BOOST_TEST(e.message == message + tail);
+    }
+    // Where the key agrees with what is read anyway, or turns the feature off, the config is sized.
+    for (const std::string extra : {R"("global_head_dim":16)", R"("num_global_key_value_heads":2)",
+                                    R"("num_kv_shared_layers":0)", R"("attention_k_eq_v":false)",
+                                    R"("layer_types":["full_attention","full_attention","full_attention",)"
+                                    R"("full_attention"],"layers_block_type":["a","b","c","d"])"}) {
+        BOOST_TEST(read_ok(base + "," + extra + "}").cache.layers.size() == 4u, extra);
+    }
+}
+
 BOOST_AUTO_TEST_CASE(jamba_mamba_and_attention) {
     // Jamba: attention where i % 8 == 4 (layers 4, 12, 20, 28), Mamba elsewhere (28 layers).
     const HfConfig c = read_ok(

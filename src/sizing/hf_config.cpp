@@ -96,6 +96,9 @@ enum class HfKey : std::uint8_t {
     num_layers,
     multi_query_attention,
     multi_query_group_num,
+    num_kv_shared_layers,
+    attention_k_eq_v,
+    mamba_d_ssm,
     count,
 };
 
@@ -131,6 +134,7 @@ constexpr KeyInfo kKeys[kKeyCount] = {
     FQK_HF_KEY(layers_block_type), FQK_HF_KEY(cross_attention_layers), FQK_HF_KEY(global_head_dim),
     FQK_HF_KEY(num_global_key_value_heads), FQK_HF_KEY(hybrid_layer_pattern),
     FQK_HF_KEY(num_layers), FQK_HF_KEY(multi_query_attention), FQK_HF_KEY(multi_query_group_num),
+    FQK_HF_KEY(num_kv_shared_layers), FQK_HF_KEY(attention_k_eq_v), FQK_HF_KEY(mamba_d_ssm),
 };
 #undef FQK_HF_KEY
 // clang-format on
@@ -1143,6 +1147,8 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
                                  m.get(HfKey::attn_layer_period) != nullptr || !block_kv.empty();
         FQK_TRY(global_hd, m.u32(HfKey::global_head_dim));
         FQK_TRY(global_kv, m.u32(HfKey::num_global_key_value_heads));
+        FQK_TRY(shared, m.u32(HfKey::num_kv_shared_layers));
+        FQK_TRY(k_eq_v, m.boolean(HfKey::attention_k_eq_v));
         struct Unread {
             HfKey key;
             bool refused;
@@ -1159,6 +1165,12 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
              "gives the full-attention layers a head_dim of their own (Gemma-4)"},
             {HfKey::num_global_key_value_heads, global_kv && *global_kv != kv,
              "gives the full-attention layers KV heads of their own (Gemma-4)"},
+            {HfKey::num_kv_shared_layers, shared.value_or(0) != 0,
+             "makes the last layers reuse the keys and values of earlier ones (Gemma-3n)"},
+            {HfKey::attention_k_eq_v, k_eq_v.value_or(false),
+             "makes some layers' values their keys (Gemma-4), which engines store in ways of their own"},
+            {HfKey::mamba_d_ssm, m.get(HfKey::mamba_d_ssm) != nullptr,
+             "runs a Mamba-2 mixer beside the attention of every layer (Falcon-H1), whose state is not modelled"},
         };
         for (const Unread& u : unread) {
             if (!u.refused) continue;
