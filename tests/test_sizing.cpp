@@ -465,6 +465,8 @@ BOOST_AUTO_TEST_CASE(layers_not_laid_out_are_refused) {
          "their own"},
         {R"("mamba_d_ssm":1024)", "key `mamba_d_ssm` runs a Mamba-2 mixer beside the attention of every layer "
                                   "(Falcon-H1), whose state is not modelled"},
+        {R"("compress_ratios":[0,4,128,4])",
+         "key `compress_ratios` gives layers compressed key-value caches of their own (DeepSeek-V4)"},
     };
     for (const auto& [extra, message] : cases) {
         const Error e = read_error(base + "," + extra + "}");
@@ -479,6 +481,20 @@ BOOST_AUTO_TEST_CASE(layers_not_laid_out_are_refused) {
                                     R"("full_attention"],"layers_block_type":["a","b","c","d"])"}) {
         BOOST_TEST(read_ok(base + "," + extra + "}").cache.layers.size() == 4u, extra);
     }
+}
+
+BOOST_AUTO_TEST_CASE(sparse_attention_indexer_is_noted) {
+    // DeepSeek-V3.2's keys: MLA plus an indexer (index_head_dim 128); the sizes are the MLA cache's, with a note.
+    const HfConfig c = read_ok(
+        R"({"model_type":"deepseek_v32","num_hidden_layers":2,"num_attention_heads":4,"hidden_size":64,)"
+        R"("kv_lora_rank":32,"qk_rope_head_dim":8,"qk_nope_head_dim":16,"v_head_dim":16,"index_head_dim":128,)"
+        R"("index_n_heads":64,"index_topk":2048,"torch_dtype":"bfloat16"})");
+    const std::string note = "DeepSeek sparse attention: the indexer's own key cache (index_head_dim 128 per token "
+                             "and layer) is not counted";
+    BOOST_TEST(c.notes == std::vector<std::string>{note});
+    const sz::EngineSize v = engine_ok(c, sz::Engine::vllm, 16);
+    BOOST_TEST(v.total_bytes == 2ull * 16 * (32 + 8) * 2);  // 2 layers x one page of the latent
+    BOOST_TEST((std::find(v.notes.begin(), v.notes.end(), note) != v.notes.end()));
 }
 
 BOOST_AUTO_TEST_CASE(jamba_mamba_and_attention) {

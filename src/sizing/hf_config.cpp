@@ -99,6 +99,8 @@ enum class HfKey : std::uint8_t {
     num_kv_shared_layers,
     attention_k_eq_v,
     mamba_d_ssm,
+    compress_ratios,
+    index_head_dim,
     count,
 };
 
@@ -135,6 +137,7 @@ constexpr KeyInfo kKeys[kKeyCount] = {
     FQK_HF_KEY(num_global_key_value_heads), FQK_HF_KEY(hybrid_layer_pattern),
     FQK_HF_KEY(num_layers), FQK_HF_KEY(multi_query_attention), FQK_HF_KEY(multi_query_group_num),
     FQK_HF_KEY(num_kv_shared_layers), FQK_HF_KEY(attention_k_eq_v), FQK_HF_KEY(mamba_d_ssm),
+    FQK_HF_KEY(compress_ratios), FQK_HF_KEY(index_head_dim),
 };
 #undef FQK_HF_KEY
 // clang-format on
@@ -1038,6 +1041,17 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
         out.model_type = std::move(s);
     }
 
+    // DeepSeek sparse attention (DeepSeek-V3.2): an indexer keeps keys of its own per token and layer besides the
+    // MLA latent; they are not in the cache model, and every figure says so.
+    FQK_TRY(index_hd, m.u32(HfKey::index_head_dim));
+    if (index_hd) {
+        std::string note = "DeepSeek sparse attention: the indexer's own key cache (index_head_dim ";
+        detail::append_decimal(note, *index_hd);
+        note.append(" per token and layer) is not counted");
+        out.notes.push_back(note);
+        out.cache.notes.push_back(std::move(note));
+    }
+
     FQK_TRY(window, m.positive(HfKey::sliding_window));
     FQK_TRY(use_window, m.boolean(HfKey::use_sliding_window));
     if (window && use_window.value_or(true)) {
@@ -1171,6 +1185,8 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
              "makes some layers' values their keys (Gemma-4), which engines store in ways of their own"},
             {HfKey::mamba_d_ssm, m.get(HfKey::mamba_d_ssm) != nullptr,
              "runs a Mamba-2 mixer beside the attention of every layer (Falcon-H1), whose state is not modelled"},
+            {HfKey::compress_ratios, m.get(HfKey::compress_ratios) != nullptr,
+             "gives layers compressed key-value caches of their own (DeepSeek-V4)"},
         };
         for (const Unread& u : unread) {
             if (!u.refused) continue;

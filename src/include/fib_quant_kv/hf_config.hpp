@@ -19,7 +19,7 @@
 //     plain or no_op (Nemotron-NAS's replace_with_linear, window_length, sinks),
 //     hybrid_layer_pattern (MiMo-V2), cross_attention_layers (Mllama), a global_head_dim or
 //     num_global_key_value_heads that differs, or attention_k_eq_v (Gemma-4), num_kv_shared_layers (Gemma-3n),
-//     mamba_d_ssm (Falcon-H1's parallel Mamba-2); attention_chunk_size outside Llama-4 with nothing that
+//     mamba_d_ssm (Falcon-H1's parallel Mamba-2), compress_ratios (DeepSeek-V4); attention_chunk_size outside Llama-4 with nothing that
 //     says which layers are chunked;
 //   * dimension_not_divisible: hidden_size (n_embd) is not a multiple of the attention heads, with no head_dim;
 //   * the descriptor's own validate() error, from read_hf_config(), on the attention geometry of one token (so
