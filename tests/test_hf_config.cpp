@@ -396,6 +396,10 @@ BOOST_AUTO_TEST_CASE(not_an_object) {
                 "invalid JSON: Missing a comma or '}' after an object member.");
     CHECK_ERROR(read_error("{} {}"), ErrorKind::parse, "json.syntax", "",
                 "invalid JSON: The document root must not be followed by other values.");
+    // A byte order mark, which Python's json refuses too, is named.
+    CHECK_ERROR(read_error("\xEF\xBB\xBF{\"num_hidden_layers\":1}"), ErrorKind::parse, "json.syntax", "",
+                "invalid JSON: Invalid value. (the config starts with a UTF-8 byte order mark, which JSON does not "
+                "allow)");
     CHECK_ERROR(read_error(R"({"text_config":[1]})"), ErrorKind::parse, "hf_config.invalid_type", "text_config",
                 "key `text_config`: invalid type: sequence, expected a JSON object or null");
 }

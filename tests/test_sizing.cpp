@@ -524,6 +524,12 @@ BOOST_AUTO_TEST_CASE(jamba_mamba_and_attention) {
     // f32 recurrent state (llama_memory_recurrent), src/llama-hparams.cpp: n_embd_r = (d_conv - 1) x d_inner (no
     // groups in Mamba-1), n_embd_s = d_state x d_inner: 8192 x (3 + 16) elements a layer.
     BOOST_TEST(llama.state_bytes == 28ull * 8192 * (3 + 16) * 4);
+    // An offset at or past the period would leave no layer attending: refused rather than sized all-Mamba.
+    CHECK_ERROR(read_error(R"({"model_type":"jamba","num_hidden_layers":16,"num_attention_heads":8,"hidden_size":64,)"
+                           R"("attn_layer_period":8,"attn_layer_offset":8,"mamba_d_state":16,"mamba_d_conv":4,)"
+                           R"("mamba_expand":2})"),
+                ErrorKind::parse, "hf_config.invalid_value", "attn_layer_offset",
+                "key `attn_layer_offset`: 8 is not less than `attn_layer_period` 8, so no layer would attend");
 }
 
 BOOST_AUTO_TEST_CASE(qwen3_next_linear_attention) {

@@ -853,6 +853,9 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
         if (r.IsError()) {
             std::string m = "invalid JSON: ";
             m.append(rapidjson::GetParseError_En(r.Code()));
+            if (json.starts_with("\xEF\xBB\xBF")) {  // as Python's json.loads refuses it ("Unexpected UTF-8 BOM")
+                m.append(" (the config starts with a UTF-8 byte order mark, which JSON does not allow)");
+            }
             return Error{ErrorKind::parse, wire_rules::json_syntax, {}, std::move(m), {}, r.Offset()};
         }
     }
@@ -1266,6 +1269,14 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
         // Jamba (JambaConfig.layers_block_type): attention where i % attn_layer_period == attn_layer_offset.
         FQK_TRY(period, m.positive(HfKey::attn_layer_period));
         FQK_TRY(offset, m.u32(HfKey::attn_layer_offset));
+        if (offset.value_or(0) >= *period) {  // no layer would attend: a config that says two things
+            std::string msg = std::string("key `").append(m.name(HfKey::attn_layer_offset)).append("`: ");
+            detail::append_decimal(msg, *offset);
+            msg.append(" is not less than `").append(m.name(HfKey::attn_layer_period)).append("` ");
+            detail::append_decimal(msg, *period);
+            return make_error(ErrorKind::parse, hf_config_rules::invalid_value, m.path(HfKey::attn_layer_offset),
+                              msg.append(", so no layer would attend"));
+        }
         for (std::uint32_t i = 0; i < *layers; ++i) {
             kinds[i] = i % *period == offset.value_or(0) ? LayerKind::full : LayerKind::mamba;
         }
