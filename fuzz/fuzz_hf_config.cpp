@@ -1,6 +1,7 @@
 // libFuzzer target: the Hugging Face config.json reader (a trust boundary: the file is whatever was downloaded).
 //   * read_hf_config never crashes, and every rejection is a typed Error with a rule and a UTF-8 message: parse
 //     for input it cannot read, unsupported or dimension_not_divisible for a config it will not size,
+//     corrupt_payload for a geometry the descriptor's validate() refuses (KV heads that do not divide the heads),
 //     resource_limit_exceeded past HfConfigLimits::max_layers or for a layer state past 2^64;
 //   * what it accepts sizes without crashing: every row's descriptors validate, its JSON row is UTF-8 and holds
 //     their canonical JSON, total_bytes is the two byte sizes added, and bytes_per_token is no more than it;
@@ -95,6 +96,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         require_typed(e);
         FQK_REQUIRE(e.kind == fqk::ErrorKind::parse || e.kind == fqk::ErrorKind::unsupported ||
                     e.kind == fqk::ErrorKind::dimension_not_divisible ||
+                    e.kind == fqk::ErrorKind::corrupt_payload ||            // the geometry, by validate()
                     e.kind == fqk::ErrorKind::resource_limit_exceeded);  // over max_layers, a state past 2^64
         return 0;
     }
