@@ -360,6 +360,13 @@ BOOST_AUTO_TEST_CASE(chatglm_keys) {
     BOOST_TEST(read_ok(glm + R"(,"multi_query_attention":true})").kv_heads == 1u);
     // An explicit num_key_value_heads wins, as for every family.
     BOOST_TEST(read_ok(glm + R"(,"multi_query_attention":true,"num_key_value_heads":4})").kv_heads == 4u);
+    // EXAONE-3 (model_type exaone, ExaoneConfig) spells only the layer count num_layers: 32 layers, 8 KV heads of
+    // 4096 / 32 = 128.
+    const HfConfig x = read_ok(R"({"architectures":["ExaoneForCausalLM"],"model_type":"exaone","num_layers":32,)"
+                               R"("num_attention_heads":32,"num_key_value_heads":8,"hidden_size":4096,)"
+                               R"("torch_dtype":"bfloat16"})");
+    check_groups(x, {{LayerKind::full, 32, 0, 8, 128, 128}});
+    BOOST_TEST(engine_ok(x, sz::Engine::vllm, 4096).total_bytes == 32ull * 4096 * 8 * (128 + 128) * 2);
     // The layer count is named by the key the config used.
     CHECK_ERROR(read_error(R"({"num_layers":65537,"num_attention_heads":1,"head_dim":1})"),
                 ErrorKind::resource_limit_exceeded, "hf_config.too_many_layers", "num_layers",
