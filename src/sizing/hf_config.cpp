@@ -15,7 +15,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <charconv>
 #include <cinttypes>
 #include <cstdio>
@@ -235,10 +234,8 @@ class Handler {
         if (n == 0 || (n == 1 && *s == '-')) {
             const std::size_t end = std::min(stream_.Tell(), text_.size());
             std::size_t begin = end;
-            while (begin > 0 && (std::isalpha(static_cast<unsigned char>(text_[begin - 1])) != 0 ||
-                                 text_[begin - 1] == '-')) {
-                --begin;
-            }
+            const auto in_token = [](char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '-'; };
+            while (begin > 0 && in_token(text_[begin - 1])) --begin;
             return scalar(Token::number, text_.substr(begin, end - begin));
         }
         return scalar(Token::number, {s, n});
