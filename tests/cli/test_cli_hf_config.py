@@ -71,6 +71,8 @@ NO_V1 = {
     # MLA, DeepseekV3Attention's cache: 61 layers x heads x (qk_nope 128 + qk_rope 64 keys + v_head 128) x 2 bytes
     "deepseek-v3.json": ("deepseek_v3", 61 * 128 * (128 + 64 + 128) * 2, "multi-head latent attention"),
     "kimi-k2.json": ("kimi_k2", 61 * 64 * (128 + 64 + 128) * 2, "multi-head latent attention"),
+    # the same MLA geometry, plus a sparse-attention indexer whose cache is not counted (a note says so)
+    "deepseek-v3.2.json": ("deepseek_v32", 61 * 128 * (128 + 64 + 128) * 2, "multi-head latent attention"),
     # linear attention: only the full-attention layers hold K and V (12 of 48, 2 KV heads of 256)
     "qwen3-next-80b-a3b.json": ("qwen3_next", 12 * 2 * 2 * 256 * 2, "only 12 of the 48 layers"),
     # text_config layer_types: 16 of 64 full, 4 KV heads of 256
@@ -86,7 +88,7 @@ NO_V1 = {
     # a pure Mamba (MambaConfig): no layer holds K and V
     "mamba-2.8b.json": ("mamba", 0, "only 0 of the 64 layers"),
 }
-MLA = {"deepseek-v3.json", "kimi-k2.json"}
+MLA = {"deepseek-v3.json", "kimi-k2.json", "deepseek-v3.2.json"}
 NO_KV = {name for name, (_, per_token, _) in NO_V1.items() if per_token == 0}
 # Bundled configs kvshape sizes wrongly (kept to show it; the right figures in test_cli_real_configs.py, marked
 # expectedFailure): none today.
@@ -99,6 +101,8 @@ REFUSED = {
     # full layers of global_head_dim 512 and num_global_key_value_heads 2, sliding ones of 256 and 8
     "gemma-4-26b-a4b.json": "(text_config.global_head_dim): key `text_config.global_head_dim` gives the "
                             "full-attention layers a head_dim of their own (Gemma-4)",
+    # compress_ratios per layer and a sliding_window of 128: not a window on every layer
+    "deepseek-v4-flash.json": "(compress_ratios): key `compress_ratios` gives layers compressed key-value caches",
 }
 BYTES_PER_TOKEN = {  # pinned: 2 x layers x kv_heads x head_dim x bytes
     "llama-3-8b.json": 131072, "llama-2-7b.json": 524288, "falcon-7b.json": 8192, "gpt2.json": 73728,
@@ -127,6 +131,13 @@ class BundledConfigs(unittest.TestCase):
         self.assertEqual(sorted(f for f in os.listdir(CONFIGS) if f.endswith(".json")),
                          sorted(list(EXPECTED) + list(NO_V1) + list(WRONG) + list(REFUSED)))
         self.assertFalse(set(EXPECTED) & set(NO_V1) or (set(EXPECTED) | set(NO_V1)) & WRONG)
+
+    def test_the_sparse_attention_indexer_is_noted(self):
+        proc = run([os.path.join(CONFIGS, "deepseek-v3.2.json"), "--tokens", "4096", "--engine", "vllm", "--format",
+                    "json"])
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn("DeepSeek sparse attention: the indexer's own key cache (index_head_dim 128 per token and "
+                      "layer) is not counted", json.loads(proc.stdout)["notes"])
 
     def test_layers_not_read_are_refused(self):
         for name, expected in REFUSED.items():

@@ -198,6 +198,7 @@ REAL = {
     "gpt-oss-120b.json": ("gpt_oss", lambda c: layout_layer_types(c)),
     "deepseek-v3.json": ("deepseek_v3", layout_mla),
     "kimi-k2.json": ("kimi_k2", layout_mla),
+    "deepseek-v3.2.json": ("deepseek_v32", layout_mla),
     "llama-4-scout.json": ("llama4", layout_llama4),
     "qwen3-next-80b-a3b.json": ("qwen3_next", layout_qwen3_next),
     "qwen3.5-27b.json": ("qwen3_5", lambda c: layout_layer_types(c["text_config"])),
