@@ -461,15 +461,11 @@ BOOST_AUTO_TEST_CASE(layers_not_laid_out_are_refused) {
         {R"("cross_attention_layers":[1])",
          "key `cross_attention_layers` makes those layers cross-attention layers, which cache the vision tokens "
          "instead (Mllama)"},
-        {R"("global_head_dim":32)", "key `global_head_dim` gives the full-attention layers a head_dim of their own "
-                                    "(Gemma-4)"},
-        {R"("num_global_key_value_heads":1)",
-         "key `num_global_key_value_heads` gives the full-attention layers KV heads of their own (Gemma-4)"},
+        {R"("global_head_dim":32,"v_head_dim":8)",
+         "key `global_head_dim` gives the full-attention layers a head_dim of their own, and the others' key and "
+         "value widths differ"},
         {R"("num_kv_shared_layers":2)",
          "key `num_kv_shared_layers` makes the last layers reuse the keys and values of earlier ones (Gemma-3n)"},
-        {R"("attention_k_eq_v":true)",
-         "key `attention_k_eq_v` makes some layers' values their keys (Gemma-4), which engines store in ways of "
-         "their own"},
         {R"("mamba_d_ssm":1024)", "key `mamba_d_ssm` runs a Mamba-2 mixer beside the attention of every layer "
                                   "(Falcon-H1), whose state is not modelled"},
         {R"("compress_ratios":[0,4,128,4])",
@@ -482,12 +478,39 @@ BOOST_AUTO_TEST_CASE(layers_not_laid_out_are_refused) {
         BOOST_TEST(e.message == message + tail);
     }
     // Where the key agrees with what is read anyway, or turns the feature off, the config is sized.
-    for (const std::string extra : {R"("global_head_dim":16)", R"("num_global_key_value_heads":2)",
-                                    R"("num_kv_shared_layers":0)", R"("attention_k_eq_v":false)",
+    for (const std::string extra : {R"("num_kv_shared_layers":0)",
                                     R"("layer_types":["full_attention","full_attention","full_attention",)"
                                     R"("full_attention"],"layers_block_type":["a","b","c","d"])"}) {
         BOOST_TEST(read_ok(base + "," + extra + "}").cache.layers.size() == 4u, extra);
     }
+}
+
+BOOST_AUTO_TEST_CASE(gemma4_global_layers) {
+    // Gemma-4 (vLLM's Gemma4DecoderLayer): full layers take global_head_dim, and num_global_key_value_heads where
+    // attention_k_eq_v; K and V are both cached. 6 layers, sliding except every third: 4 sliding of 4 x 16, 2 full.
+    const std::string base = R"({"model_type":"gemma4_text","num_hidden_layers":6,"num_attention_heads":8,)"
+                             R"("num_key_value_heads":4,"head_dim":16,"global_head_dim":32,"sliding_window":8,)"
+                             R"("torch_dtype":"bfloat16","layer_types":["sliding_attention","sliding_attention",)"
+                             R"("full_attention","sliding_attention","sliding_attention","full_attention"])";
+    const HfConfig c = read_ok(base + R"(,"num_global_key_value_heads":1,"attention_k_eq_v":true})");
+    check_groups(c, {{LayerKind::sliding, 4, 8, 4, 16, 16}, {LayerKind::full, 2, 0, 1, 32, 32}});
+    BOOST_REQUIRE(c.v1_refusal.has_value());
+    CHECK_ERROR(*c.v1_refusal, ErrorKind::unsupported, "hf_config.layers_differ", "global_head_dim",
+                "the full-attention layers hold 1 KV heads of 32 (`global_head_dim`, `num_global_key_value_heads`), "
+                "the others 4 of 16: layers that differ so are not one KvTensorShapeV1 geometry");
+    // hf: sliding layers keep min(T, 8 - 1) tokens; 100 tokens, bf16.
+    BOOST_TEST(engine_ok(c, sz::Engine::hf, 100).total_bytes ==
+               (4ull * 7 * 4 * (16 + 16) + 2ull * 100 * 1 * (32 + 32)) * 2);
+    // Without attention_k_eq_v, num_global_key_value_heads is not read (vLLM reads it only then).
+    check_groups(read_ok(base + R"(,"num_global_key_value_heads":1})"),
+                 {{LayerKind::sliding, 4, 8, 4, 16, 16}, {LayerKind::full, 2, 0, 4, 32, 32}});
+    // A global_head_dim equal to head_dim changes nothing, and the v1 row stands (with its window note).
+    BOOST_TEST(!read_ok(R"({"model_type":"x","num_hidden_layers":2,"num_attention_heads":8,"head_dim":16,)"
+                        R"("global_head_dim":16})")
+                    .v1_refusal.has_value());
+    CHECK_ERROR(read_error(R"({"num_hidden_layers":2,"num_attention_heads":8,"head_dim":16,"global_head_dim":0})"),
+                ErrorKind::parse, "hf_config.invalid_value", "global_head_dim",
+                "key `global_head_dim`: invalid value: integer `0`, expected a positive integer");
 }
 
 BOOST_AUTO_TEST_CASE(sparse_attention_indexer_is_noted) {

@@ -1156,13 +1156,23 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
     // Keys by which a family gives its layers a geometry of their own that this reader does not lay out: the
     // config is refused, naming the key, rather than sized as if every layer were alike.
     FQK_TRY(types, m.array(HfKey::layer_types));
+    // Gemma-4 (vLLM's model_executor/models/gemma4.py, Gemma4DecoderLayer.__init__, read at 001cabc1be16): its
+    // full-attention layers take global_head_dim, and num_global_key_value_heads where attention_k_eq_v is true;
+    // K and V are both cached at full size even then (V is a copy of the K projection, normalised apart:
+    // Gemma4Attention.forward passes both to the cache, as transformers and llama.cpp do).
+    FQK_TRY(global_hd, m.positive(HfKey::global_head_dim));
+    FQK_TRY(global_kv, m.positive(HfKey::num_global_key_value_heads));
+    FQK_TRY(k_eq_v, m.boolean(HfKey::attention_k_eq_v));
+    const std::uint32_t full_hd = global_hd.value_or(attention.key_dim);
+    const std::uint32_t full_kv = k_eq_v.value_or(false) && global_kv ? *global_kv : attention.kv_heads;
+    const bool full_differs =
+        attention.kind == LayerKind::full &&
+        ((global_hd && (*global_hd != attention.key_dim || *global_hd != attention.value_dim)) ||
+         full_kv != attention.kv_heads);
     {
         const bool layout_read = types != nullptr || m.get(HfKey::hybrid_override_pattern) != nullptr ||
                                  m.get(HfKey::attn_layer_period) != nullptr || !block_kv.empty();
-        FQK_TRY(global_hd, m.u32(HfKey::global_head_dim));
-        FQK_TRY(global_kv, m.u32(HfKey::num_global_key_value_heads));
         FQK_TRY(shared, m.u32(HfKey::num_kv_shared_layers));
-        FQK_TRY(k_eq_v, m.boolean(HfKey::attention_k_eq_v));
         struct Unread {
             HfKey key;
             bool refused;
@@ -1175,14 +1185,10 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
              "lays out sliding and full layers with KV heads of their own (MiMo-V2)"},
             {HfKey::cross_attention_layers, m.get(HfKey::cross_attention_layers) != nullptr,
              "makes those layers cross-attention layers, which cache the vision tokens instead (Mllama)"},
-            {HfKey::global_head_dim, global_hd && *global_hd != hd,
-             "gives the full-attention layers a head_dim of their own (Gemma-4)"},
-            {HfKey::num_global_key_value_heads, global_kv && *global_kv != kv,
-             "gives the full-attention layers KV heads of their own (Gemma-4)"},
+            {HfKey::global_head_dim, global_hd && attention.key_dim != attention.value_dim,
+             "gives the full-attention layers a head_dim of their own, and the others' key and value widths differ"},
             {HfKey::num_kv_shared_layers, shared.value_or(0) != 0,
              "makes the last layers reuse the keys and values of earlier ones (Gemma-3n)"},
-            {HfKey::attention_k_eq_v, k_eq_v.value_or(false),
-             "makes some layers' values their keys (Gemma-4), which engines store in ways of their own"},
             {HfKey::mamba_d_ssm, m.get(HfKey::mamba_d_ssm) != nullptr,
              "runs a Mamba-2 mixer beside the attention of every layer (Falcon-H1), whose state is not modelled"},
             {HfKey::compress_ratios, m.get(HfKey::compress_ratios) != nullptr,
@@ -1476,6 +1482,11 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
             case LayerKind::full:
                 spec = attention;
                 if (i < block_kv.size() && block_kv[i]) spec.kv_heads = *block_kv[i];
+                if (full_differs) {  // Gemma-4's global layers
+                    spec.kv_heads = full_kv;
+                    spec.key_dim = global_hd.value_or(spec.key_dim);
+                    spec.value_dim = global_hd.value_or(spec.value_dim);
+                }
                 break;
             case LayerKind::sliding:
             case LayerKind::chunked: {
@@ -1519,6 +1530,21 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
             case LayerKind::none: spec.kind = k; break;
         }
         cache.layers.push_back(spec);
+    }
+    if (!out.v1_refusal && full_differs && std::find(kinds.begin(), kinds.end(), LayerKind::full) != kinds.end()) {
+        std::string msg = "the full-attention layers hold ";
+        detail::append_decimal(msg, full_kv);
+        msg.append(" KV heads of ");
+        detail::append_decimal(msg, full_hd);
+        msg.append(" (`").append(m.name(HfKey::global_head_dim)).append("`");
+        if (full_kv != attention.kv_heads) msg.append(", `").append(m.name(HfKey::num_global_key_value_heads)).append("`");
+        msg.append("), the others ");
+        detail::append_decimal(msg, attention.kv_heads);
+        msg.append(" of ");
+        detail::append_decimal(msg, attention.key_dim);
+        msg.append(": layers that differ so are not one KvTensorShapeV1 geometry");
+        out.v1_refusal = make_error(ErrorKind::unsupported, hf_config_rules::layers_differ,
+                                    m.path(HfKey::global_head_dim), std::move(msg));
     }
     if (!out.v1_refusal) {
         const auto kv_layers = std::count_if(kinds.begin(), kinds.end(), [](LayerKind k) { return sizing::holds_kv(k); });

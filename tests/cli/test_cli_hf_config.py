@@ -85,6 +85,10 @@ NO_V1 = {
     # Nemotron-NAS block_configs: 49 of 80 layers attend (n_heads_in_group 8: 64 / 8 = 8 KV heads of 8192 / 64),
     # 31 are no_op; num_key_value_heads is null
     "llama-3.3-nemotron-super-49b-v1.json": ("nemotron-nas", 49 * 8 * 2 * 128 * 2, "only 49 of the 80 layers"),
+    # Gemma-4: 25 sliding layers of 8 KV heads x 256, 5 full ones of global_head_dim 512 with
+    # num_global_key_value_heads 2 (attention_k_eq_v: V is still cached, at full size)
+    "gemma-4-26b-a4b.json": ("gemma4", (25 * 8 * 256 + 5 * 2 * 512) * 2 * 2,
+                             "the full-attention layers hold 2 KV heads of 512"),
     # a pure Mamba (MambaConfig): no layer holds K and V
     "mamba-2.8b.json": ("mamba", 0, "only 0 of the 64 layers"),
 }
@@ -98,9 +102,6 @@ WRONG: set[str] = set()
 REFUSED = {
     # hybrid_layer_pattern of sliding (swa_num_key_value_heads 8) and full (num_key_value_heads 4) layers
     "mimo-v2-flash.json": "(hybrid_layer_pattern): key `hybrid_layer_pattern` lays out sliding and full layers",
-    # full layers of global_head_dim 512 and num_global_key_value_heads 2, sliding ones of 256 and 8
-    "gemma-4-26b-a4b.json": "(text_config.global_head_dim): key `text_config.global_head_dim` gives the "
-                            "full-attention layers a head_dim of their own (Gemma-4)",
     # compress_ratios per layer and a sliding_window of 128: not a window on every layer
     "deepseek-v4-flash.json": "(compress_ratios): key `compress_ratios` gives layers compressed key-value caches",
 }

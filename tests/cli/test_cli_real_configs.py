@@ -185,6 +185,20 @@ def layout_nemotron_nas(cfg):
     return [group("full", n, kv, hd, hd) for kv, n in sorted(by_kv.items())], 0
 
 
+def layout_gemma4(cfg):
+    """Gemma-4 (vLLM model_executor/models/gemma4.py at 001cabc1be16, Gemma4DecoderLayer.__init__): layer_types
+    from the text config; sliding layers num_key_value_heads of head_dim with the window sliding_window; full
+    layers global_head_dim, and num_global_key_value_heads when attention_k_eq_v (K and V both cached)."""
+    t = cfg["text_config"]
+    kinds = t["layer_types"]
+    full_kv = t["num_global_key_value_heads"] if t.get("attention_k_eq_v") else t["num_key_value_heads"]
+    full_hd = t.get("global_head_dim", t["head_dim"])
+    assert t.get("num_kv_shared_layers", 0) == 0
+    return [group("sliding", kinds.count("sliding_attention"), t["num_key_value_heads"], t["head_dim"],
+                  t["head_dim"], window=t["sliding_window"]),
+            group("full", kinds.count("full_attention"), full_kv, full_hd, full_hd)], 0
+
+
 def dtype_of(cfg):
     for c in (cfg, cfg.get("text_config", {})):
         for key in ("torch_dtype", "dtype"):
@@ -210,6 +224,7 @@ REAL = {
     # 1.2B file lists 30 "full_attention" layers, so its null sliding_window is never read.
     "exaone-4.0-1.2b.json": ("exaone4", lambda c: layout_layer_types(c)),
     "llama-3.3-nemotron-super-49b-v1.json": ("nemotron-nas", layout_nemotron_nas),
+    "gemma-4-26b-a4b.json": ("gemma4", layout_gemma4),
 }
 # Llama-4's chunked layers are capped in vLLM only with the hybrid KV cache manager on. vLLM PR 21761 (July
 # 2025, vllm/config: VLLM_ALLOW_CHUNKED_LOCAL_ATTN_WITH_HYBRID_KV_CACHE, default off) turned it off for models
@@ -246,10 +261,23 @@ def vllm_bytes(groups, t):
     if len(groups) == 1:
         g = groups[0]
         return g["layers"] * vllm_pages(g, t) * vllm_page(g)
-    assert len(groups) == 2 and vllm_page(groups[0]) == vllm_page(groups[1])
+    assert len(groups) == 2
+    # Pages of different sizes (Gemma-4): vllm/v1/core/kv_cache_utils.py unify_kv_cache_spec_page_size raises the
+    # smaller spec's block size until its page is the largest page (it must divide it).
+    page = max(vllm_page(g) for g in groups)
+    blocks = []
+    for g in groups:
+        assert page % vllm_page(g) == 0
+        block = 16 * page // vllm_page(g)
+        if g["kind"] == "sliding":
+            blocks.append(cdiv(min(g["window"] - 1 + 8192, t), block) + 1)
+        elif g["kind"] == "chunked":
+            blocks.append(cdiv(min(g["window"] + 8192, t), block))
+        else:
+            blocks.append(cdiv(t, block))
     counts = [g["layers"] for g in groups]
     group_size = max(counts) if 2 * max(counts) < 3 * min(counts) else min(counts)
-    return sum(cdiv(g["layers"], group_size) * group_size * vllm_pages(g, t) * vllm_page(g) for g in groups)
+    return sum(cdiv(g["layers"], group_size) * group_size * n * page for g, n in zip(groups, blocks))
 
 
 def llama_bytes(groups, t):
