@@ -456,8 +456,6 @@ BOOST_AUTO_TEST_CASE(layers_not_laid_out_are_refused) {
     const std::pair<std::string, std::string> cases[] = {
         {R"("layers_block_type":["mamba","hybrid","mamba","mamba"])",
          "key `layers_block_type` names each layer's block (Zamba2's hybrid layers share one attention block)"},
-        {R"("hybrid_layer_pattern":[0,1,1,1])",
-         "key `hybrid_layer_pattern` lays out sliding and full layers with KV heads of their own (MiMo-V2)"},
         {R"("cross_attention_layers":[1])",
          "key `cross_attention_layers` makes those layers cross-attention layers, which cache the vision tokens "
          "instead (Mllama)"},
@@ -511,6 +509,40 @@ BOOST_AUTO_TEST_CASE(gemma4_global_layers) {
     CHECK_ERROR(read_error(R"({"num_hidden_layers":2,"num_attention_heads":8,"head_dim":16,"global_head_dim":0})"),
                 ErrorKind::parse, "hf_config.invalid_value", "global_head_dim",
                 "key `global_head_dim`: invalid value: integer `0`, expected a positive integer");
+}
+
+BOOST_AUTO_TEST_CASE(mimo_v2_hybrid_layer_pattern) {
+    // MiMo-V2 (vLLM's mimo_v2_flash.py): hybrid_layer_pattern 1 is a sliding-window layer with the swa_* heads and
+    // widths and the window sliding_window_size, 0 a full layer; keys 192 wide and values 128 in both.
+    const auto config = [](std::string_view pattern) {
+        return std::string(R"({"model_type":"mimo_v2_flash","num_hidden_layers":4,"num_attention_heads":8,)"
+                           R"("num_key_value_heads":2,"head_dim":192,"v_head_dim":128,"swa_num_key_value_heads":4,)"
+                           R"("swa_head_dim":192,"swa_v_head_dim":128,"sliding_window":64,"sliding_window_size":32,)"
+                           R"("attention_chunk_size":32,"torch_dtype":"bfloat16","hybrid_layer_pattern":)")
+            .append(pattern)
+            .append("}");
+    };
+    const HfConfig c = read_ok(config("[0,1,1,1]"));
+    check_groups(c, {{LayerKind::full, 1, 0, 2, 192, 128}, {LayerKind::sliding, 3, 32, 4, 192, 128}});
+    BOOST_TEST(c.v1_refusal.has_value());
+    // hf: the sliding layers keep min(T, 32 - 1) tokens; 100 tokens, bf16.
+    BOOST_TEST(engine_ok(c, sz::Engine::hf, 100).total_bytes ==
+               (1ull * 100 * 2 * (192 + 128) + 3ull * 31 * 4 * (192 + 128)) * 2);
+    CHECK_ERROR(read_error(config("[0,1]")), ErrorKind::parse, "hf_config.layer_types_length", "hybrid_layer_pattern",
+                "key `hybrid_layer_pattern` lists 2 layers, but the model has 4");
+    CHECK_ERROR(read_error(config("[0,1,2,1]")), ErrorKind::parse, "hf_config.unknown_layer_type",
+                "hybrid_layer_pattern",
+                "key `hybrid_layer_pattern`: element 2 is 2, expected 0 (full attention) or 1 (sliding window)");
+    CHECK_ERROR(read_error(config(R"([0,1,"1",1])")), ErrorKind::parse, "hf_config.invalid_type",
+                "hybrid_layer_pattern",
+                "key `hybrid_layer_pattern`: element 2: invalid type: string \"1\", expected u32");
+    // Layers that differ only in heads (the widths alike): no v1 descriptor either, by the generic check.
+    const HfConfig d = read_ok(R"({"num_hidden_layers":2,"num_attention_heads":8,"num_key_value_heads":2,)"
+                               R"("head_dim":16,"swa_num_key_value_heads":4,"sliding_window":8,)"
+                               R"("hybrid_layer_pattern":[0,1]})");
+    BOOST_REQUIRE(d.v1_refusal.has_value());
+    CHECK_ERROR(*d.v1_refusal, ErrorKind::unsupported, "hf_config.layers_differ", "",
+                "layers hold different KV heads or widths (2 x 16/16 and 4 x 16/16): not one KvTensorShapeV1 geometry");
 }
 
 BOOST_AUTO_TEST_CASE(sparse_attention_indexer_is_noted) {

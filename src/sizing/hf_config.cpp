@@ -100,6 +100,10 @@ enum class HfKey : std::uint8_t {
     mamba_d_ssm,
     compress_ratios,
     index_head_dim,
+    swa_num_key_value_heads,
+    swa_head_dim,
+    swa_v_head_dim,
+    sliding_window_size,
     count,
 };
 
@@ -136,7 +140,8 @@ constexpr KeyInfo kKeys[kKeyCount] = {
     FQK_HF_KEY(num_global_key_value_heads), FQK_HF_KEY(hybrid_layer_pattern),
     FQK_HF_KEY(num_layers), FQK_HF_KEY(multi_query_attention), FQK_HF_KEY(multi_query_group_num),
     FQK_HF_KEY(num_kv_shared_layers), FQK_HF_KEY(attention_k_eq_v), FQK_HF_KEY(mamba_d_ssm),
-    FQK_HF_KEY(compress_ratios), FQK_HF_KEY(index_head_dim),
+    FQK_HF_KEY(compress_ratios), FQK_HF_KEY(index_head_dim), FQK_HF_KEY(swa_num_key_value_heads),
+    FQK_HF_KEY(swa_head_dim), FQK_HF_KEY(swa_v_head_dim), FQK_HF_KEY(sliding_window_size),
 };
 #undef FQK_HF_KEY
 // clang-format on
@@ -1165,6 +1170,12 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
     FQK_TRY(k_eq_v, m.boolean(HfKey::attention_k_eq_v));
     const std::uint32_t full_hd = global_hd.value_or(attention.key_dim);
     const std::uint32_t full_kv = k_eq_v.value_or(false) && global_kv ? *global_kv : attention.kv_heads;
+    // MiMo-V2: its sliding-window layers take swa_num_key_value_heads, swa_head_dim and swa_v_head_dim, and the
+    // window sliding_window_size (mimo_v2_flash.py, MiMoV2Attention built with the swa_* keys).
+    FQK_TRY(swa_kv, m.positive(HfKey::swa_num_key_value_heads));
+    FQK_TRY(swa_hd, m.positive(HfKey::swa_head_dim));
+    FQK_TRY(swa_vhd, m.positive(HfKey::swa_v_head_dim));
+    FQK_TRY(swa_window, m.positive(HfKey::sliding_window_size));
     const bool full_differs =
         attention.kind == LayerKind::full &&
         ((global_hd && (*global_hd != attention.key_dim || *global_hd != attention.value_dim)) ||
@@ -1181,8 +1192,6 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
         const Unread unread[] = {
             {HfKey::layers_block_type, !layout_read && m.get(HfKey::layers_block_type) != nullptr,
              "names each layer's block (Zamba2's hybrid layers share one attention block)"},
-            {HfKey::hybrid_layer_pattern, types == nullptr && m.get(HfKey::hybrid_layer_pattern) != nullptr,
-             "lays out sliding and full layers with KV heads of their own (MiMo-V2)"},
             {HfKey::cross_attention_layers, m.get(HfKey::cross_attention_layers) != nullptr,
              "makes those layers cross-attention layers, which cache the vision tokens instead (Mllama)"},
             {HfKey::global_head_dim, global_hd && attention.key_dim != attention.value_dim,
@@ -1239,6 +1248,31 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
                                   std::move(msg));
             }
             kinds[i] = *kind;
+        }
+    } else if (const Slot* hybrid = m.get(HfKey::hybrid_layer_pattern); hybrid != nullptr) {
+        // MiMo-V2 (vLLM's model_executor/models/mimo_v2_flash.py at 01ed47b4166b, is_compressed_softmax_layer):
+        // 1 a sliding-window layer, 0 a full one.
+        FQK_TRY(pattern, m.array(HfKey::hybrid_layer_pattern));
+        if (pattern->items.size() != *layers) {
+            std::string msg = std::string("key `").append(m.name(HfKey::hybrid_layer_pattern)).append("` lists ");
+            detail::append_decimal(msg, pattern->items.size());
+            msg.append(" layers, but the model has ");
+            detail::append_decimal(msg, *layers);
+            return make_error(ErrorKind::parse, hf_config_rules::layer_types_length,
+                              m.path(HfKey::hybrid_layer_pattern), std::move(msg));
+        }
+        for (std::uint32_t i = 0; i < *layers; ++i) {
+            FQK_TRY(flag, m.element_u32(HfKey::hybrid_layer_pattern, i));
+            if (flag > 1) {
+                std::string msg = std::string("key `").append(m.name(HfKey::hybrid_layer_pattern)).append("`: element ");
+                detail::append_decimal(msg, i);
+                msg.append(" is ");
+                detail::append_decimal(msg, flag);
+                return make_error(ErrorKind::parse, hf_config_rules::unknown_layer_type,
+                                  m.path(HfKey::hybrid_layer_pattern),
+                                  msg.append(", expected 0 (full attention) or 1 (sliding window)"));
+            }
+            kinds[i] = flag == 1 ? LayerKind::sliding : LayerKind::full;
         }
     } else if (!block_kv.empty()) {
         // Nemotron-NAS: attention where block_configs[i].attention is not no_op, nothing elsewhere.
@@ -1508,6 +1542,12 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
                 }
                 spec.window = own ? *own : *other;
                 spec.implicit_window = implicit_window;
+                if (k == LayerKind::sliding) {  // MiMo-V2's sliding layers: heads, widths and window of their own
+                    spec.kv_heads = swa_kv.value_or(spec.kv_heads);
+                    spec.key_dim = swa_hd.value_or(spec.key_dim);
+                    spec.value_dim = swa_vhd.value_or(spec.value_dim);
+                    spec.window = swa_window.value_or(spec.window);
+                }
                 break;
             }
             case LayerKind::linear_attention:
@@ -1545,6 +1585,31 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
         msg.append(": layers that differ so are not one KvTensorShapeV1 geometry");
         out.v1_refusal = make_error(ErrorKind::unsupported, hf_config_rules::layers_differ,
                                     m.path(HfKey::global_head_dim), std::move(msg));
+    }
+    if (!out.v1_refusal) {  // KV layers whose heads or widths differ (MiMo-V2's sliding layers, say)
+        const sizing::LayerSpec* first = nullptr;
+        for (const sizing::LayerSpec& l : cache.layers) {
+            if (!sizing::holds_kv(l.kind)) continue;
+            if (first == nullptr) {
+                first = &l;
+            } else if (l.kv_heads != first->kv_heads || l.key_dim != first->key_dim || l.value_dim != first->value_dim) {
+                std::string msg = "layers hold different KV heads or widths (";
+                detail::append_decimal(msg, first->kv_heads);
+                msg.append(" x ");
+                detail::append_decimal(msg, first->key_dim);
+                msg.append("/");
+                detail::append_decimal(msg, first->value_dim);
+                msg.append(" and ");
+                detail::append_decimal(msg, l.kv_heads);
+                msg.append(" x ");
+                detail::append_decimal(msg, l.key_dim);
+                msg.append("/");
+                detail::append_decimal(msg, l.value_dim);
+                msg.append("): not one KvTensorShapeV1 geometry");
+                out.v1_refusal = make_error(ErrorKind::unsupported, hf_config_rules::layers_differ, {}, std::move(msg));
+                break;
+            }
+        }
     }
     if (!out.v1_refusal) {
         const auto kv_layers = std::count_if(kinds.begin(), kinds.end(), [](LayerKind k) { return sizing::holds_kv(k); });

@@ -89,6 +89,9 @@ NO_V1 = {
     # num_global_key_value_heads 2 (attention_k_eq_v: V is still cached, at full size)
     "gemma-4-26b-a4b.json": ("gemma4", (25 * 8 * 256 + 5 * 2 * 512) * 2 * 2,
                              "the full-attention layers hold 2 KV heads of 512"),
+    # MiMo-V2: hybrid_layer_pattern of 39 sliding layers (swa_num_key_value_heads 8) and 9 full ones (4), keys of
+    # 192 and values of 128 in both
+    "mimo-v2-flash.json": ("mimo_v2_flash", (39 * 8 + 9 * 4) * (192 + 128) * 2, "key `v_head_dim` 128 differs"),
     # a pure Mamba (MambaConfig): no layer holds K and V
     "mamba-2.8b.json": ("mamba", 0, "only 0 of the 64 layers"),
 }
@@ -100,8 +103,6 @@ WRONG: set[str] = set()
 # Bundled real configs whose layers differ in a way the reader does not lay out: refused with the key named, with
 # or without --engine (what each file holds is in examples/configs/SOURCES).
 REFUSED = {
-    # hybrid_layer_pattern of sliding (swa_num_key_value_heads 8) and full (num_key_value_heads 4) layers
-    "mimo-v2-flash.json": "(hybrid_layer_pattern): key `hybrid_layer_pattern` lays out sliding and full layers",
     # compress_ratios per layer and a sliding_window of 128: not a window on every layer
     "deepseek-v4-flash.json": "(compress_ratios): key `compress_ratios` gives layers compressed key-value caches",
 }

@@ -199,6 +199,17 @@ def layout_gemma4(cfg):
             group("full", kinds.count("full_attention"), full_kv, full_hd, full_hd)], 0
 
 
+def layout_mimo_v2(cfg):
+    """MiMo-V2 (vLLM model_executor/models/mimo_v2_flash.py at 01ed47b4166b, is_compressed_softmax_layer):
+    hybrid_layer_pattern[i] == 1 is a sliding-window layer of swa_num_key_value_heads, swa_head_dim keys and
+    swa_v_head_dim values, window sliding_window_size; 0 a full layer of num_key_value_heads, head_dim, v_head_dim."""
+    pattern = cfg["hybrid_layer_pattern"]
+    assert len(pattern) == cfg["num_hidden_layers"]
+    return [group("full", pattern.count(0), cfg["num_key_value_heads"], cfg["head_dim"], cfg["v_head_dim"]),
+            group("sliding", pattern.count(1), cfg["swa_num_key_value_heads"], cfg["swa_head_dim"],
+                  cfg["swa_v_head_dim"], window=cfg["sliding_window_size"])], 0
+
+
 def dtype_of(cfg):
     for c in (cfg, cfg.get("text_config", {})):
         for key in ("torch_dtype", "dtype"):
@@ -225,6 +236,7 @@ REAL = {
     "exaone-4.0-1.2b.json": ("exaone4", lambda c: layout_layer_types(c)),
     "llama-3.3-nemotron-super-49b-v1.json": ("nemotron-nas", layout_nemotron_nas),
     "gemma-4-26b-a4b.json": ("gemma4", layout_gemma4),
+    "mimo-v2-flash.json": ("mimo_v2_flash", layout_mimo_v2),
 }
 # Llama-4's chunked layers are capped in vLLM only with the hybrid KV cache manager on. vLLM PR 21761 (July
 # 2025, vllm/config: VLLM_ALLOW_CHUNKED_LOCAL_ATTN_WITH_HYBRID_KV_CACHE, default off) turned it off for models

@@ -16,8 +16,8 @@
 //     is_encoder_decoder true, or a model_type of an encoder-only or encoder-decoder family (BERT, T5, ...);
 //   * unsupported, from read_hf_config(): a key that gives layers a geometry of their own this reader does not
 //     lay out (hf_config.unknown_layer_pattern): layers_block_type (Zamba2), block_configs attention other than
-//     plain or no_op (Nemotron-NAS's replace_with_linear, window_length, sinks), hybrid_layer_pattern
-//     (MiMo-V2), cross_attention_layers (Mllama), num_kv_shared_layers (Gemma-3n), mamba_d_ssm (Falcon-H1's
+//     plain or no_op (Nemotron-NAS's replace_with_linear, window_length, sinks), cross_attention_layers
+//     (Mllama), num_kv_shared_layers (Gemma-3n), mamba_d_ssm (Falcon-H1's
 //     parallel Mamba-2), compress_ratios (DeepSeek-V4), a global_head_dim beside key and value widths that
 //     differ; attention_chunk_size outside Llama-4 with nothing that says which layers are chunked;
 //   * dimension_not_divisible: hidden_size (n_embd) is not a multiple of the attention heads, with no head_dim;
@@ -44,8 +44,10 @@
 //     qk_head_dim and v_head_dim, when given, are the key and value widths;
 //   * MLA: kv_lora_rank, qk_nope_head_dim, qk_rope_head_dim, v_head_dim;
 //   * Gemma-4's full-attention layers: global_head_dim, and num_global_key_value_heads where attention_k_eq_v
-//     (K and V both cached, as vLLM's Gemma4DecoderLayer does);
-//   * each layer's kind: layer_types, else the family's pattern: block_configs (Nemotron-NAS: attention with
+//     (K and V both cached, as vLLM's Gemma4DecoderLayer does); MiMo-V2's sliding layers (hybrid_layer_pattern
+//     1): swa_num_key_value_heads, swa_head_dim, swa_v_head_dim and the window sliding_window_size;
+//   * each layer's kind: layer_types, else the family's pattern: hybrid_layer_pattern (MiMo-V2: 1 sliding,
+//     0 full), block_configs (Nemotron-NAS: attention with
 //     num_attention_heads / attention.n_heads_in_group KV heads, none where attention.no_op; a layer's KV heads
 //     may differ), hybrid_override_pattern (Nemotron-H), attn_layer_period/attn_layer_offset (Jamba;
 //     Mamba elsewhere), full_attention_interval (Qwen3-Next; linear attention elsewhere), attention_chunk_size
