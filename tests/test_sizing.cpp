@@ -462,8 +462,6 @@ BOOST_AUTO_TEST_CASE(layers_not_laid_out_are_refused) {
         {R"("global_head_dim":32,"v_head_dim":8)",
          "key `global_head_dim` gives the full-attention layers a head_dim of their own, and the others' key and "
          "value widths differ"},
-        {R"("num_kv_shared_layers":2)",
-         "key `num_kv_shared_layers` makes the last layers reuse the keys and values of earlier ones (Gemma-3n)"},
         {R"("mamba_d_ssm":1024)", "key `mamba_d_ssm` runs a Mamba-2 mixer beside the attention of every layer "
                                   "(Falcon-H1), whose state is not modelled"},
         {R"("compress_ratios":[0,4,128,4])",
@@ -475,12 +473,10 @@ BOOST_AUTO_TEST_CASE(layers_not_laid_out_are_refused) {
         BOOST_TEST(e.rule == "hf_config.unknown_layer_pattern");
         BOOST_TEST(e.message == message + tail);
     }
-    // Where the key agrees with what is read anyway, or turns the feature off, the config is sized.
-    for (const std::string extra : {R"("num_kv_shared_layers":0)",
-                                    R"("layer_types":["full_attention","full_attention","full_attention",)"
-                                    R"("full_attention"],"layers_block_type":["a","b","c","d"])"}) {
-        BOOST_TEST(read_ok(base + "," + extra + "}").cache.layers.size() == 4u, extra);
-    }
+    // Where layer_types lays the layers out anyway, layers_block_type is not needed and the config is sized.
+    BOOST_TEST(read_ok(base + R"(,"layer_types":["full_attention","full_attention","full_attention",)"
+                              R"("full_attention"],"layers_block_type":["a","b","c","d"]})")
+                   .cache.layers.size() == 4u);
 }
 
 BOOST_AUTO_TEST_CASE(gemma4_global_layers) {
@@ -543,6 +539,27 @@ BOOST_AUTO_TEST_CASE(mimo_v2_hybrid_layer_pattern) {
     BOOST_REQUIRE(d.v1_refusal.has_value());
     CHECK_ERROR(*d.v1_refusal, ErrorKind::unsupported, "hf_config.layers_differ", "",
                 "layers hold different KV heads or widths (2 x 16/16 and 4 x 16/16): not one KvTensorShapeV1 geometry");
+}
+
+BOOST_AUTO_TEST_CASE(gemma3n_shared_kv_layers) {
+    // Gemma-3n: the last num_kv_shared_layers layers keep no keys and values (vLLM, transformers and llama.cpp
+    // alike). 10 layers, 4 sliding then 1 full, the last 4 shared: 6 layers hold a cache (0-3 sliding, 4 full,
+    // 5 sliding).
+    const HfConfig c = read_ok(
+        R"({"model_type":"gemma3n_text","num_hidden_layers":10,"num_attention_heads":8,"num_key_value_heads":2,)"
+        R"("head_dim":32,"sliding_window":16,"num_kv_shared_layers":4,"torch_dtype":"bfloat16","layer_types":[)"
+        R"("sliding_attention","sliding_attention","sliding_attention","sliding_attention","full_attention",)"
+        R"("sliding_attention","sliding_attention","sliding_attention","sliding_attention","full_attention"]})");
+    check_groups(c, {{LayerKind::sliding, 5, 16, 2, 32, 32}, {LayerKind::full, 1, 0, 2, 32, 32},
+                     {LayerKind::none, 4, 0, 0, 0, 0}});
+    BOOST_TEST(c.cache.notes.back() ==
+               "the last 4 layers reuse the keys and values of earlier ones (`num_kv_shared_layers`) and keep none of "
+               "their own");
+    // hf: 5 sliding layers at min(T, 15), one full at T; 100 tokens, bf16.
+    BOOST_TEST(engine_ok(c, sz::Engine::hf, 100).total_bytes == (5ull * 15 + 1ull * 100) * 2 * (32 + 32) * 2);
+    CHECK_ERROR(read_error(R"({"num_hidden_layers":2,"num_attention_heads":8,"head_dim":16,"num_kv_shared_layers":2})"),
+                ErrorKind::parse, "hf_config.invalid_value", "num_kv_shared_layers",
+                "key `num_kv_shared_layers`: 2 shared layers of 2: no layer would keep keys and values for them to share");
 }
 
 BOOST_AUTO_TEST_CASE(sparse_attention_indexer_is_noted) {

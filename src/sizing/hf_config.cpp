@@ -1183,7 +1183,6 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
     {
         const bool layout_read = types != nullptr || m.get(HfKey::hybrid_override_pattern) != nullptr ||
                                  m.get(HfKey::attn_layer_period) != nullptr || !block_kv.empty();
-        FQK_TRY(shared, m.u32(HfKey::num_kv_shared_layers));
         struct Unread {
             HfKey key;
             bool refused;
@@ -1196,8 +1195,6 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
              "makes those layers cross-attention layers, which cache the vision tokens instead (Mllama)"},
             {HfKey::global_head_dim, global_hd && attention.key_dim != attention.value_dim,
              "gives the full-attention layers a head_dim of their own, and the others' key and value widths differ"},
-            {HfKey::num_kv_shared_layers, shared.value_or(0) != 0,
-             "makes the last layers reuse the keys and values of earlier ones (Gemma-3n)"},
             {HfKey::mamba_d_ssm, m.get(HfKey::mamba_d_ssm) != nullptr,
              "runs a Mamba-2 mixer beside the attention of every layer (Falcon-H1), whose state is not modelled"},
             {HfKey::compress_ratios, m.get(HfKey::compress_ratios) != nullptr,
@@ -1398,6 +1395,29 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
             std::fill(kinds.begin(), kinds.end(), LayerKind::sliding);
             implicit_window = true;
         }
+    }
+
+    // Gemma-3n: the last num_kv_shared_layers layers read the keys and values of an earlier layer of their kind
+    // and keep none of their own, in all three engines (vLLM's gemma3n.py kv_sharing_target_layer_name, whose
+    // layers get no KV cache spec in gpu_model_runner.get_kv_cache_spec; transformers' DynamicCache.__init__
+    // drops them from layer_types; llama.cpp's n_layer_kv_from_start).
+    FQK_TRY(shared, m.u32(HfKey::num_kv_shared_layers));
+    if (shared.value_or(0) != 0) {
+        if (*shared >= *layers) {
+            std::string msg = std::string("key `").append(m.name(HfKey::num_kv_shared_layers)).append("`: ");
+            detail::append_decimal(msg, *shared);
+            msg.append(" shared layers of ");
+            detail::append_decimal(msg, *layers);
+            return make_error(ErrorKind::parse, hf_config_rules::invalid_value, m.path(HfKey::num_kv_shared_layers),
+                              msg.append(": no layer would keep keys and values for them to share"));
+        }
+        for (std::uint32_t i = *layers - *shared; i < *layers; ++i) kinds[i] = LayerKind::none;
+        std::string note = "the last ";
+        detail::append_decimal(note, *shared);
+        note.append(" layers reuse the keys and values of earlier ones (`")
+            .append(m.name(HfKey::num_kv_shared_layers))
+            .append("`) and keep none of their own");
+        out.cache.notes.push_back(std::move(note));
     }
 
     // The state of linear-attention and Mamba layers, in elements per sequence.

@@ -17,7 +17,7 @@
 //   * unsupported, from read_hf_config(): a key that gives layers a geometry of their own this reader does not
 //     lay out (hf_config.unknown_layer_pattern): layers_block_type (Zamba2), block_configs attention other than
 //     plain or no_op (Nemotron-NAS's replace_with_linear, window_length, sinks), cross_attention_layers
-//     (Mllama), num_kv_shared_layers (Gemma-3n), mamba_d_ssm (Falcon-H1's
+//     (Mllama), mamba_d_ssm (Falcon-H1's
 //     parallel Mamba-2), compress_ratios (DeepSeek-V4), a global_head_dim beside key and value widths that
 //     differ; attention_chunk_size outside Llama-4 with nothing that says which layers are chunked;
 //   * dimension_not_divisible: hidden_size (n_embd) is not a multiple of the attention heads, with no head_dim;
@@ -45,7 +45,8 @@
 //   * MLA: kv_lora_rank, qk_nope_head_dim, qk_rope_head_dim, v_head_dim;
 //   * Gemma-4's full-attention layers: global_head_dim, and num_global_key_value_heads where attention_k_eq_v
 //     (K and V both cached, as vLLM's Gemma4DecoderLayer does); MiMo-V2's sliding layers (hybrid_layer_pattern
-//     1): swa_num_key_value_heads, swa_head_dim, swa_v_head_dim and the window sliding_window_size;
+//     1): swa_num_key_value_heads, swa_head_dim, swa_v_head_dim and the window sliding_window_size; Gemma-3n's
+//     num_kv_shared_layers: the last layers keep no keys and values of their own;
 //   * each layer's kind: layer_types, else the family's pattern: hybrid_layer_pattern (MiMo-V2: 1 sliding,
 //     0 full), block_configs (Nemotron-NAS: attention with
 //     num_attention_heads / attention.n_heads_in_group KV heads, none where attention.no_op; a layer's KV heads
