@@ -10,8 +10,10 @@ by key against descriptors built here; refusals exit 1 with the reason, usage an
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import unittest
 
 KVSHAPE = None  # set from argv[1] in __main__
@@ -520,6 +522,21 @@ class UsageErrors(unittest.TestCase):
                 self.assertEqual(proc.returncode, 2, proc.stderr)
                 self.assertEqual(proc.stdout, b"")
                 self.assertNotEqual(proc.stderr.strip(), b"")
+
+    def test_a_model_folder_stands_for_its_config_json(self):
+        with tempfile.TemporaryDirectory() as folder:
+            # A folder with no config.json: the file it looked for is named.
+            proc = run([folder, "--tokens", "8"])
+            self.assertEqual(proc.returncode, 2, proc.stderr)
+            self.assertEqual(proc.stderr.decode(), "kvshape from-hf-config: cannot open `%s`: No such file or "
+                                                   "directory\n" % os.path.join(folder, "config.json"))
+            # With one, the same answer as the file itself.
+            shutil.copyfile(os.path.join(CONFIGS, "llama-3-8b.json"), os.path.join(folder, "config.json"))
+            for extra in ([], ["--engine", "vllm", "--format", "json"]):
+                by_folder = run([folder, "--tokens", "4096", *extra])
+                by_file = run([os.path.join(CONFIGS, "llama-3-8b.json"), "--tokens", "4096", *extra])
+                self.assertEqual(by_folder.returncode, 0, by_folder.stderr)
+                self.assertEqual(by_folder.stdout, by_file.stdout)
 
 
 if __name__ == "__main__":

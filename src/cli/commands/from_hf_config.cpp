@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -180,11 +181,15 @@ int write_out(const std::string& out) {
     return kExitValid;
 }
 
-int run_from_hf_config(const Options& o) {
+int run_from_hf_config(Options o) {
     const fqk::Result<std::vector<std::uint32_t>> tokens = fqk::parse_token_counts(o.tokens);
     if (!tokens) {
         std::fprintf(stderr, "kvshape from-hf-config: --tokens: %s\n", tokens.error().message.c_str());
         return kExitUsage;
+    }
+    // A model's folder (a Hugging Face snapshot) stands for its config.json.
+    if (std::error_code ec; o.config != "-" && std::filesystem::is_directory(o.config, ec)) {
+        o.config = (std::filesystem::path(o.config) / "config.json").string();
     }
     const fqk::HfConfigLimits limits;
     std::variant<Bytes, IoError> text = read_all(o.config, limits.max_bytes + 1);  // enough to see "too large"
@@ -363,7 +368,8 @@ int run_from_hf_config(const Options& o) {
 
 Run add_from_hf_config(CLI::App& command) {
     auto o = std::make_shared<Options>();
-    command.add_option("config", o->config, "the model's config.json, or - for standard input")->required();
+    command.add_option("config", o->config, "the model's config.json (or its folder), or - for standard input")
+        ->required();
     command.add_option("--tokens", o->tokens, "context length in tokens, or a comma-separated list of them")
         ->required()
         ->type_name("T[,T...]");
