@@ -57,6 +57,14 @@ def test_svg_has_one_series_per_config_engine_dtype(tmp_path):
     assert len(series_paths) >= len(labels) + 1
 
 
+def test_a_model_folder_stands_for_its_config_json(tmp_path):
+    folder = tmp_path / "Meta-Llama-3-8B"
+    folder.mkdir()
+    (folder / "config.json").write_bytes(open(LLAMA, "rb").read())
+    labels = plot.plot([str(folder)], str(tmp_path / "kv.svg"), engines=["vllm"], max_tokens=4096)
+    assert labels == ["Meta-Llama-3-8B (llama) · vllm · bf16"]
+
+
 def test_png_file(tmp_path):
     out = str(tmp_path / "kv.png")
     labels = plot.plot([LLAMA], out, engines=["llama.cpp"], max_tokens=8192)

@@ -59,9 +59,14 @@ def plot(configs: Sequence[str], output: str, *, engines: Sequence[str] = ("hf",
     fig, ax = plt.subplots(figsize=(9, 5.5))
     labels: list[str] = []
     for path in configs:
+        # A model's folder (a Hugging Face snapshot) stands for its config.json, as in kvshape from-hf-config;
+        # the series is named after the folder.
+        name = os.path.normpath(path)
+        if os.path.isdir(path):
+            path = os.path.join(path, "config.json")
         with open(path, encoding="utf-8") as f:
             text = f.read()
-        model = _label(path, text)
+        model = _label(name, text)
         for engine in engines:
             for dtype in kv_dtypes:
                 try:
