@@ -454,8 +454,8 @@ BOOST_AUTO_TEST_CASE(layers_not_laid_out_are_refused) {
                              R"("head_dim":16)";
     const std::string tail = ": this reader does not lay out such layers, and does not size them as if they were alike";
     const std::pair<std::string, std::string> cases[] = {
-        {R"("layers_block_type":["mamba","hybrid","mamba","mamba"])",
-         "key `layers_block_type` names each layer's block (Zamba2's hybrid layers share one attention block)"},
+        {R"("linear_attn_config":{"full_attn_layers":[4]})",
+         "key `linear_attn_config` lays out linear-attention and MLA layers in an object of its own (Kimi-Linear)"},
         {R"("cross_attention_layers":[1])",
          "key `cross_attention_layers` makes those layers cross-attention layers, which cache the vision tokens "
          "instead (Mllama)"},
@@ -477,6 +477,54 @@ BOOST_AUTO_TEST_CASE(layers_not_laid_out_are_refused) {
     BOOST_TEST(read_ok(base + R"(,"layer_types":["full_attention","full_attention","full_attention",)"
                               R"("full_attention"],"layers_block_type":["a","b","c","d"]})")
                    .cache.layers.size() == 4u);
+}
+
+BOOST_AUTO_TEST_CASE(nemotron_h_layers_block_type) {
+    // Newer Nemotron-H configs name each layer's block and may leave num_hidden_layers out (NemotronHConfig derives
+    // it): "mamba" a Mamba-2 state, "attention" keys and values, "mlp" and "moe" nothing.
+    const auto config = [](std::string_view blocks) {
+        return std::string(R"({"model_type":"nemotron_h","num_attention_heads":8,"num_key_value_heads":2,)"
+                           R"("head_dim":16,"hidden_size":128,"mamba_num_heads":4,"mamba_head_dim":8,"n_groups":1,)"
+                           R"("ssm_state_size":16,"conv_kernel":4,"torch_dtype":"bfloat16","layers_block_type":)")
+            .append(blocks)
+            .append("}");
+    };
+    const HfConfig c = read_ok(config(R"(["mamba","moe","attention","mlp","mamba","attention"])"));
+    BOOST_TEST(c.layers == 6u);
+    check_groups(c, {{LayerKind::mamba, 2, 0, 0, 0, 0}, {LayerKind::none, 2, 0, 0, 0, 0},
+                     {LayerKind::full, 2, 0, 2, 16, 16}});
+    // Mamba-2 state a layer: conv (4 x 8 + 2 x 1 x 16) x 4 + SSM 4 x 8 x 16 elements.
+    BOOST_TEST(c.cache.layers[0].state_elements == (32ull + 32) * 4 + 32ull * 16);
+    CHECK_ERROR(read_error(config(R"(["mamba","attention"],"num_hidden_layers":3)")), ErrorKind::parse,
+                "hf_config.layer_types_length", "layers_block_type",
+                "key `layers_block_type` lists 2 layers, but the model has 3");
+    CHECK_ERROR(read_error(config(R"(["mamba","hybrid","mamba"])")), ErrorKind::unsupported,
+                "hf_config.unknown_layer_pattern", "layers_block_type",
+                "key `layers_block_type`: element 1 is string \"hybrid\": a layer that holds both a Mamba state and an "
+                "attention cache (Zamba2) is not in the cache model");
+    CHECK_ERROR(read_error(config(R"(["mamba",7])")), ErrorKind::parse, "hf_config.unknown_layer_type",
+                "layers_block_type",
+                "key `layers_block_type`: element 1 is integer `7`, expected one of \"mamba\", \"attention\", \"mlp\", "
+                "\"moe\"");
+}
+
+BOOST_AUTO_TEST_CASE(mla_widths_need_no_divisible_hidden_size) {
+    // Kimi-style MLA: 7168 / 96 is not an integer, and MLA's widths are its own (qk_nope 128 + qk_rope 64 keys,
+    // v_head_dim 128 values; vLLM caches the latent 512 + 64). GLM-5's layer_types name its layers
+    // "deepseek_sparse_attention": MLA over the whole context.
+    const std::string mla = R"({"model_type":"x","num_hidden_layers":2,"num_attention_heads":96,"hidden_size":7168,)"
+                            R"("kv_lora_rank":512,"qk_nope_head_dim":128,"qk_rope_head_dim":64,"v_head_dim":128,)"
+                            R"("torch_dtype":"bfloat16")";
+    const HfConfig c = read_ok(mla + "}");
+    check_groups(c, {{LayerKind::mla, 2, 0, 96, 192, 128}});
+    BOOST_TEST(engine_ok(c, sz::Engine::vllm, 16).total_bytes == 2ull * 16 * (512 + 64) * 2);
+    const HfConfig d =
+        read_ok(mla + R"(,"layer_types":["deepseek_sparse_attention","deepseek_sparse_attention"]})");
+    check_groups(d, {{LayerKind::mla, 2, 0, 96, 192, 128}});
+    // Without MLA the division stands.
+    CHECK_ERROR(read_error(R"({"num_hidden_layers":2,"num_attention_heads":96,"hidden_size":7168})"),
+                ErrorKind::dimension_not_divisible, "hf_config.hidden_size_divisible", "hidden_size",
+                "`hidden_size` 7168 is not a multiple of `num_attention_heads` 96, and there is no `head_dim`");
 }
 
 BOOST_AUTO_TEST_CASE(gemma4_global_layers) {
@@ -802,11 +850,11 @@ BOOST_AUTO_TEST_CASE(bad_configs_are_refused_naming_the_key) {
         read_error(head + R"(,"layer_types":["full_attention","global","full_attention","full_attention"]})"),
         ErrorKind::parse, "hf_config.unknown_layer_type", "layer_types",
         "key `layer_types`: element 1 is string \"global\", expected one of \"full_attention\", \"sliding_attention\", "
-        "\"chunked_attention\", \"linear_attention\", \"mamba\"");
+        "\"chunked_attention\", \"linear_attention\", \"mamba\", \"deepseek_sparse_attention\"");
     CHECK_ERROR(read_error(head + R"(,"layer_types":[1,2,3,4]})"), ErrorKind::parse, "hf_config.unknown_layer_type",
                 "layer_types",
                 "key `layer_types`: element 0 is integer `1`, expected one of \"full_attention\", \"sliding_attention\", "
-                "\"chunked_attention\", \"linear_attention\", \"mamba\"");
+                "\"chunked_attention\", \"linear_attention\", \"mamba\", \"deepseek_sparse_attention\"");
     CHECK_ERROR(read_error(head + R"(,"layer_types":"full_attention"})"), ErrorKind::parse, "hf_config.invalid_type",
                 "layer_types", "key `layer_types`: invalid type: string \"full_attention\", expected a sequence");
     const std::string base = R"({"model_type":"x","num_hidden_layers":4,"num_attention_heads":8,"hidden_size":64)";

@@ -104,6 +104,7 @@ enum class HfKey : std::uint8_t {
     swa_head_dim,
     swa_v_head_dim,
     sliding_window_size,
+    linear_attn_config,
     count,
 };
 
@@ -142,6 +143,7 @@ constexpr KeyInfo kKeys[kKeyCount] = {
     FQK_HF_KEY(num_kv_shared_layers), FQK_HF_KEY(attention_k_eq_v), FQK_HF_KEY(mamba_d_ssm),
     FQK_HF_KEY(compress_ratios), FQK_HF_KEY(index_head_dim), FQK_HF_KEY(swa_num_key_value_heads),
     FQK_HF_KEY(swa_head_dim), FQK_HF_KEY(swa_v_head_dim), FQK_HF_KEY(sliding_window_size),
+    FQK_HF_KEY(linear_attn_config),
 };
 #undef FQK_HF_KEY
 // clang-format on
@@ -926,7 +928,15 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
     const View m(slots, section);
 
     // Attention-free models (Mamba) have no heads: their layers are all state.
-    FQK_TRY(layers, first_u32(m, {HfKey::num_hidden_layers, HfKey::n_layer, HfKey::num_layers}));
+    FQK_TRY(counted_layers, first_u32(m, {HfKey::num_hidden_layers, HfKey::n_layer, HfKey::num_layers}));
+    std::optional<std::uint32_t> layers = counted_layers;
+    // Newer Nemotron-H configs give only layers_block_type, one name a layer (NemotronHConfig derives
+    // num_hidden_layers from it).
+    if (const Slot* blocks = m.get(HfKey::layers_block_type);
+        !layers && blocks != nullptr && blocks->token == Token::array &&
+        blocks->items.size() <= std::numeric_limits<std::uint32_t>::max()) {
+        layers = static_cast<std::uint32_t>(blocks->items.size());
+    }
     if (!layers)
         return m.missing(HfKey::num_hidden_layers, std::string(" (or `")
                                                        .append(m.name(HfKey::n_layer))
@@ -1009,7 +1019,17 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
                                                      .append(m.name(HfKey::head_dim))
                                                      .append("`)"));
         }
-        if (heads != 0) {  // no heads: validate() names query_heads later
+        // Multi-head latent attention has its own widths (qk_nope_head_dim + qk_rope_head_dim): hidden_size need
+        // not divide by the heads there (Kimi's 7168 over 96).
+        FQK_TRY(mla_rank, m.u32(HfKey::kv_lora_rank));
+        FQK_TRY(mla_nope, m.u32(HfKey::qk_nope_head_dim));
+        FQK_TRY(mla_rope, m.u32(HfKey::qk_rope_head_dim));
+        const std::uint64_t mla_width =
+            mla_rank && mla_nope && mla_rope ? std::uint64_t{*mla_nope} + *mla_rope : std::uint64_t{0};
+        if (heads != 0 && *hidden % heads != 0 && mla_width != 0 &&
+            mla_width <= std::numeric_limits<std::uint32_t>::max()) {
+            hd = static_cast<std::uint32_t>(mla_width);
+        } else if (heads != 0) {  // no heads: validate() names query_heads later
             const HfKey heads_key =
                 m.get(HfKey::num_attention_heads) != nullptr ? HfKey::num_attention_heads : HfKey::n_head;
             if (*hidden % heads != 0) {
@@ -1181,16 +1201,14 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
         ((global_hd && (*global_hd != attention.key_dim || *global_hd != attention.value_dim)) ||
          full_kv != attention.kv_heads);
     {
-        const bool layout_read = types != nullptr || m.get(HfKey::hybrid_override_pattern) != nullptr ||
-                                 m.get(HfKey::attn_layer_period) != nullptr || !block_kv.empty();
         struct Unread {
             HfKey key;
             bool refused;
             std::string_view what;
         };
         const Unread unread[] = {
-            {HfKey::layers_block_type, !layout_read && m.get(HfKey::layers_block_type) != nullptr,
-             "names each layer's block (Zamba2's hybrid layers share one attention block)"},
+            {HfKey::linear_attn_config, m.get(HfKey::linear_attn_config) != nullptr,
+             "lays out linear-attention and MLA layers in an object of its own (Kimi-Linear)"},
             {HfKey::cross_attention_layers, m.get(HfKey::cross_attention_layers) != nullptr,
              "makes those layers cross-attention layers, which cache the vision tokens instead (Mllama)"},
             {HfKey::global_head_dim, global_hd && attention.key_dim != attention.value_dim,
@@ -1224,10 +1242,12 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
                               msg.append("`)"));
         }
         // The names transformers' layer_type_validation accepts that hold a cache of their own kind.
+        // "deepseek_sparse_attention" (GLM-5): attention over the whole context, MLA here; its indexer's cache is
+        // noted, not counted (index_head_dim).
         static constexpr std::pair<std::string_view, LayerKind> kNames[] = {
             {"full_attention", LayerKind::full},       {"sliding_attention", LayerKind::sliding},
             {"chunked_attention", LayerKind::chunked}, {"linear_attention", LayerKind::linear_attention},
-            {"mamba", LayerKind::mamba},
+            {"mamba", LayerKind::mamba},               {"deepseek_sparse_attention", LayerKind::full},
         };
         for (std::size_t i = 0; i < types->items.size(); ++i) {
             const Item& it = types->items[i];
@@ -1240,7 +1260,7 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
                 detail::append_decimal(msg, i);
                 msg.append(" is ").append(describe(it.token, it.text));
                 msg.append(", expected one of \"full_attention\", \"sliding_attention\", \"chunked_attention\", "
-                           "\"linear_attention\", \"mamba\"");
+                           "\"linear_attention\", \"mamba\", \"deepseek_sparse_attention\"");
                 return make_error(ErrorKind::parse, hf_config_rules::unknown_layer_type, m.path(HfKey::layer_types),
                                   std::move(msg));
             }
@@ -1274,6 +1294,45 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
     } else if (!block_kv.empty()) {
         // Nemotron-NAS: attention where block_configs[i].attention is not no_op, nothing elsewhere.
         for (std::uint32_t i = 0; i < *layers; ++i) kinds[i] = block_kv[i] ? LayerKind::full : LayerKind::none;
+    } else if (const Slot* block_types = m.get(HfKey::layers_block_type);
+               block_types != nullptr && m.get(HfKey::hybrid_override_pattern) == nullptr &&
+               m.get(HfKey::attn_layer_period) == nullptr) {
+        // Nemotron-H's newer configs (NemotronHConfig.layers_block_type): "mamba" a Mamba-2 layer, "attention" an
+        // attention layer, "mlp" and "moe" neither. Zamba2's "hybrid" layers (a Mamba layer with a shared
+        // attention block beside it) hold both, which the cache model does not have: refused.
+        FQK_TRY(list, m.array(HfKey::layers_block_type));
+        if (list->items.size() != *layers) {
+            std::string msg = std::string("key `").append(m.name(HfKey::layers_block_type)).append("` lists ");
+            detail::append_decimal(msg, list->items.size());
+            msg.append(" layers, but the model has ");
+            detail::append_decimal(msg, *layers);
+            return make_error(ErrorKind::parse, hf_config_rules::layer_types_length, m.path(HfKey::layers_block_type),
+                              std::move(msg));
+        }
+        static constexpr std::pair<std::string_view, LayerKind> kBlocks[] = {
+            {"mamba", LayerKind::mamba}, {"attention", LayerKind::full}, {"mlp", LayerKind::none},
+            {"moe", LayerKind::none},
+        };
+        for (std::size_t i = 0; i < list->items.size(); ++i) {
+            const Item& it = list->items[i];
+            std::optional<LayerKind> kind;
+            for (const auto& [name, k] : kBlocks) {
+                if (it.token == Token::string && it.text == name) kind = k;
+            }
+            if (!kind) {
+                std::string msg = std::string("key `").append(m.name(HfKey::layers_block_type)).append("`: element ");
+                detail::append_decimal(msg, i);
+                msg.append(" is ").append(describe(it.token, it.text));
+                const bool zamba = it.token == Token::string && it.text == "hybrid";
+                msg.append(zamba ? ": a layer that holds both a Mamba state and an attention cache (Zamba2) is not "
+                                   "in the cache model"
+                                 : ", expected one of \"mamba\", \"attention\", \"mlp\", \"moe\"");
+                return make_error(zamba ? ErrorKind::unsupported : ErrorKind::parse,
+                                  zamba ? hf_config_rules::unknown_layer_pattern : hf_config_rules::unknown_layer_type,
+                                  m.path(HfKey::layers_block_type), std::move(msg));
+            }
+            kinds[i] = *kind;
+        }
     } else if (const Slot* pattern = m.get(HfKey::hybrid_override_pattern); pattern != nullptr) {
         // Nemotron-H (NemotronHConfig.layers_block_type, transformers and vLLM's
         // transformers_utils/configs/nemotron_h.py): one character a layer, "M" Mamba-2, "*" attention, "-" MLP,

@@ -94,6 +94,8 @@ NO_V1 = {
     # MiMo-V2: hybrid_layer_pattern of 39 sliding layers (swa_num_key_value_heads 8) and 9 full ones (4), keys of
     # 192 and values of 128 in both
     "mimo-v2-flash.json": ("mimo_v2_flash", (39 * 8 + 9 * 4) * (192 + 128) * 2, "key `v_head_dim` 128 differs"),
+    # the same family named by layers_block_type, with no num_hidden_layers: 12 attention layers of 108, 2 KV heads
+    "nemotron-3-ultra-550b-a55b.json": ("nemotron_h", 12 * 2 * 2 * 128 * 2, "only 12 of the 108 layers"),
     # a pure Mamba (MambaConfig): no layer holds K and V
     "mamba-2.8b.json": ("mamba", 0, "only 0 of the 64 layers"),
 }
@@ -105,6 +107,8 @@ WRONG: set[str] = set()
 # Bundled real configs whose layers differ in a way the reader does not lay out: refused with the key named, with
 # or without --engine (what each file holds is in examples/configs/SOURCES).
 REFUSED = {
+    # Kimi-Linear text model: linear_attn_config (an object) names its MLA layers among KDA linear-attention ones
+    "kimi-k3.json": "(text_config.linear_attn_config): key `text_config.linear_attn_config` lays out",
     # compress_ratios per layer and a sliding_window of 128: not a window on every layer
     "deepseek-v4-flash.json": "(compress_ratios): key `compress_ratios` gives layers compressed key-value caches",
 }

@@ -480,8 +480,12 @@ def layout_nemotron_h(cfg):
     character of hybrid_override_pattern a layer, "M" Mamba-2, "*" attention, "-" MLP, "E" MoE; only "*" layers
     hold keys and values (num_key_value_heads of head_dim). vLLM (vllm/model_executor/models/nemotron_h.py) and
     llama.cpp (LLM_ARCH_NEMOTRON_H, llama_memory_hybrid) build their KV caches for those layers alone."""
-    pattern = cfg["hybrid_override_pattern"]
-    assert len(pattern) == cfg["num_hidden_layers"]
+    if "layers_block_type" in cfg:  # newer configs: a name a layer, and no num_hidden_layers
+        letters = {"mamba": "M", "attention": "*", "mlp": "-", "moe": "E"}
+        pattern = "".join(letters[b] for b in cfg["layers_block_type"])
+    else:
+        pattern = cfg["hybrid_override_pattern"]
+    assert len(pattern) == cfg.get("num_hidden_layers", len(pattern))
     # The 56B file has no head_dim: hidden_size / num_attention_heads (8192 / 64), which its attention_head_dim
     # (128) agrees with.
     hd = cfg["head_dim"] if "head_dim" in cfg else cfg["hidden_size"] // cfg["num_attention_heads"]
@@ -498,6 +502,9 @@ class NemotronH(unittest.TestCase):
     # Nemotron-H-56B: no head_dim key (8192 / 64 heads = 128), and "time_step_limit": [0.0, Infinity], which
     # Python's json module writes and reads but strict JSON has no word for.
     NEMOTRON_56B = "nemotron-h-56b-base-8k.json"
+    # Nemotron-3-Ultra: layers_block_type and no num_hidden_layers (108 layers: 12 attention, 48 Mamba-2, 48 MoE),
+    # mamba_ssm_cache_dtype float32.
+    NEMOTRON_ULTRA = "nemotron-3-ultra-550b-a55b.json"
 
     def test_nemotron_layout_read_here(self):
         groups, mamba = layout_nemotron_h(load(self.NEMOTRON))
@@ -511,9 +518,13 @@ class NemotronH(unittest.TestCase):
                          [("full", 10, 8, 128)])
         self.assertEqual(mamba, 54)
         self.assertEqual(load(self.NEMOTRON_56B)["time_step_limit"], [0.0, float("inf")])
+        groups, mamba = layout_nemotron_h(load(self.NEMOTRON_ULTRA))
+        self.assertEqual([(g["kind"], g["layers"], g["kv_heads"], g["key_dim"]) for g in groups],
+                         [("full", 12, 2, 128)])
+        self.assertEqual(mamba, 48)
 
     def test_nemotron_h_only_attention_layers_hold_kv(self):
-        for name in (self.NEMOTRON, self.NEMOTRON_56B):
+        for name in (self.NEMOTRON, self.NEMOTRON_56B, self.NEMOTRON_ULTRA):
             groups, mamba = layout_nemotron_h(load(name))
             for engine in ("hf", "vllm", "llama.cpp"):
                 proc = run([os.path.join(CONFIGS, name), "--tokens", "131072", "--engine", engine,

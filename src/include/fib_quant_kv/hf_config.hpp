@@ -15,7 +15,8 @@
 //   * unsupported, from read_hf_config(): a model with no decoder-only KV cache (hf_config.not_decoder_only):
 //     is_encoder_decoder true, or a model_type of an encoder-only or encoder-decoder family (BERT, T5, ...);
 //   * unsupported, from read_hf_config(): a key that gives layers a geometry of their own this reader does not
-//     lay out (hf_config.unknown_layer_pattern): layers_block_type (Zamba2), block_configs attention other than
+//     lay out (hf_config.unknown_layer_pattern): a layers_block_type "hybrid" layer (Zamba2), linear_attn_config
+//     (Kimi-Linear), block_configs attention other than
 //     plain or no_op (Nemotron-NAS's replace_with_linear, window_length, sinks), cross_attention_layers
 //     (Mllama), mamba_d_ssm (Falcon-H1's
 //     parallel Mamba-2), compress_ratios (DeepSeek-V4), a global_head_dim beside key and value widths that
@@ -50,7 +51,8 @@
 //   * each layer's kind: layer_types, else the family's pattern: hybrid_layer_pattern (MiMo-V2: 1 sliding,
 //     0 full), block_configs (Nemotron-NAS: attention with
 //     num_attention_heads / attention.n_heads_in_group KV heads, none where attention.no_op; a layer's KV heads
-//     may differ), hybrid_override_pattern (Nemotron-H), attn_layer_period/attn_layer_offset (Jamba;
+//     may differ), hybrid_override_pattern or layers_block_type (Nemotron-H; the latter also gives the layer
+//     count when num_hidden_layers is absent), attn_layer_period/attn_layer_offset (Jamba;
 //     Mamba elsewhere), full_attention_interval (Qwen3-Next; linear attention elsewhere), attention_chunk_size
 //     with no_rope_layers or no_rope_layer_interval (Llama-4), sliding_window_pattern as an integer or a string
 //     of L and G (Gemma-2/3, Cohere-2), use_sliding_window with max_window_layers (Qwen2), a sliding_window on
