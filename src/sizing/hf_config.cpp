@@ -504,6 +504,16 @@ class View {
                           std::string("missing key `").append(name(k)).append("`").append(alternatives));
     }
 
+    /// "key `k` lists N layers, but the model has M" and `tail`: a per-layer array of the wrong length.
+    [[nodiscard, gnu::cold]] Error length_error(HfKey k, std::size_t listed, std::uint32_t layers,
+                                                std::string_view tail = {}) const {
+        std::string msg = std::string("key `").append(name(k)).append("` lists ");
+        detail::append_decimal(msg, listed);
+        msg.append(" layers, but the model has ");
+        detail::append_decimal(msg, layers);
+        return make_error(ErrorKind::parse, hf_config_rules::layer_types_length, path(k), msg.append(tail));
+    }
+
   private:
     const Slots& slots_;
     Section s_;
@@ -747,13 +757,7 @@ Result<std::vector<std::optional<std::uint32_t>>> read_block_configs(const View&
         detail::append_decimal(msg, i);
         return make_error(kind, rule, m.path(k), msg.append(": ").append(what));
     };
-    if (blocks.items.size() != layers) {
-        std::string msg = std::string("key `").append(m.name(k)).append("` lists ");
-        detail::append_decimal(msg, blocks.items.size());
-        msg.append(" layers, but the model has ");
-        detail::append_decimal(msg, layers);
-        return make_error(ErrorKind::parse, hf_config_rules::layer_types_length, m.path(k), std::move(msg));
-    }
+    if (blocks.items.size() != layers) return m.length_error(k, blocks.items.size(), layers);
     std::vector<std::optional<std::uint32_t>> out(layers);
     for (std::size_t i = 0; i < layers; ++i) {
         const Item& it = blocks.items[i];
@@ -1233,13 +1237,8 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
     bool implicit_window = false;  // one config-wide window and no pattern (see LayerSpec::implicit_window)
     if (types != nullptr) {
         if (types->items.size() != *layers) {
-            std::string msg = std::string("key `").append(m.name(HfKey::layer_types)).append("` lists ");
-            detail::append_decimal(msg, types->items.size());
-            msg.append(" layers, but the model has ");
-            detail::append_decimal(msg, *layers);
-            msg.append(" (`").append(m.name(layers_key(m)));
-            return make_error(ErrorKind::parse, hf_config_rules::layer_types_length, m.path(HfKey::layer_types),
-                              msg.append("`)"));
+            return m.length_error(HfKey::layer_types, types->items.size(), *layers,
+                                  std::string(" (`").append(m.name(layers_key(m))).append("`)"));
         }
         // The names transformers' layer_type_validation accepts that hold a cache of their own kind.
         // "deepseek_sparse_attention" (GLM-5): attention over the whole context, MLA here; its indexer's cache is
@@ -1271,12 +1270,7 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
         // 1 a sliding-window layer, 0 a full one.
         FQK_TRY(pattern, m.array(HfKey::hybrid_layer_pattern));
         if (pattern->items.size() != *layers) {
-            std::string msg = std::string("key `").append(m.name(HfKey::hybrid_layer_pattern)).append("` lists ");
-            detail::append_decimal(msg, pattern->items.size());
-            msg.append(" layers, but the model has ");
-            detail::append_decimal(msg, *layers);
-            return make_error(ErrorKind::parse, hf_config_rules::layer_types_length,
-                              m.path(HfKey::hybrid_layer_pattern), std::move(msg));
+            return m.length_error(HfKey::hybrid_layer_pattern, pattern->items.size(), *layers);
         }
         for (std::uint32_t i = 0; i < *layers; ++i) {
             FQK_TRY(flag, m.element_u32(HfKey::hybrid_layer_pattern, i));
@@ -1302,12 +1296,7 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
         // attention block beside it) hold both, which the cache model does not have: refused.
         FQK_TRY(list, m.array(HfKey::layers_block_type));
         if (list->items.size() != *layers) {
-            std::string msg = std::string("key `").append(m.name(HfKey::layers_block_type)).append("` lists ");
-            detail::append_decimal(msg, list->items.size());
-            msg.append(" layers, but the model has ");
-            detail::append_decimal(msg, *layers);
-            return make_error(ErrorKind::parse, hf_config_rules::layer_types_length, m.path(HfKey::layers_block_type),
-                              std::move(msg));
+            return m.length_error(HfKey::layers_block_type, list->items.size(), *layers);
         }
         static constexpr std::pair<std::string_view, LayerKind> kBlocks[] = {
             {"mamba", LayerKind::mamba}, {"attention", LayerKind::full}, {"mlp", LayerKind::none},
@@ -1403,12 +1392,7 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
         FQK_TRY(nope_layers, m.array(HfKey::no_rope_layers));
         if (nope_layers != nullptr && !nope_layers->items.empty()) {
             if (nope_layers->items.size() != *layers) {
-                std::string msg = std::string("key `").append(m.name(HfKey::no_rope_layers)).append("` lists ");
-                detail::append_decimal(msg, nope_layers->items.size());
-                msg.append(" layers, but the model has ");
-                detail::append_decimal(msg, *layers);
-                return make_error(ErrorKind::parse, hf_config_rules::layer_types_length,
-                                  m.path(HfKey::no_rope_layers), std::move(msg));
+                return m.length_error(HfKey::no_rope_layers, nope_layers->items.size(), *layers);
             }
             for (std::uint32_t i = 0; i < *layers; ++i) {
                 FQK_TRY(flag, m.element_u32(HfKey::no_rope_layers, i));
