@@ -519,6 +519,22 @@ class View {
     Section s_;
 };
 
+/// The layer kind a string element of a per-layer array names in `names`, if it names one.
+std::optional<sizing::LayerKind> named_kind(const Item& it,
+                                            std::span<const std::pair<std::string_view, sizing::LayerKind>> names) {
+    for (const auto& [name, kind] : names) {
+        if (it.token == Token::string && it.text == name) return kind;
+    }
+    return std::nullopt;
+}
+
+/// "key `k`: element i is <the value>", the start of a message about one element of a per-layer array.
+std::string element_is(const View& m, HfKey k, std::size_t i, const Item& it) {
+    std::string msg = std::string("key `").append(m.name(k)).append("`: element ");
+    detail::append_decimal(msg, i);
+    return msg.append(" is ").append(describe(it.token, it.text));
+}
+
 /// The first of `keys` that is present (not null), read as u32; nothing when none is.
 Result<std::optional<std::uint32_t>> first_u32(const View& v, std::initializer_list<HfKey> keys) {
     for (const HfKey k : keys) {
@@ -1250,14 +1266,9 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
         };
         for (std::size_t i = 0; i < types->items.size(); ++i) {
             const Item& it = types->items[i];
-            std::optional<LayerKind> kind;
-            for (const auto& [name, k] : kNames) {
-                if (it.token == Token::string && it.text == name) kind = k;
-            }
+            const std::optional<LayerKind> kind = named_kind(it, kNames);
             if (!kind) {
-                std::string msg = std::string("key `").append(m.name(HfKey::layer_types)).append("`: element ");
-                detail::append_decimal(msg, i);
-                msg.append(" is ").append(describe(it.token, it.text));
+                std::string msg = element_is(m, HfKey::layer_types, i, it);
                 msg.append(", expected one of \"full_attention\", \"sliding_attention\", \"chunked_attention\", "
                            "\"linear_attention\", \"mamba\", \"deepseek_sparse_attention\"");
                 return make_error(ErrorKind::parse, hf_config_rules::unknown_layer_type, m.path(HfKey::layer_types),
@@ -1304,14 +1315,9 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
         };
         for (std::size_t i = 0; i < list->items.size(); ++i) {
             const Item& it = list->items[i];
-            std::optional<LayerKind> kind;
-            for (const auto& [name, k] : kBlocks) {
-                if (it.token == Token::string && it.text == name) kind = k;
-            }
+            const std::optional<LayerKind> kind = named_kind(it, kBlocks);
             if (!kind) {
-                std::string msg = std::string("key `").append(m.name(HfKey::layers_block_type)).append("`: element ");
-                detail::append_decimal(msg, i);
-                msg.append(" is ").append(describe(it.token, it.text));
+                std::string msg = element_is(m, HfKey::layers_block_type, i, it);
                 const bool zamba = it.token == Token::string && it.text == "hybrid";
                 msg.append(zamba ? ": a layer that holds both a Mamba state and an attention cache (Zamba2) is not "
                                    "in the cache model"
