@@ -400,7 +400,9 @@ BOOST_AUTO_TEST_CASE(nemotron_nas_block_configs) {
     BOOST_TEST(d.attention_kind == KvAttentionKind::gqa);
     // Attending layers that differ in KV heads: sized per layer, no v1 descriptor.
     const HfConfig e = read_ok(config(attend8 + "," + attend2 + "," + skip + "," + attend2));
-    check_groups(e, {{LayerKind::full, 1, 0, 1, 8, 8}, {LayerKind::full, 2, 0, 4, 8, 8}, {LayerKind::none, 1, 0, 0, 0, 0}});
+    check_groups(e, {{LayerKind::full, 1, 0, 1, 8, 8},
+                     {LayerKind::full, 2, 0, 4, 8, 8},
+                     {LayerKind::none, 1, 0, 0, 0, 0}});
     BOOST_REQUIRE(e.v1_refusal.has_value());
     CHECK_ERROR(*e.v1_refusal, ErrorKind::unsupported, "hf_config.layers_differ", "block_configs",
                 "key `block_configs` gives layer 1 4 KV heads and an earlier layer 1: layers with different KV heads "
@@ -450,8 +452,8 @@ BOOST_AUTO_TEST_CASE(nemotron_nas_block_configs) {
 
 BOOST_AUTO_TEST_CASE(layers_not_laid_out_are_refused) {
     // Each key names a per-layer geometry the reader does not model; the config is refused with the key named.
-    const std::string base = R"({"model_type":"x","num_hidden_layers":4,"num_attention_heads":8,"num_key_value_heads":2,)"
-                             R"("head_dim":16)";
+    const std::string base = R"({"model_type":"x","num_hidden_layers":4,"num_attention_heads":8,)"
+                             R"("num_key_value_heads":2,"head_dim":16)";
     const std::string tail = ": this reader does not lay out such layers, and does not size them as if they were alike";
     const std::pair<std::string, std::string> cases[] = {
         {R"("linear_attn_config":{"full_attn_layers":[4]})",
@@ -576,7 +578,7 @@ BOOST_AUTO_TEST_CASE(mimo_v2_hybrid_layer_pattern) {
                 "key `hybrid_layer_pattern` lists 2 layers, but the model has 4");
     CHECK_ERROR(read_error(config("[0,1,2,1]")), ErrorKind::parse, "hf_config.unknown_layer_type",
                 "hybrid_layer_pattern",
-                "key `hybrid_layer_pattern`: element 2 is 2, expected 0 (full attention) or 1 (sliding window)");
+                "key `hybrid_layer_pattern`: element 2 is integer `2`, expected 0 (full attention) or 1 (sliding window)");
     CHECK_ERROR(read_error(config(R"([0,1,"1",1])")), ErrorKind::parse, "hf_config.invalid_type",
                 "hybrid_layer_pattern",
                 "key `hybrid_layer_pattern`: element 2: invalid type: string \"1\", expected u32");

@@ -5,8 +5,9 @@
 // handler stops it past HfConfigLimits::max_depth; kParseNumbersAsStringsFlag: numbers arrive as the text the
 // config wrote, so "32.0", "-1" and 2^64 are told apart exactly; kParseNanAndInfFlag: NaN, Infinity and
 // -Infinity, which Python's json.dumps writes and real configs carry (Mamba-2's time_step_limit), are read as the
-// floating-point values they are and refused only where a key the cache depends on holds one). Only the keys the cache depends on are kept,
-// at the root and directly inside `text_config`; everything else is read and dropped, which allocates nothing.
+// floating-point values they are and refused only where a key the cache depends on holds one). Only the keys the
+// cache depends on are kept, at the root and directly inside `text_config` (and the scalars of object elements of
+// the arrays kept, two levels deep: block_configs); everything else is read and dropped, which allocates nothing.
 #include "fib_quant_kv/hf_config.hpp"
 
 #include <rapidjson/error/en.h>
@@ -820,8 +821,8 @@ Result<std::vector<std::optional<std::uint32_t>>> read_block_configs(const View&
                                  "missing key `attention.n_heads_in_group` (a layer that is not no_op)");
         }
         if (!integer || r.ec != std::errc{} || r.ptr != group->text.data() + group->text.size() || n == 0) {
-            return element_error(ErrorKind::parse, integer ? hf_config_rules::invalid_value : hf_config_rules::invalid_type,
-                                 i,
+            return element_error(ErrorKind::parse,
+                                 integer ? hf_config_rules::invalid_value : hf_config_rules::invalid_type, i,
                                  std::string("`attention.n_heads_in_group`: invalid ")
                                      .append(integer ? "value: " : "type: ")
                                      .append(describe(group->token, group->text))
@@ -1137,8 +1138,8 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
             msg.append(" KV heads and an earlier layer ");
             detail::append_decimal(msg, kv);
             msg.append(": layers with different KV heads are not one KvTensorShapeV1 geometry");
-            out.v1_refusal = make_error(ErrorKind::unsupported, hf_config_rules::layers_differ, m.path(HfKey::block_configs),
-                                        std::move(msg));
+            out.v1_refusal = make_error(ErrorKind::unsupported, hf_config_rules::layers_differ,
+                                        m.path(HfKey::block_configs), std::move(msg));
             break;
         }
     }
@@ -1286,10 +1287,7 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
         for (std::uint32_t i = 0; i < *layers; ++i) {
             FQK_TRY(flag, m.element_u32(HfKey::hybrid_layer_pattern, i));
             if (flag > 1) {
-                std::string msg = std::string("key `").append(m.name(HfKey::hybrid_layer_pattern)).append("`: element ");
-                detail::append_decimal(msg, i);
-                msg.append(" is ");
-                detail::append_decimal(msg, flag);
+                std::string msg = element_is(m, HfKey::hybrid_layer_pattern, i, pattern->items[i]);
                 return make_error(ErrorKind::parse, hf_config_rules::unknown_layer_type,
                                   m.path(HfKey::hybrid_layer_pattern),
                                   msg.append(", expected 0 (full attention) or 1 (sliding window)"));
@@ -1646,7 +1644,9 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
         msg.append(" KV heads of ");
         detail::append_decimal(msg, full_hd);
         msg.append(" (`").append(m.name(HfKey::global_head_dim)).append("`");
-        if (full_kv != attention.kv_heads) msg.append(", `").append(m.name(HfKey::num_global_key_value_heads)).append("`");
+        if (full_kv != attention.kv_heads) {
+            msg.append(", `").append(m.name(HfKey::num_global_key_value_heads)).append("`");
+        }
         msg.append("), the others ");
         detail::append_decimal(msg, attention.kv_heads);
         msg.append(" of ");
@@ -1661,7 +1661,8 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
             if (!sizing::holds_kv(l.kind)) continue;
             if (first == nullptr) {
                 first = &l;
-            } else if (l.kv_heads != first->kv_heads || l.key_dim != first->key_dim || l.value_dim != first->value_dim) {
+            } else if (l.kv_heads != first->kv_heads || l.key_dim != first->key_dim ||
+                       l.value_dim != first->value_dim) {
                 std::string msg = "layers hold different KV heads or widths (";
                 detail::append_decimal(msg, first->kv_heads);
                 msg.append(" x ");
