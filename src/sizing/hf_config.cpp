@@ -192,6 +192,20 @@ using Slots = std::array<std::array<Slot, kKeyCount>, 2>;
     return detail::json::is_float_token(raw) || raw.find_first_of("NI") != std::string_view::npos;
 }
 
+/// A number token read as u32: `integer` false when it is not an integer at all (a type error), `value` empty
+/// when it is one out of range, negative included (a value error).
+struct U32Token {
+    bool integer = false;
+    std::optional<std::uint32_t> value;
+};
+[[nodiscard]] U32Token read_u32_token(Token t, std::string_view raw) noexcept {
+    if (t != Token::number || non_integer(raw)) return {};
+    std::uint64_t v = 0;
+    const auto r = std::from_chars(raw.data(), raw.data() + raw.size(), v);
+    if (raw.front() == '-' || r.ec != std::errc{} || v > std::numeric_limits<std::uint32_t>::max()) return {true, {}};
+    return {true, static_cast<std::uint32_t>(v)};
+}
+
 /// A value as messages show it, serde's way: "integer `5`", "string \"x\"", "map". Long strings are cut.
 std::string describe(Token t, std::string_view text) {
     switch (t) {
@@ -419,21 +433,17 @@ class View {
     [[nodiscard]] Result<std::optional<std::uint32_t>> u32(HfKey k) const {
         const Slot* slot = get(k);
         if (slot == nullptr) return std::optional<std::uint32_t>{};
-        const std::string_view raw = slot->text;
-        if (slot->token != Token::number || non_integer(raw)) {
-            return type_error(k, *slot, "u32");
-        }
-        std::uint64_t v = 0;
-        const auto r = std::from_chars(raw.data(), raw.data() + raw.size(), v);
-        if (raw.front() == '-' || r.ec != std::errc{} || v > std::numeric_limits<std::uint32_t>::max()) {
+        const U32Token v = read_u32_token(slot->token, slot->text);
+        if (!v.integer) return type_error(k, *slot, "u32");
+        if (!v.value) {
             return make_error(ErrorKind::parse, hf_config_rules::invalid_value, path(k),
                               std::string("key `")
                                   .append(name(k))
                                   .append("`: invalid value: integer `")
-                                  .append(raw)
+                                  .append(slot->text)
                                   .append("`, expected u32"));
         }
-        return std::optional<std::uint32_t>(static_cast<std::uint32_t>(v));
+        return v.value;
     }
 
     /// A window, chunk, period or interval: a u32 that is at least 1.
@@ -455,21 +465,25 @@ class View {
         return slot;
     }
 
+    /// "key `k`: element i", the start of a message about one element of an array key.
+    [[nodiscard]] std::string element(HfKey k, std::size_t i) const {
+        std::string m = std::string("key `").append(name(k)).append("`: element ");
+        detail::append_decimal(m, i);
+        return m;
+    }
+
     /// Element `i` of an array key as u32 (no_rope_layers).
     [[nodiscard]] Result<std::uint32_t> element_u32(HfKey k, std::size_t i) const {
         const Item& it = get(k)->items[i];
-        std::uint64_t v = 0;
-        const std::string_view raw = it.text;
-        const bool number = it.token == Token::number && !non_integer(raw);
-        const auto r = number ? std::from_chars(raw.data(), raw.data() + raw.size(), v) : std::from_chars_result{};
-        if (!number || raw.front() == '-' || r.ec != std::errc{} || v > std::numeric_limits<std::uint32_t>::max()) {
-            std::string m = std::string("key `").append(name(k)).append("`: element ");
-            detail::append_decimal(m, i);
-            m.append(": invalid ").append(number ? "value: " : "type: ").append(describe(it.token, raw));
-            return make_error(ErrorKind::parse, number ? hf_config_rules::invalid_value : hf_config_rules::invalid_type,
-                              path(k), m.append(", expected u32"));
+        const U32Token v = read_u32_token(it.token, it.text);
+        if (!v.value) {
+            std::string m = element(k, i);
+            m.append(": invalid ").append(v.integer ? "value: " : "type: ").append(describe(it.token, it.text));
+            return make_error(ErrorKind::parse,
+                              v.integer ? hf_config_rules::invalid_value : hf_config_rules::invalid_type, path(k),
+                              m.append(", expected u32"));
         }
-        return static_cast<std::uint32_t>(v);
+        return *v.value;
     }
 
     [[nodiscard]] bool defaulted(HfKey k) const noexcept {
@@ -531,9 +545,7 @@ std::optional<sizing::LayerKind> named_kind(const Item& it,
 
 /// "key `k`: element i is <the value>", the start of a message about one element of a per-layer array.
 std::string element_is(const View& m, HfKey k, std::size_t i, const Item& it) {
-    std::string msg = std::string("key `").append(m.name(k)).append("`: element ");
-    detail::append_decimal(msg, i);
-    return msg.append(" is ").append(describe(it.token, it.text));
+    return m.element(k, i).append(" is ").append(describe(it.token, it.text));
 }
 
 /// The first of `keys` that is present (not null), read as u32; nothing when none is.
@@ -770,9 +782,7 @@ Result<std::vector<std::optional<std::uint32_t>>> read_block_configs(const View&
                                                                      std::uint32_t layers, std::uint32_t heads) {
     const HfKey k = HfKey::block_configs;
     const auto element_error = [&](ErrorKind kind, std::string_view rule, std::size_t i, std::string_view what) {
-        std::string msg = std::string("key `").append(m.name(k)).append("`: element ");
-        detail::append_decimal(msg, i);
-        return make_error(kind, rule, m.path(k), msg.append(": ").append(what));
+        return make_error(kind, rule, m.path(k), m.element(k, i).append(": ").append(what));
     };
     if (blocks.items.size() != layers) return m.length_error(k, blocks.items.size(), layers);
     std::vector<std::optional<std::uint32_t>> out(layers);
@@ -811,23 +821,20 @@ Result<std::vector<std::optional<std::uint32_t>>> read_block_configs(const View&
             }
         }
         const Member* group = find("attention.n_heads_in_group");
-        std::uint32_t n = 0;
-        const bool integer = group != nullptr && group->token == Token::number && !non_integer(group->text) &&
-                             group->text.front() != '-';
-        const auto r = integer ? std::from_chars(group->text.data(), group->text.data() + group->text.size(), n)
-                               : std::from_chars_result{};
         if (group == nullptr) {
             return element_error(ErrorKind::parse, hf_config_rules::missing_key, i,
                                  "missing key `attention.n_heads_in_group` (a layer that is not no_op)");
         }
-        if (!integer || r.ec != std::errc{} || r.ptr != group->text.data() + group->text.size() || n == 0) {
+        const U32Token v = read_u32_token(group->token, group->text);
+        if (!v.value || *v.value == 0) {
             return element_error(ErrorKind::parse,
-                                 integer ? hf_config_rules::invalid_value : hf_config_rules::invalid_type, i,
+                                 v.integer ? hf_config_rules::invalid_value : hf_config_rules::invalid_type, i,
                                  std::string("`attention.n_heads_in_group`: invalid ")
-                                     .append(integer ? "value: " : "type: ")
+                                     .append(v.integer ? "value: " : "type: ")
                                      .append(describe(group->token, group->text))
                                      .append(", expected a positive integer"));
         }
+        const std::uint32_t n = *v.value;
         if (heads % n != 0) {
             std::string what = "`attention.n_heads_in_group` ";
             detail::append_decimal(what, n);
