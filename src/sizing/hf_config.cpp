@@ -1032,6 +1032,11 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
         }
     }
 
+    // Multi-head latent attention's keys, read once: the head_dim below and the MLA layer spec both use them.
+    FQK_TRY(lora, m.u32(HfKey::kv_lora_rank));
+    FQK_TRY(nope, m.u32(HfKey::qk_nope_head_dim));
+    FQK_TRY(rope, m.u32(HfKey::qk_rope_head_dim));
+
     // head_dim: explicit, or hidden_size / heads exactly.
     FQK_TRY(explicit_hd, m.u32(HfKey::head_dim));
     std::uint32_t hd = 0;
@@ -1049,11 +1054,7 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
         }
         // Multi-head latent attention has its own widths (qk_nope_head_dim + qk_rope_head_dim): hidden_size need
         // not divide by the heads there (Kimi's 7168 over 96).
-        FQK_TRY(mla_rank, m.u32(HfKey::kv_lora_rank));
-        FQK_TRY(mla_nope, m.u32(HfKey::qk_nope_head_dim));
-        FQK_TRY(mla_rope, m.u32(HfKey::qk_rope_head_dim));
-        const std::uint64_t mla_width =
-            mla_rank && mla_nope && mla_rope ? std::uint64_t{*mla_nope} + *mla_rope : std::uint64_t{0};
+        const std::uint64_t mla_width = lora && nope && rope ? std::uint64_t{*nope} + *rope : std::uint64_t{0};
         if (heads != 0 && *hidden % heads != 0 && mla_width != 0 &&
             mla_width <= std::numeric_limits<std::uint32_t>::max()) {
             hd = static_cast<std::uint32_t>(mla_width);
@@ -1076,9 +1077,6 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
     // Keys and values may differ in width (v_head_dim); MLA caches a latent of kv_lora_rank + qk_rope_head_dim.
     FQK_TRY(qk_hd, m.u32(HfKey::qk_head_dim));
     FQK_TRY(v_hd, m.u32(HfKey::v_head_dim));
-    FQK_TRY(lora, m.u32(HfKey::kv_lora_rank));
-    FQK_TRY(nope, m.u32(HfKey::qk_nope_head_dim));
-    FQK_TRY(rope, m.u32(HfKey::qk_rope_head_dim));
 
     // dtype: the model section's, else the root's (composite configs often set it only there).
     for (const View* v : {&m, &top}) {
