@@ -1668,18 +1668,17 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
                 first = &l;
             } else if (l.kv_heads != first->kv_heads || l.key_dim != first->key_dim ||
                        l.value_dim != first->value_dim) {
+                const auto append_geometry = [](std::string& to, const sizing::LayerSpec& g) {  // "2 x 16/16"
+                    detail::append_decimal(to, g.kv_heads);
+                    to.append(" x ");
+                    detail::append_decimal(to, g.key_dim);
+                    to.append("/");
+                    detail::append_decimal(to, g.value_dim);
+                };
                 std::string msg = "layers hold different KV heads or widths (";
-                detail::append_decimal(msg, first->kv_heads);
-                msg.append(" x ");
-                detail::append_decimal(msg, first->key_dim);
-                msg.append("/");
-                detail::append_decimal(msg, first->value_dim);
+                append_geometry(msg, *first);
                 msg.append(" and ");
-                detail::append_decimal(msg, l.kv_heads);
-                msg.append(" x ");
-                detail::append_decimal(msg, l.key_dim);
-                msg.append("/");
-                detail::append_decimal(msg, l.value_dim);
+                append_geometry(msg, l);
                 msg.append("): not one KvTensorShapeV1 geometry");
                 out.v1_refusal = make_error(ErrorKind::unsupported, hf_config_rules::layers_differ, {}, std::move(msg));
                 break;
