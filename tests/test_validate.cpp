@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "fib_quant_kv/equals_constant.hpp"
+#include "fib_quant_kv/kv_tensor_shape_v1_flatbuffers.hpp"
 #include "test_support.hpp"
 
 using namespace fib_quant_kv;
@@ -205,6 +207,31 @@ BOOST_AUTO_TEST_CASE(schema_version) {
         CHECK_ERROR(first_error(s), ErrorKind::corrupt_payload, "schema_version.matches", "schema_version",
                     "kv shape schema_version " + shown + std::string(kSchemaMessageTail));
     }
+}
+
+// The hot predicate compares schema_version in two overlapping 16-byte blocks (equals_constant): a change to any
+// one byte of the 28, the 4 bytes where the blocks overlap among them, must be seen, by validate() and (for ASCII
+// bytes) by the FlatBuffers view's validate() alike.
+BOOST_AUTO_TEST_CASE(schema_version_every_byte) {
+    const std::string id(kKvTensorShapeV1SchemaId);
+    BOOST_TEST_REQUIRE(id.size() == 28u);
+    for (std::size_t i = 0; i < id.size(); ++i) {
+        for (const int flip : {0x01, 0x20, 0x80}) {
+            KvTensorShapeV1 s = mha_key();
+            s.schema_version[i] = static_cast<char>(static_cast<unsigned char>(s.schema_version[i]) ^ flip);
+            BOOST_TEST_CONTEXT("byte " << i << " xor " << flip) {
+                BOOST_TEST(std::string(first_error(s).rule) == "schema_version.matches");
+                if (flip == 0x80) continue;  // not UTF-8: a FlatBuffers reader refuses it before validate()
+                const std::vector<std::uint8_t> buffer = to_flatbuffer(s);
+                const Result<KvTensorShapeV1View> view = view_kv_tensor_shape_v1(buffer);
+                BOOST_TEST_REQUIRE(view.ok());
+                const Status st = validate(*view);
+                BOOST_TEST_REQUIRE(!st.ok());
+                BOOST_TEST(std::string(st.error().rule) == "schema_version.matches");
+            }
+        }
+    }
+    check_valid(mha_key());
 }
 
 BOOST_AUTO_TEST_CASE(every_dim_nonzero) {
@@ -578,6 +605,64 @@ BOOST_AUTO_TEST_CASE(validate_errors_come_first) {
     s = mha_key();
     s.head_dim = 0;
     BOOST_TEST(std::string(block_error(s, 32).rule) == "head_dim.nonzero");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// equals_constant<C>(s), the compare the generated rules make between a string field and a schema constant, must
+// answer s == C for every length of constant: under 16 bytes and over 32 (std::string_view's compare), and from
+// 16 to 32 (two 16-byte blocks, overlapping below 32), in constant evaluation and at run time.
+namespace {
+constexpr std::string_view k1 = "a";
+constexpr std::string_view k15 = "abcdefghijklmno";
+constexpr std::string_view k16 = "abcdefghijklmnop";
+constexpr std::string_view k17 = "abcdefghijklmnopq";
+constexpr std::string_view k31 = "abcdefghijklmnopqrstuvwxyz01234";
+constexpr std::string_view k32 = "abcdefghijklmnopqrstuvwxyz012345";
+constexpr std::string_view k33 = "abcdefghijklmnopqrstuvwxyz0123456";
+constexpr std::string_view kNul{"abc\0defghijklmnopq\0", 20};
+
+static_assert(equals_constant<k17>("abcdefghijklmnopq"));
+static_assert(!equals_constant<k17>("abcdefghijklmnopQ"));
+static_assert(!equals_constant<k16>("abcdefghijklmnopq"));
+static_assert(equals_constant<k1>("a") && !equals_constant<k1>(""));
+
+/// Every change to one byte of `C`, every prefix and every one-byte extension is unequal; `C` itself is equal,
+/// read from a buffer of its own size (so that a block read past the end would be seen by the sanitizers).
+template <const std::string_view& C>
+void check_equals_constant() {
+    BOOST_TEST_CONTEXT("constant of " << C.size() << " bytes") {
+        const std::vector<char> exact(C.begin(), C.end());
+        BOOST_TEST(equals_constant<C>(std::string_view(exact.data(), exact.size())));
+        for (std::size_t i = 0; i < C.size(); ++i) {
+            for (const int flip : {0x01, 0x40, 0x80}) {
+                std::vector<char> changed = exact;
+                changed[i] = static_cast<char>(static_cast<unsigned char>(changed[i]) ^ flip);
+                BOOST_TEST(!equals_constant<C>(std::string_view(changed.data(), changed.size())),
+                           "byte " << i << " xor " << flip);
+            }
+        }
+        for (std::size_t n = 0; n < C.size(); ++n) BOOST_TEST(!equals_constant<C>(C.substr(0, n)), "prefix " << n);
+        std::string longer(C);
+        longer += C.back();
+        BOOST_TEST(!equals_constant<C>(longer));
+    }
+}
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(string_constants)
+
+BOOST_AUTO_TEST_CASE(every_length_every_byte) {
+    check_equals_constant<k1>();
+    check_equals_constant<k15>();
+    check_equals_constant<k16>();
+    check_equals_constant<k17>();
+    check_equals_constant<k31>();
+    check_equals_constant<k32>();
+    check_equals_constant<k33>();
+    check_equals_constant<kNul>();
+    check_equals_constant<kKvTensorShapeV1SchemaId>();
+    check_equals_constant<kKvCacheSpecV2SchemaId>();
 }
 
 BOOST_AUTO_TEST_SUITE_END()

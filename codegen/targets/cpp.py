@@ -132,10 +132,21 @@ def _one_of(subject: str, enum, values) -> str:
     return terms[0] if len(terms) == 1 else "(" + " || ".join(terms) + ")"
 
 
+def string_eq(operands: list[Operand], values: list[str]) -> str:
+    """Two strings are equal: through equals_constant<C>() when one is a schema constant C (the compare every
+    descriptor's schema_version goes through), else as std::string_views."""
+    for i in (0, 1):
+        if operands[i].kind == "const" and operands[1 - i].kind != "const":
+            return f"equals_constant<{values[i]}>({values[1 - i]})"
+    return f"std::string_view({values[0]}) == {values[1]}"
+
+
 def check(c: Check, obj: str = "s") -> str:
     """An expression that is true when the check holds."""
     ops = [operand(o, obj) for o in c.operands]
     if c.op == "eq":
+        if c.operands[0].type.is_string or c.operands[1].type.is_string:
+            return string_eq(c.operands, ops)
         return f"{ops[0]} == {ops[1]}"
     if c.op == "nonzero":
         return f"{ops[0]} != 0"
@@ -424,7 +435,7 @@ def _composite_check(rule: Rule, schema, scoped: bool, elem: str) -> str:
         return f"{codes}.{'contains_all' if c.op == 'contains' else 'contains_none'}({{{values}}})"
     if c.op == "eq":
         if ops[0].type.is_string or ops[1].type.is_string:
-            return f"std::string_view({v[0]}) == {v[1]}"
+            return string_eq(ops, v)
         if ops[0].type.is_uint:
             return f"{_u64(v[0])} == {_u64(v[1])}"
         return f"{v[0]} == {v[1]}"

@@ -534,7 +534,7 @@ template <class Struct, class Sink>
 bool check_kv_cache_spec_v2(const Struct& s, const PathLink& at, Sink& sink) {
     using S = KvCacheSpecV2;
     // schema_version.matches: kv cache spec schema_version {schema_version}, expected fib_quant_kv_cache_spec_v2
-    if (!(std::string_view(s.schema_version) == kKvCacheSpecV2SchemaId)) {
+    if (!(equals_constant<kKvCacheSpecV2SchemaId>(s.schema_version))) {
         if (!sink([&] {
             Error err = make_error(StructTraits<S>::rules[0]);
             err.path = at.text("schema_version", PathLink::no_index);

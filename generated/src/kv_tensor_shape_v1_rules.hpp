@@ -52,7 +52,7 @@ void check_kv_tensor_shape_v1(const S& s, Visit&& visit) {
     // rope_state.known: kv shape rope_state holds a code that is not a value of its enum
     if (!(is_known(F::rope_state(s))) && !visit(std::size_t{3})) return;
     // schema_version.matches: kv shape schema_version {schema_version}, expected fib_quant_kv_tensor_shape_v1
-    if (!(F::schema_version(s) == kKvTensorShapeV1SchemaId) && !visit(std::size_t{4})) return;
+    if (!(equals_constant<kKvTensorShapeV1SchemaId>(F::schema_version(s))) && !visit(std::size_t{4})) return;
     // batch.nonzero: kv shape batch must be > 0
     if (!(F::batch(s) != 0) && !visit(std::size_t{5})) return;
     // layers.nonzero: kv shape layers must be > 0

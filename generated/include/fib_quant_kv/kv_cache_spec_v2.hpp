@@ -18,6 +18,7 @@
 #include "fib_quant_kv/count.hpp"
 #include "fib_quant_kv/digest.hpp"
 #include "fib_quant_kv/enum_traits.hpp"
+#include "fib_quant_kv/equals_constant.hpp"
 #include "fib_quant_kv/error.hpp"
 #include "fib_quant_kv/kv_tensor_shape_v1.hpp"  // enums used by reference: KvRole, KvRopeState, KvAttentionKind, KvDType
 

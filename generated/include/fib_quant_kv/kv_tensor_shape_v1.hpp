@@ -18,6 +18,7 @@
 #include "fib_quant_kv/count.hpp"
 #include "fib_quant_kv/digest.hpp"
 #include "fib_quant_kv/enum_traits.hpp"
+#include "fib_quant_kv/equals_constant.hpp"
 #include "fib_quant_kv/error.hpp"
 
 namespace fib_quant_kv {
@@ -415,7 +416,7 @@ template <KvTensorShapeV1Like S>
         && (is_known(F::attention_kind(s)))  // attention_kind.known
         && (is_known(F::dtype(s)))  // dtype.known
         && (is_known(F::rope_state(s)))  // rope_state.known
-        && (F::schema_version(s) == kKvTensorShapeV1SchemaId)  // schema_version.matches
+        && (equals_constant<kKvTensorShapeV1SchemaId>(F::schema_version(s)))  // schema_version.matches
         && (F::query_heads(s) != 0)  // query_heads.nonzero
         && (!((F::attention_kind(s) == KvAttentionKind::mha)) || (F::query_heads(s) == F::kv_heads(s)))  // mha.heads_equal
         && (!((F::attention_kind(s) == KvAttentionKind::mqa)) || (F::kv_heads(s) == std::uint64_t{1}))  // mqa.single_kv_head
