@@ -174,7 +174,8 @@ BOOST_AUTO_TEST_CASE(token_count_lists) {
     BOOST_TEST((parse_token_counts("4096,32768,131072").value() == std::vector<std::uint32_t>{4096, 32768, 131072}));
     BOOST_TEST((parse_token_counts("4294967295").value() == std::vector<std::uint32_t>{4294967295u}));
     for (const char* bad :
-         {"", ",", "4096,", ",4096", "4096,,1", "1 ", " 1", "+1", "-1", "0x10", "4294967296", "1.5"}) {
+         {"", ",", "4096,", ",4096", "4096,,1", "1 ", " 1", "+1", "-1", "0x10", "4294967296", "1.5", "0", "4096,0",
+          "00"}) {
         BOOST_TEST_CONTEXT(bad) {
             Result<std::vector<std::uint32_t>> r = parse_token_counts(bad);
             BOOST_TEST_REQUIRE(!r.ok());
@@ -184,7 +185,11 @@ BOOST_AUTO_TEST_CASE(token_count_lists) {
     }
     CHECK_ERROR(
         parse_token_counts("4096,x").error(), ErrorKind::parse, "hf_config.token_list", "",
-        "invalid token count `x` in `4096,x`: expected decimal integers from 0 to 4294967295, separated by commas");
+        "invalid token count `x` in `4096,x`: expected decimal integers from 1 to 4294967295, separated by commas");
+    CHECK_ERROR(
+        parse_token_counts("4096,0").error(), ErrorKind::parse, "hf_config.token_list", "",
+        "invalid token count `0` in `4096,0`: expected decimal integers from 1 to 4294967295, separated by commas");
+    BOOST_TEST((parse_token_counts("1,007").value() == std::vector<std::uint32_t>{1, 7}));
 }
 
 // ---------------------------------------------------------------------------------------------- output

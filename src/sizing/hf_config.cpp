@@ -1766,12 +1766,12 @@ Result<std::vector<std::uint32_t>> parse_token_counts(std::string_view text) {
         const std::string_view item = text.substr(start, comma == std::string_view::npos ? text.npos : comma - start);
         std::uint32_t v = 0;
         const auto r = std::from_chars(item.data(), item.data() + item.size(), v);
-        if (item.empty() || r.ec != std::errc{} || r.ptr != item.data() + item.size()) {
+        if (item.empty() || r.ec != std::errc{} || r.ptr != item.data() + item.size() || v == 0) {
             std::string m = "invalid token count `";  // as text: the list may come from a command line
             detail::append_text(m, item.substr(0, 32));
             m.append("` in `");
             detail::append_text(m, text.substr(0, 128));
-            m.append("`: expected decimal integers from 0 to 4294967295, separated by commas");
+            m.append("`: expected decimal integers from 1 to 4294967295, separated by commas");
             return make_error(ErrorKind::parse, hf_config_rules::token_list, {}, std::move(m));
         }
         out.push_back(v);

@@ -507,9 +507,27 @@ class Refusals(unittest.TestCase):
         self.assertEqual(proc.returncode, 0, proc.stderr)
         self.assertIn("note: hf does not keep a cache of q8_0", proc.stdout.decode())
 
-    def test_zero_tokens_is_the_librarys_nonzero_rule(self):
-        err = self.refused(os.path.join(CONFIGS, "gpt2.json"), tokens="0")
-        self.assertIn("[tokens.nonzero]", err)
+    def test_zero_tokens_or_batch_is_one_usage_error_on_every_path(self):
+        # The v1 rows, the engines, and a model whose cache v1 cannot describe (every engine then) all meet the
+        # same refusal of the option, before the config is sized: exit 2, one message, nothing on stdout.
+        paths = [[os.path.join(CONFIGS, "gpt2.json")], [os.path.join(CONFIGS, "gpt2.json"), "--engine", "vllm"],
+                 [os.path.join(CONFIGS, "gpt2.json"), "--format", "json"],
+                 [os.path.join(CONFIGS, "gemma-3-27b-it.json")]]
+        for tokens, batch, message in (
+                ("0", "1", "kvshape from-hf-config: --tokens: invalid token count `0` in `0`: expected decimal integers "
+                           "from 1 to 4294967295, separated by commas\n"),
+                ("4096,0", "1", "kvshape from-hf-config: --tokens: invalid token count `0` in `4096,0`: expected "
+                                "decimal integers from 1 to 4294967295, separated by commas\n"),
+                ("4096", "0", "--batch: expected an integer from 1 to 4294967295, got '0'")):
+            for path in paths:
+                with self.subTest(tokens=tokens, batch=batch, path=path):
+                    proc = run([*path, "--tokens", tokens, "--batch", batch])
+                    self.assertEqual(proc.returncode, 2, proc.stderr)
+                    self.assertEqual(proc.stdout, b"")
+                    if batch == "0":
+                        self.assertIn(message, proc.stderr.decode())
+                    else:
+                        self.assertEqual(proc.stderr.decode(), message)
 
 
 class UsageErrors(unittest.TestCase):

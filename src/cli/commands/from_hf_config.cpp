@@ -373,12 +373,18 @@ Run add_from_hf_config(CLI::App& command) {
     command.add_option("--tokens", o->tokens, "context length in tokens, or a comma-separated list of them")
         ->required()
         ->type_name("T[,T...]");
+    const auto positive = CLI::Validator(
+        [](std::string& text) {
+            const std::optional<std::uint32_t> v = parse_u32(text);
+            return v && *v > 0 ? std::string() : "expected an integer from 1 to 4294967295, got '" + text + "'";
+        },
+        "N");
     command
         .add_option_function<std::string>(
-            "--batch", [o](const std::string& text) { o->batch = parse_u32(text).value_or(0); },
+            "--batch", [o](const std::string& text) { o->batch = *parse_u32(text); },
             "sequences in the batch (default 1)")
         ->type_name("B")
-        ->check(u32_validator());
+        ->check(positive);
     command
         .add_option_function<std::string>(
             "--dtype", [o](const std::string& text) { o->dtype = fqk::parse_kv_dtype(text); },
@@ -439,12 +445,6 @@ Run add_from_hf_config(CLI::App& command) {
                 return sz::parse_cache_dtype(text) ? std::string() : "unknown cache dtype '" + text + "'";
             },
             "KV_DTYPE"));
-    const auto positive = CLI::Validator(
-        [](std::string& text) {
-            const std::optional<std::uint32_t> v = parse_u32(text);
-            return v && *v > 0 ? std::string() : "expected an integer from 1 to 4294967295, got '" + text + "'";
-        },
-        "N");
     command
         .add_option_function<std::string>(
             "--block-size", [o](const std::string& text) { o->engine.block_size = *parse_u32(text); },

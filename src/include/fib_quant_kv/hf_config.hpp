@@ -159,8 +159,9 @@ struct KvCacheSize {
                                                              std::span<const std::uint32_t> tokens,
                                                              const HfSizeOptions& options = {});
 
-/// A token count list, "4096" or "4096,32768,131072": decimal u32 values, comma-separated, no spaces, at least
-/// one. Zero is accepted here (validate() refuses it later, as for any descriptor).
+/// A token count list, "4096" or "4096,32768,131072": decimal u32 values from 1, comma-separated, no spaces, at
+/// least one. Zero is refused here, so that a list is refused alike whatever is sized from it (size_kv_cache()'s
+/// descriptors and the engines' options each refuse a zero too, with their own rules).
 [[nodiscard]] Result<std::vector<std::uint32_t>> parse_token_counts(std::string_view text);
 
 /// One row as one compact JSON object, fields in this order:
