@@ -591,6 +591,36 @@ BOOST_AUTO_TEST_CASE(mimo_v2_hybrid_layer_pattern) {
                 "layers hold different KV heads or widths (2 x 16/16 and 4 x 16/16): not one KvTensorShapeV1 geometry");
 }
 
+BOOST_AUTO_TEST_CASE(minimax_attn_type_list) {
+    // MiniMax (vLLM's minimax_text_01.py): attn_type_list 1 is a softmax attention layer, 0 a lightning (linear)
+    // attention layer. Before this was read, the 0 layers were sized as full attention, 8x the real cache of
+    // MiniMax-Text-01; now a 0 is refused by name, and a list of 1 (MiniMax-M2) sizes every layer as full.
+    const auto config = [](std::string_view list) {
+        return std::string(R"({"model_type":"minimax_m1","num_hidden_layers":4,"num_attention_heads":8,)"
+                           R"("num_key_value_heads":2,"head_dim":16,"torch_dtype":"bfloat16","attn_type_list":)")
+            .append(list)
+            .append("}");
+    };
+    const HfConfig c = read_ok(config("[1,1,1,1]"));
+    check_groups(c, {{LayerKind::full, 4, 0, 2, 16, 16}});
+    BOOST_TEST(!c.v1_refusal.has_value());
+    BOOST_TEST(engine_ok(c, sz::Engine::hf, 100).total_bytes == 4ull * 100 * 2 * (16 + 16) * 2);
+    CHECK_ERROR(read_error(config("[1,1,0,1]")), ErrorKind::unsupported, "hf_config.unknown_layer_pattern",
+                "attn_type_list",
+                "key `attn_type_list`: element 2 is 0, a lightning (linear) attention layer (MiniMax-Text-01, "
+                "MiniMax-M1), whose state is not modelled: this reader does not lay out such layers, and does not "
+                "size them as if they were alike");
+    CHECK_ERROR(read_error(config("[1,1,1]")), ErrorKind::parse, "hf_config.layer_types_length", "attn_type_list",
+                "key `attn_type_list` lists 3 layers, but the model has 4");
+    CHECK_ERROR(read_error(config("[1,2,1,1]")), ErrorKind::parse, "hf_config.unknown_layer_type", "attn_type_list",
+                "key `attn_type_list`: element 1 is integer `2`, expected 0 (lightning attention) or 1 (softmax "
+                "attention)");
+    CHECK_ERROR(read_error(config(R"([1,1,true,1])")), ErrorKind::parse, "hf_config.invalid_type", "attn_type_list",
+                "key `attn_type_list`: element 2: invalid type: boolean `true`, expected u32");
+    CHECK_ERROR(read_error(config(R"("1111")")), ErrorKind::parse, "hf_config.invalid_type", "attn_type_list",
+                "key `attn_type_list`: invalid type: string \"1111\", expected a sequence");
+}
+
 BOOST_AUTO_TEST_CASE(gemma3n_shared_kv_layers) {
     // Gemma-3n: the last num_kv_shared_layers layers keep no keys and values (vLLM, transformers and llama.cpp
     // alike). 10 layers, 4 sliding then 1 full, the last 4 shared: 6 layers hold a cache (0-3 sliding, 4 full,

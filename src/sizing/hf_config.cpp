@@ -106,6 +106,7 @@ enum class HfKey : std::uint8_t {
     swa_v_head_dim,
     sliding_window_size,
     linear_attn_config,
+    attn_type_list,
     count,
 };
 
@@ -144,7 +145,7 @@ constexpr KeyInfo kKeys[kKeyCount] = {
     FQK_HF_KEY(num_kv_shared_layers), FQK_HF_KEY(attention_k_eq_v), FQK_HF_KEY(mamba_d_ssm),
     FQK_HF_KEY(compress_ratios), FQK_HF_KEY(index_head_dim), FQK_HF_KEY(swa_num_key_value_heads),
     FQK_HF_KEY(swa_head_dim), FQK_HF_KEY(swa_v_head_dim), FQK_HF_KEY(sliding_window_size),
-    FQK_HF_KEY(linear_attn_config),
+    FQK_HF_KEY(linear_attn_config), FQK_HF_KEY(attn_type_list),
 };
 #undef FQK_HF_KEY
 // clang-format on
@@ -1298,6 +1299,28 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
                                   msg.append(", expected 0 (full attention) or 1 (sliding window)"));
             }
             kinds[i] = flag == 1 ? LayerKind::sliding : LayerKind::full;
+        }
+    } else if (const Slot* attn_types = m.get(HfKey::attn_type_list); attn_types != nullptr) {
+        // MiniMax-Text-01 and MiniMax-M1 (vLLM's model_executor/models/minimax_text_01.py, MiniMaxText01Model:
+        // decoder_attention_types): 1 a softmax attention layer, 0 a lightning (linear) attention layer, whose
+        // state is not modelled here: refused by name. All 1 (MiniMax-M2) is a model of full-attention layers.
+        FQK_TRY(list, m.array(HfKey::attn_type_list));
+        if (list->items.size() != *layers) return m.length_error(HfKey::attn_type_list, list->items.size(), *layers);
+        for (std::uint32_t i = 0; i < *layers; ++i) {
+            FQK_TRY(flag, m.element_u32(HfKey::attn_type_list, i));
+            if (flag > 1) {
+                std::string msg = element_is(m, HfKey::attn_type_list, i, list->items[i]);
+                return make_error(ErrorKind::parse, hf_config_rules::unknown_layer_type, m.path(HfKey::attn_type_list),
+                                  msg.append(", expected 0 (lightning attention) or 1 (softmax attention)"));
+            }
+            if (flag == 0) {
+                return make_error(ErrorKind::unsupported, hf_config_rules::unknown_layer_pattern,
+                                  m.path(HfKey::attn_type_list),
+                                  m.element(HfKey::attn_type_list, i)
+                                      .append(" is 0, a lightning (linear) attention layer (MiniMax-Text-01, "
+                                              "MiniMax-M1), whose state is not modelled: this reader does not lay "
+                                              "out such layers, and does not size them as if they were alike"));
+            }
         }
     } else if (!block_kv.empty()) {
         // Nemotron-NAS: attention where block_configs[i].attention is not no_op, nothing elsewhere.
