@@ -510,6 +510,38 @@ BOOST_AUTO_TEST_CASE(nemotron_h_layers_block_type) {
                 "\"moe\"");
 }
 
+BOOST_AUTO_TEST_CASE(granite_4_hybrid_mamba2_keys) {
+    // Granite-4.0-H (granitemoehybrid): layer_types "mamba" and "attention" (vLLM's ALL_DECODER_LAYER_TYPES), and
+    // Mamba-2 keys of its own: mamba_n_heads, mamba_d_head, mamba_n_groups, mamba_d_state, mamba_d_conv; the conv
+    // state's intermediate is mamba_expand x hidden_size (get_mamba_state_shape_from_config). Before, "attention"
+    // was an unknown layer type. Here the intermediate (2 x 64 = 128) differs from heads x head_dim (4 x 16 = 64)
+    // on purpose, so that the two cannot be confused.
+    const auto config = [](std::string_view extra) {
+        return std::string(R"({"model_type":"granitemoehybrid","num_hidden_layers":3,"num_attention_heads":4,)"
+                           R"("num_key_value_heads":2,"hidden_size":64,"mamba_n_heads":4,"mamba_d_head":16,)"
+                           R"("mamba_n_groups":1,"mamba_d_state":8,"mamba_d_conv":4,"torch_dtype":"bfloat16",)"
+                           R"("layer_types":["mamba","attention","mamba"])")
+            .append(extra)
+            .append("}");
+    };
+    const HfConfig c = read_ok(config(R"(,"mamba_expand":2)"));
+    check_groups(c, {{LayerKind::mamba, 2, 0, 0, 0, 0}, {LayerKind::full, 1, 0, 2, 16, 16}});
+    // A Mamba-2 layer's state: conv (128 + 2 x 1 x 8) x 4 taps, SSM 4 x 16 x 8.
+    const std::uint64_t conv_width = 128 + 2 * 1 * 8;
+    BOOST_TEST(c.cache.layers[0].state_elements == conv_width * 4 + 4ull * 16 * 8);
+    // llama.cpp keeps the state in f32 with d_conv - 1 taps; 100 tokens pad to 256 cells of the attention layer.
+    const sz::EngineSize l = engine_ok(c, sz::Engine::llama_cpp, 100);
+    BOOST_TEST(l.state_bytes == 2 * (conv_width * 3 + 4ull * 16 * 8) * 4);
+    BOOST_TEST(l.total_bytes == 256ull * 2 * (16 + 16) * 2);
+    CHECK_ERROR(read_error(config("")), ErrorKind::parse, "hf_config.missing_key", "mamba_expand",
+                "missing key `mamba_expand` (and `hidden_size`: a Mamba-2 layer's intermediate size)");
+    CHECK_ERROR(read_error(std::string(R"({"model_type":"granitemoehybrid","num_hidden_layers":2,)")
+                               .append(R"("num_attention_heads":4,"hidden_size":64,"mamba_n_heads":4,"mamba_expand":2,)")
+                               .append(R"("layer_types":["mamba","attention"]})")),
+                ErrorKind::parse, "hf_config.missing_key", "mamba_d_head",
+                "missing key `mamba_d_head` (a Mamba-2 layer's state)");
+}
+
 BOOST_AUTO_TEST_CASE(mla_widths_need_no_divisible_hidden_size) {
     // Kimi-style MLA: 7168 / 96 is not an integer, and MLA's widths are its own (qk_nope 128 + qk_rope 64 keys,
     // v_head_dim 128 values; vLLM caches the latent 512 + 64). GLM-5's layer_types name its layers
@@ -882,11 +914,12 @@ BOOST_AUTO_TEST_CASE(bad_configs_are_refused_naming_the_key) {
         read_error(head + R"(,"layer_types":["full_attention","global","full_attention","full_attention"]})"),
         ErrorKind::parse, "hf_config.unknown_layer_type", "layer_types",
         "key `layer_types`: element 1 is string \"global\", expected one of \"full_attention\", \"sliding_attention\", "
-        "\"chunked_attention\", \"linear_attention\", \"mamba\", \"deepseek_sparse_attention\"");
+        "\"chunked_attention\", \"linear_attention\", \"mamba\", \"deepseek_sparse_attention\", \"attention\"");
     CHECK_ERROR(read_error(head + R"(,"layer_types":[1,2,3,4]})"), ErrorKind::parse, "hf_config.unknown_layer_type",
                 "layer_types",
                 "key `layer_types`: element 0 is integer `1`, expected one of \"full_attention\", \"sliding_attention\", "
-                "\"chunked_attention\", \"linear_attention\", \"mamba\", \"deepseek_sparse_attention\"");
+                "\"chunked_attention\", \"linear_attention\", \"mamba\", \"deepseek_sparse_attention\", "
+                "\"attention\"");
     CHECK_ERROR(read_error(head + R"(,"layer_types":"full_attention"})"), ErrorKind::parse, "hf_config.invalid_type",
                 "layer_types", "key `layer_types`: invalid type: string \"full_attention\", expected a sequence");
     const std::string base = R"({"model_type":"x","num_hidden_layers":4,"num_attention_heads":8,"hidden_size":64)";

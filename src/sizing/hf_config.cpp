@@ -107,6 +107,9 @@ enum class HfKey : std::uint8_t {
     sliding_window_size,
     linear_attn_config,
     attn_type_list,
+    mamba_n_heads,
+    mamba_d_head,
+    mamba_n_groups,
     count,
 };
 
@@ -145,7 +148,8 @@ constexpr KeyInfo kKeys[kKeyCount] = {
     FQK_HF_KEY(num_kv_shared_layers), FQK_HF_KEY(attention_k_eq_v), FQK_HF_KEY(mamba_d_ssm),
     FQK_HF_KEY(compress_ratios), FQK_HF_KEY(index_head_dim), FQK_HF_KEY(swa_num_key_value_heads),
     FQK_HF_KEY(swa_head_dim), FQK_HF_KEY(swa_v_head_dim), FQK_HF_KEY(sliding_window_size),
-    FQK_HF_KEY(linear_attn_config), FQK_HF_KEY(attn_type_list),
+    FQK_HF_KEY(linear_attn_config), FQK_HF_KEY(attn_type_list), FQK_HF_KEY(mamba_n_heads),
+    FQK_HF_KEY(mamba_d_head), FQK_HF_KEY(mamba_n_groups),
 };
 #undef FQK_HF_KEY
 // clang-format on
@@ -1270,6 +1274,7 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
             {"full_attention", LayerKind::full},       {"sliding_attention", LayerKind::sliding},
             {"chunked_attention", LayerKind::chunked}, {"linear_attention", LayerKind::linear_attention},
             {"mamba", LayerKind::mamba},               {"deepseek_sparse_attention", LayerKind::full},
+            {"attention", LayerKind::full},  // Granite-4.0-H (granitemoehybrid.py's ALL_DECODER_LAYER_TYPES)
         };
         for (std::size_t i = 0; i < types->items.size(); ++i) {
             const Item& it = types->items[i];
@@ -1277,7 +1282,7 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
             if (!kind) {
                 std::string msg = element_is(m, HfKey::layer_types, i, it);
                 msg.append(", expected one of \"full_attention\", \"sliding_attention\", \"chunked_attention\", "
-                           "\"linear_attention\", \"mamba\", \"deepseek_sparse_attention\"");
+                           "\"linear_attention\", \"mamba\", \"deepseek_sparse_attention\", \"attention\"");
                 return make_error(ErrorKind::parse, hf_config_rules::unknown_layer_type, m.path(HfKey::layer_types),
                                   std::move(msg));
             }
@@ -1544,26 +1549,42 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
             if (std::optional<Error> e = read_ssm_dtype(HfKey::mamba_ssm_dtype, nullptr)) return std::move(*e);
         }
     }
+    const bool granite_mamba2 = m.get(HfKey::mamba_num_heads) == nullptr && m.get(HfKey::mamba_n_heads) != nullptr;
     if (std::find(kinds.begin(), kinds.end(), LayerKind::mamba) != kinds.end() &&
-        m.get(HfKey::mamba_num_heads) != nullptr) {
+        (m.get(HfKey::mamba_num_heads) != nullptr || granite_mamba2)) {
         // Mamba-2 (Nemotron-H; vLLM's MambaStateShapeCalculator.mamba2_state_shape, transformers' Mamba2 cache):
-        // a conv state of (heads x head_dim + 2 x n_groups x ssm_state_size) x conv_kernel and an SSM state of
-        // heads x head_dim x ssm_state_size.
+        // a conv state of (intermediate + 2 x n_groups x ssm_state_size) x conv_kernel and an SSM state of
+        // heads x head_dim x ssm_state_size. Granite-4.0-H spells the keys mamba_n_heads, mamba_d_head,
+        // mamba_n_groups, mamba_d_state and mamba_d_conv, and its intermediate is mamba_expand x hidden_size
+        // (vLLM's GraniteMoeHybridForCausalLM.get_mamba_state_shape_from_config; transformers'
+        // GraniteMoeHybridMambaLayer); Nemotron-H's is mamba_num_heads x mamba_head_dim.
         std::uint32_t v[5] = {};
-        const HfKey keys[5] = {HfKey::mamba_num_heads, HfKey::mamba_head_dim, HfKey::n_groups, HfKey::ssm_state_size,
-                               HfKey::conv_kernel};
+        const HfKey nemotron_keys[5] = {HfKey::mamba_num_heads, HfKey::mamba_head_dim, HfKey::n_groups,
+                                        HfKey::ssm_state_size, HfKey::conv_kernel};
+        const HfKey granite_keys[5] = {HfKey::mamba_n_heads, HfKey::mamba_d_head, HfKey::mamba_n_groups,
+                                       HfKey::mamba_d_state, HfKey::mamba_d_conv};
+        const HfKey* keys = granite_mamba2 ? granite_keys : nemotron_keys;
         for (std::size_t i = 0; i < 5; ++i) {
             FQK_TRY(x, m.u32(keys[i]));
             if (!x) return m.missing(keys[i], " (a Mamba-2 layer's state)");
             v[i] = *x;
         }
-        const std::uint64_t inner = std::uint64_t{v[0]} * v[1];  // two u32: no overflow
+        std::uint64_t inner = std::uint64_t{v[0]} * v[1];  // two u32: no overflow
+        if (granite_mamba2) {
+            FQK_TRY(expand, m.u32(HfKey::mamba_expand));
+            if (!expand || !hidden) {
+                return m.missing(HfKey::mamba_expand, std::string(" (and `").append(m.name(HfKey::hidden_size))
+                                                          .append("`: a Mamba-2 layer's intermediate size)"));
+            }
+            inner = std::uint64_t{*expand} * *hidden;
+        }
+        const std::uint64_t heads_width = std::uint64_t{v[0]} * v[1];
         const std::optional<std::uint64_t> groups = checked_product({2, v[2], v[3]});
         const std::optional<std::uint64_t> conv =
             groups && *groups <= std::numeric_limits<std::uint64_t>::max() - inner
                 ? checked_product({inner + *groups, v[4]})
                 : std::nullopt;
-        const std::optional<std::uint64_t> ssm = checked_product({inner, v[3]});
+        const std::optional<std::uint64_t> ssm = checked_product({heads_width, v[3]});
         if (!conv || !ssm || *conv > std::numeric_limits<std::uint64_t>::max() - *ssm) {
             return make_error(ErrorKind::resource_limit_exceeded, hf_config_rules::total_overflow,
                               m.path(HfKey::mamba_num_heads), "a Mamba-2 layer's state does not fit in 64 bits");
