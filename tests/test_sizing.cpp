@@ -653,6 +653,25 @@ BOOST_AUTO_TEST_CASE(minimax_attn_type_list) {
                 "key `attn_type_list`: invalid type: string \"1111\", expected a sequence");
 }
 
+BOOST_AUTO_TEST_CASE(step_num_attention_groups) {
+    // StepFun's Step-3 and Step-3.5 give their KV heads as num_attention_groups (vLLM's step3p5.py: num_kv_heads =
+    // config.num_attention_groups). Before this was read, Step-3's 64 heads were sized as 64 KV heads, 64x its
+    // cache of one.
+    const std::string step3 = R"({"model_type":"step3_text","num_hidden_layers":3,"num_attention_heads":64,)"
+                              R"("num_attention_groups":1,"head_dim":256,"hidden_size":7168,"torch_dtype":"bfloat16")";
+    const HfConfig c = read_ok(step3 + "}");
+    check_groups(c, {{LayerKind::full, 3, 0, 1, 256, 256}});
+    BOOST_TEST(engine_ok(c, sz::Engine::hf, 10).total_bytes == 3ull * 10 * 1 * (256 + 256) * 2);
+    // num_key_value_heads, where a config has both, is the one read.
+    check_groups(read_ok(step3 + R"(,"num_key_value_heads":4})"), {{LayerKind::full, 3, 0, 4, 256, 256}});
+    // Step-3.5's attention_other_setting gives one layer type heads and widths of its own: refused by name.
+    CHECK_ERROR(read_error(step3 + R"(,"attention_other_setting":{"attention_type":"sliding_attention",)"
+                                   R"("num_attention_groups":8,"head_dim":128}})"),
+                ErrorKind::unsupported, "hf_config.unknown_layer_pattern", "attention_other_setting",
+                "key `attention_other_setting` gives the layers of one type heads and widths of their own (Step-3.5): "
+                "this reader does not lay out such layers, and does not size them as if they were alike");
+}
+
 BOOST_AUTO_TEST_CASE(gemma3n_shared_kv_layers) {
     // Gemma-3n: the last num_kv_shared_layers layers keep no keys and values (vLLM, transformers and llama.cpp
     // alike). 10 layers, 4 sliding then 1 full, the last 4 shared: 6 layers hold a cache (0-3 sliding, 4 full,

@@ -110,6 +110,8 @@ enum class HfKey : std::uint8_t {
     mamba_n_heads,
     mamba_d_head,
     mamba_n_groups,
+    num_attention_groups,
+    attention_other_setting,
     count,
 };
 
@@ -149,7 +151,8 @@ constexpr KeyInfo kKeys[kKeyCount] = {
     FQK_HF_KEY(compress_ratios), FQK_HF_KEY(index_head_dim), FQK_HF_KEY(swa_num_key_value_heads),
     FQK_HF_KEY(swa_head_dim), FQK_HF_KEY(swa_v_head_dim), FQK_HF_KEY(sliding_window_size),
     FQK_HF_KEY(linear_attn_config), FQK_HF_KEY(attn_type_list), FQK_HF_KEY(mamba_n_heads),
-    FQK_HF_KEY(mamba_d_head), FQK_HF_KEY(mamba_n_groups),
+    FQK_HF_KEY(mamba_d_head), FQK_HF_KEY(mamba_n_groups), FQK_HF_KEY(num_attention_groups),
+    FQK_HF_KEY(attention_other_setting),
 };
 #undef FQK_HF_KEY
 // clang-format on
@@ -1001,9 +1004,13 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
     // KV heads: transformers' default is the attention heads; Falcon spells them its own way (n_head_kv in
     // the RefinedWeb configs), and ChatGLM its own: multi_query_group_num when multi_query_attention is true
     // (vLLM's model_executor/models/chatglm.py, GLMAttention.__init__: total_num_kv_heads; ChatGLMConfig's default
-    // group count is 1).
+    // group count is 1). StepFun's Step-3 and Step-3.5 call them num_attention_groups (vLLM's step3p5.py,
+    // Step3p5DecoderLayer: num_kv_heads=config.num_attention_groups; step3_text.py fixes them at 1, which its
+    // configs say).
     std::uint32_t kv = heads;
-    FQK_TRY(nkv, m.u32(HfKey::num_key_value_heads));
+    FQK_TRY(nkv_std, m.u32(HfKey::num_key_value_heads));
+    FQK_TRY(step_groups, m.u32(HfKey::num_attention_groups));
+    const std::optional<std::uint32_t> nkv = nkv_std ? nkv_std : step_groups;
     FQK_TRY(glm_mqa, m.boolean(HfKey::multi_query_attention));
     FQK_TRY(glm_groups, m.u32(HfKey::multi_query_group_num));
     FQK_TRY(falcon_kv_new, m.u32(HfKey::num_kv_heads));
@@ -1248,6 +1255,8 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
              "runs a Mamba-2 mixer beside the attention of every layer (Falcon-H1), whose state is not modelled"},
             {HfKey::compress_ratios, m.get(HfKey::compress_ratios) != nullptr,
              "gives layers compressed key-value caches of their own (DeepSeek-V4)"},
+            {HfKey::attention_other_setting, m.get(HfKey::attention_other_setting) != nullptr,
+             "gives the layers of one type heads and widths of their own (Step-3.5)"},
         };
         for (const Unread& u : unread) {
             if (!u.refused) continue;
