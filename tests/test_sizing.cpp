@@ -672,6 +672,28 @@ BOOST_AUTO_TEST_CASE(step_num_attention_groups) {
                 "this reader does not lay out such layers, and does not size them as if they were alike");
 }
 
+BOOST_AUTO_TEST_CASE(hunyuan_head_dim_and_cross_layer_attention) {
+    // Hunyuan (vLLM's hunyuan_v1.py, HunYuanAttention): head_dim, else attention_head_dim, else hidden_size /
+    // heads. Hunyuan-Large's 6400 / 80 is 80, but its heads are 128 wide: before attention_head_dim was read, its
+    // cache was sized at 80/128 of the real one.
+    const std::string base = R"({"model_type":"hunyuan","num_hidden_layers":2,"num_attention_heads":80,)"
+                             R"("num_key_value_heads":8,"hidden_size":6400,"torch_dtype":"bfloat16")";
+    check_groups(read_ok(base + "}"), {{LayerKind::full, 2, 0, 8, 80, 80}});
+    check_groups(read_ok(base + R"(,"attention_head_dim":128})"), {{LayerKind::full, 2, 0, 8, 128, 128}});
+    check_groups(read_ok(base + R"(,"head_dim":96,"attention_head_dim":128})"), {{LayerKind::full, 2, 0, 8, 96, 96}});
+    // use_cla with cla_share_factor above 1: layers reuse the keys and values of the layer before (vLLM builds them
+    // as HunYuanCrossAttention): refused by name. use_cla false, or a factor of 1, is plain attention.
+    CHECK_ERROR(read_error(base + R"(,"use_cla":true,"cla_share_factor":2})"), ErrorKind::unsupported,
+                "hf_config.unknown_layer_pattern", "cla_share_factor",
+                "key `cla_share_factor` with `use_cla` lets layers share the keys and values of the layer before them "
+                "(Hunyuan's cross-layer attention): this reader does not lay out such layers, and does not size them "
+                "as if they were alike");
+    check_groups(read_ok(base + R"(,"use_cla":false,"cla_share_factor":2})"), {{LayerKind::full, 2, 0, 8, 80, 80}});
+    check_groups(read_ok(base + R"(,"use_cla":true,"cla_share_factor":1})"), {{LayerKind::full, 2, 0, 8, 80, 80}});
+    CHECK_ERROR(read_error(base + R"(,"use_cla":"yes"})"), ErrorKind::parse, "hf_config.invalid_type", "use_cla",
+                "key `use_cla`: invalid type: string \"yes\", expected a boolean");
+}
+
 BOOST_AUTO_TEST_CASE(gemma3n_shared_kv_layers) {
     // Gemma-3n: the last num_kv_shared_layers layers keep no keys and values (vLLM, transformers and llama.cpp
     // alike). 10 layers, 4 sliding then 1 full, the last 4 shared: 6 layers hold a cache (0-3 sliding, 4 full,

@@ -112,6 +112,9 @@ enum class HfKey : std::uint8_t {
     mamba_n_groups,
     num_attention_groups,
     attention_other_setting,
+    use_cla,
+    cla_share_factor,
+    attention_head_dim,
     count,
 };
 
@@ -152,7 +155,8 @@ constexpr KeyInfo kKeys[kKeyCount] = {
     FQK_HF_KEY(swa_head_dim), FQK_HF_KEY(swa_v_head_dim), FQK_HF_KEY(sliding_window_size),
     FQK_HF_KEY(linear_attn_config), FQK_HF_KEY(attn_type_list), FQK_HF_KEY(mamba_n_heads),
     FQK_HF_KEY(mamba_d_head), FQK_HF_KEY(mamba_n_groups), FQK_HF_KEY(num_attention_groups),
-    FQK_HF_KEY(attention_other_setting),
+    FQK_HF_KEY(attention_other_setting), FQK_HF_KEY(use_cla), FQK_HF_KEY(cla_share_factor),
+    FQK_HF_KEY(attention_head_dim),
 };
 #undef FQK_HF_KEY
 // clang-format on
@@ -1049,8 +1053,11 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
     FQK_TRY(nope, m.u32(HfKey::qk_nope_head_dim));
     FQK_TRY(rope, m.u32(HfKey::qk_rope_head_dim));
 
-    // head_dim: explicit, or hidden_size / heads exactly.
-    FQK_TRY(explicit_hd, m.u32(HfKey::head_dim));
+    // head_dim: explicit, or hidden_size / heads exactly. Hunyuan's configs may give it as attention_head_dim
+    // instead (vLLM's hunyuan_v1.py, HunYuanAttention: head_dim, else attention_head_dim, else the quotient).
+    FQK_TRY(head_dim_key, m.u32(HfKey::head_dim));
+    FQK_TRY(hunyuan_hd, m.u32(HfKey::attention_head_dim));
+    const std::optional<std::uint32_t> explicit_hd = head_dim_key ? head_dim_key : hunyuan_hd;
     std::uint32_t hd = 0;
     const HfKey hidden_key = m.get(HfKey::hidden_size) != nullptr ? HfKey::hidden_size : HfKey::n_embd;
     FQK_TRY(hidden, m.u32(hidden_key));
@@ -1238,6 +1245,11 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
         attention.kind == LayerKind::full &&
         ((global_hd && (*global_hd != attention.key_dim || *global_hd != attention.value_dim)) ||
          full_kv != attention.kv_heads);
+    // Hunyuan's cross-layer attention (vLLM's hunyuan_v1.py, _get_cla_factor: cla_share_factor where use_cla):
+    // layers that are not a multiple of the factor reuse the keys and values of the layer before.
+    FQK_TRY(use_cla, m.boolean(HfKey::use_cla));
+    FQK_TRY(cla_factor, m.u32(HfKey::cla_share_factor));
+    const bool cla = use_cla.value_or(false) && cla_factor.value_or(1) > 1;
     {
         struct Unread {
             HfKey key;
@@ -1257,6 +1269,9 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
              "gives layers compressed key-value caches of their own (DeepSeek-V4)"},
             {HfKey::attention_other_setting, m.get(HfKey::attention_other_setting) != nullptr,
              "gives the layers of one type heads and widths of their own (Step-3.5)"},
+            {HfKey::cla_share_factor, cla,
+             "with `use_cla` lets layers share the keys and values of the layer before them (Hunyuan's cross-layer "
+             "attention)"},
         };
         for (const Unread& u : unread) {
             if (!u.refused) continue;
