@@ -694,6 +694,19 @@ BOOST_AUTO_TEST_CASE(hunyuan_head_dim_and_cross_layer_attention) {
                 "key `use_cla`: invalid type: string \"yes\", expected a boolean");
 }
 
+BOOST_AUTO_TEST_CASE(recurrent_gemma_block_types) {
+    // RecurrentGemma's block_types (["recurrent","recurrent","attention"], cycled) make two layers in three an RG-LRU
+    // recurrence and the third local attention over attention_window_size: sized before as every layer full
+    // attention. Refused by name.
+    CHECK_ERROR(read_error(R"({"model_type":"recurrent_gemma","num_hidden_layers":26,"num_attention_heads":10,)"
+                           R"("num_key_value_heads":1,"head_dim":256,"attention_window_size":2048,)"
+                           R"("block_types":["recurrent","recurrent","attention"]})"),
+                ErrorKind::unsupported, "hf_config.unknown_layer_pattern", "block_types",
+                "key `block_types` names recurrent and local-attention blocks, a recurrent state beside windowed "
+                "attention (RecurrentGemma): this reader does not lay out such layers, and does not size them as if "
+                "they were alike");
+}
+
 BOOST_AUTO_TEST_CASE(gemma3n_shared_kv_layers) {
     // Gemma-3n: the last num_kv_shared_layers layers keep no keys and values (vLLM, transformers and llama.cpp
     // alike). 10 layers, 4 sliding then 1 full, the last 4 shared: 6 layers hold a cache (0-3 sliding, 4 full,

@@ -115,6 +115,7 @@ enum class HfKey : std::uint8_t {
     use_cla,
     cla_share_factor,
     attention_head_dim,
+    block_types,
     count,
 };
 
@@ -156,7 +157,7 @@ constexpr KeyInfo kKeys[kKeyCount] = {
     FQK_HF_KEY(linear_attn_config), FQK_HF_KEY(attn_type_list), FQK_HF_KEY(mamba_n_heads),
     FQK_HF_KEY(mamba_d_head), FQK_HF_KEY(mamba_n_groups), FQK_HF_KEY(num_attention_groups),
     FQK_HF_KEY(attention_other_setting), FQK_HF_KEY(use_cla), FQK_HF_KEY(cla_share_factor),
-    FQK_HF_KEY(attention_head_dim),
+    FQK_HF_KEY(attention_head_dim), FQK_HF_KEY(block_types),
 };
 #undef FQK_HF_KEY
 // clang-format on
@@ -1269,6 +1270,9 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
              "gives layers compressed key-value caches of their own (DeepSeek-V4)"},
             {HfKey::attention_other_setting, m.get(HfKey::attention_other_setting) != nullptr,
              "gives the layers of one type heads and widths of their own (Step-3.5)"},
+            {HfKey::block_types, m.get(HfKey::block_types) != nullptr,
+             "names recurrent and local-attention blocks, a recurrent state beside windowed attention "
+             "(RecurrentGemma)"},
             {HfKey::cla_share_factor, cla,
              "with `use_cla` lets layers share the keys and values of the layer before them (Hunyuan's cross-layer "
              "attention)"},
