@@ -694,7 +694,7 @@ BOOST_AUTO_TEST_CASE(hunyuan_head_dim_and_cross_layer_attention) {
                 "key `use_cla`: invalid type: string \"yes\", expected a boolean");
 }
 
-BOOST_AUTO_TEST_CASE(recurrent_gemma_block_types) {
+BOOST_AUTO_TEST_CASE(layouts_refused_by_name) {
     // RecurrentGemma's block_types (["recurrent","recurrent","attention"], cycled) make two layers in three an RG-LRU
     // recurrence and the third local attention over attention_window_size: sized before as every layer full
     // attention. Refused by name.
@@ -705,6 +705,21 @@ BOOST_AUTO_TEST_CASE(recurrent_gemma_block_types) {
                 "key `block_types` names recurrent and local-attention blocks, a recurrent state beside windowed "
                 "attention (RecurrentGemma): this reader does not lay out such layers, and does not size them as if "
                 "they were alike");
+    // Ling/Ring linear (bailing_moe_linear): layer_group_size 5 makes one layer in five softmax attention and the
+    // others linear attention; LFM2's older configs list their attention layers in full_attn_idxs, the others
+    // being short convolutions. Both were sized as every layer full attention (5x and 2.7x the real cache).
+    const std::string base = R"({"num_hidden_layers":20,"num_attention_heads":16,"num_key_value_heads":4,)"
+                             R"("head_dim":128)";
+    CHECK_ERROR(read_error(base + R"(,"model_type":"bailing_moe_linear","layer_group_size":5})"),
+                ErrorKind::unsupported, "hf_config.unknown_layer_pattern", "layer_group_size",
+                "key `layer_group_size` makes one layer in each group softmax attention and the others linear "
+                "attention (Ling and Ring linear, bailing_moe_linear): this reader does not lay out such layers, and "
+                "does not size them as if they were alike");
+    CHECK_ERROR(read_error(base + R"(,"model_type":"lfm2","full_attn_idxs":[2,5,8,10,12,14]})"),
+                ErrorKind::unsupported, "hf_config.unknown_layer_pattern", "full_attn_idxs",
+                "key `full_attn_idxs` makes the layers it does not list short-convolution layers with a state of "
+                "their own (LFM2): this reader does not lay out such layers, and does not size them as if they were "
+                "alike");
 }
 
 BOOST_AUTO_TEST_CASE(gemma3n_shared_kv_layers) {

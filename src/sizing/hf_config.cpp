@@ -116,6 +116,8 @@ enum class HfKey : std::uint8_t {
     cla_share_factor,
     attention_head_dim,
     block_types,
+    layer_group_size,
+    full_attn_idxs,
     count,
 };
 
@@ -157,7 +159,8 @@ constexpr KeyInfo kKeys[kKeyCount] = {
     FQK_HF_KEY(linear_attn_config), FQK_HF_KEY(attn_type_list), FQK_HF_KEY(mamba_n_heads),
     FQK_HF_KEY(mamba_d_head), FQK_HF_KEY(mamba_n_groups), FQK_HF_KEY(num_attention_groups),
     FQK_HF_KEY(attention_other_setting), FQK_HF_KEY(use_cla), FQK_HF_KEY(cla_share_factor),
-    FQK_HF_KEY(attention_head_dim), FQK_HF_KEY(block_types),
+    FQK_HF_KEY(attention_head_dim), FQK_HF_KEY(block_types), FQK_HF_KEY(layer_group_size),
+    FQK_HF_KEY(full_attn_idxs),
 };
 #undef FQK_HF_KEY
 // clang-format on
@@ -1273,6 +1276,11 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
             {HfKey::block_types, m.get(HfKey::block_types) != nullptr,
              "names recurrent and local-attention blocks, a recurrent state beside windowed attention "
              "(RecurrentGemma)"},
+            {HfKey::layer_group_size, m.get(HfKey::layer_group_size) != nullptr,
+             "makes one layer in each group softmax attention and the others linear attention (Ling and Ring "
+             "linear, bailing_moe_linear)"},
+            {HfKey::full_attn_idxs, m.get(HfKey::full_attn_idxs) != nullptr,
+             "makes the layers it does not list short-convolution layers with a state of their own (LFM2)"},
             {HfKey::cla_share_factor, cla,
              "with `use_cla` lets layers share the keys and values of the layer before them (Hunyuan's cross-layer "
              "attention)"},
