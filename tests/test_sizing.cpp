@@ -649,6 +649,14 @@ BOOST_AUTO_TEST_CASE(minimax_attn_type_list) {
                 "attention)");
     CHECK_ERROR(read_error(config(R"([1,1,true,1])")), ErrorKind::parse, "hf_config.invalid_type", "attn_type_list",
                 "key `attn_type_list`: element 2: invalid type: boolean `true`, expected u32");
+    // transformers' MiniMax names the same layers "linear_attention" in layer_types: refused alike, rather than
+    // asked for a Gated DeltaNet's keys it does not have.
+    CHECK_ERROR(read_error(R"({"model_type":"minimax","num_hidden_layers":2,"num_attention_heads":8,)"
+                           R"("num_key_value_heads":2,"head_dim":16,)"
+                           R"("layer_types":["linear_attention","full_attention"]})"),
+                ErrorKind::unsupported, "hf_config.unknown_layer_pattern", "layer_types",
+                "key `layer_types`: MiniMax's \"linear_attention\" layers are lightning attention, whose state is not "
+                "modelled: this reader does not lay out such layers, and does not size them as if they were alike");
     CHECK_ERROR(read_error(config(R"("1111")")), ErrorKind::parse, "hf_config.invalid_type", "attn_type_list",
                 "key `attn_type_list`: invalid type: string \"1111\", expected a sequence");
 }
