@@ -536,7 +536,8 @@ BOOST_AUTO_TEST_CASE(granite_4_hybrid_mamba2_keys) {
     CHECK_ERROR(read_error(config("")), ErrorKind::parse, "hf_config.missing_key", "mamba_expand",
                 "missing key `mamba_expand` (and `hidden_size`: a Mamba-2 layer's intermediate size)");
     CHECK_ERROR(read_error(std::string(R"({"model_type":"granitemoehybrid","num_hidden_layers":2,)")
-                               .append(R"("num_attention_heads":4,"hidden_size":64,"mamba_n_heads":4,"mamba_expand":2,)")
+                               .append(R"("num_attention_heads":4,"hidden_size":64,"mamba_n_heads":4,)")
+                               .append(R"("mamba_expand":2,)")
                                .append(R"("layer_types":["mamba","attention"]})")),
                 ErrorKind::parse, "hf_config.missing_key", "mamba_d_head",
                 "missing key `mamba_d_head` (a Mamba-2 layer's state)");

@@ -514,8 +514,8 @@ class Refusals(unittest.TestCase):
                  [os.path.join(CONFIGS, "gpt2.json"), "--format", "json"],
                  [os.path.join(CONFIGS, "gemma-3-27b-it.json")]]
         for tokens, batch, message in (
-                ("0", "1", "kvshape from-hf-config: --tokens: invalid token count `0` in `0`: expected decimal integers "
-                           "from 1 to 4294967295, separated by commas\n"),
+                ("0", "1", "kvshape from-hf-config: --tokens: invalid token count `0` in `0`: expected decimal "
+                           "integers from 1 to 4294967295, separated by commas\n"),
                 ("4096,0", "1", "kvshape from-hf-config: --tokens: invalid token count `0` in `4096,0`: expected "
                                 "decimal integers from 1 to 4294967295, separated by commas\n"),
                 ("4096", "0", "--batch: expected an integer from 1 to 4294967295, got '0'")):
