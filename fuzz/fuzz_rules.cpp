@@ -4,6 +4,7 @@
 // hold, enum codes the schema does not know included:
 //   * validate() is ok exactly when validate_all() is empty, and otherwise its Error is validate_all()'s first;
 //   * validate_block_dim() is validate() first, then the block rule;
+//   * the schema id rule fails exactly when std::string's compare says the id differs (any one byte changed);
 //   * no path throws (the cold path throws only if the two chains disagree).
 #include <cstddef>
 #include <cstdint>
@@ -51,6 +52,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     fqk::KvTensorShapeV1 s;
     const auto flags = in.take<std::uint8_t>();
     if (flags & 1) s.schema_version.back() = static_cast<char>(in.take<std::uint8_t>());
+    if (flags & 4) {  // any one byte of the id, or one more at its end
+        const std::size_t at = in.take<std::uint8_t>() % (s.schema_version.size() + 1);
+        const auto byte = static_cast<char>(in.take<std::uint8_t>());
+        if (at == s.schema_version.size()) s.schema_version.push_back(byte);
+        else s.schema_version[at] = byte;
+    }
     if (flags & 2) s.schema_version.clear();
     s.role = static_cast<fqk::KvRole>(in.take<std::uint8_t>() % 4);
     s.attention_kind = static_cast<fqk::KvAttentionKind>(in.take<std::uint8_t>() % 5);
@@ -69,6 +76,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FQK_REQUIRE(first.ok() == all.empty());
     if (!first.ok()) FQK_REQUIRE(first.error() == all.front());
     for (const fqk::Error& e : all) FQK_REQUIRE(!e.rule.empty() && fqk::detail::is_valid_utf8(e.message));
+    // The schema id rule against std::string's own compare (both chains compare through equals_constant).
+    bool version_refused = false;
+    for (const fqk::Error& e : all) version_refused |= e.rule == "schema_version.matches";
+    FQK_REQUIRE(version_refused == (s.schema_version != std::string(fqk::kKvTensorShapeV1SchemaId)));
 
     const fqk::Status blocked = fqk::validate_block_dim(s, block_dim);
     if (!first.ok()) {
