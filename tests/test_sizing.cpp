@@ -541,6 +541,13 @@ BOOST_AUTO_TEST_CASE(granite_4_hybrid_mamba2_keys) {
                                .append(R"("layer_types":["mamba","attention"]})")),
                 ErrorKind::parse, "hf_config.missing_key", "mamba_d_head",
                 "missing key `mamba_d_head` (a Mamba-2 layer's state)");
+    // A state past 2^64 elements is refused, naming Granite's own heads key: (2^32 - 1)^2 x 2 overflows.
+    CHECK_ERROR(read_error(std::string(R"({"model_type":"granitemoehybrid","num_hidden_layers":2,)")
+                               .append(R"("num_attention_heads":4,"hidden_size":64,"mamba_expand":2,)")
+                               .append(R"("mamba_n_heads":4294967295,"mamba_d_head":4294967295,"mamba_n_groups":1,)")
+                               .append(R"("mamba_d_state":2,"mamba_d_conv":4,"layer_types":["mamba","attention"]})")),
+                ErrorKind::resource_limit_exceeded, "hf_config.total_overflow", "mamba_n_heads",
+                "a Mamba-2 layer's state does not fit in 64 bits");
 }
 
 BOOST_AUTO_TEST_CASE(mla_widths_need_no_divisible_hidden_size) {

@@ -1616,7 +1616,8 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
             if (!x) return m.missing(keys[i], " (a Mamba-2 layer's state)");
             v[i] = *x;
         }
-        std::uint64_t inner = std::uint64_t{v[0]} * v[1];  // two u32: no overflow
+        const std::uint64_t heads_width = std::uint64_t{v[0]} * v[1];  // two u32: no overflow
+        std::uint64_t inner = heads_width;
         if (granite_mamba2) {
             FQK_TRY(expand, m.u32(HfKey::mamba_expand));
             if (!expand || !hidden) {
@@ -1625,7 +1626,6 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
             }
             inner = std::uint64_t{*expand} * *hidden;
         }
-        const std::uint64_t heads_width = std::uint64_t{v[0]} * v[1];
         const std::optional<std::uint64_t> groups = checked_product({2, v[2], v[3]});
         const std::optional<std::uint64_t> conv =
             groups && *groups <= std::numeric_limits<std::uint64_t>::max() - inner
@@ -1634,7 +1634,7 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
         const std::optional<std::uint64_t> ssm = checked_product({heads_width, v[3]});
         if (!conv || !ssm || *conv > std::numeric_limits<std::uint64_t>::max() - *ssm) {
             return make_error(ErrorKind::resource_limit_exceeded, hf_config_rules::total_overflow,
-                              m.path(HfKey::mamba_num_heads), "a Mamba-2 layer's state does not fit in 64 bits");
+                              m.path(keys[0]), "a Mamba-2 layer's state does not fit in 64 bits");
         }
         mamba_state = *conv + *ssm;
         // vLLM (MambaStateShapeCalculator.mamba2_state_shape, tp 1, no speculative tokens; intermediate_size =
