@@ -789,6 +789,18 @@ KvTensorShapeV1 v1_key(const HfConfig& config, std::uint32_t batch, std::uint32_
     if (!var##_result) return std::move(var##_result).error(); \
     auto var = std::move(var##_result).value()
 
+/// Element `i` of a per-layer array of 0/1 flags (hybrid_layer_pattern, attn_type_list): a u32 that is 0 or 1,
+/// else a parse error that says what each means, e.g. "expected 0 (full attention) or 1 (sliding window)".
+Result<std::uint32_t> layer_flag(const View& m, HfKey k, std::size_t i, std::string_view meanings) {
+    FQK_TRY(flag, m.element_u32(k, i));
+    if (flag > 1) {
+        std::string msg = element_is(m, k, i, m.get(k)->items[i]);
+        return make_error(ErrorKind::parse, hf_config_rules::unknown_layer_type, m.path(k),
+                          msg.append(", expected ").append(meanings));
+    }
+    return flag;
+}
+
 /// Nemotron-NAS (DeciLM, model_type nemotron-nas): block_configs[i].attention says layer i's attention. vLLM's
 /// model_executor/models/nemotron_nas.py (DeciLMDecoderLayer.__init__) builds none where attention.no_op is true
 /// and otherwise num_attention_heads / attention.n_heads_in_group KV heads. Returns each layer's KV heads, none
@@ -1332,13 +1344,7 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
             return m.length_error(HfKey::hybrid_layer_pattern, pattern->items.size(), *layers);
         }
         for (std::uint32_t i = 0; i < *layers; ++i) {
-            FQK_TRY(flag, m.element_u32(HfKey::hybrid_layer_pattern, i));
-            if (flag > 1) {
-                std::string msg = element_is(m, HfKey::hybrid_layer_pattern, i, pattern->items[i]);
-                return make_error(ErrorKind::parse, hf_config_rules::unknown_layer_type,
-                                  m.path(HfKey::hybrid_layer_pattern),
-                                  msg.append(", expected 0 (full attention) or 1 (sliding window)"));
-            }
+            FQK_TRY(flag, layer_flag(m, HfKey::hybrid_layer_pattern, i, "0 (full attention) or 1 (sliding window)"));
             kinds[i] = flag == 1 ? LayerKind::sliding : LayerKind::full;
         }
     } else if (const Slot* attn_types = m.get(HfKey::attn_type_list); attn_types != nullptr) {
@@ -1348,12 +1354,8 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
         FQK_TRY(list, m.array(HfKey::attn_type_list));
         if (list->items.size() != *layers) return m.length_error(HfKey::attn_type_list, list->items.size(), *layers);
         for (std::uint32_t i = 0; i < *layers; ++i) {
-            FQK_TRY(flag, m.element_u32(HfKey::attn_type_list, i));
-            if (flag > 1) {
-                std::string msg = element_is(m, HfKey::attn_type_list, i, list->items[i]);
-                return make_error(ErrorKind::parse, hf_config_rules::unknown_layer_type, m.path(HfKey::attn_type_list),
-                                  msg.append(", expected 0 (lightning attention) or 1 (softmax attention)"));
-            }
+            FQK_TRY(flag,
+                    layer_flag(m, HfKey::attn_type_list, i, "0 (lightning attention) or 1 (softmax attention)"));
             if (flag == 0) {
                 return make_error(ErrorKind::unsupported, hf_config_rules::unknown_layer_pattern,
                                   m.path(HfKey::attn_type_list),
