@@ -1556,18 +1556,18 @@ Result<HfConfig> read_hf_config(std::string_view json, const HfConfigLimits& lim
         return make_error(ErrorKind::parse, hf_config_rules::invalid_value, m.path(key),
                           "key `" + std::string(m.name(key)) + "` is not float32, float16 or bfloat16");
     };
-    if (std::find(kinds.begin(), kinds.end(), LayerKind::linear_attention) != kinds.end() &&
-        out.model_type == "minimax") {
-        // transformers' MiniMax (MiniMax-Text-01 in its Hugging Face form) names its lightning-attention layers
-        // "linear_attention" (vLLM's minimax_text_01.py reads them so: 0 in attn_type_list); their state is not the
-        // Gated DeltaNet's below, and is not modelled.
-        return make_error(ErrorKind::unsupported, hf_config_rules::unknown_layer_pattern, m.path(HfKey::layer_types),
-                          "key `" + std::string(m.name(HfKey::layer_types)) +
-                              "`: MiniMax's \"linear_attention\" layers are lightning attention, whose state is not "
-                              "modelled: this reader does not lay out such layers, and does not size them as if they "
-                              "were alike");
-    }
     if (std::find(kinds.begin(), kinds.end(), LayerKind::linear_attention) != kinds.end()) {
+        if (out.model_type == "minimax") {
+            // transformers' MiniMax (MiniMax-Text-01 in its Hugging Face form) names its lightning-attention layers
+            // "linear_attention" (vLLM's minimax_text_01.py reads them so: 0 in attn_type_list); their state is not
+            // the Gated DeltaNet's below, and is not modelled.
+            return make_error(ErrorKind::unsupported, hf_config_rules::unknown_layer_pattern,
+                              m.path(HfKey::layer_types),
+                              "key `" + std::string(m.name(HfKey::layer_types)) +
+                                  "`: MiniMax's \"linear_attention\" layers are lightning attention, whose state is "
+                                  "not modelled: this reader does not lay out such layers, and does not size them as "
+                                  "if they were alike");
+        }
         // Qwen3-Next's Gated DeltaNet (transformers' Qwen3NextDynamicCache): a conv state of
         // (2 x key heads x key dim + value heads x value dim) x conv kernel, and a recurrent state of
         // value heads x key dim x value dim.
