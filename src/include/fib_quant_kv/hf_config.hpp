@@ -16,11 +16,13 @@
 //     is_encoder_decoder true, or a model_type of an encoder-only or encoder-decoder family (BERT, T5, ...);
 //   * unsupported, from read_hf_config(): a key that gives layers a geometry of their own this reader does not
 //     lay out (hf_config.unknown_layer_pattern): a layers_block_type "hybrid" layer (Zamba2), linear_attn_config
-//     (Kimi-Linear), block_configs attention other than
-//     plain or no_op (Nemotron-NAS's replace_with_linear, window_length, sinks), cross_attention_layers
-//     (Mllama), mamba_d_ssm (Falcon-H1's
-//     parallel Mamba-2), compress_ratios (DeepSeek-V4), a global_head_dim beside key and value widths that
-//     differ; attention_chunk_size outside Llama-4 with nothing that says which layers are chunked;
+//     (Kimi-Linear), block_configs attention other than plain or no_op (Nemotron-NAS's replace_with_linear,
+//     window_length, sinks), cross_attention_layers (Mllama), mamba_d_ssm (Falcon-H1's parallel Mamba-2),
+//     compress_ratios (DeepSeek-V4), a global_head_dim beside key and value widths that differ, a 0 in
+//     attn_type_list or model_type "minimax" with "linear_attention" layers (MiniMax's lightning attention),
+//     attention_other_setting (Step-3.5), block_types (RecurrentGemma), layer_group_size (Ling/Ring linear),
+//     full_attn_idxs (LFM2), use_cla with a cla_share_factor above 1 (Hunyuan's cross-layer attention);
+//     attention_chunk_size outside Llama-4 with nothing that says which layers are chunked;
 //   * dimension_not_divisible: hidden_size (n_embd) is not a multiple of the attention heads, with no head_dim;
 //   * the descriptor's own validate() error, from read_hf_config(), on the attention geometry of one token (so
 //     that the v1 rows and every engine refuse alike): grouped.heads_divisible when KV heads do not divide the
@@ -36,20 +38,23 @@
 //   * class defaults: a key the section leaves out takes the default of transformers' config class for the
 //     section's model_type (a composite's text model: LLaVA's is Llama), from one table of rows (a note says
 //     which were used);
-//   * layers: num_hidden_layers, else n_layer (GPT-2), else num_layers (ChatGLM);   heads: num_attention_heads, else n_head (none: a
-//     Mamba model, all state);
-//   * KV heads: num_key_value_heads; else Falcon's: new_decoder_architecture true -> num_kv_heads (n_head_kv in
-//     the RefinedWeb configs; default the heads), multi_query true -> 1, num_kv_heads; ChatGLM's
-//     multi_query_attention true -> multi_query_group_num (default 1); else the attention heads;
-//   * head_dim: an explicit head_dim, else hidden_size (or n_embd) / heads, which must divide exactly;
+//   * layers: num_hidden_layers, else n_layer (GPT-2), else num_layers (ChatGLM); heads: num_attention_heads,
+//     else n_head (none: a Mamba model, all state);
+//   * KV heads: num_key_value_heads, else num_attention_groups (Step-3); else Falcon's: new_decoder_architecture
+//     true -> num_kv_heads (n_head_kv in the RefinedWeb configs; default the heads), multi_query true -> 1,
+//     num_kv_heads; ChatGLM's multi_query_attention true -> multi_query_group_num (default 1); else the
+//     attention heads;
+//   * head_dim: an explicit head_dim, else attention_head_dim (Hunyuan), else hidden_size (or n_embd) / heads,
+//     which must divide exactly;
 //     qk_head_dim and v_head_dim, when given, are the key and value widths;
 //   * MLA: kv_lora_rank, qk_nope_head_dim, qk_rope_head_dim, v_head_dim;
 //   * Gemma-4's full-attention layers: global_head_dim, and num_global_key_value_heads where attention_k_eq_v
 //     (K and V both cached, as vLLM's Gemma4DecoderLayer does); MiMo-V2's sliding layers (hybrid_layer_pattern
 //     1): swa_num_key_value_heads, swa_head_dim, swa_v_head_dim and the window sliding_window_size; Gemma-3n's
 //     num_kv_shared_layers: the last layers keep no keys and values of their own;
-//   * each layer's kind: layer_types, else the family's pattern: hybrid_layer_pattern (MiMo-V2: 1 sliding,
-//     0 full), block_configs (Nemotron-NAS: attention with
+//   * each layer's kind: layer_types ("attention" too, Granite-4.0-H's name for full attention), else the
+//     family's pattern: hybrid_layer_pattern (MiMo-V2: 1 sliding, 0 full), attn_type_list (MiniMax: 1 full),
+//     block_configs (Nemotron-NAS: attention with
 //     num_attention_heads / attention.n_heads_in_group KV heads, none where attention.no_op; a layer's KV heads
 //     may differ), hybrid_override_pattern or layers_block_type (Nemotron-H; the latter also gives the layer
 //     count when num_hidden_layers is absent), attn_layer_period/attn_layer_offset (Jamba;
@@ -57,6 +62,9 @@
 //     with no_rope_layers or no_rope_layer_interval (Llama-4), sliding_window_pattern as an integer or a string
 //     of L and G (Gemma-2/3, Cohere-2), use_sliding_window with max_window_layers (Qwen2), a sliding_window on
 //     every layer (Mistral v0.1), else full;
+//   * Mamba-2 state: mamba_num_heads, mamba_head_dim, n_groups, ssm_state_size, conv_kernel (Nemotron-H), or
+//     Granite-4.0-H's mamba_n_heads, mamba_d_head, mamba_n_groups, mamba_d_state, mamba_d_conv with an
+//     intermediate of mamba_expand x hidden_size;
 //   * dtype: torch_dtype (or transformers' newer `dtype`) in the model section, else at the root; "auto" or
 //     absent needs an explicit dtype (HfSizeOptions::dtype), which also overrides the config's;
 //   * model_type: the root's (e.g. "llava"), else the model section's; absent is allowed (JSON null);
